@@ -1,0 +1,54 @@
+# Set-up and checks. `make demo` runs the main job; `make test` runs every check.
+# torch is installed first (CPU build 2.13.0 unless a torch is already in the venv), and its
+# installed version is written to a constraints file so pip never swaps in a multi-GB CUDA build.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+TORCH ?= torch==2.13.0
+CONSTRAINTS := $(VENV)/constraints.txt
+OUT ?= out
+
+.PHONY: demo test lint typecheck unit docs bench clean
+
+demo: $(VENV)/.demo-installed
+	$(BIN)/python examples/demo.py --out $(OUT)
+
+test: $(VENV)/.all-installed
+	$(MAKE) lint typecheck unit docs
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck:
+	$(BIN)/mypy
+
+unit:
+	$(BIN)/python -m pytest
+
+docs:
+	$(BIN)/mkdocs build --strict --site-dir site
+
+bench: $(VENV)/.all-installed
+	$(BIN)/python benchmarks/bench_import.py
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(CONSTRAINTS): | $(BIN)/python
+	$(BIN)/python -c "import torch" 2>/dev/null || $(PIP) install "$(TORCH)"
+	$(BIN)/python -c "import torch; print('torch==' + torch.__version__)" > $@
+
+$(VENV)/.demo-installed: pyproject.toml $(CONSTRAINTS)
+	$(PIP) install -c $(CONSTRAINTS) -e ".[voice]"
+	touch $@
+
+$(VENV)/.all-installed: pyproject.toml $(CONSTRAINTS) tools/cpu_torchaudio.py
+	$(PIP) install -c $(CONSTRAINTS) -e ".[all,dev,docs]"
+	$(BIN)/python tools/cpu_torchaudio.py
+	touch $@ $(VENV)/.demo-installed
+
+clean:
+	rm -rf $(VENV) site $(OUT) .mypy_cache .ruff_cache .pytest_cache

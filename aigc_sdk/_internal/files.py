@@ -1,0 +1,70 @@
+"""Atomic file writes: a temp file in the target folder, fsync, then rename."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path``.
+
+    The temp file keeps the target's suffix (encoders pick the format from it).
+    On any exception the temp file is removed and ``path`` is left untouched.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> with atomic_path(d / "a.txt") as tmp:
+        ...     _ = tmp.write_text("hi")
+        >>> (d / "a.txt").read_text()
+        'hi'
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        if not tmp.exists() or tmp.stat().st_size == 0:
+            raise OSError(f"nothing was written to {target}")
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically and return the path.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = atomic_write_bytes(pathlib.Path(tempfile.mkdtemp()) / "b.bin", b"x")
+        >>> p.read_bytes()
+        b'x'
+    """
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
+    """Write ``obj`` as pretty UTF-8 JSON to ``path`` atomically.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = atomic_write_json(pathlib.Path(tempfile.mkdtemp()) / "c.json", {"a": 1})
+        >>> p.read_text().strip().startswith("{")
+        True
+    """
+    text = json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    return atomic_write_bytes(path, text.encode("utf-8"))

@@ -1,0 +1,1 @@
+"""Audio generators: speech, music and transcription backends (one file each)."""

@@ -1,0 +1,290 @@
+"""The ``Generator`` protocol and ``BaseGenerator``, the base of every backend.
+
+A backend implements four methods, like a transformers pipeline:
+
+* ``_load()`` — build the model on ``self.device`` (called once, by ``__init__``);
+* ``_preprocess(requests)`` — validate/encode inputs, no model access;
+* ``_forward(inputs)`` — the only method that touches the model; runs under
+  ``torch.inference_mode`` when torch is in use;
+* ``_postprocess(outputs, requests)`` — build one result per request.
+
+``BaseGenerator`` owns the rest: request coercion, seed drawing, timings,
+provenance, error mapping and the length check on batches.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import secrets
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar, runtime_checkable
+
+from aigc_sdk.errors import AigcError, GenerationError, InvalidRequestError, OutOfDeviceMemoryError
+from aigc_sdk.provenance import Provenance, library_versions
+from aigc_sdk.registry.spec import ModelSpec
+from aigc_sdk.types import MAX_SEED, Request, Result, Task
+
+__all__ = ["BaseGenerator", "Generator"]
+
+ReqT = TypeVar("ReqT", bound=Request)
+ResT = TypeVar("ResT", bound=Result)
+ReqT_contra = TypeVar("ReqT_contra", bound=Request, contravariant=True)
+ResT_co = TypeVar("ResT_co", bound=Result, covariant=True)
+
+
+@runtime_checkable
+class Generator(Protocol[ReqT_contra, ResT_co]):
+    """What every generator offers; the scheduler speaks to generators only through this.
+
+    Example:
+        >>> from aigc_sdk.generators.base import Generator
+        >>> class Echo:
+        ...     task = "text-generation"; spec = None; device = "cpu"
+        ...     def __call__(self, request): return request
+        ...     def batch(self, requests): return list(requests)
+        ...     def to(self, device): return self
+        ...     def close(self): pass
+        >>> isinstance(Echo(), Generator)
+        True
+    """
+
+    task: Task
+    spec: ModelSpec
+    device: str
+
+    def __call__(self, request: ReqT_contra, /) -> ResT_co:
+        """Run one request."""
+        ...
+
+    def batch(self, requests: Sequence[ReqT_contra], /) -> Sequence[ResT_co]:
+        """Run several requests together; one result per request, in order."""
+        ...
+
+    def to(self, device: str, /) -> Self:
+        """Move the model to ``device`` (``cpu``, ``cuda:0``, ``mps``)."""
+        ...
+
+    def close(self) -> None:
+        """Release the model and its memory."""
+        ...
+
+
+def _is_oom(exc: BaseException) -> bool:
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(exc, torch.cuda.OutOfMemoryError):
+        return True
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+class BaseGenerator(abc.ABC, Generic[ReqT, ResT]):
+    """Base class of every backend: implements ``__call__``, ``batch``, ``to`` and ``close`` once.
+
+    Subclasses set ``request_type`` and implement ``_load``, ``_preprocess``,
+    ``_forward`` and ``_postprocess``.
+
+    Args:
+        spec: The model's registry spec.
+        device: Where to load it (``cpu``, ``cuda:0``, ``mps``).
+
+    Example:
+        >>> from aigc_sdk.generators.base import BaseGenerator
+        >>> from aigc_sdk.registry import LocalSource, ModelSpec
+        >>> from aigc_sdk.types import TextRequest, TextResult
+        >>> class Upper(BaseGenerator[TextRequest, TextResult]):
+        ...     request_type = TextRequest
+        ...     def _load(self): pass
+        ...     def _preprocess(self, requests): return [r.prompt for r in requests]
+        ...     def _forward(self, inputs): return [s.upper() for s in inputs]
+        ...     def _postprocess(self, outputs, requests):
+        ...         return [TextResult(texts=[o], provenance=self.provenance(r)) for o, r in zip(outputs, requests)]
+        >>> spec = ModelSpec(id="upper", task="text-generation", backend="x.Upper", source=LocalSource(path="."))
+        >>> result = Upper(spec)(prompt="hello", seed=1)
+        >>> result.text, result.provenance.seed
+        ('HELLO', 1)
+    """
+
+    #: The request model this generator accepts.
+    request_type: ClassVar[type[Request]]
+    #: Distributions whose versions go into provenance.
+    distributions: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, spec: ModelSpec, *, device: str = "cpu") -> None:
+        if spec.task != self.request_type.task:
+            raise InvalidRequestError(
+                f"{type(self).__name__} does {self.request_type.task.value}, but spec {spec.id!r} is {spec.task.value}"
+            )
+        self.spec = spec
+        self.device = device
+        self._closed = False
+        self._versions = library_versions(*self.distributions)
+        self._load()
+
+    @property
+    def task(self) -> Task:
+        """The task this generator performs.
+
+        Example:
+            >>> BaseGenerator.task.__doc__ is not None
+            True
+        """
+        return self.request_type.task
+
+    # -- the public contract -------------------------------------------------------------------
+
+    def __call__(self, request: ReqT | None = None, /, **fields: Any) -> ResT:
+        """Run one request, given as a request object or as its fields.
+
+        Example:
+            >>> callable(BaseGenerator.__call__)
+            True
+        """
+        if request is None:
+            request = self.request_type.model_validate(fields)  # type: ignore[assignment]
+        elif fields:
+            raise InvalidRequestError("pass either a request object or keyword fields, not both")
+        return self.batch([request])[0]  # type: ignore[list-item]
+
+    def batch(self, requests: Sequence[ReqT], /) -> list[ResT]:
+        """Run requests together and return one result per request, in order.
+
+        Requests without a seed get one drawn here; it is recorded in provenance.
+
+        Example:
+            >>> callable(BaseGenerator.batch)
+            True
+        """
+        if self._closed:
+            raise GenerationError(f"generator for {self.spec.id!r} is closed")
+        if not requests:
+            return []
+        resolved = [self._resolve(r) for r in requests]
+        t0 = time.perf_counter()
+        inputs = self._preprocess(resolved)
+        t1 = time.perf_counter()
+        try:
+            with self._inference_context():
+                outputs = self._forward(inputs)
+        except AigcError:
+            raise
+        except Exception as exc:
+            if _is_oom(exc):
+                raise OutOfDeviceMemoryError(
+                    f"{self.spec.id} ran out of memory on {self.device} (batch of {len(resolved)})"
+                ) from exc
+            raise GenerationError(f"{self.spec.id} failed while generating: {exc}") from exc
+        t2 = time.perf_counter()
+        results = self._postprocess(outputs, resolved)
+        t3 = time.perf_counter()
+        if len(results) != len(resolved):
+            raise GenerationError(f"{type(self).__name__} returned {len(results)} results for {len(resolved)} requests")
+        timings = {
+            "preprocess_s": round(t1 - t0, 6),
+            "forward_s": round(t2 - t1, 6),
+            "postprocess_s": round(t3 - t2, 6),
+            "total_s": round(t3 - t0, 6),
+            "batch_size": float(len(resolved)),
+        }
+        return [
+            r.model_copy(update={"provenance": r.provenance.model_copy(update={"timings": timings})}) for r in results
+        ]
+
+    def to(self, device: str, /) -> Self:
+        """Move the model to ``device`` and return ``self``.
+
+        Example:
+            >>> callable(BaseGenerator.to)
+            True
+        """
+        if device != self.device:
+            self._to(device)
+            self.device = device
+        return self
+
+    def close(self) -> None:
+        """Release the model; later calls raise :class:`GenerationError`.
+
+        Example:
+            >>> callable(BaseGenerator.close)
+            True
+        """
+        if not self._closed:
+            self._closed = True
+            self._unload()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def provenance(self, request: ReqT, **extra: Any) -> Provenance:
+        """The provenance record for ``request`` (timings are filled in by :meth:`batch`).
+
+        Example:
+            >>> callable(BaseGenerator.provenance)
+            True
+        """
+        return Provenance(
+            model_id=self.spec.id,
+            task=self.task.value,
+            backend=f"{type(self).__module__}.{type(self).__qualname__}",
+            revision=self.spec.revision,
+            model_hash=_lock_digest(self.spec.files),
+            seed=request.seed,
+            request=request.model_dump(mode="json"),
+            versions=self._versions,
+            license=self.spec.license,
+            device=self.device,
+            extra=extra,
+        )
+
+    # -- what a backend implements -------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _load(self) -> None:
+        """Load the model onto ``self.device``."""
+
+    @abc.abstractmethod
+    def _preprocess(self, requests: list[ReqT]) -> Any:
+        """Turn requests into model inputs (no model access)."""
+
+    @abc.abstractmethod
+    def _forward(self, inputs: Any) -> Any:
+        """Run the model: the only method that touches it."""
+
+    @abc.abstractmethod
+    def _postprocess(self, outputs: Any, requests: list[ReqT]) -> list[ResT]:
+        """Build one result per request."""
+
+    def _to(self, device: str) -> None:
+        """Move the loaded model; backends that can move override this."""
+        raise InvalidRequestError(f"{type(self).__name__} cannot move to {device!r}; create it there instead")
+
+    def _unload(self) -> None:
+        """Drop references to the model; backends with extra resources override this."""
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _resolve(self, request: ReqT) -> ReqT:
+        if not isinstance(request, self.request_type):
+            raise InvalidRequestError(
+                f"{type(self).__name__} takes {self.request_type.__name__}, got {type(request).__name__}"
+            )
+        return request if request.seed is not None else request.with_seed(secrets.randbelow(MAX_SEED))
+
+    def _inference_context(self) -> contextlib.AbstractContextManager[Any]:
+        torch = sys.modules.get("torch")
+        return torch.inference_mode() if torch is not None else contextlib.nullcontext()
+
+
+def _lock_digest(files: dict[str, str]) -> str | None:
+    if not files:
+        return None
+    if len(files) == 1:
+        return next(iter(files.values()))
+    from aigc_sdk._internal.hashing import sha256_json
+
+    return sha256_json(files)

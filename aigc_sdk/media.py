@@ -1,0 +1,459 @@
+"""Media values: :class:`Image`, :class:`Audio` and :class:`Video`.
+
+Each saves atomically (temp file + rename), writes its provenance into the
+file's metadata where the format allows (PNG text chunk, JPEG comment, WAV/FLAC/
+OGG/MP3 comment, MP4 comment tag) and always into a JSON sidecar
+``<file>.provenance.json``, loads back with that provenance, and shows itself
+in a notebook.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from aigc_sdk._internal.ffmpeg import require_ffmpeg
+from aigc_sdk._internal.files import atomic_path, atomic_write_json
+from aigc_sdk._internal.hashing import sha256_file
+from aigc_sdk._internal.optional import require
+from aigc_sdk.errors import InvalidRequestError, MediaError, map_errors
+from aigc_sdk.provenance import METADATA_KEY, Provenance
+
+if TYPE_CHECKING:
+    import PIL.Image
+
+__all__ = ["Audio", "Image", "Video", "VideoInfo", "sidecar_path"]
+
+IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+AUDIO_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}
+VIDEO_FORMATS = (".mp4", ".mov", ".mkv", ".webm")
+_INLINE_VIDEO_LIMIT = 20 * 1024 * 1024
+
+
+def sidecar_path(path: str | Path) -> Path:
+    """The JSON sidecar that holds a file's provenance.
+
+    Example:
+        >>> sidecar_path("out/clip.mp4").name
+        'clip.mp4.provenance.json'
+    """
+    p = Path(path)
+    return p.with_name(p.name + ".provenance.json")
+
+
+def _check_suffix(path: Path, allowed: Any, kind: str) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in allowed:
+        raise InvalidRequestError(
+            f"cannot save {kind} as {suffix or 'a file without suffix'!r}",
+            hint=f"use one of {', '.join(sorted(allowed))}",
+        )
+    return suffix
+
+
+def _write_sidecar(path: Path, provenance: Provenance | None) -> None:
+    if provenance is not None:
+        atomic_write_json(sidecar_path(path), provenance.to_dict())
+
+
+def _read_sidecar(path: Path) -> Provenance | None:
+    side = sidecar_path(path)
+    if not side.exists():
+        return None
+    with map_errors(f"unreadable provenance sidecar {side}", to=MediaError):
+        return Provenance.from_json(side.read_bytes())
+
+
+def _parse_embedded(text: str | None) -> Provenance | None:
+    if not text:
+        return None
+    try:
+        return Provenance.from_json(text)
+    except ValueError:
+        return None  # a comment written by another tool, not our provenance
+
+
+class Image:
+    """A generated or loaded image (wraps a ``PIL.Image.Image``).
+
+    Args:
+        pil: The Pillow image.
+        provenance: How it was made, if known.
+
+    Example:
+        >>> import numpy as np, tempfile, pathlib
+        >>> img = Image.from_array(np.zeros((8, 16, 3), dtype=np.uint8))
+        >>> img.size
+        (16, 8)
+        >>> path = img.save(pathlib.Path(tempfile.mkdtemp()) / "black.png")
+        >>> Image.load(path).size
+        (16, 8)
+    """
+
+    def __init__(self, pil: PIL.Image.Image, provenance: Provenance | None = None) -> None:
+        self.pil = pil
+        self.provenance = provenance
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)`` in pixels.
+
+        Example:
+            >>> import numpy as np
+            >>> Image.from_array(np.zeros((2, 3, 3), dtype=np.uint8)).size
+            (3, 2)
+        """
+        w, h = self.pil.size
+        return (w, h)
+
+    @classmethod
+    def from_array(cls, array: npt.ArrayLike, provenance: Provenance | None = None) -> Image:
+        """Build from an ``HxW``, ``HxWx3`` or ``HxWx4`` array (uint8, or floats in [0, 1]).
+
+        Example:
+            >>> import numpy as np
+            >>> Image.from_array(np.ones((4, 4, 3))).to_array().max()
+            np.uint8(255)
+        """
+        pil_image = require("PIL.Image", extra="image", feature="images")
+        arr = np.asarray(array)
+        if arr.dtype != np.uint8:
+            if not np.isfinite(arr).all():
+                raise InvalidRequestError("image array contains NaN or infinity")
+            arr = (np.clip(arr, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)):
+            raise InvalidRequestError(f"image array must be HxW, HxWx3 or HxWx4, got shape {arr.shape}")
+        if arr.ndim == 3 and arr.shape[2] == 1:
+            arr = arr[:, :, 0]
+        return cls(pil_image.fromarray(arr), provenance)
+
+    def to_array(self) -> npt.NDArray[np.uint8]:
+        """Pixels as a uint8 array (``HxWxC``).
+
+        Example:
+            >>> import numpy as np
+            >>> Image.from_array(np.zeros((2, 2, 3), dtype=np.uint8)).to_array().shape
+            (2, 2, 3)
+        """
+        return np.asarray(self.pil, dtype=np.uint8)
+
+    def save(self, path: str | Path, *, provenance: Provenance | None = None) -> Path:
+        """Save atomically as PNG/JPEG/WebP with provenance in metadata and a sidecar.
+
+        Example:
+            >>> import numpy as np, tempfile, pathlib
+            >>> p = Image.from_array(np.zeros((4, 4, 3), dtype=np.uint8)).save(
+            ...     pathlib.Path(tempfile.mkdtemp()) / "x.jpg")
+            >>> p.suffix
+            '.jpg'
+        """
+        target = Path(path)
+        fmt = IMAGE_FORMATS[_check_suffix(target, IMAGE_FORMATS, "an image")]
+        prov = provenance or self.provenance
+        image = self.pil
+        kwargs: dict[str, Any] = {}
+        if fmt == "PNG":
+            png_plugin = require("PIL.PngImagePlugin", extra="image", feature="PNG metadata")
+            info = png_plugin.PngInfo()
+            if prov is not None:
+                info.add_itxt(METADATA_KEY, prov.to_json())
+            kwargs["pnginfo"] = info
+        else:
+            if image.mode not in ("RGB", "L"):
+                image = image.convert("RGB")
+            kwargs["quality"] = 92
+            if prov is not None and fmt == "JPEG":
+                kwargs["comment"] = prov.to_json().encode("utf-8")
+        with map_errors(f"could not save image to {target}", to=MediaError), atomic_path(target) as tmp:
+            image.save(tmp, format=fmt, **kwargs)
+        _write_sidecar(target, prov)
+        return target
+
+    @classmethod
+    def load(cls, path: str | Path) -> Image:
+        """Load an image and the provenance stored in it (or in its sidecar).
+
+        Example:
+            >>> import numpy as np, tempfile, pathlib
+            >>> from aigc_sdk.provenance import Provenance
+            >>> prov = Provenance(model_id="m", task="text-to-image", backend="b")
+            >>> p = Image.from_array(np.zeros((4, 4, 3), dtype=np.uint8), prov).save(
+            ...     pathlib.Path(tempfile.mkdtemp()) / "x.png")
+            >>> Image.load(p).provenance.model_id
+            'm'
+        """
+        pil_image = require("PIL.Image", extra="image", feature="images")
+        source = Path(path)
+        with map_errors(f"could not read image {source}", to=MediaError), pil_image.open(source) as opened:
+            opened.load()
+            pil = opened.copy()
+            embedded = opened.info.get(METADATA_KEY) or opened.info.get("comment")
+        if isinstance(embedded, bytes):
+            embedded = embedded.decode("utf-8", "replace")
+        prov = _parse_embedded(embedded if isinstance(embedded, str) else None) or _read_sidecar(source)
+        return cls(pil, prov)
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.pil.save(buf, format="PNG")
+        return buf.getvalue()
+
+    def _repr_html_(self) -> str:
+        data = base64.b64encode(self._repr_png_()).decode("ascii")
+        w, h = self.size
+        return f'<img src="data:image/png;base64,{data}" width="{w}" height="{h}" alt="generated image"/>'
+
+    def __repr__(self) -> str:
+        w, h = self.size
+        return f"Image({w}x{h}, mode={self.pil.mode!r})"
+
+
+class Audio:
+    """Audio samples (float32, ``(frames,)`` mono or ``(frames, channels)``) and a sample rate.
+
+    Args:
+        samples: The samples; converted to float32.
+        sample_rate: Samples per second.
+        provenance: How it was made, if known.
+
+    Example:
+        >>> import numpy as np, tempfile, pathlib
+        >>> tone = Audio(np.sin(np.linspace(0, 440 * 2 * np.pi, 22050)), 22050)
+        >>> round(tone.duration, 2)
+        1.0
+        >>> back = Audio.load(tone.save(pathlib.Path(tempfile.mkdtemp()) / "tone.flac"))
+        >>> back.sample_rate, back.samples.shape
+        (22050, (22050,))
+    """
+
+    def __init__(self, samples: npt.ArrayLike, sample_rate: int, provenance: Provenance | None = None) -> None:
+        arr = np.asarray(samples, dtype=np.float32)
+        if arr.ndim not in (1, 2):
+            raise InvalidRequestError(f"audio samples must be 1-D or 2-D (frames, channels), got {arr.shape}")
+        if sample_rate <= 0:
+            raise InvalidRequestError(f"sample_rate must be positive, got {sample_rate}")
+        if not np.isfinite(arr).all():
+            raise InvalidRequestError("audio samples contain NaN or infinity")
+        self.samples = arr
+        self.sample_rate = int(sample_rate)
+        self.provenance = provenance
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds.
+
+        Example:
+            >>> Audio([0.0] * 8000, 16000).duration
+            0.5
+        """
+        return float(self.samples.shape[0]) / self.sample_rate
+
+    @property
+    def channels(self) -> int:
+        """Number of channels.
+
+        Example:
+            >>> Audio([[0.0, 0.0]], 8000).channels
+            2
+        """
+        return 1 if self.samples.ndim == 1 else int(self.samples.shape[1])
+
+    def save(self, path: str | Path, *, provenance: Provenance | None = None) -> Path:
+        """Save atomically as WAV/FLAC/OGG/MP3 with provenance in the comment tag and a sidecar.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> Audio([0.0, 0.1], 8000).save(pathlib.Path(tempfile.mkdtemp()) / "a.wav").suffix
+            '.wav'
+        """
+        sf = require("soundfile", extra="audio", feature="audio files")
+        target = Path(path)
+        fmt = AUDIO_FORMATS[_check_suffix(target, AUDIO_FORMATS, "audio")]
+        prov = provenance or self.provenance
+        subtype = "PCM_16" if fmt == "WAV" else None
+        with (
+            map_errors(f"could not save audio to {target}", to=MediaError),
+            atomic_path(target) as tmp,
+            sf.SoundFile(
+                tmp, "w", samplerate=self.sample_rate, channels=self.channels, format=fmt, subtype=subtype
+            ) as fh,
+        ):
+            if prov is not None:
+                fh.comment = prov.to_json()
+                fh.software = "aigc_sdk"
+            fh.write(np.clip(self.samples, -1.0, 1.0))
+        _write_sidecar(target, prov)
+        return target
+
+    @classmethod
+    def load(cls, path: str | Path) -> Audio:
+        """Load a WAV/FLAC/OGG/MP3 file as float32 with its provenance.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> p = Audio([0.0, 0.5], 8000).save(pathlib.Path(tempfile.mkdtemp()) / "a.wav")
+            >>> Audio.load(p).sample_rate
+            8000
+        """
+        sf = require("soundfile", extra="audio", feature="audio files")
+        source = Path(path)
+        with map_errors(f"could not read audio {source}", to=MediaError), sf.SoundFile(source) as fh:
+            samples = fh.read(dtype="float32", always_2d=False)
+            rate = fh.samplerate
+            comment = fh.comment
+        prov = _parse_embedded(comment) or _read_sidecar(source)
+        return cls(samples, rate, prov)
+
+    def to_wav_bytes(self) -> bytes:
+        """The audio as 16-bit WAV bytes (for players and uploads).
+
+        Example:
+            >>> Audio([0.0] * 10, 8000).to_wav_bytes()[:4]
+            b'RIFF'
+        """
+        sf = require("soundfile", extra="audio", feature="audio files")
+        buf = io.BytesIO()
+        sf.write(buf, np.clip(self.samples, -1.0, 1.0), self.sample_rate, format="WAV", subtype="PCM_16")
+        return buf.getvalue()
+
+    def _repr_html_(self) -> str:
+        data = base64.b64encode(self.to_wav_bytes()).decode("ascii")
+        return f'<audio controls src="data:audio/wav;base64,{data}"></audio>'
+
+    def __repr__(self) -> str:
+        return f"Audio({self.duration:.2f} s, {self.sample_rate} Hz, {self.channels} ch)"
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What ffmpeg reports about a video file.
+
+    Example:
+        >>> VideoInfo(duration=2.0, fps=25.0, width=640, height=360, has_audio=True).width
+        640
+    """
+
+    duration: float
+    fps: float
+    width: int
+    height: int
+    has_audio: bool
+
+
+_DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
+_VIDEO_STREAM = re.compile(r"Stream #\S+.*Video: .*?(\d{2,5})x(\d{2,5})")
+_FPS = re.compile(r"(\d+(?:\.\d+)?) fps")
+_COMMENT = re.compile(r"^\s*comment\s*:\s(.*)$", re.MULTILINE)
+
+
+class Video:
+    """A video file on disk with its probed :class:`VideoInfo`.
+
+    Args:
+        path: The file.
+        provenance: How it was made, if known.
+
+    Example:
+        >>> v = Video.__new__(Video)  # normally: Video.load("clip.mp4")
+        >>> isinstance(v, Video)
+        True
+    """
+
+    def __init__(self, path: str | Path, provenance: Provenance | None = None) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise MediaError(f"no video file at {self.path}")
+        self.provenance = provenance
+        self.info, embedded = _probe_video(self.path)
+        if self.provenance is None:
+            self.provenance = _parse_embedded(embedded) or _read_sidecar(self.path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Video:
+        """Open a video file and read its provenance (MP4 tag or sidecar).
+
+        Example:
+            >>> try:
+            ...     Video.load("missing.mp4")
+            ... except MediaError:
+            ...     "missing"
+            'missing'
+        """
+        return cls(path)
+
+    def save(self, path: str | Path, *, provenance: Provenance | None = None) -> Path:
+        """Copy to ``path`` atomically (no re-encode), tagging provenance, and write a sidecar.
+
+        Example:
+            >>> callable(Video.save)
+            True
+        """
+        target = Path(path)
+        suffix = _check_suffix(target, VIDEO_FORMATS, "a video")
+        prov = provenance or self.provenance
+        ffmpeg = require_ffmpeg()
+        cmd = [ffmpeg.path, "-hide_banner", "-loglevel", "error", "-y", "-i", str(self.path), "-map", "0", "-c", "copy"]
+        if prov is not None:
+            cmd += ["-metadata", f"comment={prov.to_json()}"]
+        if suffix in (".mp4", ".mov"):
+            cmd += ["-movflags", "+faststart"]
+        with atomic_path(target) as tmp:
+            done = subprocess.run([*cmd, str(tmp)], capture_output=True, text=True, timeout=600)
+            if done.returncode != 0:
+                raise MediaError(f"ffmpeg could not write {target}: {done.stderr.strip()[-500:]}")
+        _write_sidecar(target, prov)
+        return target
+
+    @property
+    def sha256(self) -> str:
+        """sha256 of the file's bytes.
+
+        Example:
+            >>> callable(Video.sha256.fget)
+            True
+        """
+        return sha256_file(self.path)
+
+    def _repr_html_(self) -> str:
+        if self.path.stat().st_size <= _INLINE_VIDEO_LIMIT:
+            data = base64.b64encode(self.path.read_bytes()).decode("ascii")
+            src = f"data:video/mp4;base64,{data}"
+        else:
+            src = html.escape(str(self.path))
+        return f'<video controls width="{min(self.info.width, 720)}" src="{src}"></video>'
+
+    def __repr__(self) -> str:
+        i = self.info
+        return f"Video({self.path.name!r}, {i.width}x{i.height}, {i.fps:g} fps, {i.duration:.2f} s)"
+
+
+def _probe_video(path: Path) -> tuple[VideoInfo, str | None]:
+    ffmpeg = require_ffmpeg()
+    done = subprocess.run(
+        [ffmpeg.path, "-hide_banner", "-i", str(path)], capture_output=True, text=True, timeout=60
+    )  # exits 1 ("At least one output file must be specified"); the probe is in stderr
+    text = done.stderr
+    duration = _DURATION.search(text)
+    stream = _VIDEO_STREAM.search(text)
+    if duration is None or stream is None:
+        raise MediaError(f"{path} is not a readable video", hint=text.strip().splitlines()[-1] if text else None)
+    h, m, s = duration.groups()
+    fps = _FPS.search(text[stream.start() :])
+    comment = _COMMENT.search(text)
+    info = VideoInfo(
+        duration=int(h) * 3600 + int(m) * 60 + float(s),
+        fps=float(fps.group(1)) if fps else 0.0,
+        width=int(stream.group(1)),
+        height=int(stream.group(2)),
+        has_audio="Audio:" in text,
+    )
+    return info, comment.group(1) if comment else None

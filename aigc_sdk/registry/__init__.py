@@ -1,0 +1,25 @@
+"""The model registry: specs of every model the SDK knows, and where their weights live.
+
+Example:
+    >>> from aigc_sdk.registry import ModelRegistry
+    >>> ModelRegistry().resolve("text-to-speech").id
+    'en-joe'
+"""
+
+from aigc_sdk.registry.registry import FileCheck, ModelRegistry, load_catalog
+from aigc_sdk.registry.spec import HubSource, LocalSource, ModelSpec, PackageSource, Source
+from aigc_sdk.registry.weights import fetch_command, is_available_offline, resolve_weights
+
+__all__ = [
+    "FileCheck",
+    "HubSource",
+    "LocalSource",
+    "ModelRegistry",
+    "ModelSpec",
+    "PackageSource",
+    "Source",
+    "fetch_command",
+    "is_available_offline",
+    "load_catalog",
+    "resolve_weights",
+]

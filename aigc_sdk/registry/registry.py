@@ -1,0 +1,365 @@
+"""``ModelRegistry``: the specs the SDK knows, per-task defaults, catalogs, hashes and safe loading."""
+
+from __future__ import annotations
+
+import builtins
+import importlib
+import importlib.resources
+import threading
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from aigc_sdk._internal.hashing import sha256_file
+from aigc_sdk._internal.settings import Settings
+from aigc_sdk.errors import (
+    InvalidRequestError,
+    ModelIntegrityError,
+    ModelLoadError,
+    UnknownModelError,
+    UnsafeModelError,
+)
+from aigc_sdk.registry.spec import ModelSpec
+from aigc_sdk.registry.weights import is_available_offline, resolve_weights
+from aigc_sdk.types import Task
+
+__all__ = ["FileCheck", "ModelRegistry", "load_catalog"]
+
+#: Weight formats that can run code when loaded (refused unless a spec sets allow_pickle).
+PICKLE_SUFFIXES = frozenset({".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"})
+#: Weight formats that cannot run code when loaded.
+SAFE_SUFFIXES = frozenset({".safetensors", ".onnx", ".gguf"})
+
+
+def load_catalog(path: str | Path) -> list[ModelSpec]:
+    """Read the ``[[model]]`` tables of a TOML catalog into specs.
+
+    Raises:
+        InvalidRequestError: The file is not valid TOML or an entry is not a valid spec.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "models.toml"
+        >>> _ = p.write_text('''
+        ... [[model]]
+        ... id = "my-voice"
+        ... task = "text-to-speech"
+        ... backend = "aigc_sdk.generators.audio.piper.PiperSpeechGenerator"
+        ... source = { kind = "local", path = "/models/my-voice.onnx" }
+        ... ''')
+        >>> [s.id for s in load_catalog(p)]
+        ['my-voice']
+    """
+    source = Path(path)
+    try:
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidRequestError(f"cannot read model catalog {source}: {exc}") from exc
+    return _specs_from(data, str(source))
+
+
+def _specs_from(data: dict[str, Any], where: str) -> list[ModelSpec]:
+    entries = data.get("model", [])
+    if not isinstance(entries, list):
+        raise InvalidRequestError(f"{where}: 'model' must be an array of tables ([[model]])")
+    specs = []
+    for i, entry in enumerate(entries):
+        try:
+            specs.append(ModelSpec.model_validate(entry))
+        except ValidationError as exc:
+            name = entry.get("id", f"#{i + 1}") if isinstance(entry, dict) else f"#{i + 1}"
+            raise InvalidRequestError(f"{where}: model {name}: {exc.errors()[0]['msg']}") from exc
+    return specs
+
+
+def builtin_catalog() -> list[ModelSpec]:
+    """The catalog shipped inside the package.
+
+    Example:
+        >>> any(s.id == "en-joe" for s in builtin_catalog())
+        True
+    """
+    text = importlib.resources.files("aigc_sdk.registry").joinpath("catalog.toml").read_text(encoding="utf-8")
+    return _specs_from(tomllib.loads(text), "built-in catalog")
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """The outcome of checking one locked file.
+
+    Example:
+        >>> FileCheck(file="model.onnx", expected="ab", actual="ab").ok
+        True
+    """
+
+    file: str
+    expected: str
+    actual: str | None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the file exists and its hash matches.
+
+        Example:
+            >>> FileCheck(file="m", expected="ab", actual=None).ok
+            False
+        """
+        return self.actual == self.expected
+
+
+class ModelRegistry:
+    """Specs by id, with per-task defaults; creates generators by lazy import of their backend.
+
+    A registry starts with the built-in catalog, then the user catalog
+    (``<cache>/models.toml``) and the files in ``AIGC_MODELS``; later entries
+    override earlier ones with the same id.
+
+    Args:
+        specs: Extra specs to register (after the catalogs).
+        catalogs: Load the built-in and user catalogs (turn off for an empty registry).
+
+    Example:
+        >>> from aigc_sdk.registry import LocalSource, ModelSpec, ModelRegistry
+        >>> reg = ModelRegistry(catalogs=False)
+        >>> _ = reg.register(ModelSpec(id="my-lm", task="text-generation", backend="pkg.mod.Gen",
+        ...                            source=LocalSource(path="/models/lm"), default=True))
+        >>> reg.resolve("text-generation").id
+        'my-lm'
+        >>> try:
+        ...     reg.get("nope")
+        ... except KeyError as e:
+        ...     "my-lm" in str(e)
+        True
+    """
+
+    def __init__(self, specs: Iterable[ModelSpec] = (), *, catalogs: bool = True) -> None:
+        self._specs: dict[str, ModelSpec] = {}
+        self._lock = threading.RLock()
+        if catalogs:
+            for spec in builtin_catalog():
+                self.register(spec)
+            settings = Settings.from_env()
+            user = self.user_catalog_path()
+            for path in ([user] if user.exists() else []) + list(settings.model_catalogs):
+                for spec in load_catalog(path):
+                    self.register(spec, exist_ok=True)
+        for spec in specs:
+            self.register(spec)
+
+    @staticmethod
+    def user_catalog_path() -> Path:
+        """The user's catalog file, written by ``aigc models add``.
+
+        Example:
+            >>> ModelRegistry.user_catalog_path().name
+            'models.toml'
+        """
+        return Settings.from_env().cache_dir / "models.toml"
+
+    def register(self, spec: ModelSpec, *, exist_ok: bool = False) -> ModelSpec:
+        """Add ``spec``; an existing id is an error unless ``exist_ok`` (then it is replaced).
+
+        Example:
+            >>> from aigc_sdk.registry import LocalSource, ModelSpec
+            >>> reg = ModelRegistry(catalogs=False)
+            >>> spec = ModelSpec(id="a", task="text-generation", backend="p.G", source=LocalSource(path="/m"))
+            >>> _ = reg.register(spec)
+            >>> try:
+            ...     reg.register(spec)
+            ... except ValueError as e:
+            ...     "already registered" in str(e)
+            True
+        """
+        with self._lock:
+            if spec.id in self._specs and not exist_ok:
+                raise InvalidRequestError(
+                    f"model {spec.id!r} is already registered", hint="pass exist_ok=True to replace it"
+                )
+            self._specs[spec.id] = spec
+        return spec
+
+    def get(self, model_id: str) -> ModelSpec:
+        """The spec with this id.
+
+        Raises:
+            UnknownModelError: No such id (the message lists the known ids).
+
+        Example:
+            >>> ModelRegistry().get("en-joe").task.value
+            'text-to-speech'
+        """
+        with self._lock:
+            try:
+                return self._specs[model_id]
+            except KeyError:
+                raise UnknownModelError(model_id, known=self._specs) from None
+
+    def __contains__(self, model_id: object) -> bool:
+        return model_id in self._specs
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def list(self, task: Task | str | None = None) -> builtins.list[ModelSpec]:
+        """Specs sorted by id, optionally only those for ``task``.
+
+        Example:
+            >>> [s.id for s in ModelRegistry().list("text-to-speech")][:1]
+            ['en-joe']
+        """
+        wanted = Task(task) if task is not None else None
+        with self._lock:
+            specs = sorted(self._specs.values(), key=lambda s: s.id)
+        return [s for s in specs if wanted is None or s.task == wanted]
+
+    def resolve(self, task: Task | str, name: str | None = None) -> ModelSpec:
+        """The spec for ``task``: ``name`` if given, else the task's default.
+
+        The default is the last registered spec flagged ``default``; without
+        one, the first spec whose weights are on disk.
+
+        Raises:
+            UnknownModelError: Unknown name, or no model for the task.
+            InvalidRequestError: ``name`` is a model for another task.
+
+        Example:
+            >>> ModelRegistry().resolve("text-to-speech").id
+            'en-joe'
+        """
+        wanted = Task(task)
+        if name is not None:
+            spec = self.get(name)
+            if spec.task != wanted:
+                raise InvalidRequestError(f"model {name!r} does {spec.task.value}, not {wanted.value}")
+            return spec
+        candidates = self.list(wanted)
+        with self._lock:
+            ordered = [s for s in self._specs.values() if s.task == wanted]
+        defaults = [s for s in ordered if s.default]
+        if defaults:
+            return defaults[-1]
+        for spec in candidates:
+            if is_available_offline(spec):
+                return spec
+        raise UnknownModelError(
+            f"<default for {wanted.value}>",
+            known=[s.id for s in self._specs.values()],
+            hint=f"register a {wanted.value} model (aigc models add) or install an extra that ships one",
+        )
+
+    def create(self, model: ModelSpec | str, *, device: str = "cpu") -> Any:
+        """Build the generator for ``model`` on ``device`` (imports its backend lazily).
+
+        Weights are located (never downloaded unless allowed), checked against
+        the safety policy, then handed to the backend.
+
+        Raises:
+            UnsafeModelError: Pickle weights without ``allow_pickle``.
+            ModelLoadError: The backend cannot be imported or fails to load.
+
+        Example:
+            >>> gen = ModelRegistry().create("en-joe")  # doctest: +SKIP
+            >>> gen(prompt="Hello.").audio.duration > 0  # doctest: +SKIP
+            True
+        """
+        spec = self.get(model) if isinstance(model, str) else model
+        check_weights_policy(spec, resolve_weights(spec))
+        backend = import_backend(spec.backend)
+        return backend(spec, device=device)
+
+    def verify(self, model: ModelSpec | str) -> builtins.list[FileCheck]:
+        """Hash every locked file of ``model``; raise if one is missing or differs.
+
+        Raises:
+            ModelIntegrityError: A file is missing or its sha256 differs from the lock.
+
+        Example:
+            >>> all(c.ok for c in ModelRegistry().verify("en-joe"))  # doctest: +SKIP
+            True
+        """
+        spec = self.get(model) if isinstance(model, str) else model
+        checks = verify_files(spec)
+        bad = [c for c in checks if not c.ok]
+        if bad:
+            detail = ", ".join(f"{c.file} ({'missing' if c.actual is None else 'sha256 differs'})" for c in bad)
+            raise ModelIntegrityError(f"{spec.id}: {detail}")
+        return checks
+
+
+def weights_root(path: Path) -> Path:
+    """Folder that locked file names are relative to (the file's folder for single-file weights).
+
+    Example:
+        >>> weights_root(Path("/")).name
+        ''
+    """
+    return path if path.is_dir() else path.parent
+
+
+def verify_files(spec: ModelSpec) -> list[FileCheck]:
+    """Hash each of ``spec.files`` under its weights folder (no exception on mismatch).
+
+    Example:
+        >>> from aigc_sdk.registry import LocalSource, ModelSpec
+        >>> verify_files(ModelSpec(id="x", task="text-generation", backend="a.B", source=LocalSource(path="/tmp")))
+        []
+    """
+    root = weights_root(resolve_weights(spec))
+    checks = []
+    for name, expected in sorted(spec.files.items()):
+        path = root / name
+        checks.append(FileCheck(name, expected, sha256_file(path) if path.is_file() else None))
+    return checks
+
+
+def check_weights_policy(spec: ModelSpec, path: Path) -> None:
+    """Refuse pickle-only weights unless ``spec.allow_pickle``.
+
+    Raises:
+        UnsafeModelError: Only pickle formats (.bin/.pt/.ckpt …) were found.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from aigc_sdk.registry import LocalSource, ModelSpec
+        >>> d = pathlib.Path(tempfile.mkdtemp()); _ = (d / "pytorch_model.bin").write_bytes(b"x")
+        >>> spec = ModelSpec(id="x", task="text-generation", backend="a.B", source=LocalSource(path=d))
+        >>> try:
+        ...     check_weights_policy(spec, d)
+        ... except UnsafeModelError as e:
+        ...     "pickle" in str(e)
+        True
+    """
+    if spec.allow_pickle:
+        return
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    suffixes = {p.suffix.lower() for p in files}
+    pickles = sorted(p.name for p in files if p.suffix.lower() in PICKLE_SUFFIXES)
+    if pickles and not suffixes & SAFE_SUFFIXES:
+        raise UnsafeModelError(f"{spec.id}: weights are pickle files ({', '.join(pickles[:3])}), which can run code")
+
+
+def import_backend(dotted: str) -> Any:
+    """Import the generator class named by a dotted path.
+
+    Raises:
+        ModelLoadError: The module or class does not exist.
+
+    Example:
+        >>> import_backend("aigc_sdk.generators.base.BaseGenerator").__name__
+        'BaseGenerator'
+    """
+    module_name, _, attr = dotted.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise ModelLoadError(f"backend module {module_name!r} does not exist") from exc
+        raise  # a dependency of the backend is missing: the backend's own error says which extra
+    try:
+        return getattr(module, attr)
+    except AttributeError as exc:
+        raise ModelLoadError(f"backend {dotted!r}: {module_name} has no {attr!r}") from exc
