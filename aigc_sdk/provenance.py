@@ -53,7 +53,7 @@ class Provenance(BaseModel):
         True
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
+    model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=(), defer_build=True)
 
     model_id: str = Field(description="Registry id (or path) of the model that generated the result.")
     task: str = Field(description="The task, e.g. 'text-to-speech'.")

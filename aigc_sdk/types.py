@@ -25,16 +25,14 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     FilePath,
     PlainSerializer,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
+from aigc_sdk._internal.model import FrozenModel
 from aigc_sdk.errors import InvalidRequestError
 from aigc_sdk.media import Audio, Image, Video
 from aigc_sdk.provenance import Provenance
@@ -120,57 +118,6 @@ class Task(enum.StrEnum):
     IMAGES_TO_VIDEO = "images-to-video"
 
 
-def _describe(error: ValidationError, title: str) -> str:
-    problems = []
-    for item in error.errors(include_url=False):
-        where = ".".join(str(p) for p in item["loc"]) or "request"
-        problems.append(f"{where}: {item['msg']}")
-    return f"invalid {title}: " + "; ".join(problems)
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        allow_inf_nan=False,
-        arbitrary_types_allowed=True,
-        protected_namespaces=(),
-        str_strip_whitespace=True,
-    )
-
-    def __init__(self, /, **data: Any) -> None:
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:
-            raise InvalidRequestError(_describe(exc, type(self).__name__)) from exc
-
-    @classmethod
-    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
-        """Validate a dict (or model) into this type; errors are :class:`InvalidRequestError`.
-
-        Example:
-            >>> TextRequest.model_validate({"prompt": "hi"}).prompt
-            'hi'
-        """
-        try:
-            return super().model_validate(obj, *args, **kwargs)
-        except ValidationError as exc:
-            raise InvalidRequestError(_describe(exc, cls.__name__)) from exc
-
-    @classmethod
-    def model_validate_json(cls, json_data: str | bytes | bytearray, *args: Any, **kwargs: Any) -> Self:
-        """Validate JSON text into this type; errors are :class:`InvalidRequestError`.
-
-        Example:
-            >>> TextRequest.model_validate_json('{"prompt": "hi"}').prompt
-            'hi'
-        """
-        try:
-            return super().model_validate_json(json_data, *args, **kwargs)
-        except ValidationError as exc:
-            raise InvalidRequestError(_describe(exc, cls.__name__)) from exc
-
-
 def _media_summary(value: Any) -> Any:
     """JSON form of a media input inside a request (for provenance and cache keys)."""
     if isinstance(value, Image):
@@ -193,7 +140,7 @@ Prompt = Annotated[str, Field(min_length=1, max_length=100_000)]
 Seed = Annotated[int | None, Field(default=None, ge=0, le=MAX_SEED)]
 
 
-class Request(_Frozen):
+class Request(FrozenModel):
     """Base of every request: a frozen, validated pydantic model with a ``seed``.
 
     Example:
@@ -388,7 +335,7 @@ class VideoRequest(Request):
 # ---------------------------------------------------------------------------------------------- results
 
 
-class Word(_Frozen):
+class Word(FrozenModel):
     """A word with its time span in seconds.
 
     Example:
@@ -408,7 +355,7 @@ class Word(_Frozen):
         return self
 
 
-class Segment(_Frozen):
+class Segment(FrozenModel):
     """A sentence or phrase with its time span and, when known, its words.
 
     Example:
@@ -438,7 +385,7 @@ class Segment(_Frozen):
         return round(self.end - self.start, 9)
 
 
-class Result(_Frozen):
+class Result(FrozenModel):
     """Base of every result: carries :class:`~aigc_sdk.provenance.Provenance`.
 
     Example:

@@ -8,6 +8,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.settings import Settings
@@ -87,23 +88,26 @@ def read_font(path: Path) -> tuple[FontInfo, ...]:
     """Read every face of a font file (collections have several) with its cmap.
 
     Example:
-        >>> from pathlib import Path
         >>> faces = [read_font(p) for p in font_files()[:1]]
         >>> all(isinstance(f, FontInfo) for group in faces for f in group)
         True
     """
     ttlib = require("fontTools.ttLib", extra="image", feature="font coverage checks")
-    if path.suffix.lower() == ".ttc":
-        collection = ttlib.TTCollection(str(path), lazy=True)
-        fonts = list(collection.fonts)
-    else:
-        fonts = [ttlib.TTFont(str(path), lazy=True)]
     faces = []
-    for index, font in enumerate(fonts):
-        cmap = font.getBestCmap() or {}
-        family = font["name"].getBestFamilyName() or path.stem
-        faces.append(FontInfo(path=path, index=index, family=str(family), codepoints=frozenset(cmap)))
+    if path.suffix.lower() == ".ttc":
+        with ttlib.TTCollection(str(path)) as collection:
+            for index, font in enumerate(collection.fonts):
+                faces.append(_face(path, index, font))
+    else:
+        with ttlib.TTFont(str(path)) as font:
+            faces.append(_face(path, 0, font))
     return tuple(faces)
+
+
+def _face(path: Path, index: int, font: Any) -> FontInfo:
+    cmap = font.getBestCmap() or {}
+    family = font["name"].getBestFamilyName() or path.stem
+    return FontInfo(path=path, index=index, family=str(family), codepoints=frozenset(cmap))
 
 
 def find_font(text: str, *, prefer: tuple[str, ...] = ("DejaVu Sans", "Noto Sans CJK SC")) -> FontInfo | None:

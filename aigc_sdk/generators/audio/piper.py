@@ -67,10 +67,7 @@ class PiperSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
         jobs = []
         for request in requests:
             self._check_language(request)
-            sentences = split_sentences(request.prompt)
-            if not sentences:
-                raise InvalidRequestError("prompt has no speakable text")
-            jobs.append(_Job(request, sentences, self._speaker_id(request.voice)))
+            jobs.append(_Job(request, split_sentences(request.prompt), self._speaker_id(request.voice)))
         return jobs
 
     def _forward(self, inputs: list[_Job]) -> list[list[npt.NDArray[np.float32]]]:

