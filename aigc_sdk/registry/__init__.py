@@ -6,6 +6,7 @@ Example:
     'en-joe'
 """
 
+from aigc_sdk.registry.memory import estimate_memory
 from aigc_sdk.registry.registry import FileCheck, ModelRegistry, load_catalog
 from aigc_sdk.registry.spec import HubSource, LocalSource, ModelSpec, PackageSource, Source
 from aigc_sdk.registry.weights import fetch_command, is_available_offline, resolve_weights
@@ -18,6 +19,7 @@ __all__ = [
     "ModelSpec",
     "PackageSource",
     "Source",
+    "estimate_memory",
     "fetch_command",
     "is_available_offline",
     "load_catalog",

@@ -182,3 +182,22 @@ def test_import_backend_errors() -> None:
         import_backend("aigc_sdk.generators.nope.Gen")
     with pytest.raises(ModelLoadError, match="has no 'Nope'"):
         import_backend("aigc_sdk.generators.base.Nope")
+
+
+def test_memory_estimates_from_safetensors_headers(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import save_file
+
+    from aigc_sdk.registry import estimate_memory
+
+    folder = tmp_path / "st"
+    folder.mkdir()
+    save_file({"w": torch.zeros(256, 256), "b": torch.zeros(256)}, folder / "model.safetensors")
+    (folder / "pytorch_model.bin").write_bytes(b"x" * 10_000)  # a twin: not counted twice
+    fp32 = (256 * 256 + 256) * 4
+    assert estimate_memory(_spec(folder)) == int(fp32 * 1.2)
+    assert estimate_memory(_spec(folder, dtype="float16")) == int(fp32 / 2 * 1.2)
+    assert estimate_memory(_spec(folder, memory_bytes=5)) == 5
+    assert estimate_memory(_spec(tmp_path / "missing")) == 0
+    onnx = _local_model(tmp_path / "o", name="voice.onnx", content=b"x" * 1000)
+    assert estimate_memory(_spec(onnx / "voice.onnx")) == 1200
