@@ -363,9 +363,9 @@ class Video:
         provenance: How it was made, if known.
 
     Example:
-        >>> v = Video.__new__(Video)  # normally: Video.load("clip.mp4")
-        >>> isinstance(v, Video)
-        True
+        >>> clip = Video.load("out/clip.mp4")  # doctest: +SKIP
+        >>> clip.info.width, clip.info.fps, clip.provenance.model_id  # doctest: +SKIP
+        (1280, 25.0, 'news-clip')
     """
 
     def __init__(self, path: str | Path, provenance: Provenance | None = None) -> None:
@@ -394,8 +394,8 @@ class Video:
         """Copy to ``path`` atomically (no re-encode), tagging provenance, and write a sidecar.
 
         Example:
-            >>> callable(Video.save)
-            True
+            >>> Video.load("render.mp4").save("final.mp4", provenance=prov)  # doctest: +SKIP
+            PosixPath('final.mp4')
         """
         target = Path(path)
         suffix = _check_suffix(target, VIDEO_FORMATS, "a video")
@@ -418,8 +418,8 @@ class Video:
         """sha256 of the file's bytes.
 
         Example:
-            >>> callable(Video.sha256.fget)
-            True
+            >>> len(Video.load("clip.mp4").sha256)  # doctest: +SKIP
+            64
         """
         return sha256_file(self.path)
 

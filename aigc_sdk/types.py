@@ -447,8 +447,11 @@ class ImageResult(Result):
         """The first image.
 
         Example:
-            >>> ImageResult.image.__doc__ is not None
-            True
+            >>> import numpy as np
+            >>> from aigc_sdk.provenance import Provenance
+            >>> imgs = [Image.from_array(np.zeros((8, 8, 3), dtype=np.uint8)) for _ in range(2)]
+            >>> ImageResult(images=imgs, provenance=Provenance(model_id="m", task="t", backend="b")).image.size
+            (8, 8)
         """
         return self.images[0]
 
@@ -456,8 +459,12 @@ class ImageResult(Result):
         """Save every image (``name.png``, or ``name-1.png``, ``name-2.png`` …) with provenance.
 
         Example:
-            >>> callable(ImageResult.save)
-            True
+            >>> import numpy as np, tempfile, pathlib
+            >>> from aigc_sdk.provenance import Provenance
+            >>> imgs = [Image.from_array(np.zeros((8, 8, 3), dtype=np.uint8)) for _ in range(2)]
+            >>> result = ImageResult(images=imgs, provenance=Provenance(model_id="m", task="t", backend="b"))
+            >>> [p.name for p in result.save(pathlib.Path(tempfile.mkdtemp()) / "fox.png")]
+            ['fox-1.png', 'fox-2.png']
         """
         target = Path(path)
         return [
@@ -484,8 +491,12 @@ class AudioResult(Result):
         """Save the audio (WAV/FLAC/OGG/MP3) with provenance.
 
         Example:
-            >>> callable(AudioResult.save)
-            True
+            >>> import tempfile, pathlib
+            >>> from aigc_sdk.provenance import Provenance
+            >>> result = AudioResult(audio=Audio([0.0] * 800, 8000),
+            ...                      provenance=Provenance(model_id="m", task="t", backend="b"))
+            >>> result.save(pathlib.Path(tempfile.mkdtemp()) / "speech.flac").suffix
+            '.flac'
         """
         return self.audio.save(path, provenance=self.provenance)
 
@@ -510,8 +521,13 @@ class TranscriptResult(Result):
         """Every word of every segment, in order.
 
         Example:
-            >>> TranscriptResult.words.__doc__ is not None
-            True
+            >>> from aigc_sdk.provenance import Provenance
+            >>> seg = Segment(text="Hi there", start=0, end=0.6,
+            ...               words=[Word(text="Hi", start=0, end=0.2), Word(text="there", start=0.25, end=0.6)])
+            >>> r = TranscriptResult(text="Hi there", duration=0.6, segments=[seg],
+            ...                      provenance=Provenance(model_id="m", task="t", backend="b"))
+            >>> [w.text for w in r.words]
+            ['Hi', 'there']
         """
         return tuple(w for s in self.segments for w in s.words)
 
@@ -531,7 +547,7 @@ class VideoResult(Result):
         """Copy the video to ``path`` with provenance tags (no re-encode).
 
         Example:
-            >>> callable(VideoResult.save)
-            True
+            >>> result.save("out/final.mp4")  # doctest: +SKIP
+            PosixPath('out/final.mp4')
         """
         return self.video.save(path, provenance=self.provenance)

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from aigc_sdk._internal.files import atomic_write_bytes
 from aigc_sdk.cli._common import cli_errors, console
+from aigc_sdk.errors import InvalidRequestError
 from aigc_sdk.registry import ModelRegistry, is_available_offline, load_catalog
 from aigc_sdk.types import Task
 
@@ -93,8 +94,11 @@ def add(
     with cli_errors():
         new = load_catalog(catalog)
         registry = ModelRegistry()
+        clash = [s.id for s in new if s.id in registry]
+        if clash and not replace:
+            raise InvalidRequestError(f"already registered: {', '.join(clash)}", hint="pass --replace to replace them")
         for spec in new:
-            registry.register(spec, exist_ok=replace)
+            registry.register(spec, exist_ok=True)
         user = ModelRegistry.user_catalog_path()
         existing = tomllib.loads(user.read_text(encoding="utf-8")).get("model", []) if user.exists() else []
         ids = {s.id for s in new}

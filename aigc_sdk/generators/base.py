@@ -127,8 +127,9 @@ class BaseGenerator(abc.ABC, Generic[ReqT, ResT]):
         """The task this generator performs.
 
         Example:
-            >>> BaseGenerator.task.__doc__ is not None
-            True
+            >>> from aigc_sdk.registry import ModelRegistry
+            >>> ModelRegistry().create("en-joe").task  # doctest: +SKIP
+            <Task.TEXT_TO_SPEECH: 'text-to-speech'>
         """
         return self.request_type.task
 
@@ -138,8 +139,8 @@ class BaseGenerator(abc.ABC, Generic[ReqT, ResT]):
         """Run one request, given as a request object or as its fields.
 
         Example:
-            >>> callable(BaseGenerator.__call__)
-            True
+            >>> voice(prompt="Hello.", speed=1.2)  # doctest: +SKIP
+            >>> voice(SpeechRequest(prompt="Hello.", speed=1.2))  # the same  # doctest: +SKIP
         """
         if request is None:
             request = self.request_type.model_validate(fields)  # type: ignore[assignment]
@@ -153,8 +154,9 @@ class BaseGenerator(abc.ABC, Generic[ReqT, ResT]):
         Requests without a seed get one drawn here; it is recorded in provenance.
 
         Example:
-            >>> callable(BaseGenerator.batch)
-            True
+            >>> results = voice.batch([SpeechRequest(prompt="One."), SpeechRequest(prompt="Two.")])  # doctest: +SKIP
+            >>> [r.provenance.seed is not None for r in results]  # doctest: +SKIP
+            [True, True]
         """
         if self._closed:
             raise GenerationError(f"generator for {self.spec.id!r} is closed")
@@ -195,8 +197,7 @@ class BaseGenerator(abc.ABC, Generic[ReqT, ResT]):
         """Move the model to ``device`` and return ``self``.
 
         Example:
-            >>> callable(BaseGenerator.to)
-            True
+            >>> generator = generator.to("cuda:0")  # doctest: +SKIP
         """
         if device != self.device:
             self._to(device)
@@ -207,8 +208,9 @@ class BaseGenerator(abc.ABC, Generic[ReqT, ResT]):
         """Release the model; later calls raise :class:`GenerationError`.
 
         Example:
-            >>> callable(BaseGenerator.close)
-            True
+            >>> voice.close()  # doctest: +SKIP
+            >>> with ModelRegistry().create("en-joe") as voice:  # closes on exit  # doctest: +SKIP
+            ...     voice(prompt="Hi.")
         """
         if not self._closed:
             self._closed = True
@@ -224,8 +226,8 @@ class BaseGenerator(abc.ABC, Generic[ReqT, ResT]):
         """The provenance record for ``request`` (timings are filled in by :meth:`batch`).
 
         Example:
-            >>> callable(BaseGenerator.provenance)
-            True
+            >>> # inside a backend's _postprocess:
+            >>> AudioResult(audio=audio, provenance=self.provenance(request, sentences=3))  # doctest: +SKIP
         """
         return Provenance(
             model_id=self.spec.id,

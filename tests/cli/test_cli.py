@@ -97,7 +97,8 @@ def test_models_add_writes_the_user_catalog(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert ModelRegistry().get("my-voice").source.kind == "local"
     again = runner.invoke(app, ["models", "add", str(catalog)])
-    assert again.exit_code == 2 and "already registered" in again.output
+    assert again.exit_code == 2 and "already registered: my-voice" in again.output
+    assert "--replace" in again.output
     assert runner.invoke(app, ["models", "add", str(catalog), "--replace"]).exit_code == 0
     assert [s.id for s in ModelRegistry().list("text-to-speech")] == ["en-joe", "my-voice"]
 
