@@ -77,14 +77,18 @@ def _specs_from(data: dict[str, Any], where: str) -> list[ModelSpec]:
 
 
 def builtin_catalog() -> list[ModelSpec]:
-    """The catalog shipped inside the package.
+    """The catalogs shipped inside the package (``aigc_sdk/registry/catalog/*.toml``).
 
     Example:
         >>> any(s.id == "en-joe" for s in builtin_catalog())
         True
     """
-    text = importlib.resources.files("aigc_sdk.registry").joinpath("catalog.toml").read_text(encoding="utf-8")
-    return _specs_from(tomllib.loads(text), "built-in catalog")
+    folder = importlib.resources.files("aigc_sdk.registry").joinpath("catalog")
+    specs: list[ModelSpec] = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            specs += _specs_from(tomllib.loads(entry.read_text(encoding="utf-8")), f"built-in catalog {entry.name}")
+    return specs
 
 
 @dataclass(frozen=True)
