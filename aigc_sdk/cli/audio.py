@@ -1,0 +1,14 @@
+"""CLI commands for audio generation (registered on the root `aigc` app)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root app.
+
+    Example:
+        >>> import typer
+        >>> register(typer.Typer())
+    """
