@@ -24,6 +24,7 @@ they resemble, so ``except ValueError`` / ``except ImportError`` /
     ├── GenerationError                          the backend failed while generating
     ├── MediaError                               reading, writing or encoding media failed
     └── PipelineError                            a pipeline step failed
+        └── PipelineCancelledError               the run was cancelled (finished stages stay cached)
 
 Example:
     >>> from aigc_sdk.errors import InvalidRequestError
@@ -50,6 +51,7 @@ __all__ = [
     "ModelLoadError",
     "ModelNotAvailableError",
     "OutOfDeviceMemoryError",
+    "PipelineCancelledError",
     "PipelineError",
     "RequestCancelledError",
     "RequestTimeoutError",
@@ -306,6 +308,18 @@ class PipelineError(AigcError):
         >>> PipelineError("step 'narration' failed").retryable
         False
     """
+
+
+class PipelineCancelledError(PipelineError):
+    """The pipeline run was cancelled; finished stages stay cached, so a rerun resumes.
+
+    Example:
+        >>> issubclass(PipelineCancelledError, PipelineError)
+        True
+    """
+
+    default_hint = "run it again to resume from the last finished stage"
+    default_retryable = True
 
 
 @contextlib.contextmanager

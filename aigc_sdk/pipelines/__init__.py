@@ -1,0 +1,11 @@
+"""Pipelines: typed steps composed into a DAG with a stage cache, and the jobs built on them.
+
+Example:
+    >>> from aigc_sdk.pipelines import Pipeline, Step
+    >>> Pipeline.__name__, Step.__name__
+    ('Pipeline', 'Step')
+"""
+
+from aigc_sdk.pipelines.base import Pipeline, PipelineEvent, PipelineRun, Step, StepContext
+
+__all__ = ["Pipeline", "PipelineEvent", "PipelineRun", "Step", "StepContext"]
