@@ -220,14 +220,16 @@ class ModelRegistry:
             specs = sorted(self._specs.values(), key=lambda s: s.id)
         return [s for s in specs if wanted is None or s.task == wanted]
 
-    def resolve(self, task: Task | str, name: str | None = None) -> ModelSpec:
-        """The spec for ``task``: ``name`` if given, else the task's default.
+    def resolve(self, task: Task | str, name: str | None = None, *, language: str | None = None) -> ModelSpec:
+        """The spec for ``task``: ``name`` if given, else the task's default (for ``language`` if given).
 
-        The default is the last registered spec flagged ``default``; without
-        one, the first spec whose weights are on disk.
+        Without a name, candidates are the task's specs (those speaking ``language``'s primary
+        subtag, when given; specs without languages count as speaking any). The default is the
+        last registered candidate flagged ``default``; without one, the most specialised
+        candidate (fewest languages) whose weights are on disk.
 
         Raises:
-            UnknownModelError: Unknown name, or no model for the task.
+            UnknownModelError: Unknown name, or no model for the task (and language).
             InvalidRequestError: ``name`` is a model for another task.
 
         Example:
@@ -240,19 +242,22 @@ class ModelRegistry:
             if spec.task != wanted:
                 raise InvalidRequestError(f"model {name!r} does {spec.task.value}, not {wanted.value}")
             return spec
-        candidates = self.list(wanted)
         with self._lock:
             ordered = [s for s in self._specs.values() if s.task == wanted]
+        if language is not None:
+            primary = language.split("-")[0].lower()
+            ordered = [s for s in ordered if not s.languages or primary in {x.split("-")[0] for x in s.languages}]
         defaults = [s for s in ordered if s.default]
         if defaults:
             return defaults[-1]
-        for spec in candidates:
+        for spec in sorted(ordered, key=lambda s: (len(s.languages) or 10_000, s.id)):
             if is_available_offline(spec):
                 return spec
+        what = wanted.value + (f" in {language!r}" if language else "")
         raise UnknownModelError(
-            f"<default for {wanted.value}>",
+            f"<default for {what}>",
             known=[s.id for s in self._specs.values()],
-            hint=f"register a {wanted.value} model (aigc models add) or install an extra that ships one",
+            hint=f"register a {what} model (aigc models add) or install an extra that ships one",
         )
 
     def create(self, model: ModelSpec | str, *, device: str = "cpu") -> Any:

@@ -71,6 +71,27 @@ def test_resolve_defaults_names_and_errors(tmp_path: Path) -> None:
     assert [s.id for s in registry.list("text-to-speech")] == ["en-joe"]
 
 
+def test_resolve_by_language_prefers_defaults_then_specialists(tmp_path: Path) -> None:
+    folder = _local_model(tmp_path / "v")
+    speech = {"task": "text-to-speech"}
+    registry = ModelRegistry(
+        [
+            _spec(folder, id="any-voice", **speech),
+            _spec(folder, id="many", languages=["en", "zh", "fr"], **speech),
+            _spec(folder, id="zh-only", languages=["zh-CN"], **speech),
+            _spec(folder, id="en-default", languages=["en-US"], default=True, **speech),
+        ],
+        catalogs=False,
+    )
+    assert registry.resolve("text-to-speech", language="en-GB").id == "en-default"
+    assert registry.resolve("text-to-speech", language="zh").id == "zh-only"
+    assert registry.resolve("text-to-speech", language="fr").id == "many"
+    assert registry.resolve("text-to-speech", language="de").id == "any-voice"
+    strict = ModelRegistry([_spec(folder, id="zh-only", languages=["zh"], **speech)], catalogs=False)
+    with pytest.raises(UnknownModelError, match="text-to-speech in 'de'"):
+        strict.resolve("text-to-speech", language="de")
+
+
 def test_create_builds_the_backend(tmp_path: Path) -> None:
     registry = ModelRegistry([_spec(_local_model(tmp_path / "m"))], catalogs=False)
     generator = registry.create("tiny")
