@@ -224,9 +224,10 @@ class ModelRegistry:
         """The spec for ``task``: ``name`` if given, else the task's default (for ``language`` if given).
 
         Without a name, candidates are the task's specs (those speaking ``language``'s primary
-        subtag, when given; specs without languages count as speaking any). The default is the
-        last registered candidate flagged ``default``; without one, the most specialised
-        candidate (fewest languages) whose weights are on disk.
+        subtag, when given; specs without languages count as speaking any). The first one whose
+        weights are on disk wins, in this order: candidates flagged ``default`` (last registered
+        first), then the others, most specialised (fewest languages) first. When none is on
+        disk, a default is still returned, so that using it says how to fetch it.
 
         Raises:
             UnknownModelError: Unknown name, or no model for the task (and language).
@@ -247,12 +248,13 @@ class ModelRegistry:
         if language is not None:
             primary = language.split("-")[0].lower()
             ordered = [s for s in ordered if not s.languages or primary in {x.split("-")[0] for x in s.languages}]
-        defaults = [s for s in ordered if s.default]
-        if defaults:
-            return defaults[-1]
-        for spec in sorted(ordered, key=lambda s: (len(s.languages) or 10_000, s.id)):
+        defaults = [s for s in reversed(ordered) if s.default]
+        others = sorted((s for s in ordered if not s.default), key=lambda s: (len(s.languages) or 10_000, s.id))
+        for spec in [*defaults, *others]:
             if is_available_offline(spec):
                 return spec
+        if defaults:
+            return defaults[0]  # not on disk: using it raises ModelNotAvailableError with the fetch command
         what = wanted.value + (f" in {language!r}" if language else "")
         raise UnknownModelError(
             f"<default for {what}>",

@@ -58,7 +58,11 @@ def test_resolve_defaults_names_and_errors(tmp_path: Path) -> None:
     assert registry.resolve("text-generation").id == "on-disk"  # no default flag: first one on disk
     flagged = _spec(tmp_path / "nowhere", id="flagged", default=True)
     registry.register(flagged)
+    assert registry.resolve("text-generation").id == "on-disk"  # the default is not on disk
+    registry.register(_spec(_local_model(tmp_path / "f"), id="flagged", default=True), exist_ok=True)
     assert registry.resolve("text-generation").id == "flagged"
+    only_missing = ModelRegistry([_spec(tmp_path / "nowhere", id="gone", default=True)], catalogs=False)
+    assert only_missing.resolve("text-generation").id == "gone"  # using it will say how to fetch it
     assert registry.resolve("text-generation", "on-disk").id == "on-disk"
     with pytest.raises(UnknownModelError, match="known: a-missing, flagged, on-disk"):
         registry.resolve("text-generation", "nope")
