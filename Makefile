@@ -13,7 +13,8 @@ OUT ?= out
 .PHONY: demo test lint typecheck unit docs bench clean
 
 demo: $(VENV)/.demo-installed
-	$(BIN)/python examples/demo.py --out $(OUT)
+	$(BIN)/aigc news-clip examples/data/usgs_significant_week.geojson -o $(OUT)/quake.mp4
+	$(BIN)/aigc news-clip examples/data/article_en.md -o $(OUT)/park.mp4 --aspect 9:16 --duration 45
 
 test: $(VENV)/.all-installed
 	$(MAKE) lint typecheck unit docs
@@ -42,7 +43,7 @@ $(CONSTRAINTS): | $(BIN)/python
 	$(BIN)/python -c "import torch; print('torch==' + torch.__version__)" > $@
 
 $(VENV)/.demo-installed: pyproject.toml $(CONSTRAINTS)
-	$(PIP) install -c $(CONSTRAINTS) -e ".[voice]"
+	$(PIP) install -c $(CONSTRAINTS) -e ".[voice,text,image,video]"
 	touch $@
 
 $(VENV)/.all-installed: pyproject.toml $(CONSTRAINTS) tools/cpu_torchaudio.py

@@ -28,6 +28,7 @@ from aigc_sdk.errors import (
     ModelLoadError,
     ModelNotAvailableError,
     OutOfDeviceMemoryError,
+    PipelineCancelledError,
     PipelineError,
     RequestCancelledError,
     RequestTimeoutError,
@@ -42,9 +43,13 @@ if TYPE_CHECKING:
     from aigc_sdk.generators.base import BaseGenerator, Generator
     from aigc_sdk.media import Audio, Image, Video
     from aigc_sdk.provenance import Provenance
-    from aigc_sdk.registry import HubSource, LocalSource, ModelSpec, PackageSource
+    from aigc_sdk.registry import HubSource, LocalSource, ModelRegistry, ModelSpec, PackageSource
+    from aigc_sdk.runtime import GpuScheduler
+    from aigc_sdk.studio import Studio, default_studio, embed, image, music, speech, text, transcribe, video
     from aigc_sdk.types import (
         AudioResult,
+        EmbeddingResult,
+        EmbedRequest,
         ImageRequest,
         ImageResult,
         MusicRequest,
@@ -72,10 +77,18 @@ _LAZY: dict[str, str] = {
     "LocalSource": "aigc_sdk.registry",
     "ModelSpec": "aigc_sdk.registry",
     "PackageSource": "aigc_sdk.registry",
+    "ModelRegistry": "aigc_sdk.registry",
+    "GpuScheduler": "aigc_sdk.runtime",
+    **{
+        name: "aigc_sdk.studio"
+        for name in ("Studio", "default_studio", "embed", "image", "music", "speech", "text", "transcribe", "video")
+    },
     **{
         name: "aigc_sdk.types"
         for name in (
             "AudioResult",
+            "EmbedRequest",
+            "EmbeddingResult",
             "ImageRequest",
             "ImageResult",
             "MusicRequest",
@@ -98,8 +111,11 @@ __all__ = [
     "Audio",
     "AudioResult",
     "BaseGenerator",
+    "EmbedRequest",
+    "EmbeddingResult",
     "GenerationError",
     "Generator",
+    "GpuScheduler",
     "HubSource",
     "Image",
     "ImageRequest",
@@ -112,10 +128,12 @@ __all__ = [
     "ModelIntegrityError",
     "ModelLoadError",
     "ModelNotAvailableError",
+    "ModelRegistry",
     "ModelSpec",
     "MusicRequest",
     "OutOfDeviceMemoryError",
     "PackageSource",
+    "PipelineCancelledError",
     "PipelineError",
     "Provenance",
     "RequestCancelledError",
@@ -125,6 +143,7 @@ __all__ = [
     "SchedulerError",
     "Segment",
     "SpeechRequest",
+    "Studio",
     "Task",
     "TextRequest",
     "TextResult",
@@ -137,6 +156,14 @@ __all__ = [
     "VideoResult",
     "Word",
     "__version__",
+    "default_studio",
+    "embed",
+    "image",
+    "music",
+    "speech",
+    "text",
+    "transcribe",
+    "video",
 ]
 
 

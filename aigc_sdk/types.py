@@ -19,12 +19,14 @@ Example:
 
 from __future__ import annotations
 
+import datetime as _dt
 import enum
 import re
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
+    ConfigDict,
     Field,
     FilePath,
     PlainSerializer,
@@ -39,14 +41,22 @@ from aigc_sdk.provenance import Provenance
 
 __all__ = [
     "AudioResult",
+    "Cue",
+    "EmbedRequest",
+    "EmbeddingResult",
     "ImageRequest",
     "ImageResult",
+    "Motion",
     "MusicRequest",
     "Request",
     "Result",
+    "ScriptRequest",
     "Segment",
     "SpeechRequest",
+    "StoryResult",
+    "SubtitleStyle",
     "Task",
+    "TemplateRequest",
     "TextRequest",
     "TextResult",
     "TranscribeRequest",
@@ -116,6 +126,7 @@ class Task(enum.StrEnum):
     TEXT_TO_MUSIC = "text-to-music"
     SPEECH_TO_TEXT = "speech-to-text"
     IMAGES_TO_VIDEO = "images-to-video"
+    TEXT_EMBEDDING = "text-embedding"
 
 
 def _media_summary(value: Any) -> Any:
@@ -215,7 +226,9 @@ class ImageRequest(Request):
     """
 
     task: ClassVar[Task] = Task.TEXT_TO_IMAGE
-    shape_fields: ClassVar[tuple[str, ...]] = ("width", "height", "steps", "guidance", "sampler", "num_outputs")
+    shape_fields: ClassVar[tuple[str, ...]] = (
+        "width", "height", "steps", "guidance", "sampler", "num_outputs", "best_of"
+    )  # fmt: skip
 
     prompt: Prompt = Field(description="What to draw.")
     negative_prompt: str | None = Field(default=None, max_length=100_000, description="What to avoid.")
@@ -227,6 +240,9 @@ class ImageRequest(Request):
     num_outputs: int = Field(default=1, ge=1, le=16, description="Images to generate (seed, seed+1, ...).")
     image: ImageInput | None = Field(default=None, description="Init image for img2img (path or Image).")
     strength: float = Field(default=0.8, gt=0.0, le=1.0, description="How far img2img departs from the image.")
+    best_of: int = Field(
+        default=1, ge=1, le=16, description="Make best_of × num_outputs candidates; keep those CLIP ranks highest."
+    )
 
     @model_validator(mode="after")
     def _pixels(self) -> Self:
@@ -296,8 +312,77 @@ class TranscribeRequest(Request):
     word_timestamps: bool = Field(default=True, description="Return a time span per word.")
 
 
+Color = Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$", description="#RRGGBB or #RRGGBBAA.")]
+
+
+class Motion(FrozenModel):
+    """A Ken Burns camera move on one still: zoom and view centre go linearly from start to end.
+
+    Zoom 1 shows the whole (fitted) still; 1.2 shows the middle 1/1.2 of it. The centre is a
+    fraction of the still's width/height and is kept inside the still at every zoom.
+
+    Example:
+        >>> Motion(zoom_start=1.0, zoom_end=1.2, x_start=0.3, x_end=0.6).zoom_end
+        1.2
+        >>> Motion.static().zoom_start == Motion.static().zoom_end == 1.0
+        True
+    """
+
+    zoom_start: float = Field(default=1.0, ge=1.0, le=4.0, description="Zoom at the slide's first frame.")
+    zoom_end: float = Field(default=1.15, ge=1.0, le=4.0, description="Zoom at the slide's last frame.")
+    x_start: float = Field(default=0.5, ge=0.0, le=1.0, description="View centre, fraction of the width.")
+    y_start: float = Field(default=0.5, ge=0.0, le=1.0, description="View centre, fraction of the height.")
+    x_end: float = Field(default=0.5, ge=0.0, le=1.0, description="View centre at the end (width fraction).")
+    y_end: float = Field(default=0.5, ge=0.0, le=1.0, description="View centre at the end (height fraction).")
+
+    @classmethod
+    def static(cls) -> Motion:
+        """No motion: the whole still, held.
+
+        Example:
+            >>> Motion.static().is_static
+            True
+        """
+        return cls(zoom_start=1.0, zoom_end=1.0)
+
+    @property
+    def is_static(self) -> bool:
+        """Whether nothing moves.
+
+        Example:
+            >>> Motion().is_static
+            False
+        """
+        return self.zoom_start == self.zoom_end and (
+            self.zoom_start == 1.0 or (self.x_start, self.y_start) == (self.x_end, self.y_end)
+        )
+
+
+class SubtitleStyle(FrozenModel):
+    """How burned-in subtitles look. Sizes are fractions of the frame's shorter side.
+
+    Example:
+        >>> SubtitleStyle(font_size=0.06, color="#FFEE00", background=None).background is None
+        True
+    """
+
+    font_size: float = Field(default=0.055, ge=0.01, le=0.25, description="Text size (fraction of shorter side).")
+    color: Color = Field(default="#FFFFFF", description="Text colour.")
+    outline_color: Color = Field(default="#000000", description="Outline colour.")
+    outline: float = Field(default=0.08, ge=0.0, le=0.5, description="Outline width, fraction of the text size.")
+    background: Color | None = Field(default="#00000099", description="Box behind the text; None: no box.")
+    position: Literal["bottom", "top", "center"] = Field(default="bottom", description="Where the text sits.")
+    margin: float = Field(default=0.06, ge=0.0, le=0.3, description="Safe margin on every side (fraction).")
+    max_lines: int = Field(default=2, ge=1, le=8, description="Lines before the text is made smaller.")
+    font: FilePath | None = Field(default=None, description="Font file; None: the first font covering the text.")
+
+
 class VideoRequest(Request):
     """Make a video from images (``images-to-video``): a slideshow with optional audio and subtitles.
+
+    Slides last ``durations`` seconds (None: the audio's length spread evenly, or 3 s each);
+    crossfades are centred on the cuts, so the video lasts exactly ``sum(durations)``. With
+    audio, that sum must equal the audio's length within 0.1 s.
 
     Example:
         >>> import numpy as np
@@ -305,6 +390,14 @@ class VideoRequest(Request):
         >>> frame = Image.from_array(np.zeros((64, 64, 3), dtype=np.uint8))
         >>> VideoRequest(images=[frame, frame], durations=[1.5, 2.0], fps=25).fps
         25
+        >>> r = VideoRequest(images=[frame], durations=[2.0], cues=[Cue(text="Hello", start=0.2, end=1.5)])
+        >>> r.total_duration, r.cues[0].text
+        (2.0, 'Hello')
+        >>> try:
+        ...     VideoRequest(images=[frame], durations=[2.0], cues=[Cue(text="late", start=1.0, end=3.0)])
+        ... except ValueError as e:
+        ...     "after the video ends" in str(e)
+        True
     """
 
     task: ClassVar[Task] = Task.IMAGES_TO_VIDEO
@@ -318,18 +411,169 @@ class VideoRequest(Request):
     fps: int = Field(default=25, ge=1, le=120, description="Frames per second.")
     width: int = Field(default=1280, ge=16, le=7680, multiple_of=2, description="Pixels; even.")
     height: int = Field(default=720, ge=16, le=4320, multiple_of=2, description="Pixels; even.")
-    audio: AudioInput | None = Field(default=None, description="Soundtrack (path or Audio).")
-    subtitles: FilePath | None = Field(default=None, description="SRT file to burn in.")
+    fit: Literal["cover", "contain", "blur"] = Field(
+        default="cover",
+        description="Stills that do not match the frame: crop to fill, letterbox, or letterbox on a blurred copy.",
+    )
+    background: Color = Field(default="#000000", description="Letterbox colour (fit='contain').")
+    audio: AudioInput | None = Field(default=None, description="Soundtrack, e.g. the narration (path or Audio).")
+    music: AudioInput | None = Field(default=None, description="Music bed, looped to the video's length.")
+    music_volume: float = Field(default=0.25, ge=0.0, le=2.0, description="Gain of the music bed.")
+    duck: bool = Field(default=True, description="Lower the music while the narration speaks.")
+    subtitles: FilePath | None = Field(default=None, description="SRT/VTT/ASS file to burn in (instead of cues).")
+    cues: tuple[Cue, ...] = Field(default=(), max_length=100_000, description="Subtitle cues, in order.")
+    burn_subtitles: bool = Field(default=True, description="Draw the cues on the frames (sidecars are always written).")
+    subtitle_style: SubtitleStyle = Field(default_factory=SubtitleStyle, description="Look of burned-in subtitles.")
     transition: Literal["none", "crossfade"] = Field(default="crossfade", description="Between images.")
     transition_duration: float = Field(default=0.5, ge=0.0, le=10.0, description="Seconds.")
     motion: Literal["none", "ken-burns"] = Field(default="ken-burns", description="Camera motion on stills.")
-    sample_rate: int | None = Field(default=None, ge=8_000, le=192_000, description="Audio rate in the file.")
+    motions: tuple[Motion, ...] | None = Field(
+        default=None, description="One move per slide (overrides `motion`); None: drawn from the seed."
+    )
+    logo: ImageInput | None = Field(default=None, description="Watermark image (transparency kept).")
+    logo_position: Literal["top-left", "top-right", "bottom-left", "bottom-right"] = "top-right"
+    logo_size: float = Field(default=0.12, gt=0.0, le=0.5, description="Logo width, fraction of the shorter side.")
+    logo_opacity: float = Field(default=0.85, ge=0.0, le=1.0, description="Logo opacity.")
+    sample_rate: int | None = Field(default=None, ge=8_000, le=192_000, description="Audio rate in the file (48 kHz).")
+    preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"] = Field(
+        default="veryfast", description="x264 speed/size trade-off."
+    )
+    crf: int = Field(default=23, ge=0, le=51, description="x264 quality: lower is better and bigger.")
+    output: Path | None = Field(default=None, description="Where to write the MP4; None: the cache's renders folder.")
 
     @model_validator(mode="after")
-    def _durations_match(self) -> Self:
-        if self.durations is not None and len(self.durations) != len(self.images):
-            raise ValueError(f"{len(self.durations)} durations for {len(self.images)} images")
+    def _consistent(self) -> Self:
+        n = len(self.images)
+        if self.durations is not None and len(self.durations) != n:
+            raise ValueError(f"{len(self.durations)} durations for {n} images")
+        if self.motions is not None and len(self.motions) != n:
+            raise ValueError(f"{len(self.motions)} motions for {n} images")
+        if self.cues and self.subtitles is not None:
+            raise ValueError("give either cues or a subtitles file, not both")
+        for before, after in zip(self.cues, self.cues[1:], strict=False):
+            if after.start < before.end - 1e-6:
+                raise ValueError(
+                    f"cue {after.text!r} starts at {after.start:g} s, before the previous one ends ({before.end:g} s)"
+                )
+        if self.output is not None and self.output.suffix.lower() not in (".mp4", ".mov"):
+            raise ValueError(f"output must be an .mp4 or .mov file, got {self.output.name!r}")
+        total = self.total_duration
+        if total is not None:
+            self.check_timing(total)
         return self
+
+    @property
+    def total_duration(self) -> float | None:
+        """The video's length when it is known without reading the audio, else None.
+
+        Example:
+            >>> import numpy as np
+            >>> from aigc_sdk.media import Image
+            >>> frame = Image.from_array(np.zeros((8, 8, 3), dtype=np.uint8))
+            >>> VideoRequest(images=[frame, frame]).total_duration
+            6.0
+        """
+        if self.durations is not None:
+            return float(sum(self.durations))
+        return 3.0 * len(self.images) if self.audio is None else None
+
+    def slide_durations(self, total: float) -> tuple[float, ...]:
+        """Seconds per slide for a video lasting ``total`` (``durations``, or ``total`` spread evenly).
+
+        Example:
+            >>> import numpy as np
+            >>> from aigc_sdk.media import Image
+            >>> frame = Image.from_array(np.zeros((8, 8, 3), dtype=np.uint8))
+            >>> VideoRequest(images=[frame, frame]).slide_durations(5.0)
+            (2.5, 2.5)
+        """
+        return self.durations if self.durations is not None else (total / len(self.images),) * len(self.images)
+
+    def check_timing(self, total: float) -> None:
+        """Check slides, crossfades and cues against a video lasting ``total`` seconds.
+
+        Raises:
+            InvalidRequestError: A slide is shorter than its crossfades, or a cue ends after the video.
+
+        Example:
+            >>> import numpy as np
+            >>> from aigc_sdk.media import Image
+            >>> frame = Image.from_array(np.zeros((8, 8, 3), dtype=np.uint8))
+            >>> request = VideoRequest(images=[frame, frame], audio=Audio([0.0] * 8000, 8000))
+            >>> request.check_timing(4.0)
+            >>> try:
+            ...     request.check_timing(0.8)
+            ... except ValueError as e:
+            ...     "too short" in str(e)
+            True
+        """
+        durations = self.slide_durations(total)
+        fade = self.transition_duration if self.transition == "crossfade" and len(durations) > 1 else 0.0
+        shortest = min(durations)
+        if fade and shortest <= fade + 1.0 / self.fps:
+            raise InvalidRequestError(
+                f"a {shortest:.3g} s slide is too short for {fade:g} s crossfades",
+                hint="lower transition_duration or use longer slides",
+            )
+        if self.cues and self.cues[-1].end > total + 0.05:
+            raise InvalidRequestError(
+                f"cue {self.cues[-1].text!r} ends at {self.cues[-1].end:g} s, after the video ends ({total:g} s)"
+            )
+
+
+class EmbedRequest(Request):
+    """Embed a text as a vector (``text-embedding``), e.g. to match sentences with photos.
+
+    Example:
+        >>> EmbedRequest(prompt="Flooding on Carver Street").normalize
+        True
+    """
+
+    task: ClassVar[Task] = Task.TEXT_EMBEDDING
+
+    prompt: Prompt = Field(description="The text to embed.")
+    normalize: bool = Field(default=True, description="Scale the vector to unit length.")
+
+
+class TemplateRequest(Request):
+    """Write a news story from data with a Jinja2 template (``text-generation``, data-to-text).
+
+    Example:
+        >>> r = TemplateRequest(template="market-close", data="examples/data/market_close.csv", language="zh")
+        >>> r.language, r.data_format is None
+        ('zh', True)
+    """
+
+    task: ClassVar[Task] = Task.TEXT_GENERATION
+
+    template: str = Field(
+        min_length=1, max_length=4096, description="Built-in template name (e.g. 'usgs-earthquakes') or a file path."
+    )
+    data: FilePath | dict[str, Any] | list[Any] = Field(description="JSON / GeoJSON / CSV file, or inline JSON data.")
+    data_format: Literal["json", "geojson", "csv"] | None = Field(
+        default=None, description="Format of a data file; None: from its suffix."
+    )
+    language: str = Field(default="en", description="Output language (ISO 639): 'en' or 'zh'.")
+    timezone: str | None = Field(default=None, max_length=64, description="IANA zone for times, e.g. 'Asia/Taipei'.")
+    now: _dt.datetime | None = Field(default=None, description="Reference time for relative times; None: the data's.")
+
+
+class ScriptRequest(Request):
+    r"""Cut an article into a narration script of a target length (``text-generation``, extractive).
+
+    Example:
+        >>> ScriptRequest(prompt="# Title\n\nFirst sentence. Second one.", target_seconds=20).language is None
+        True
+    """
+
+    task: ClassVar[Task] = Task.TEXT_GENERATION
+
+    prompt: Prompt = Field(description="The article: Markdown or plain text.")
+    target_seconds: float = Field(default=60.0, gt=0.0, le=3600.0, description="Narration length to aim for.")
+    language: str | None = Field(default=None, description="'en' or 'zh'; None: detect from the text.")
+    words_per_second: float = Field(default=2.5, gt=0.0, le=10.0, description="English speaking rate.")
+    chars_per_second: float = Field(default=4.0, gt=0.0, le=20.0, description="Chinese speaking rate.")
+    rewrite: bool = Field(default=False, description="Let the configured LLM smooth the script (marked in provenance).")
 
 
 # ---------------------------------------------------------------------------------------------- results
@@ -385,6 +629,30 @@ class Segment(FrozenModel):
         return round(self.end - self.start, 9)
 
 
+class Cue(FrozenModel):
+    """A subtitle cue: text shown from ``start`` to ``end`` seconds.
+
+    Example:
+        >>> Cue(text="Good evening.", start=0.0, end=1.2).end
+        1.2
+        >>> try:
+        ...     Cue(text="x", start=2.0, end=1.0)
+        ... except ValueError as e:
+        ...     "before start" in str(e)
+        True
+    """
+
+    text: str = Field(min_length=1, max_length=2_000)
+    start: float = Field(ge=0.0)
+    end: float = Field(gt=0.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end} is before start {self.start} (or equal)")
+        return self
+
+
 class Result(FrozenModel):
     """Base of every result: carries :class:`~aigc_sdk.provenance.Provenance`.
 
@@ -403,10 +671,12 @@ class TextResult(Result):
 
     Example:
         >>> from aigc_sdk.provenance import Provenance
-        >>> r = TextResult(texts=["A", "B"], provenance=Provenance(model_id="m", task="t", backend="b"))
-        >>> r.text
-        'A'
+        >>> r = TextResult(texts=[" A", "B"], provenance=Provenance(model_id="m", task="t", backend="b"))
+        >>> r.text  # completions are kept verbatim (a leading space continues the prompt)
+        ' A'
     """
+
+    model_config = ConfigDict(str_strip_whitespace=False)
 
     texts: tuple[str, ...] = Field(min_length=1)
     prompt_tokens: int | None = Field(default=None, ge=0)
@@ -533,7 +803,7 @@ class TranscriptResult(Result):
 
 
 class VideoResult(Result):
-    """A rendered video file, with its subtitle file when one was written.
+    """A rendered video file, with its SRT and WebVTT subtitle sidecars when it has cues.
 
     Example:
         >>> VideoResult.model_fields["video"].annotation is Video
@@ -541,13 +811,85 @@ class VideoResult(Result):
     """
 
     video: Video
-    subtitles: Path | None = None
+    subtitles: Path | None = Field(default=None, description="The SRT sidecar.")
+    subtitles_vtt: Path | None = Field(default=None, description="The WebVTT sidecar.")
+    cues: tuple[Cue, ...] = Field(default=(), description="The subtitle cues in the video.")
 
     def save(self, path: str | Path) -> Path:
-        """Copy the video to ``path`` with provenance tags (no re-encode).
+        """Copy the video to ``path`` with provenance tags (no re-encode), and its ``.srt``/``.vtt`` beside it.
 
         Example:
             >>> result.save("out/final.mp4")  # doctest: +SKIP
             PosixPath('out/final.mp4')
         """
-        return self.video.save(path, provenance=self.provenance)
+        from aigc_sdk._internal.files import atomic_write_bytes
+
+        target = self.video.save(path, provenance=self.provenance)
+        for sidecar in (self.subtitles, self.subtitles_vtt):
+            if sidecar is not None and sidecar.resolve() != target.with_suffix(sidecar.suffix).resolve():
+                atomic_write_bytes(target.with_suffix(sidecar.suffix), sidecar.read_bytes())
+        return target
+
+
+class EmbeddingResult(Result):
+    """A text embedding.
+
+    Example:
+        >>> from aigc_sdk.provenance import Provenance
+        >>> r = EmbeddingResult(embedding=[0.6, 0.8], provenance=Provenance(model_id="m", task="t", backend="b"))
+        >>> r.dim
+        2
+    """
+
+    embedding: tuple[float, ...] = Field(min_length=1)
+
+    @property
+    def dim(self) -> int:
+        """Number of dimensions.
+
+        Example:
+            >>> from aigc_sdk.provenance import Provenance
+            >>> EmbeddingResult(embedding=[1.0], provenance=Provenance(model_id="m", task="t", backend="b")).dim
+            1
+        """
+        return len(self.embedding)
+
+
+class StoryResult(Result):
+    """A written story: a headline and narration paragraphs.
+
+    Example:
+        >>> from aigc_sdk.provenance import Provenance
+        >>> r = StoryResult(headline="Quake hits", paragraphs=["A quake hit.", "No tsunami."], language="en",
+        ...                 provenance=Provenance(model_id="m", task="t", backend="b"))
+        >>> r.narration
+        'A quake hit. No tsunami.'
+    """
+
+    headline: str = Field(min_length=1)
+    paragraphs: tuple[str, ...] = Field(min_length=1)
+    language: str
+
+    @property
+    def narration(self) -> str:
+        """The paragraphs as one text to read aloud (joined with a space, or nothing for Chinese).
+
+        Example:
+            >>> from aigc_sdk.provenance import Provenance
+            >>> StoryResult(headline="标题", paragraphs=["第一段。", "第二段。"], language="zh",
+            ...             provenance=Provenance(model_id="m", task="t", backend="b")).narration
+            '第一段。第二段。'
+        """
+        return ("" if self.language.startswith("zh") else " ").join(self.paragraphs)
+
+    @property
+    def text(self) -> str:
+        r"""Headline and paragraphs separated by blank lines.
+
+        Example:
+            >>> from aigc_sdk.provenance import Provenance
+            >>> StoryResult(headline="H", paragraphs=["P1", "P2"], language="en",
+            ...             provenance=Provenance(model_id="m", task="t", backend="b")).text
+            'H\n\nP1\n\nP2'
+        """
+        return "\n\n".join((self.headline, *self.paragraphs))

@@ -17,6 +17,8 @@ EXPECTED = {
     "RequestTimeoutError", "SchedulerBusyError", "SchedulerClosedError", "SchedulerError", "Segment",
     "SpeechRequest", "Task", "TextRequest", "TextResult", "TranscribeRequest", "TranscriptResult",
     "UnknownModelError", "UnsafeModelError", "Video", "VideoRequest", "VideoResult", "Word", "__version__",
+    "EmbedRequest", "EmbeddingResult", "GpuScheduler", "ModelRegistry", "Studio", "default_studio",
+    "PipelineCancelledError", "embed", "image", "music", "speech", "text", "transcribe", "video",
 }  # fmt: skip
 
 PUBLIC_MODULES = [
@@ -28,7 +30,27 @@ PUBLIC_MODULES = [
     "aigc_sdk.generators",
     "aigc_sdk.generators.base",
     "aigc_sdk.generators.audio.piper",
+    "aigc_sdk.generators.audio.espeak",
+    "aigc_sdk.generators.audio.coqui",
+    "aigc_sdk.generators.audio.whisper",
+    "aigc_sdk.generators.audio.hf_whisper",
+    "aigc_sdk.generators.audio.music",
+    "aigc_sdk.generators.audio.musicbed",
+    "aigc_sdk.generators.audio.voices",
+    "aigc_sdk.generators.text.embeddings",
+    "aigc_sdk.generators.text.transformers_lm",
+    "aigc_sdk.generators.text.template",
+    "aigc_sdk.generators.text.script_writer",
+    "aigc_sdk.generators.image.diffusers_image",
+    "aigc_sdk.generators.image.clip",
+    "aigc_sdk.generators.image.cards",
+    "aigc_sdk.generators.image.charts",
+    "aigc_sdk.generators.image.photos",
+    "aigc_sdk.audio",
+    "aigc_sdk.pipelines",
     "aigc_sdk.registry",
+    "aigc_sdk.runtime",
+    "aigc_sdk.studio",
     "aigc_sdk.cli",
 ]
 

@@ -16,6 +16,7 @@ first = sorted(m for m in {HEAVY!r} if m in sys.modules)
 aigc_sdk.SpeechRequest(prompt="hi"); aigc_sdk.ImageRequest(prompt="x"); aigc_sdk.ModelSpec
 from aigc_sdk.registry import ModelRegistry
 ModelRegistry().resolve("text-to-speech")
+aigc_sdk.Studio().close()
 second = sorted(m for m in {HEAVY!r} if m in sys.modules)
 print(json.dumps([first, second]))
 """

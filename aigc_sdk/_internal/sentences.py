@@ -40,7 +40,8 @@ def _split_latin(text: str) -> list[str]:
     for match in _LATIN_END.finditer(text):
         candidate = text[start : match.end(1)]
         last_word = candidate.rsplit(" ", 1)[-1].rstrip(".!?…\"'”’)]").lower()
-        if match.group(1).startswith(".") and (last_word in _ABBREVIATIONS or len(last_word) == 1):
+        initial = len(last_word) == 1 and last_word.isalpha()
+        if match.group(1).startswith(".") and (last_word in _ABBREVIATIONS or initial):
             continue
         out.append(candidate)
         start = match.end()

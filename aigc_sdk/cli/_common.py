@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from aigc_sdk.errors import AigcError, InvalidRequestError
 
@@ -30,7 +31,7 @@ def cli_errors() -> Iterator[None]:
     try:
         yield
     except AigcError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False, markup=True)
+        err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, markup=True)
         if exc.hint:
-            err_console.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
+            err_console.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False)
         raise typer.Exit(2 if isinstance(exc, InvalidRequestError) else 1) from exc

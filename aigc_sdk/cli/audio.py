@@ -1,8 +1,208 @@
-"""CLI commands for audio generation (registered on the root `aigc` app)."""
+"""CLI commands for audio: ``aigc speak``, ``aigc music`` and ``aigc transcribe`` (through the Studio)."""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from aigc_sdk.cli._common import cli_errors, console
+from aigc_sdk.errors import InvalidRequestError
+
+SPEAK_HELP = """Speak text with a voice and save it (WAV, FLAC, OGG or MP3) with provenance.
+
+Without --model, the voice is the default one, or the best installed voice for --language.
+
+Example: aigc speak "Good evening. Here is the news." -o news.wav --seed 1
+
+Example: aigc speak --file article_zh.md --language zh -o zh.mp3 --subtitles zh.srt"""
+
+MUSIC_HELP = """Generate background music and save it with provenance.
+
+Example: aigc music "calm piano news bed" --duration 20 --tempo 80 --key "A minor" -o bed.wav"""
+
+TRANSCRIBE_HELP = """Transcribe speech to text, with word timestamps.
+
+Example: aigc transcribe news.wav --srt news.srt
+
+Example: aigc transcribe interview.mp3 --model whisper-base --language zh --json"""
+
+
+def _srt_time(seconds: float) -> str:
+    ms = round(seconds * 1000)
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+
+def srt(segments: Sequence[Any]) -> str:
+    """SubRip subtitles with one cue per segment.
+
+    Example:
+        >>> from aigc_sdk.types import Segment
+        >>> print(srt([Segment(text="Good evening.", start=0.0, end=1.25)]))
+        1
+        00:00:00,000 --> 00:00:01,250
+        Good evening.
+        <BLANKLINE>
+    """
+    cues = [
+        f"{i}\n{_srt_time(s.start)} --> {_srt_time(s.end)}\n{s.text}\n" for i, s in enumerate(segments, 1) if s.text
+    ]
+    return "\n".join(cues)
+
+
+def _write_text(path: Path, text: str) -> None:
+    from aigc_sdk._internal.files import atomic_write_bytes
+
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _print_json(result: Any, **extra: Any) -> None:
+    payload = result.model_dump(mode="json", exclude={"audio"})
+    payload.update(extra)
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+
+
+def speak(
+    text: Annotated[str | None, typer.Argument(help="Text to speak (or use --file).")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Audio file: .wav, .flac, .ogg or .mp3.")] = Path(
+        "speech.wav"
+    ),
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the text from this file.")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Voice model id.")] = None,
+    voice: Annotated[str | None, typer.Option("--voice", help="Speaker of a multi-speaker model.")] = None,
+    language: Annotated[str | None, typer.Option("--language", "-l", help="Language of the text (ISO 639).")] = None,
+    speed: Annotated[float, typer.Option("--speed", help="Speaking rate; 1 is normal.")] = 1.0,
+    volume: Annotated[float, typer.Option("--volume", help="Gain on the voice.")] = 1.0,
+    speaker_wav: Annotated[
+        Path | None, typer.Option("--speaker-wav", help="Reference recording to clone (XTTS models).")
+    ] = None,
+    sample_rate: Annotated[int | None, typer.Option("--sample-rate", help="Resample to this rate.")] = None,
+    loudness: Annotated[
+        float | None, typer.Option("--loudness", help="Normalise to this loudness in LUFS, e.g. -16.")
+    ] = None,
+    subtitles: Annotated[Path | None, typer.Option("--subtitles", help="Also write an SRT file.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (recorded in provenance).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print segments and provenance as JSON.")] = False,
+) -> None:
+    """Speak text through the Studio and save the audio."""
+    from aigc_sdk.generators.audio.voices import voice_for_language
+    from aigc_sdk.studio import Studio
+    from aigc_sdk.types import SpeechRequest
+
+    with cli_errors():
+        if (text is None) == (file is None):
+            raise InvalidRequestError(
+                "give the text or --file, not both or neither", hint='aigc speak "Hello." -o hi.wav'
+            )
+        if file is not None:
+            try:
+                text = file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise InvalidRequestError(f"cannot read {file}: {exc}") from exc
+        request = SpeechRequest(
+            prompt=text or "",
+            voice=voice,
+            language=language,
+            speed=speed,
+            volume=volume,
+            speaker_wav=speaker_wav,
+            sample_rate=sample_rate,
+            seed=seed,
+        )
+        with Studio() as studio:
+            if model is None and request.language is not None:
+                default = studio.model_for("text-to-speech")
+                if not _speaks(default.languages, request.language):
+                    model = voice_for_language(studio.registry, request.language).id
+            result = studio.speech(request, model=model)
+        if loudness is not None:
+            from aigc_sdk.audio import normalize_loudness
+
+            result = result.model_copy(update={"audio": normalize_loudness(result.audio, loudness)})
+        path = result.save(output)
+        if subtitles is not None:
+            _write_text(subtitles, srt(result.segments))
+    if as_json:
+        _print_json(result, output=str(path))
+    else:
+        console.print(
+            f"saved {path} ({result.audio.duration:.2f} s, {len(result.segments)} sentence(s), "
+            f"voice {result.provenance.model_id})",
+            highlight=False,
+        )
+
+
+def _speaks(languages: Sequence[str], language: str) -> bool:
+    wanted = language.split("-")[0].lower()
+    return not languages or any(lang.split("-")[0].lower() == wanted for lang in languages)
+
+
+def music(
+    prompt: Annotated[str, typer.Argument(help="Description: genre, instruments, mood.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Audio file: .wav, .flac, .ogg or .mp3.")] = Path(
+        "music.wav"
+    ),
+    duration: Annotated[float, typer.Option("--duration", "-d", help="Seconds of music.")] = 10.0,
+    tempo: Annotated[float | None, typer.Option("--tempo", help="Beats per minute.")] = None,
+    key: Annotated[str | None, typer.Option("--key", help="Key, e.g. 'C' or 'F# minor'.")] = None,
+    mood: Annotated[str | None, typer.Option("--mood", help="calm, warm, upbeat, sad, serious or urgent.")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Music model id (default: music-bed).")] = None,
+    sample_rate: Annotated[int | None, typer.Option("--sample-rate", help="Resample to this rate.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (recorded in provenance).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print segments and provenance as JSON.")] = False,
+) -> None:
+    """Generate music through the Studio and save it."""
+    from aigc_sdk.studio import Studio
+    from aigc_sdk.types import MusicRequest
+
+    with cli_errors():
+        request = MusicRequest(
+            prompt=prompt, duration=duration, tempo=tempo, key=key, mood=mood, sample_rate=sample_rate, seed=seed
+        )
+        with Studio() as studio:
+            result = studio.music(request, model=model)
+        path = result.save(output)
+    if as_json:
+        _print_json(result, output=str(path))
+    else:
+        console.print(f"saved {path} ({result.audio.duration:.2f} s, {result.provenance.model_id})", highlight=False)
+
+
+def transcribe(
+    audio: Annotated[Path, typer.Argument(help="Audio file (WAV, FLAC, OGG, MP3).")],
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Model id (default: whisper-tiny-en; whisper-base for others).")
+    ] = None,
+    language: Annotated[str | None, typer.Option("--language", "-l", help="Spoken language; default: detect.")] = None,
+    prompt: Annotated[str | None, typer.Option("--prompt", help="Names and spellings to expect.")] = None,
+    words: Annotated[bool, typer.Option("--words/--no-words", help="Word timestamps.")] = True,
+    srt_path: Annotated[Path | None, typer.Option("--srt", help="Also write an SRT file.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Also write the text to this file.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (recorded in provenance).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print segments, words and provenance as JSON.")] = False,
+) -> None:
+    """Transcribe a recording through the Studio."""
+    from aigc_sdk.studio import Studio
+    from aigc_sdk.types import TranscribeRequest
+
+    with cli_errors():
+        request = TranscribeRequest(audio=audio, language=language, prompt=prompt, word_timestamps=words, seed=seed)
+        with Studio() as studio:
+            if model is None and request.language is not None and not request.language.startswith("en"):
+                model = "whisper-base"
+            result = studio.transcribe(request, model=model)
+        if srt_path is not None:
+            _write_text(srt_path, srt(result.segments))
+        if output is not None:
+            _write_text(output, result.text + "\n")
+    if as_json:
+        _print_json(result)
+    else:
+        sys.stdout.write(result.text + "\n")
 
 
 def register(app: typer.Typer) -> None:
@@ -12,3 +212,6 @@ def register(app: typer.Typer) -> None:
         >>> import typer
         >>> register(typer.Typer())
     """
+    app.command(name="speak", help=SPEAK_HELP)(speak)
+    app.command(name="music", help=MUSIC_HELP)(music)
+    app.command(name="transcribe", help=TRANSCRIBE_HELP)(transcribe)

@@ -51,9 +51,20 @@ class Generator(Protocol[ReqT_contra, ResT_co]):
         True
     """
 
-    task: Task
-    spec: ModelSpec
-    device: str
+    @property
+    def task(self) -> Task:
+        """The task it performs."""
+        ...
+
+    @property
+    def spec(self) -> ModelSpec:
+        """The registry spec it was built from."""
+        ...
+
+    @property
+    def device(self) -> str:
+        """Where the model is loaded."""
+        ...
 
     def __call__(self, request: ReqT_contra, /) -> ResT_co:
         """Run one request."""

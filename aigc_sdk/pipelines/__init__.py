@@ -7,5 +7,6 @@ Example:
 """
 
 from aigc_sdk.pipelines.base import Pipeline, PipelineEvent, PipelineRun, Step, StepContext
+from aigc_sdk.pipelines.timeline import Timeline, TimelineSegment, Visual
 
-__all__ = ["Pipeline", "PipelineEvent", "PipelineRun", "Step", "StepContext"]
+__all__ = ["Pipeline", "PipelineEvent", "PipelineRun", "Step", "StepContext", "Timeline", "TimelineSegment", "Visual"]

@@ -155,6 +155,8 @@ class Step(Generic[OutT]):
         output: The pydantic type of the output (used to reload it from the cache).
         needs: Steps whose outputs this step takes.
         params: Pipeline parameters this step takes (they go into its cache key).
+        context: Pipeline parameters this step also receives but that stay out of its cache key
+            (e.g. a whole config whose relevant slice is already among ``params``).
         tasks: Tasks whose models the step uses; their specs go into the cache key.
         version: Bump to invalidate cached outputs after changing the step's code.
         cache: Cache the output (turn off for cheap or side-effect-only steps).
@@ -173,6 +175,7 @@ class Step(Generic[OutT]):
     output: type[OutT]
     needs: tuple[str, ...] = ()
     params: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()
     tasks: tuple[Task, ...] = ()
     version: str = "1"
     cache: bool = True
@@ -219,9 +222,10 @@ class PipelineRun:
                     "key": self.keys[name],
                     "cached": name in self.cached,
                     "seconds": round(self.seconds.get(name, 0.0), 4),
-                    "output": json.loads(output.model_dump_json()),
+                    "output": json.loads(self.outputs[name].model_dump_json()),
                 }
-                for name, output in self.outputs.items()
+                for name in self.keys  # dependency order, not completion order
+                if name in self.outputs
             ],
         }
 
@@ -293,7 +297,7 @@ class Pipeline:
             >>> run.outputs["count"].n, run.reused  # doctest: +SKIP
             (3, [])
         """
-        missing = sorted({p for s in self.steps.values() for p in s.params} - set(params))
+        missing = sorted({p for s in self.steps.values() for p in (*s.params, *s.context)} - set(params))
         if missing:
             raise InvalidRequestError(f"pipeline {self.name!r} is missing parameters: {', '.join(missing)}")
         cancel = cancel or threading.Event()
@@ -369,16 +373,16 @@ class Pipeline:
         step = self.steps[name]
         folder = self.stage_dir(name, key)
         cached = folder / _OUTPUT
-        if step.cache and cached.is_file():
-            output: BaseModel = step.output.model_validate_json(cached.read_bytes())
+        reused = _load_cached(step, cached) if step.cache else None
+        if reused is not None:
             run.cached.add(name)
             emit(PipelineEvent(name, "cached", 1.0))
-            return output
+            return reused
         partial = folder.with_name(f".{key}.partial")
         shutil.rmtree(partial, ignore_errors=True)  # leftovers of a crashed attempt
         partial.mkdir(parents=True)
         ctx = StepContext(name, partial, self.studio, cancel, emit, max_workers=self.max_workers)
-        inputs = {p: params[p] for p in step.params} | {n: run.outputs[n] for n in step.needs}
+        inputs = {p: params[p] for p in (*step.params, *step.context)} | {n: run.outputs[n] for n in step.needs}
         emit(PipelineEvent(name, "started"))
         started = time.perf_counter()
         try:
@@ -386,11 +390,12 @@ class Pipeline:
             output = step.run(ctx, inputs)
             if not isinstance(output, step.output):
                 raise PipelineError(f"step {name!r} returned {type(output).__name__}, not {step.output.__name__}")
-            output = _relocate(output, partial, folder)
-            atomic_write_json(partial / _OUTPUT, json.loads(output.model_dump_json()))
+            text = output.model_dump_json()
             if folder.exists():
                 shutil.rmtree(folder)
-            partial.rename(folder)
+            partial.rename(folder)  # artifacts move first; output.json, written last, marks the stage done
+            output = _relocate(output, text, partial, folder)
+            atomic_write_json(folder / _OUTPUT, json.loads(output.model_dump_json()))
         except BaseException as exc:
             shutil.rmtree(partial, ignore_errors=True)
             emit(PipelineEvent(name, "failed", message=str(exc)))
@@ -404,9 +409,19 @@ class Pipeline:
         return output
 
 
-def _relocate(output: BaseModel, old: Path, new: Path) -> BaseModel:
+def _load_cached(step: Step[Any], path: Path) -> BaseModel | None:
+    """The cached output, or None when there is none or it is stale (e.g. a file it names was deleted)."""
+    if not path.is_file():
+        return None
+    try:
+        output: BaseModel = step.output.model_validate_json(path.read_bytes())
+    except ValueError:
+        return None  # stale entries are recomputed, not fatal
+    return output
+
+
+def _relocate(output: BaseModel, text: str, old: Path, new: Path) -> BaseModel:
     """Rewrite paths inside ``old`` (the partial folder) to ``new`` (the final stage folder)."""
-    text = output.model_dump_json()
     moved = text.replace(json.dumps(str(old))[1:-1], json.dumps(str(new))[1:-1])
     if moved == text:
         return output

@@ -328,7 +328,7 @@ def verify_files(spec: ModelSpec) -> list[FileCheck]:
 
 
 def check_weights_policy(spec: ModelSpec, path: Path) -> None:
-    """Refuse pickle-only weights unless ``spec.allow_pickle``.
+    """Refuse pickle-only weights unless ``spec.allow_pickle`` (files are judged by content, not suffix).
 
     Raises:
         UnsafeModelError: Only pickle formats (.bin/.pt/.ckpt …) were found.
@@ -336,7 +336,8 @@ def check_weights_policy(spec: ModelSpec, path: Path) -> None:
     Example:
         >>> import tempfile, pathlib
         >>> from aigc_sdk.registry import LocalSource, ModelSpec
-        >>> d = pathlib.Path(tempfile.mkdtemp()); _ = (d / "pytorch_model.bin").write_bytes(b"x")
+        >>> import pickle
+        >>> d = pathlib.Path(tempfile.mkdtemp()); _ = (d / "pytorch_model.bin").write_bytes(pickle.dumps([1.0]))
         >>> spec = ModelSpec(id="x", task="text-generation", backend="a.B", source=LocalSource(path=d))
         >>> try:
         ...     check_weights_policy(spec, d)
@@ -348,9 +349,24 @@ def check_weights_policy(spec: ModelSpec, path: Path) -> None:
         return
     files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
     suffixes = {p.suffix.lower() for p in files}
-    pickles = sorted(p.name for p in files if p.suffix.lower() in PICKLE_SUFFIXES)
+    pickles = sorted(p.name for p in files if _is_pickle(p))
     if pickles and not suffixes & SAFE_SUFFIXES:
         raise UnsafeModelError(f"{spec.id}: weights are pickle files ({', '.join(pickles[:3])}), which can run code")
+
+
+def _is_pickle(path: Path) -> bool:
+    """Whether a weights file is a pickle (or a torch zip holding one), judged by its first bytes.
+
+    ``.bin`` is also CTranslate2's format, which is not pickle: the suffix alone does not decide.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in PICKLE_SUFFIXES:
+        return False
+    if suffix in (".pkl", ".pickle"):
+        return True
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    return head.startswith(b"PK\x03\x04") or (len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5)
 
 
 def import_backend(dotted: str) -> Any:

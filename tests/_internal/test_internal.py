@@ -61,6 +61,10 @@ def test_sentence_splitting_en_zh(data_dir: Path) -> None:
         "Mr. Holt left at 5 p.m. today.",
     ]
     assert split_sentences("  \n\n ") == []
+    assert split_sentences("The council voted 7 to 2. Work starts soon.") == [
+        "The council voted 7 to 2.",
+        "Work starts soon.",
+    ]
 
 
 def test_ffmpeg_is_found() -> None:

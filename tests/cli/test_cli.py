@@ -68,7 +68,7 @@ def test_doctor_human_output() -> None:
 def test_models_list_show_verify() -> None:
     listed = runner.invoke(app, ["models", "list", "--json", "--task", "text-to-speech"])
     assert listed.exit_code == 0
-    assert [m["id"] for m in json.loads(listed.output)] == ["en-joe"]
+    assert [m["id"] for m in json.loads(listed.output)] == ["en-joe", "espeak", "espeak-en", "espeak-zh"]
     table = runner.invoke(app, ["models", "list"])
     assert "en-joe" in table.output
     shown = runner.invoke(app, ["models", "show", "en-joe"])
@@ -100,7 +100,13 @@ def test_models_add_writes_the_user_catalog(tmp_path: Path) -> None:
     assert again.exit_code == 2 and "already registered: my-voice" in again.output
     assert "--replace" in again.output
     assert runner.invoke(app, ["models", "add", str(catalog), "--replace"]).exit_code == 0
-    assert [s.id for s in ModelRegistry().list("text-to-speech")] == ["en-joe", "my-voice"]
+    assert [s.id for s in ModelRegistry().list("text-to-speech")] == [
+        "en-joe",
+        "espeak",
+        "espeak-en",
+        "espeak-zh",
+        "my-voice",
+    ]
 
 
 @pytest.mark.parametrize("content", ["not toml [", '[[model]]\nid = "BAD ID"\n'])

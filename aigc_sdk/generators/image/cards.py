@@ -1,0 +1,1161 @@
+"""News cards drawn with Pillow (no model weights): title, body, bullets, quote, number, lower third, location.
+
+Cards are renderers, not generators: a typed :class:`CardSpec` goes in, an :class:`~aigc_sdk.media.Image`
+with provenance comes out (``model_id="card-renderer"``, the fonts used and their licences in
+``provenance.extra``). They are not in the model registry and need no scheduler.
+
+Text wraps (Latin at spaces, CJK between characters with kinsoku rules: no line starts with ``，。」``
+and no line ends with ``「（``), shrinks to fit its box, and stays inside the safe area
+(``theme.safe_margin`` of each side). Each character is drawn with a font that has its glyph: the first
+family in ``theme.fonts`` covering the whole text, else per character the first family (then any installed
+font) that covers it, judged by the fonts' cmaps (DejaVu and Noto Sans CJK from ``manimgx-fonts-cjk``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import math
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Self
+
+import numpy as np
+from pydantic import Field, FilePath, field_validator, model_validator
+
+from aigc_sdk._internal.fonts import FontInfo, font_files, read_font
+from aigc_sdk._internal.model import FrozenModel
+from aigc_sdk._internal.optional import require
+from aigc_sdk.errors import InvalidRequestError
+from aigc_sdk.media import Image
+from aigc_sdk.provenance import Provenance, library_versions
+
+if TYPE_CHECKING:
+    import PIL.Image
+    import PIL.ImageDraw
+    import PIL.ImageFont
+
+__all__ = [
+    "ASPECTS",
+    "THEMES",
+    "Card",
+    "CardLayout",
+    "CardRenderer",
+    "CardSpec",
+    "FontBook",
+    "FontFace",
+    "TextBox",
+    "Theme",
+    "font_license",
+]
+
+#: Common card sizes by aspect ratio (width, height).
+ASPECTS: dict[str, tuple[int, int]] = {
+    "16:9": (1920, 1080),
+    "9:16": (1080, 1920),
+    "1:1": (1080, 1080),
+    "4:5": (1080, 1350),
+}
+CardLayout = Literal["title", "body", "bullets", "quote", "number", "lower-third", "location"]
+_HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
+
+
+class Theme(FrozenModel):
+    """Colours, fonts, logo and safe margin shared by cards and charts.
+
+    Example:
+        >>> Theme(accent="#C8102E", brand="CITY DESK").accent
+        '#C8102E'
+        >>> THEMES["paper"].background
+        '#F6F4EF'
+    """
+
+    name: str = "newsroom"
+    background: str = Field(default="#0B1526", description="Canvas colour (hex).")
+    surface: str = Field(default="#16294A", description="Panels, map ocean, gradient end.")
+    text: str = Field(default="#F4F6FA", description="Main text.")
+    muted: str = Field(default="#9DB0CB", description="Secondary text, grid lines.")
+    accent: str = Field(default="#F2A541", description="Bars, markers, kicker.")
+    on_accent: str = Field(default="#0B1526", description="Text drawn on the accent colour.")
+    positive: str = Field(default="#35C28B", description="Rises.")
+    negative: str = Field(default="#F0555A", description="Falls.")
+    fonts: tuple[str, ...] = Field(
+        default=("DejaVu Sans", "Noto Sans CJK SC"), min_length=1, description="Font families, preferred first."
+    )
+    logo: FilePath | None = Field(default=None, description="Logo image shown top right.")
+    brand: str | None = Field(default=None, max_length=60, description="Brand text shown top right (no logo).")
+    safe_margin: float = Field(default=0.06, ge=0.0, le=0.2, description="Share of each side kept free of text.")
+
+    @field_validator("background", "surface", "text", "muted", "accent", "on_accent", "positive", "negative")
+    @classmethod
+    def _hex(cls, value: str) -> str:
+        if not _HEX.match(value):
+            raise ValueError(f"{value!r} is not a #RRGGBB colour")
+        return value.upper()
+
+
+#: Built-in themes.
+THEMES: dict[str, Theme] = {
+    "newsroom": Theme(),
+    "paper": Theme(
+        name="paper",
+        background="#F6F4EF",
+        surface="#E7E2D6",
+        text="#14161A",
+        muted="#5E6470",
+        accent="#C8102E",
+        on_accent="#FFFFFF",
+        positive="#1E8A5A",
+        negative="#C8102E",
+    ),
+    "night": Theme(
+        name="night",
+        background="#101114",
+        surface="#23252B",
+        text="#FFFFFF",
+        muted="#A0A4AD",
+        accent="#3FA7F5",
+        on_accent="#101114",
+    ),
+}
+
+
+class CardSpec(FrozenModel):
+    """What a card shows; which fields are needed depends on ``layout``.
+
+    ``title`` → title (+ subtitle); ``body`` → title + body; ``bullets`` → title + bullets;
+    ``quote`` → quote (+ attribution); ``number`` → value (+ label, delta, unit); ``lower-third`` → title
+    (+ subtitle), drawn on a transparent canvas; ``location`` → lat + lon (+ title/place, body).
+
+    Example:
+        >>> CardSpec(layout="number", value="4,189.77", delta=0.93, delta_unit="%", label="Composite").delta
+        0.93
+        >>> try:
+        ...     CardSpec(layout="bullets", title="x")
+        ... except ValueError as e:
+        ...     "bullets" in str(e)
+        True
+    """
+
+    layout: CardLayout = "title"
+    width: int = Field(default=1920, ge=160, le=7680, description="Pixels.")
+    height: int = Field(default=1080, ge=160, le=7680, description="Pixels.")
+    kicker: str | None = Field(default=None, max_length=60, description="Small label above the content, e.g. MARKETS.")
+    title: str | None = Field(default=None, max_length=400)
+    subtitle: str | None = Field(default=None, max_length=400)
+    body: str | None = Field(default=None, max_length=2_000)
+    bullets: tuple[str, ...] = Field(default=(), max_length=8)
+    quote: str | None = Field(default=None, max_length=600)
+    attribution: str | None = Field(default=None, max_length=200)
+    value: str | None = Field(default=None, max_length=24, description="The big number, formatted.")
+    label: str | None = Field(default=None, max_length=200, description="What the number is.")
+    delta: float | None = Field(default=None, description="Change shown with an arrow, coloured by sign.")
+    delta_unit: str = Field(default="%", max_length=8)
+    lat: float | None = Field(default=None, ge=-90.0, le=90.0)
+    lon: float | None = Field(default=None, ge=-180.0, le=180.0)
+    source: str | None = Field(default=None, max_length=200, description="Credit line at the bottom.")
+    theme: Theme = Field(default_factory=Theme)
+
+    @model_validator(mode="after")
+    def _needs(self) -> Self:
+        needs: dict[str, tuple[str, ...]] = {
+            "title": ("title",),
+            "body": ("title", "body"),
+            "bullets": ("title", "bullets"),
+            "quote": ("quote",),
+            "number": ("value",),
+            "lower-third": ("title",),
+            "location": ("lat", "lon"),
+        }
+        missing = [name for name in needs[self.layout] if getattr(self, name) in (None, "", ())]
+        if missing:
+            raise ValueError(f"a {self.layout!r} card needs {', '.join(missing)}")
+        for name in ("title", "subtitle", "body", "quote", "value"):
+            text = getattr(self, name)
+            if text is not None and not text.strip():
+                raise ValueError(f"{name} is blank")
+        if any(not b.strip() for b in self.bullets):
+            raise ValueError("bullets must not be blank")
+        return self
+
+    @classmethod
+    def for_aspect(cls, aspect: str, /, *, scale: float = 1.0, **fields: Any) -> CardSpec:
+        """A spec sized for ``aspect`` (``16:9``, ``9:16``, ``1:1``, ``4:5``) at ``scale`` × 1080p.
+
+        Example:
+            >>> s = CardSpec.for_aspect("9:16", title="Storm warning", scale=0.5)
+            >>> (s.width, s.height)
+            (540, 960)
+        """
+        if aspect not in ASPECTS:
+            raise InvalidRequestError(f"unknown aspect {aspect!r}", hint=f"use one of {', '.join(ASPECTS)}")
+        w, h = ASPECTS[aspect]
+        return cls(width=round(w * scale), height=round(h * scale), **fields)
+
+    @classmethod
+    def from_geojson(cls, feature: dict[str, Any], /, **fields: Any) -> CardSpec:
+        """A ``location`` card from a GeoJSON point feature (USGS earthquake feeds work as they are).
+
+        Example:
+            >>> f = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [121.97, 23.84, 21.5]},
+            ...      "properties": {"mag": 6.4, "place": "38 km ESE of Hualien City, Taiwan", "type": "earthquake"}}
+            >>> spec = CardSpec.from_geojson(f)
+            >>> spec.title, spec.lat, spec.body
+            ('38 km ESE of Hualien City, Taiwan', 23.84, 'Magnitude 6.4 · depth 21.5 km')
+        """
+        geometry = feature.get("geometry") or {}
+        coords = geometry.get("coordinates") or []
+        if geometry.get("type") != "Point" or len(coords) < 2:
+            raise InvalidRequestError("from_geojson needs a Point feature with coordinates")
+        props = feature.get("properties") or {}
+        details = []
+        if props.get("mag") is not None:
+            details.append(f"Magnitude {float(props['mag']):.1f}")
+        if len(coords) > 2 and coords[2] is not None:
+            details.append(f"depth {float(coords[2]):.1f} km")
+        defaults: dict[str, Any] = {
+            "layout": "location",
+            "lat": float(coords[1]),
+            "lon": float(coords[0]),
+            "title": props.get("place") or props.get("title") or props.get("name"),
+            "body": " · ".join(details) or None,
+            "kicker": str(props.get("type", "")).upper() or None,
+        }
+        if props.get("time"):
+            when = _dt.datetime.fromtimestamp(int(props["time"]) / 1000, tz=_dt.UTC)
+            defaults["source"] = f"USGS · {when:%Y-%m-%d %H:%M} UTC" if "usgs" in str(props.get("url", "")) else None
+        defaults.update(fields)
+        return cls(**{k: v for k, v in defaults.items() if v is not None})
+
+
+# --------------------------------------------------------------------------------------------- fonts
+
+
+@dataclass(frozen=True)
+class FontFace:
+    """A font face at a weight: the file, the face index in a collection, and its cmap.
+
+    Example:
+        >>> face = FontFace(FontInfo(Path("DejaVuSans.ttf"), 0, "DejaVu Sans", frozenset(map(ord, "ab"))), 400)
+        >>> face.family, face.covers("ab"), face.license
+        ('DejaVu Sans', True, 'Bitstream-Vera')
+    """
+
+    info: FontInfo
+    weight: int
+
+    @property
+    def family(self) -> str:
+        """The family name.
+
+        Example:
+            >>> FontFace(FontInfo(Path("a.ttf"), 0, "Demo", frozenset()), 400).family
+            'Demo'
+        """
+        return self.info.family
+
+    @property
+    def license(self) -> str:
+        """The font's licence (see :func:`font_license`).
+
+        Example:
+            >>> FontFace(FontInfo(Path("NotoSansCJK.ttc"), 2, "Noto Sans CJK SC", frozenset()), 700).license
+            'OFL-1.1'
+        """
+        return font_license(self.info)
+
+    def covers(self, text: str) -> bool:
+        """Whether every non-space character has a glyph in this face.
+
+        Example:
+            >>> FontFace(FontInfo(Path("a.ttf"), 0, "Demo", frozenset(map(ord, "hi"))), 400).covers("hi hi")
+            True
+        """
+        return self.info.covers(text)
+
+
+def font_license(info: FontInfo) -> str:
+    """The licence of a font: DejaVu → ``Bitstream-Vera``, Noto → ``OFL-1.1``, else what the file says.
+
+    Example:
+        >>> font_license(FontInfo(Path("DejaVuSans-Bold.ttf"), 0, "DejaVu Sans", frozenset()))
+        'Bitstream-Vera'
+    """
+    family = info.family.lower()
+    if "dejavu" in family or "bitstream vera" in family:
+        return "Bitstream-Vera"  # DejaVu changes are public domain
+    if family.startswith(("noto", "source han")):
+        return "OFL-1.1"
+    return _name_record(info.path, info.index, 13) or "unknown (see the font file)"
+
+
+@functools.lru_cache(maxsize=64)
+def _name_record(path: Path, index: int, name_id: int) -> str | None:
+    ttlib = require("fontTools.ttLib", extra="image", feature="font licences")
+    try:
+        font = ttlib.TTFont(str(path), fontNumber=index, lazy=True)
+    except (OSError, ValueError, KeyError, AssertionError):
+        return None
+    with font:
+        record = font["name"].getDebugName(name_id)
+    return str(record)[:120] if record else None
+
+
+_STYLE_WORDS = ("bold", "oblique", "italic", "condensed", "mono", "light", "thin", "black", "medium", "math", "semi")
+
+
+def _style_score(path: Path, bold: bool) -> int:
+    """Lower is better: the plain (or plain bold) file of a static family."""
+    name = path.stem.lower()
+    words = [w for w in _STYLE_WORDS if w in name]
+    if bold:
+        return 0 if words == ["bold"] else (1 if "bold" in words else 5) + len(words)
+    return len(words)
+
+
+class FontBook:
+    """Installed fonts by family, with glyph-coverage fallback (fontTools cmaps).
+
+    Args:
+        families: Families to prefer, in order (a theme's ``fonts``).
+
+    Example:
+        >>> book = FontBook(("DejaVu Sans", "Noto Sans CJK SC"))
+        >>> [f.family for _, f in book.runs("Hi 你好", bold=False)]  # doctest: +SKIP
+        ['Noto Sans CJK SC']
+    """
+
+    def __init__(self, families: Sequence[str]) -> None:
+        self.families = tuple(families)
+        self._by_family: dict[str, list[FontInfo]] = {}
+        for path in font_files():
+            try:
+                faces = read_font(path)
+            except (OSError, ValueError, KeyError, AssertionError):
+                continue  # a broken file in a system font folder is skipped, not fatal
+            for info in faces:
+                self._by_family.setdefault(info.family, []).append(info)
+        self._pil: dict[tuple[Path, int, int, int], PIL.ImageFont.FreeTypeFont] = {}
+        self._variable: dict[tuple[Path, int], bool] = {}
+
+    def face(self, family: str, *, bold: bool) -> FontFace | None:
+        """The regular or bold face of ``family``, or None when it is not installed.
+
+        Example:
+            >>> FontBook(("DejaVu Sans",)).face("No Such Family", bold=False) is None
+            True
+        """
+        infos = self._by_family.get(family)
+        if not infos:
+            return None
+        best = min(infos, key=lambda i: (_style_score(i.path, bold), str(i.path)))
+        weight = 700 if bold else 400
+        if bold and "bold" not in best.path.stem.lower() and not self._is_variable(best):
+            weight = 400  # no bold file: the regular one
+        return FontFace(best, weight)
+
+    def runs(self, text: str, *, bold: bool) -> list[tuple[str, FontFace]]:
+        """Split ``text`` into runs, each with a face that has every glyph of the run.
+
+        Raises:
+            InvalidRequestError: A character has no glyph in any installed font.
+
+        Example:
+            >>> runs = FontBook(("DejaVu Sans", "Noto Sans CJK SC")).runs("Hello", bold=True)
+            >>> "".join(t for t, _ in runs)
+            'Hello'
+        """
+        preferred = [f for f in (self.face(name, bold=bold) for name in self.families) if f is not None]
+        for face in preferred:
+            if face.covers(text):
+                return [(text, face)]
+        runs: list[tuple[str, FontFace]] = []
+        for ch in text:
+            face = self._face_for(ch, preferred, bold)
+            if runs and (ch.isspace() or runs[-1][1] == face):
+                runs[-1] = (runs[-1][0] + ch, runs[-1][1])
+            else:
+                runs.append((ch, face))
+        return runs
+
+    def _face_for(self, ch: str, preferred: list[FontFace], bold: bool) -> FontFace:
+        if ch.isspace():
+            return preferred[0] if preferred else self._any_face(bold)
+        for face in preferred:
+            if ord(ch) in face.info.codepoints:
+                return face
+        for family in sorted(self._by_family):
+            candidate = self.face(family, bold=bold)
+            if candidate is not None and ord(ch) in candidate.info.codepoints:
+                return candidate
+        name = unicodedata.name(ch, f"U+{ord(ch):04X}")
+        raise InvalidRequestError(
+            f"no installed font has a glyph for {ch!r} ({name})",
+            hint="install a font that covers it (AIGC_FONT_DIRS), or remove the character",
+        )
+
+    def _any_face(self, bold: bool) -> FontFace:
+        for family in sorted(self._by_family):
+            face = self.face(family, bold=bold)
+            if face is not None:
+                return face
+        raise InvalidRequestError("no fonts are installed", hint='pip install "aigc-sdk[image]" (Noto CJK)')
+
+    def _is_variable(self, info: FontInfo) -> bool:
+        key = (info.path, info.index)
+        if key not in self._variable:
+            font = self._load(info, 12)
+            try:
+                font.get_variation_axes()
+                self._variable[key] = True
+            except OSError:
+                self._variable[key] = False
+        return self._variable[key]
+
+    def _load(self, info: FontInfo, size: int) -> PIL.ImageFont.FreeTypeFont:
+        image_font = require("PIL.ImageFont", extra="image", feature="cards")
+        font: PIL.ImageFont.FreeTypeFont = image_font.truetype(str(info.path), size, index=info.index)
+        return font
+
+    def pil_font(self, face: FontFace, size: int) -> PIL.ImageFont.FreeTypeFont:
+        """A Pillow font for ``face`` at ``size`` pixels (variable fonts set to the face's weight).
+
+        Example:
+            >>> book = FontBook(("DejaVu Sans",))
+            >>> face = book.face("DejaVu Sans", bold=False)
+            >>> face is None or book.pil_font(face, 20).size == 20
+            True
+        """
+        key = (face.info.path, face.info.index, size, face.weight)
+        font = self._pil.get(key)
+        if font is None:
+            font = self._load(face.info, size)
+            if self._is_variable(face.info):
+                font.set_variation_by_axes([face.weight])
+            self._pil[key] = font
+        return font
+
+
+@functools.lru_cache(maxsize=8)
+def _shared_book(families: tuple[str, ...]) -> FontBook:
+    return FontBook(families)
+
+
+# ---------------------------------------------------------------------------------------- line breaking
+
+# No line may start with these (closing punctuation) or end with these (opening punctuation).
+_NO_START = set(
+    "，。、！？；：）」』】》〉〕］｝”’…‥・ー〜%‰.,!?;:)]}>°℃、ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ々"
+)
+_NO_END = set("（「『【《〈〔［｛“‘([{<$£¥€#")
+
+
+def _is_cjk(ch: str) -> bool:
+    code = ord(ch)
+    return (
+        0x3040 <= code <= 0x30FF  # kana
+        or 0x3400 <= code <= 0x4DBF
+        or 0x4E00 <= code <= 0x9FFF
+        or 0xF900 <= code <= 0xFAFF
+        or 0x3000 <= code <= 0x303F  # CJK punctuation
+        or 0xFF00 <= code <= 0xFFEF  # full-width forms
+        or 0x20000 <= code <= 0x2FA1F
+    )
+
+
+def _atoms(text: str) -> list[tuple[str, bool]]:
+    """Unbreakable pieces ``(text, space_before)``: Latin words, single CJK characters with kinsoku glue."""
+    atoms: list[list[Any]] = []
+    pending_space = False
+    glue = False  # the previous character opens a bracket: keep the next one with it
+    for ch in text:
+        if ch.isspace():
+            pending_space, glue = True, False
+            continue
+        joins = (
+            bool(atoms)
+            and not pending_space
+            and (glue or ch in _NO_START or (not _is_cjk(ch) and not _is_cjk(atoms[-1][0][-1])))
+        )
+        if joins:
+            atoms[-1][0] += ch
+        else:
+            atoms.append([ch, pending_space])
+        pending_space = False
+        glue = ch in _NO_END
+    return [(str(t), bool(sp)) for t, sp in atoms]
+
+
+# ------------------------------------------------------------------------------------------- drawing
+
+
+@dataclass(frozen=True)
+class TextBox:
+    """A piece of text drawn on a card: its string, ink box and the faces used.
+
+    Example:
+        >>> TextBox(role="title", text="Hi", box=(10, 10, 50, 40), faces=()).box
+        (10, 10, 50, 40)
+    """
+
+    role: str
+    text: str
+    box: tuple[int, int, int, int]
+    faces: tuple[tuple[str, FontFace], ...]
+
+
+@dataclass(frozen=True)
+class Card:
+    """A rendered card: the image and every text box drawn on it.
+
+    Example:
+        >>> card = CardRenderer().compose(CardSpec(title="Hello", width=320, height=180))
+        >>> card.image.size, [b.role for b in card.boxes]
+        ((320, 180), ['title'])
+    """
+
+    image: Image
+    boxes: tuple[TextBox, ...]
+    safe_area: tuple[int, int, int, int]
+
+
+@dataclass
+class _Block:
+    lines: list[list[tuple[str, FontFace]]]
+    size: int
+    line_height: int
+    widths: list[float]
+
+    @property
+    def height(self) -> int:
+        return self.line_height * len(self.lines)
+
+
+def _rgb(color: str, alpha: int | None = None) -> tuple[int, ...]:
+    value = tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return (*value, alpha) if alpha is not None else value
+
+
+class _Canvas:
+    def __init__(self, spec: CardSpec, book: FontBook) -> None:
+        pil_image = require("PIL.Image", extra="image", feature="cards")
+        image_draw = require("PIL.ImageDraw", extra="image", feature="cards")
+        self.spec = spec
+        self.theme = spec.theme
+        self.book = book
+        self.w, self.h = spec.width, spec.height
+        # Portrait cards are watched on phones: text a little larger than the width alone suggests.
+        self.u = min(self.w, self.h) / 100.0 * (1.3 if self.h > self.w * 1.2 else 1.0)
+        m = spec.theme.safe_margin
+        self.safe = (
+            math.ceil(self.w * m),
+            math.ceil(self.h * m),
+            math.floor(self.w * (1 - m)),
+            math.floor(self.h * (1 - m)),
+        )
+        transparent = spec.layout == "lower-third"
+        mode = "RGBA"
+        self.image: PIL.Image.Image = pil_image.new(mode, (self.w, self.h), (0, 0, 0, 0))
+        if not transparent:
+            self.image.paste(self._gradient(pil_image), (0, 0))
+        self.draw: PIL.ImageDraw.ImageDraw = image_draw.Draw(self.image)
+        self.boxes: list[TextBox] = []
+
+    def _gradient(self, pil_image: Any) -> PIL.Image.Image:
+        top = np.array(_rgb(self.theme.background), dtype=np.float32)
+        bottom = np.array(_rgb(self.theme.surface), dtype=np.float32)
+        ys = np.linspace(0.0, 1.0, self.h, dtype=np.float32)[:, None, None]
+        xs = np.linspace(0.0, 1.0, self.w, dtype=np.float32)[None, :, None]
+        t = np.clip(0.75 * ys + 0.25 * xs, 0.0, 1.0) ** 1.4
+        rgb = top + (bottom - top) * t
+        alpha = np.full((self.h, self.w, 1), 255, dtype=np.float32)
+        gradient: PIL.Image.Image = pil_image.fromarray(np.concatenate([rgb, alpha], axis=2).round().astype(np.uint8))
+        return gradient
+
+    # -- text --------------------------------------------------------------------------------
+
+    def measure(self, runs: Sequence[tuple[str, FontFace]], size: int) -> float:
+        return sum(self.book.pil_font(face, size).getlength(text) for text, face in runs)
+
+    def wrap(self, text: str, size: int, max_width: float, *, bold: bool) -> tuple[list[str], list[float], bool]:
+        """Greedy line filling; the flag says a word had to be broken inside."""
+        broke = False
+        lines: list[str] = []
+        widths: list[float] = []
+        current = ""
+        current_w = 0.0
+
+        def width_of(s: str) -> float:
+            return self.measure(self.book.runs(s, bold=bold), size)
+
+        for paragraph in text.split("\n"):
+            for atom, space in _atoms(paragraph):
+                candidate = current + (" " if space and current else "") + atom
+                cw = width_of(candidate)
+                if cw <= max_width or not current:
+                    if cw > max_width:  # one atom wider than the line: break it by characters
+                        broke = True
+                        for piece in self._hard_break(atom, size, max_width, bold):
+                            if current:
+                                lines.append(current)
+                                widths.append(current_w)
+                            current, current_w = piece, width_of(piece)
+                        continue
+                    current, current_w = candidate, cw
+                else:
+                    lines.append(current)
+                    widths.append(current_w)
+                    current = atom
+                    current_w = width_of(atom)
+                    if current_w > max_width:
+                        broke = True
+                        pieces = self._hard_break(atom, size, max_width, bold)
+                        for piece in pieces[:-1]:
+                            lines.append(piece)
+                            widths.append(width_of(piece))
+                        current, current_w = pieces[-1], width_of(pieces[-1])
+            if current or not lines:
+                lines.append(current)
+                widths.append(current_w)
+            current, current_w = "", 0.0
+        return lines, widths, broke
+
+    def _hard_break(self, atom: str, size: int, max_width: float, bold: bool) -> list[str]:
+        pieces, piece = [], ""
+        for ch in atom:
+            if piece and self.measure(self.book.runs(piece + ch, bold=bold), size) > max_width:
+                pieces.append(piece)
+                piece = ""
+            piece += ch
+        pieces.append(piece)
+        return pieces
+
+    def fit(
+        self,
+        text: str,
+        width: float,
+        height: float,
+        *,
+        max_size: float,
+        min_size: float,
+        bold: bool = False,
+        max_lines: int | None = None,
+        spacing: float = 1.22,
+    ) -> _Block:
+        """The largest size (≤ max_size) at which ``text`` wraps into the box; ellipsis at min_size."""
+        size = max(int(max_size), int(min_size))
+        floor = max(6, int(min_size))
+        while True:
+            lines, widths, broke = self.wrap(text, size, width - 0.06 * size, bold=bold)
+            line_height = max(1, round(size * spacing))
+            fits = not broke and len(lines) * line_height <= height and (max_lines is None or len(lines) <= max_lines)
+            if fits or size <= floor:
+                break
+            size = max(floor, min(size - 1, int(size * 0.94)))
+        if len(lines) * line_height > height or (max_lines is not None and len(lines) > max_lines):
+            keep = max(1, min(len(lines), int(height // line_height), max_lines or len(lines)))
+            if keep < len(lines):
+                lines, widths = lines[:keep], widths[:keep]
+                lines[-1], widths[-1] = self._ellipsize(lines[-1], size, width, bold)
+        return _Block(
+            lines=[self.book.runs(line, bold=bold) for line in lines], size=size, line_height=line_height, widths=widths
+        )
+
+    def _ellipsize(self, line: str, size: int, width: float, bold: bool) -> tuple[str, float]:
+        text = line.rstrip()
+        while text:
+            candidate = text + "…"
+            w = self.measure(self.book.runs(candidate, bold=bold), size)
+            if w <= width:
+                return candidate, w
+            text = text[:-1].rstrip()
+        return "…", self.measure(self.book.runs("…", bold=bold), size)
+
+    def text_block(
+        self,
+        block: _Block,
+        x: float,
+        y: float,
+        *,
+        role: str,
+        color: str,
+        width: float | None = None,
+        align: Literal["left", "center", "right"] = "left",
+    ) -> tuple[int, int, int, int]:
+        """Draw ``block`` with its first line's top at ``y``; returns and records the ink box."""
+        fill = _rgb(color, 255)
+        ink: list[tuple[float, float, float, float]] = []
+        for i, (runs, line_w) in enumerate(zip(block.lines, block.widths, strict=True)):
+            ascent = max(self.book.pil_font(face, block.size).getmetrics()[0] for _, face in runs)
+            baseline = y + i * block.line_height + (block.line_height - block.size) / 2 + ascent * 0.92
+            if align == "left" or width is None:
+                cursor = x
+            elif align == "center":
+                cursor = x + (width - line_w) / 2
+            else:
+                cursor = x + width - line_w
+            first_text, first_face = next(((t, f) for t, f in runs if t.strip()), runs[0])
+            bearing = self.draw.textbbox(
+                (cursor, baseline), first_text.lstrip(), font=self.book.pil_font(first_face, block.size), anchor="ls"
+            )[0]
+            cursor += max(0.0, (x if align == "left" or width is None else cursor) - bearing)  # glyphs overhanging left
+            for text, face in runs:
+                font = self.book.pil_font(face, block.size)
+                if text.strip():
+                    self.draw.text((cursor, baseline), text, font=font, fill=fill, anchor="ls")
+                    ink.append(self.draw.textbbox((cursor, baseline), text, font=font, anchor="ls"))
+                cursor += font.getlength(text)
+        if not ink:
+            return (int(x), int(y), int(x), int(y))
+        box = (
+            math.floor(min(b[0] for b in ink)),
+            math.floor(min(b[1] for b in ink)),
+            math.ceil(max(b[2] for b in ink)),
+            math.ceil(max(b[3] for b in ink)),
+        )
+        text = "\n".join("".join(t for t, _ in line) for line in block.lines)
+        faces = tuple((t, f) for line in block.lines for t, f in line)
+        self.boxes.append(TextBox(role=role, text=text, box=box, faces=faces))
+        return box
+
+    # -- chrome ------------------------------------------------------------------------------
+
+    def header(self) -> float:
+        """Accent rule, kicker pill and brand/logo; returns the y where content may start."""
+        theme, u = self.theme, self.u
+        x0, y0, x1, _ = self.safe
+        self.draw.rectangle((0, 0, self.w, max(2, round(0.7 * u))), fill=_rgb(theme.accent, 255))
+        bottom = float(y0)
+        pill_h = 4.6 * u
+        if self.spec.kicker:
+            block = self.fit(
+                self.spec.kicker.upper(),
+                (x1 - x0) * 0.6,
+                pill_h * 0.6,
+                max_size=2.5 * u,
+                min_size=1.4 * u,
+                bold=True,
+                max_lines=1,
+            )
+            pad = 1.4 * u
+            width = block.widths[0] + 2 * pad
+            self.draw.rounded_rectangle((x0, y0, x0 + width, y0 + pill_h), radius=0.8 * u, fill=_rgb(theme.accent, 255))
+            self.text_block(
+                block, x0 + pad, y0 + (pill_h - block.line_height) / 2, role="kicker", color=theme.on_accent
+            )
+            bottom = y0 + pill_h
+        right = self._logo(x1, y0, pill_h)
+        if right is None and theme.brand:
+            block = self.fit(
+                theme.brand, (x1 - x0) * 0.35, pill_h, max_size=2.3 * u, min_size=1.2 * u, bold=True, max_lines=1
+            )
+            self.text_block(
+                block,
+                x1 - (x1 - x0) * 0.35,
+                y0 + (pill_h - block.line_height) / 2,
+                role="brand",
+                color=theme.muted,
+                width=(x1 - x0) * 0.35,
+                align="right",
+            )
+            bottom = max(bottom, y0 + pill_h)
+        elif right is not None:
+            bottom = max(bottom, right)
+        return bottom if bottom > y0 else float(y0)
+
+    def _logo(self, x1: int, y0: int, height: float) -> float | None:
+        if self.theme.logo is None:
+            return None
+        logo = Image.load(self.theme.logo).pil.convert("RGBA")
+        scale = height / logo.height
+        pil_image = require("PIL.Image", extra="image", feature="cards")
+        logo = logo.resize((max(1, round(logo.width * scale)), max(1, round(height))), pil_image.Resampling.LANCZOS)
+        self.image.alpha_composite(logo, (int(x1 - logo.width), int(y0)))
+        return y0 + height
+
+    def footer(self) -> float:
+        """The credit line; returns the y above which content must end."""
+        x0, _, x1, y1 = self.safe
+        if not self.spec.source:
+            return float(y1)
+        block = self.fit(
+            self.spec.source, x1 - x0, 3.2 * self.u, max_size=2.1 * self.u, min_size=1.2 * self.u, max_lines=1
+        )
+        top = y1 - block.height
+        self.draw.line(
+            (x0, top - 1.4 * self.u, x0 + 6 * self.u, top - 1.4 * self.u),
+            fill=_rgb(self.theme.muted, 160),
+            width=max(1, round(0.25 * self.u)),
+        )
+        self.text_block(block, x0, top, role="source", color=self.theme.muted)
+        return top - 2.8 * self.u
+
+
+class CardRenderer:
+    """Draws :class:`CardSpec` cards with Pillow; no weights, no network.
+
+    Example:
+        >>> card = CardRenderer().render(CardSpec.for_aspect("1:1", scale=0.3, layout="number", value="6.4",
+        ...                                                  label="Magnitude", delta=1.2, delta_unit=""))
+        >>> card.size, card.provenance.model_id
+        ((324, 324), 'card-renderer')
+    """
+
+    model_id = "card-renderer"
+
+    def render(self, spec: CardSpec) -> Image:
+        """Render ``spec`` to an image (RGB; RGBA for ``lower-third``) carrying provenance.
+
+        Example:
+            >>> img = CardRenderer().render(CardSpec(title="收盘 Markets close higher", width=480, height=270))
+            >>> img.pil.mode, sorted(f["license"] for f in img.provenance.extra["fonts"])
+            ('RGB', ['OFL-1.1'])
+        """
+        return self.compose(spec).image
+
+    def compose(self, spec: CardSpec) -> Card:
+        """Render ``spec`` and return the image with every text box drawn (for checks and overlays).
+
+        Example:
+            >>> card = CardRenderer().compose(CardSpec(layout="quote", quote="Build it well.", width=400, height=400))
+            >>> all(card.safe_area[0] <= b.box[0] and b.box[2] <= card.safe_area[2] for b in card.boxes)
+            True
+        """
+        canvas = _Canvas(spec, _shared_book(spec.theme.fonts))
+        draw = getattr(self, "_" + spec.layout.replace("-", "_"))
+        draw(canvas)
+        image = canvas.image if spec.layout == "lower-third" else canvas.image.convert("RGB")
+        faces = {(f.info.path, f.info.index, f.weight): f for b in canvas.boxes for _, f in b.faces}
+        fonts = [
+            {"family": f.family, "file": f.info.path.name, "weight": f.weight, "license": f.license}
+            for f in sorted(faces.values(), key=lambda f: (f.family, f.weight))
+        ]
+        provenance = Provenance(
+            model_id=self.model_id,
+            task="render-card",
+            backend=f"{type(self).__module__}.{type(self).__qualname__}",
+            request=spec.model_dump(mode="json"),
+            versions=library_versions("Pillow", "fonttools", "numpy"),
+            extra={"layout": spec.layout, "size": [spec.width, spec.height], "fonts": fonts},
+        )
+        return Card(image=Image(image, provenance), boxes=tuple(canvas.boxes), safe_area=canvas.safe)
+
+    # -- layouts ---------------------------------------------------------------------------------
+
+    def _content(self, c: _Canvas) -> tuple[float, float, float, float]:
+        top = c.header()
+        bottom = c.footer()
+        x0, y0, x1, _ = c.safe
+        gap = 3.2 * c.u if top > y0 else 0.0
+        return (float(x0), top + gap, float(x1), bottom)
+
+    def _title(self, c: _Canvas) -> None:
+        s, u, theme = c.spec, c.u, c.theme
+        x0, y0, x1, y1 = self._content(c)
+        bar = 1.0 * u
+        tx = x0 + bar + 2.6 * u
+        width = x1 - tx
+        avail = y1 - y0
+        title = c.fit(
+            s.title or "",
+            width,
+            avail * (0.66 if s.subtitle else 0.9),
+            max_size=9.5 * u,
+            min_size=3 * u,
+            bold=True,
+            spacing=1.14,
+        )
+        sub = None
+        if s.subtitle:
+            sub = c.fit(
+                s.subtitle,
+                width,
+                avail - title.height - 3 * u,
+                max_size=min(4.2 * u, title.size * 0.5),
+                min_size=1.8 * u,
+                max_lines=4,
+            )
+        total = title.height + (3 * u + sub.height if sub else 0)
+        top = y0 + max(0.0, (avail - total) / 2)
+        c.draw.rectangle((x0, top + 0.15 * title.line_height, x0 + bar, top + total), fill=_rgb(theme.accent, 255))
+        c.text_block(title, tx, top, role="title", color=theme.text)
+        if sub:
+            c.text_block(sub, tx, top + title.height + 3 * u, role="subtitle", color=theme.muted)
+
+    def _heading(self, c: _Canvas, width: float, height: float, max_size: float) -> _Block:
+        return c.fit(
+            c.spec.title or "",
+            width,
+            height * 0.34,
+            max_size=max_size,
+            min_size=2.6 * c.u,
+            bold=True,
+            max_lines=3,
+            spacing=1.14,
+        )
+
+    def _draw_heading(self, c: _Canvas, title: _Block, x0: float, y0: float) -> float:
+        c.text_block(title, x0, y0, role="title", color=c.theme.text)
+        rule_y = y0 + title.height + 2.0 * c.u
+        c.draw.rectangle((x0, rule_y, x0 + 9 * c.u, rule_y + 0.6 * c.u), fill=_rgb(c.theme.accent, 255))
+        return rule_y + 0.6 * c.u + 3.0 * c.u
+
+    def _body(self, c: _Canvas) -> None:
+        u = c.u
+        x0, y0, x1, y1 = self._content(c)
+        title = self._heading(c, x1 - x0, y1 - y0, 6.4 * u)
+        head = title.height + 5.6 * u
+        body = c.fit(c.spec.body or "", x1 - x0, y1 - y0 - head, max_size=4.4 * u, min_size=1.6 * u, spacing=1.42)
+        top = y0 + max(0.0, (y1 - y0 - head - body.height) * 0.4)
+        c.text_block(body, x0, self._draw_heading(c, title, x0, top), role="body", color=c.theme.text)
+
+    def _bullets(self, c: _Canvas) -> None:
+        u, theme = c.u, c.theme
+        x0, y0, x1, y1 = self._content(c)
+        title = self._heading(c, x1 - x0, y1 - y0, 6.0 * u)
+        room = y1 - y0 - title.height - 5.6 * u
+        items = c.spec.bullets
+        indent = 3.6 * u
+        size = 4.4 * u
+        while True:  # one size for every bullet: shrink until they all fit
+            blocks = [c.fit(b, x1 - x0 - indent, 10**6, max_size=size, min_size=size, spacing=1.3) for b in items]
+            gap = blocks[0].line_height * 0.55
+            total = sum(b.height for b in blocks) + gap * (len(blocks) - 1)
+            if total <= room or size <= 1.6 * u:
+                break
+            size = max(1.6 * u, size * 0.94)
+        if total > room:  # still too long at the smallest size: cut each bullet to its share
+            blocks = [
+                c.fit(b, x1 - x0 - indent, room / len(items) - gap, max_size=size, min_size=size, spacing=1.3)
+                for b in items
+            ]
+            total = sum(b.height for b in blocks) + gap * (len(blocks) - 1)
+        top = y0 + max(0.0, (room - total) * 0.4)
+        y = self._draw_heading(c, title, x0, top)
+        for block in blocks:
+            dot = block.size * 0.34
+            cy = y + block.line_height / 2
+            c.draw.rounded_rectangle(
+                (x0, cy - dot / 2, x0 + dot, cy + dot / 2), radius=dot * 0.2, fill=_rgb(theme.accent, 255)
+            )
+            c.text_block(block, x0 + indent, y, role="bullet", color=theme.text)
+            y += block.height + gap
+
+    def _quote(self, c: _Canvas) -> None:
+        s, u, theme = c.spec, c.u, c.theme
+        x0, y0, x1, y1 = self._content(c)
+        mark = c.fit("“", x1 - x0, 16 * u, max_size=18 * u, min_size=8 * u, bold=True, max_lines=1, spacing=1.0)
+        mark_h = mark.size * 0.55
+        avail = y1 - y0 - mark_h - 2 * u
+        attribution = None
+        if s.attribution:
+            attribution = c.fit(
+                "— " + s.attribution, x1 - x0, avail * 0.25, max_size=3.2 * u, min_size=1.6 * u, bold=True, max_lines=2
+            )
+        room = avail - (attribution.height + 3 * u if attribution else 0)
+        quote = c.fit(s.quote or "", x1 - x0 - 2 * u, room, max_size=6.4 * u, min_size=2.0 * u, spacing=1.3)
+        total = mark_h + 2 * u + quote.height + (3 * u + attribution.height if attribution else 0)
+        top = y0 + max(0.0, (y1 - y0 - total) / 2)
+        c.text_block(mark, x0, top - mark.size * 0.12, role="mark", color=theme.accent)
+        y = top + mark_h + 2 * u
+        c.text_block(quote, x0 + 2 * u, y, role="quote", color=theme.text)
+        if attribution:
+            c.text_block(attribution, x0 + 2 * u, y + quote.height + 3 * u, role="attribution", color=theme.accent)
+
+    def _number(self, c: _Canvas) -> None:
+        s, u, theme = c.spec, c.u, c.theme
+        x0, y0, x1, y1 = self._content(c)
+        width, avail = x1 - x0, y1 - y0
+        parts: list[tuple[_Block, str, str]] = []
+        if s.label:
+            parts.append(
+                (
+                    c.fit(s.label, width, avail * 0.2, max_size=4.2 * u, min_size=1.8 * u, max_lines=2),
+                    "label",
+                    theme.muted,
+                )
+            )
+        value = c.fit(
+            s.value or "", width, avail * 0.45, max_size=26 * u, min_size=6 * u, bold=True, max_lines=1, spacing=1.05
+        )
+        parts.append((value, "value", theme.text))
+        if s.delta is not None:
+            arrow = "▲" if s.delta > 0 else "▼" if s.delta < 0 else "■"
+            color = theme.positive if s.delta > 0 else theme.negative if s.delta < 0 else theme.muted
+            text = f"{arrow} {s.delta:+,.2f}{s.delta_unit}".replace("+-", "-")
+            parts.append(
+                (
+                    c.fit(text, width, avail * 0.15, max_size=7 * u, min_size=2.4 * u, bold=True, max_lines=1),
+                    "delta",
+                    color,
+                )
+            )
+        if s.subtitle:
+            parts.append(
+                (
+                    c.fit(s.subtitle, width, avail * 0.18, max_size=3.4 * u, min_size=1.6 * u, max_lines=3),
+                    "subtitle",
+                    theme.muted,
+                )
+            )
+        gap = 2.2 * u
+        total = sum(b.height for b, _, _ in parts) + gap * (len(parts) - 1)
+        y = y0 + max(0.0, (avail - total) / 2)
+        for block, role, color in parts:
+            c.text_block(block, x0, y, role=role, color=color, width=width, align="center")
+            y += block.height + gap
+
+    def _lower_third(self, c: _Canvas) -> None:
+        s, u, theme = c.spec, c.u, c.theme
+        x0, _, x1, y1 = c.safe
+        max_w = (x1 - x0) * (0.72 if c.w > c.h else 0.95)
+        pad = 2.4 * u
+        title = c.fit(
+            s.title or "",
+            max_w - 2 * pad,
+            12 * u,
+            max_size=5.2 * u,
+            min_size=2.2 * u,
+            bold=True,
+            max_lines=2,
+            spacing=1.15,
+        )
+        sub = None
+        if s.subtitle:
+            sub = c.fit(s.subtitle, max_w - 2 * pad, 7 * u, max_size=3.2 * u, min_size=1.6 * u, max_lines=2)
+        inner_h = title.height + (1.0 * u + sub.height if sub else 0)
+        panel_w = max(title.widths + (sub.widths if sub else [])) + 2 * pad + 1.2 * u
+        panel_h = inner_h + 2 * pad * 0.8
+        bottom = y1 - (c.h - y1) * 0.2
+        top = bottom - panel_h
+        c.draw.rectangle((x0, top, x0 + panel_w, bottom), fill=_rgb(theme.background, 235))
+        c.draw.rectangle((x0, top, x0 + 1.2 * u, bottom), fill=_rgb(theme.accent, 255))
+        tx = x0 + 1.2 * u + pad
+        y = top + pad * 0.8
+        c.text_block(title, tx, y, role="title", color=theme.text)
+        if sub:
+            c.text_block(sub, tx, y + title.height + 1.0 * u, role="subtitle", color=theme.muted)
+        if s.kicker:
+            k = c.fit(s.kicker.upper(), panel_w, 4 * u, max_size=2.3 * u, min_size=1.2 * u, bold=True, max_lines=1)
+            kh = k.height + 1.0 * u
+            c.draw.rectangle((x0, top - kh, x0 + k.widths[0] + 2.4 * u, top), fill=_rgb(theme.accent, 255))
+            c.text_block(k, x0 + 1.2 * u, top - kh + 0.5 * u, role="kicker", color=theme.on_accent)
+
+    def _location(self, c: _Canvas) -> None:
+        s, u, theme = c.spec, c.u, c.theme
+        x0, y0, x1, y1 = self._content(c)
+        assert s.lat is not None
+        assert s.lon is not None
+        landscape = (x1 - x0) > (y1 - y0) * 1.25
+        if landscape:
+            radius = min((y1 - y0) / 2, (x1 - x0) * 0.26)
+            cx, cy = x1 - radius, (y0 + y1) / 2
+            text_box = (x0, y0, cx - radius - 4 * u, y1)
+        else:
+            radius = min((x1 - x0) / 2, (y1 - y0) * 0.3)
+            cx, cy = (x0 + x1) / 2, y0 + radius
+            text_box = (x0, cy + radius + 4 * u, x1, y1)
+        self._globe(c, cx, cy, radius, s.lat, s.lon)
+        tx0, ty0, tx1, ty1 = text_box
+        width, avail = tx1 - tx0, ty1 - ty0
+        coords = f"{abs(s.lat):.2f}° {'N' if s.lat >= 0 else 'S'}, {abs(s.lon):.2f}° {'E' if s.lon >= 0 else 'W'}"
+        parts: list[tuple[_Block, str, str]] = []
+        if s.title:
+            parts.append(
+                (
+                    c.fit(
+                        s.title,
+                        width,
+                        avail * 0.5,
+                        max_size=6.4 * u,
+                        min_size=2.4 * u,
+                        bold=True,
+                        max_lines=4,
+                        spacing=1.14,
+                    ),
+                    "title",
+                    theme.text,
+                )
+            )
+        parts.append(
+            (
+                c.fit(coords, width, avail * 0.12, max_size=3.2 * u, min_size=1.6 * u, max_lines=1),
+                "coordinates",
+                theme.accent,
+            )
+        )
+        if s.body:
+            parts.append(
+                (
+                    c.fit(s.body, width, avail * 0.3, max_size=3.8 * u, min_size=1.6 * u, max_lines=4, spacing=1.35),
+                    "body",
+                    theme.muted,
+                )
+            )
+        gap = 2.4 * u
+        total = sum(b.height for b, _, _ in parts) + gap * (len(parts) - 1)
+        y = ty0 + (max(0.0, (avail - total) / 2) if landscape else 0.0)
+        for block, role, color in parts:
+            c.text_block(block, tx0, y, role=role, color=color)
+            y += block.height + gap
+
+    def _globe(self, c: _Canvas, cx: float, cy: float, r: float, lat0: float, lon0: float) -> None:
+        """An orthographic globe centred on the point, with a 15° graticule and a pulsing marker."""
+        theme, u = c.theme, c.u
+        c.draw.ellipse(
+            (cx - r, cy - r, cx + r, cy + r),
+            fill=_rgb(theme.surface, 255),
+            outline=_rgb(theme.muted, 200),
+            width=max(1, round(0.3 * u)),
+        )
+        phi0, lam0 = math.radians(lat0), math.radians(lon0)
+
+        def project(lat: float, lon: float) -> tuple[float, float] | None:
+            phi, lam = math.radians(lat), math.radians(lon)
+            cos_c = math.sin(phi0) * math.sin(phi) + math.cos(phi0) * math.cos(phi) * math.cos(lam - lam0)
+            if cos_c < 0:
+                return None
+            x = r * math.cos(phi) * math.sin(lam - lam0)
+            y = r * (math.cos(phi0) * math.sin(phi) - math.sin(phi0) * math.cos(phi) * math.cos(lam - lam0))
+            return (cx + x, cy - y)
+
+        grid = _rgb(theme.muted, 90)
+        line_w = max(1, round(0.18 * u))
+        lines = [[(lat, float(lon)) for lat in np.linspace(-90, 90, 73)] for lon in range(-180, 180, 15)]
+        lines += [[(float(lat), lon) for lon in np.linspace(-180, 180, 145)] for lat in range(-75, 90, 15)]
+        overlay_lib = require("PIL.ImageDraw", extra="image", feature="cards")
+        pil_image = require("PIL.Image", extra="image", feature="cards")
+        layer = pil_image.new("RGBA", c.image.size, (0, 0, 0, 0))
+        ld = overlay_lib.Draw(layer)
+        for points in lines:
+            segment: list[tuple[float, float]] = []
+            for lat, lon in points:
+                p = project(lat, lon)
+                if p is None:
+                    if len(segment) > 1:
+                        ld.line(segment, fill=grid, width=line_w)
+                    segment = []
+                else:
+                    segment.append(p)
+            if len(segment) > 1:
+                ld.line(segment, fill=grid, width=line_w)
+        equator = [p for p in (project(0.0, float(lon)) for lon in np.linspace(-180, 180, 181)) if p is not None]
+        if len(equator) > 1:
+            ld.line(equator, fill=_rgb(theme.muted, 150), width=line_w + 1)
+        for k, alpha in ((3.2, 50), (2.2, 90)):
+            ld.ellipse(
+                (cx - k * u, cy - k * u, cx + k * u, cy + k * u),
+                outline=_rgb(theme.accent, alpha),
+                width=max(1, round(0.35 * u)),
+            )
+        c.image.alpha_composite(layer)
+        dot = 1.1 * u
+        c.draw.ellipse(
+            (cx - dot, cy - dot, cx + dot, cy + dot),
+            fill=_rgb(theme.accent, 255),
+            outline=_rgb(theme.text, 255),
+            width=max(1, round(0.3 * u)),
+        )

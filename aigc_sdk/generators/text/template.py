@@ -1,0 +1,658 @@
+"""Data-to-text news writing: sandboxed Jinja2 templates over JSON, GeoJSON and CSV data.
+
+A template renders plain text: its first non-empty line is the headline
+(a leading ``#`` is dropped), and blank lines separate the narration
+paragraphs. Built-in templates (``aigc_sdk/generators/text/templates``, one
+file per language, ``<name>.<lang>.j2``):
+
+* ``usgs-earthquakes``: a USGS GeoJSON summary feed (significant events);
+* ``market-close``: a CSV of index closes (``date,index,close,change_pct,volume_bn``);
+* ``sports-result``: a JSON match result;
+* ``weather-summary``: a JSON current-conditions + forecast record.
+
+``templates/examples/`` holds sample data for the last two. What a template sees:
+
+* ``data``: the parsed JSON, or the list of CSV rows (numbers parsed);
+* ``features`` (GeoJSON): each feature's properties plus ``id``, ``longitude``,
+  ``latitude``, ``depth_km``; ``feed``: the collection's ``metadata``;
+* ``rows`` (CSV): the rows; ``language``, ``timezone``, ``now``, ``seed``;
+* ``need(record, "field", "number")``: the value, or :class:`InvalidRequestError`
+  naming the field when it is missing or of the wrong kind (``number``, ``int``,
+  ``text``, ``time``, ``list``, ``record``, ``bool``, ``any``);
+* ``pick(options...)``: a seeded choice between phrasings; ``pct_change(old, new)``;
+  ``utc_offset_for(longitude)``.
+
+Filters (output follows the request's language): ``number``, ``percent``,
+``signed``, ``bignum``, ``unit``, ``ordinal``, ``date``, ``time``, ``datetime``,
+``weekday``, ``relative``, ``tz_label``, ``direction``. A field read in a
+template that is not in the data raises :class:`InvalidRequestError` naming it.
+Install with ``pip install "aigc-sdk[text]"`` (jinja2).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import importlib.resources
+import json
+import math
+import random
+import re
+import zoneinfo
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from aigc_sdk._internal.optional import require
+from aigc_sdk.errors import InvalidRequestError, ModelLoadError
+from aigc_sdk.generators.base import BaseGenerator
+from aigc_sdk.registry.weights import resolve_weights
+from aigc_sdk.types import StoryResult, TemplateRequest
+
+__all__ = ["LANGUAGES", "TemplateTextGenerator", "builtin_templates", "render_filters"]
+
+#: Languages the filters and built-in templates write.
+LANGUAGES = ("en", "zh")
+
+_WEEKDAYS = {
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+    "zh": ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"),
+}
+_MONTHS = "January February March April May June July August September October November December".split()
+_UNITS: dict[str, tuple[str, str, str]] = {
+    # unit: (english singular/abbrev, english joiner, chinese)
+    "km": ("km", " ", "公里"),
+    "mi": ("mi", " ", "英里"),
+    "m": ("m", " ", "米"),
+    "mm": ("mm", " ", "毫米"),
+    "c": ("°C", "", "摄氏度"),
+    "f": ("°F", "", "华氏度"),
+    "kmh": ("km/h", " ", "公里/小时"),
+    "%": ("%", "", "%"),
+    "people": ("people", " ", "人"),
+    "reports": ("reports", " ", "份报告"),
+}
+
+
+def builtin_templates() -> dict[str, tuple[str, ...]]:
+    """Built-in template names with the languages each is written in.
+
+    Example:
+        >>> builtin_templates()["usgs-earthquakes"]
+        ('en', 'zh')
+    """
+    folder = importlib.resources.files("aigc_sdk.generators.text").joinpath("templates")
+    found: dict[str, list[str]] = {}
+    for entry in folder.iterdir():
+        match = re.fullmatch(r"([a-z0-9-]+)\.([a-z]{2})\.j2", entry.name)
+        if match:
+            found.setdefault(match.group(1), []).append(match.group(2))
+    return {name: tuple(sorted(langs)) for name, langs in sorted(found.items())}
+
+
+# ---------------------------------------------------------------------------------------- field access
+
+
+def _where(record: Any, name: str) -> str:
+    prefix = record.get("_where") if isinstance(record, Mapping) else None
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _kind_ok(value: Any, kind: str) -> bool:
+    if kind == "any":
+        return True
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "text":
+        return isinstance(value, str) and bool(value.strip())
+    if kind == "time":
+        try:
+            _to_datetime(value, dt.UTC)
+        except (TypeError, ValueError, OverflowError):
+            return False
+        return True
+    if kind == "list":
+        return isinstance(value, list)
+    if kind == "record":
+        return isinstance(value, Mapping)
+    if kind == "bool":
+        return isinstance(value, bool) or value in (0, 1)
+    raise InvalidRequestError(f"need(): unknown kind {kind!r}; use number, int, text, time, list, record, bool, any")
+
+
+def need(record: Any, name: str, kind: str = "any", default: Any = ...) -> Any:
+    """Read ``record[name]`` (dots go deeper), checking its kind; the error names the field.
+
+    Args:
+        record: A mapping from the data.
+        name: Field name; ``a.b`` reads ``record["a"]["b"]``.
+        kind: ``number``, ``int``, ``text``, ``time``, ``list``, ``record``, ``bool`` or ``any``.
+        default: Returned when the field is missing or null (then the kind is not checked).
+
+    Raises:
+        InvalidRequestError: The field is missing (and no default) or of the wrong kind.
+
+    Example:
+        >>> need({"mag": 6.4}, "mag", "number")
+        6.4
+        >>> try:
+        ...     need({"_where": "features[0]", "mag": "big"}, "mag", "number")
+        ... except ValueError as e:
+        ...     print(e.message)
+        data field 'features[0].mag' must be a number, got 'big'
+    """
+    value: Any = record
+    for part in name.split("."):
+        if not isinstance(value, Mapping) or value.get(part) is None:
+            if default is not ...:
+                return default
+            if not isinstance(value, Mapping):
+                raise InvalidRequestError(
+                    f"data field {_where(record, name)!r} is missing (its parent is not a record)"
+                )
+            raise InvalidRequestError(f"data field {_where(record, name)!r} is missing")
+        value = value[part]
+    if not _kind_ok(value, kind):
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise InvalidRequestError(f"data field {_where(record, name)!r} must be {article} {kind}, got {value!r}")
+    return value
+
+
+# ---------------------------------------------------------------------------------------- formatting
+
+
+def _to_datetime(value: Any, tz: dt.tzinfo) -> dt.datetime:
+    """Epoch seconds/milliseconds, ISO 8601 text or a datetime → an aware datetime in ``tz``."""
+    if isinstance(value, dt.datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    elif isinstance(value, dt.date):
+        moment = dt.datetime(value.year, value.month, value.day, tzinfo=tz)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = value / 1000 if abs(value) > 1e11 else value  # USGS times are epoch milliseconds
+        moment = dt.datetime.fromtimestamp(seconds, dt.UTC)
+    elif isinstance(value, str) and value.strip():
+        text = value.strip().replace("Z", "+00:00")
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            day = dt.date.fromisoformat(text)
+            return dt.datetime(day.year, day.month, day.day, tzinfo=tz)
+        parsed = dt.datetime.fromisoformat(text)
+        moment = parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+    else:
+        raise TypeError(f"not a time: {value!r}")
+    return moment.astimezone(tz)
+
+
+def _zone(name: str | None) -> dt.tzinfo:
+    if name is None or name.upper() == "UTC":
+        return dt.UTC
+    offset = re.fullmatch(r"UTC([+-])(\d{1,2})(?::(\d{2}))?", name)
+    if offset:
+        sign = 1 if offset.group(1) == "+" else -1
+        delta = dt.timedelta(hours=int(offset.group(2)), minutes=int(offset.group(3) or 0))
+        return dt.timezone(sign * delta, name)
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidRequestError(f"timezone {name!r} is not a known IANA zone (e.g. 'Asia/Taipei') or UTC±H") from exc
+
+
+def _offset_label(moment: dt.datetime) -> str:
+    offset = moment.utcoffset() or dt.timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def _group(number: float, digits: int) -> str:
+    return f"{number:,.{digits}f}"
+
+
+@dataclass(frozen=True)
+class _Formatter:
+    """Locale-aware formatting for one language and zone."""
+
+    language: str
+    tz: dt.tzinfo
+    now: dt.datetime
+
+    @property
+    def zh(self) -> bool:
+        return self.language == "zh"
+
+    def number(self, value: Any, digits: int | None = None) -> str:
+        number = _num(value)
+        if digits is None:
+            digits = 0 if float(number).is_integer() else min(len(repr(float(number)).split(".")[1]), 2)
+        return _group(number, digits)
+
+    def percent(self, value: Any, digits: int = 2, signed: bool = False) -> str:
+        number = _num(value)
+        text = _group(abs(number) if signed else number, digits)
+        if signed:
+            text = ("+" if number > 0 else "-" if number < 0 else "") + text
+        return f"{text}%"
+
+    def signed(self, value: Any, digits: int = 2) -> str:
+        number = _num(value)
+        return ("+" if number > 0 else "-" if number < 0 else "") + _group(abs(number), digits)
+
+    def bignum(self, value: Any, scale: float = 1.0, digits: int = 1) -> str:
+        number = _num(value) * scale
+        if self.zh:
+            for size, word in ((1e8, "亿"), (1e4, "万")):
+                if abs(number) >= size:
+                    return f"{_trim(number / size, digits)}{word}"
+            return _trim(number, digits)
+        for size, word in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
+            if abs(number) >= size:
+                return f"{_trim(number / size, digits)} {word}"
+        return _group(number, 0 if float(number).is_integer() else digits)
+
+    def unit(self, value: Any, unit: str, digits: int | None = None) -> str:
+        if unit not in _UNITS:
+            raise InvalidRequestError(f"unknown unit {unit!r} in template; known: {', '.join(_UNITS)}")
+        en, joiner, zh = _UNITS[unit]
+        text = self.number(value, digits)
+        return f"{text}{zh}" if self.zh else f"{text}{joiner}{en}"
+
+    def ordinal(self, value: Any) -> str:
+        number = int(_num(value))
+        if self.zh:
+            return f"第{number}"
+        suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+        return f"{number}{suffix}"
+
+    def moment(self, value: Any, tz: Any = None) -> dt.datetime:
+        zone = _zone(tz) if isinstance(tz, str) else tz if isinstance(tz, dt.tzinfo) else self.tz
+        try:
+            return _to_datetime(value, zone)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise InvalidRequestError(f"{value!r} is not a time (epoch seconds/ms or ISO 8601)") from exc
+
+    def date(self, value: Any, tz: Any = None) -> str:
+        m = self.moment(value, tz)
+        if self.zh:
+            return f"{m.year}年{m.month}月{m.day}日"
+        return f"{_MONTHS[m.month - 1]} {m.day}, {m.year}"
+
+    def weekday(self, value: Any, tz: Any = None) -> str:
+        return _WEEKDAYS[self.language][self.moment(value, tz).weekday()]
+
+    def time(self, value: Any, tz: Any = None) -> str:
+        m = self.moment(value, tz)
+        if self.zh:
+            part = "凌晨" if m.hour < 6 else "上午" if m.hour < 12 else "中午" if m.hour < 13 else "下午"
+            part = "晚上" if m.hour >= 18 else part
+            hour = m.hour if m.hour <= 12 else m.hour - 12
+            return f"{part}{hour}:{m.minute:02d}"
+        hour = m.hour % 12 or 12
+        return f"{hour}:{m.minute:02d} {'AM' if m.hour < 12 else 'PM'}"
+
+    def datetime(self, value: Any, tz: Any = None) -> str:
+        m = self.moment(value, tz)
+        z = m.tzinfo
+        if self.zh:
+            return f"{self.date(m, z)}（{self.weekday(m, z)}）{self.time(m, z)}"
+        return f"{self.weekday(m, z)}, {self.date(m, z)}, at {self.time(m, z)}"
+
+    def tz_label(self, value: Any, tz: Any = None) -> str:
+        m = self.moment(value, tz)
+        name = m.tzname() or ""
+        label = _offset_label(m)
+        return label if not name or name.startswith("UTC") or name == label else f"{name}, {label}"
+
+    def relative(self, value: Any, now: Any = None) -> str:
+        then = self.moment(value)
+        ref = self.moment(now) if now is not None else self.now
+        seconds = (ref - then).total_seconds()
+        future = seconds < 0
+        seconds = abs(seconds)
+        units = ((86400, "day", "天"), (3600, "hour", "小时"), (60, "minute", "分钟"))
+        found = next(((size, en, zh) for size, en, zh in units if seconds >= size), None)
+        if found is None:
+            return "刚刚" if self.zh else "just now"
+        size, en, zh = found
+        count = round(seconds / size)
+        if self.zh:
+            return f"{count}{zh}{'后' if future else '前'}"
+        word = en if count == 1 else f"{en}s"
+        return f"in {count} {word}" if future else f"{count} {word} ago"
+
+    def direction(self, value: Any, up: str = "", down: str = "", flat: str = "") -> str:
+        number = _num(value)
+        if self.zh:
+            words = (up or "上涨", down or "下跌", flat or "持平")
+        else:
+            words = (up or "rose", down or "fell", flat or "was unchanged")
+        return words[0] if number > 0 else words[1] if number < 0 else words[2]
+
+
+def _num(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidRequestError(f"expected a number, got {value!r}")
+    return value
+
+
+def _trim(number: float, digits: int) -> str:
+    text = f"{number:,.{digits}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def render_filters(language: str = "en", timezone: str | None = None, now: Any = None) -> dict[str, Callable[..., str]]:
+    """The template filters for ``language`` and ``timezone``, usable outside templates too.
+
+    Example:
+        >>> f = render_filters("en", "Asia/Taipei")
+        >>> f["datetime"](1764101234567), f["ordinal"](22), f["bignum"](3.4, 1e9)
+        ('Wednesday, November 26, 2025, at 4:07 AM', '22nd', '3.4 billion')
+        >>> z = render_filters("zh", "UTC+8")
+        >>> z["datetime"](1764101234567), z["unit"](21.5, "km"), z["percent"](0.93, signed=True)
+        ('2025年11月26日（星期三）凌晨4:07', '21.5公里', '+0.93%')
+    """
+    tz = _zone(timezone)
+    formatter = _Formatter(
+        language=_base_language(language), tz=tz, now=_to_datetime(now, tz) if now else dt.datetime.now(dt.UTC)
+    )
+    return {name: getattr(formatter, name) for name in _FILTER_NAMES}
+
+
+_CJK_SPACE = re.compile(r"(?<=[。！？，；：、）」』”])\s+|\s+(?=[（「『“])")
+_FILTER_NAMES = tuple(
+    "number percent signed bignum unit ordinal date time datetime weekday relative tz_label direction".split()
+)
+
+
+def _context_filter(jinja2: Any, name: str) -> Callable[..., str]:
+    def apply(ctx: Any, value: Any, *args: Any, **kwargs: Any) -> str:
+        now = ctx.get("now")
+        formatter = _Formatter(language=ctx.get("language", "en"), tz=ctx.get("_tz", dt.UTC), now=now)
+        result: str = getattr(formatter, name)(value, *args, **kwargs)
+        return result
+
+    wrapped: Callable[..., str] = jinja2.pass_context(apply)
+    return wrapped
+
+
+def _base_language(language: str) -> str:
+    base = language.split("-")[0].lower()
+    if base in ("cmn", "zh"):
+        return "zh"
+    if base not in LANGUAGES:
+        raise InvalidRequestError(f"language {language!r} is not supported by templates; use one of {LANGUAGES}")
+    return base
+
+
+# ---------------------------------------------------------------------------------------- data loading
+
+
+def _number_or_text(text: str) -> Any:
+    stripped = text.strip()
+    if re.fullmatch(r"[+-]?\d+", stripped):
+        return int(stripped)
+    if re.fullmatch(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?", stripped):
+        return float(stripped)
+    return stripped
+
+
+def _load_data(request: TemplateRequest) -> tuple[Any, str]:
+    data = request.data
+    if isinstance(data, Path):
+        fmt = request.data_format or {".csv": "csv", ".geojson": "geojson", ".json": "json"}.get(data.suffix.lower())
+        if fmt is None:
+            raise InvalidRequestError(f"cannot tell the format of {data.name}; set data_format to json, geojson or csv")
+        try:
+            text = data.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidRequestError(f"cannot read data file {data}: {exc}") from exc
+        if fmt == "csv":
+            reader = csv.DictReader(text.splitlines())
+            if not reader.fieldnames:
+                raise InvalidRequestError(f"data file {data.name} has no CSV header row")
+            rows = []
+            for number, row in enumerate(reader, start=2):
+                if None in row or any(v is None for v in row.values()):
+                    raise InvalidRequestError(f"data file {data.name}: row {number} has the wrong number of fields")
+                record: dict[str, Any] = {k.strip(): _number_or_text(v) for k, v in row.items()}
+                record["_where"] = f"row {number}"
+                rows.append(record)
+            if not rows:
+                raise InvalidRequestError(f"data file {data.name} has a header but no rows")
+            return rows, "csv"
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidRequestError(f"data file {data.name} is not valid JSON: {exc}") from exc
+        return parsed, fmt
+    is_geo = isinstance(data, dict) and data.get("type") == "FeatureCollection"
+    return data, request.data_format or ("geojson" if is_geo else "json")
+
+
+def _context(data: Any, fmt: str) -> dict[str, Any]:
+    if fmt == "csv":
+        return {"data": data, "rows": data}
+    if fmt != "geojson":
+        return {"data": data}
+    if not isinstance(data, Mapping) or not isinstance(data.get("features"), list):
+        raise InvalidRequestError("data field 'features' is missing: GeoJSON data must be a FeatureCollection")
+    features = []
+    for i, feature in enumerate(data["features"]):
+        where = f"features[{i}]"
+        if not isinstance(feature, Mapping) or not isinstance(feature.get("properties"), Mapping):
+            raise InvalidRequestError(f"data field '{where}.properties' is missing")
+        record = dict(feature["properties"])
+        record["_where"] = f"{where}.properties"
+        record["id"] = feature.get("id")
+        geometry = feature.get("geometry")
+        coords = geometry.get("coordinates") if isinstance(geometry, Mapping) else None
+        if isinstance(coords, list) and len(coords) >= 2:
+            for j, value in enumerate(coords[:3]):
+                if not _kind_ok(value, "number"):
+                    raise InvalidRequestError(f"data field '{where}.geometry.coordinates[{j}]' must be a number")
+            record["longitude"], record["latitude"] = coords[0], coords[1]
+            record["depth_km"] = coords[2] if len(coords) > 2 else None
+        features.append(record)
+    feed = data.get("metadata") if isinstance(data.get("metadata"), Mapping) else {}
+    return {"data": data, "features": features, "feed": feed}
+
+
+# ---------------------------------------------------------------------------------------- generator
+
+
+@dataclass(frozen=True)
+class _Job:
+    request: TemplateRequest
+    template: Any
+    context: dict[str, Any]
+    language: str
+    source: str
+
+
+class TemplateTextGenerator(BaseGenerator[TemplateRequest, StoryResult]):
+    """Stories from data with sandboxed Jinja2 templates, in English or Chinese.
+
+    The spec's source is the folder of built-in templates; a request names one
+    of them or gives a path to its own template file.
+
+    Example:
+        >>> from aigc_sdk.registry import ModelRegistry
+        >>> writer = ModelRegistry().create("news-templates")
+        >>> story = writer(template="usgs-earthquakes", data="examples/data/usgs_significant_week.geojson", seed=1)
+        >>> story.headline
+        'Magnitude 6.4 earthquake strikes 38 km ESE of Hualien City, Taiwan'
+    """
+
+    request_type: ClassVar[type[TemplateRequest]] = TemplateRequest
+    distributions: ClassVar[tuple[str, ...]] = ("jinja2",)
+
+    def _load(self) -> None:
+        jinja2 = require("jinja2", extra="text", feature="data-to-text templates")
+        sandbox = require("jinja2.sandbox", extra="text", feature="data-to-text templates")
+        self._folder = resolve_weights(self.spec)
+        if not self._folder.is_dir():
+            raise ModelLoadError(f"{self.spec.id}: template source {self._folder} is not a folder")
+        undefined = _undefined_class(jinja2)
+        self._env = sandbox.ImmutableSandboxedEnvironment(
+            loader=jinja2.FileSystemLoader(str(self._folder)),
+            undefined=undefined,
+            autoescape=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        for name in _FILTER_NAMES:
+            self._env.filters[name] = _context_filter(jinja2, name)
+        self._jinja_errors = (jinja2.TemplateError,)
+
+    def _preprocess(self, requests: list[TemplateRequest]) -> list[_Job]:
+        jobs = []
+        for request in requests:
+            language = _base_language(request.language)
+            template, source = self._template(request.template, language)
+            data, fmt = _load_data(request)
+            tz = _zone(request.timezone)
+            context = _context(data, fmt)
+            now = request.now or _data_now(context) or dt.datetime.now(dt.UTC)
+            seeded = random.Random(request.seed)
+            context.update(
+                language=language,
+                timezone=request.timezone,
+                now=now,
+                seed=request.seed,
+                need=need,
+                pick=lambda *options, _r=seeded: options[_r.randrange(len(options))] if options else "",
+                pct_change=_pct_change,
+                utc_offset_for=_utc_offset_for,
+                _tz=tz,
+            )
+            jobs.append(_Job(request, template, context, language, source))
+        return jobs
+
+    def _forward(self, inputs: list[_Job]) -> list[str]:
+        texts = []
+        for job in inputs:
+            try:
+                texts.append(job.template.render(**job.context))
+            except InvalidRequestError:
+                raise
+            except self._jinja_errors as exc:
+                raise InvalidRequestError(f"template {job.source} failed: {exc}") from exc
+        return texts
+
+    def _postprocess(self, outputs: list[str], requests: list[TemplateRequest]) -> list[StoryResult]:
+        results = []
+        for text, request in zip(outputs, requests, strict=True):
+            headline, paragraphs = _split_story(text, request.template)
+            if _base_language(request.language) == "zh":
+                paragraphs = tuple(_CJK_SPACE.sub("", p) for p in paragraphs)
+            results.append(
+                StoryResult(
+                    headline=headline,
+                    paragraphs=paragraphs,
+                    language=_base_language(request.language),
+                    provenance=self.provenance(request, template=request.template, generator="template"),
+                )
+            )
+        return results
+
+    def _to(self, device: str) -> None:
+        """Templates run on the CPU wherever the generator is placed."""
+
+    def _template(self, name: str, language: str) -> tuple[Any, str]:
+        jinja2 = require("jinja2", extra="text", feature="data-to-text templates")
+        if re.fullmatch(r"[a-z0-9-]+", name):
+            file = f"{name}.{language}.j2"
+            if not (self._folder / file).is_file():
+                known = builtin_names(self._folder)
+                if name not in known:
+                    raise InvalidRequestError(
+                        f"no built-in template {name!r}", hint=f"built-in: {', '.join(sorted(known))}; or give a path"
+                    )
+                raise InvalidRequestError(f"template {name!r} has no {language!r} version")
+            try:
+                return self._env.get_template(file), file
+            except jinja2.TemplateSyntaxError as exc:
+                raise ModelLoadError(f"built-in template {file} is broken: {exc}") from exc
+        path = Path(name).expanduser()
+        if not path.is_file():
+            raise InvalidRequestError(f"template {name!r} is neither a built-in name nor an existing file")
+        try:
+            source = path.read_text(encoding="utf-8")
+            return self._env.from_string(source), str(path)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidRequestError(f"cannot read template {path}: {exc}") from exc
+        except jinja2.TemplateSyntaxError as exc:
+            raise InvalidRequestError(f"template {path} line {exc.lineno}: {exc.message}") from exc
+
+
+def builtin_names(folder: Path) -> set[str]:
+    """Template names in ``folder`` (files ``<name>.<lang>.j2``).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp()); _ = (d / "quake.en.j2").write_text("x")
+        >>> builtin_names(d)
+        {'quake'}
+    """
+    return {p.name.split(".")[0] for p in folder.glob("*.j2")}
+
+
+def _undefined_class(jinja2: Any) -> type[Any]:
+    class _MissingField(jinja2.StrictUndefined):  # type: ignore[misc]
+        """Any use of a missing value raises InvalidRequestError naming the field."""
+
+        _undefined_exception = InvalidRequestError
+
+        @property
+        def _undefined_message(self) -> str:
+            owner = self._undefined_obj
+            name = self._undefined_name
+            if isinstance(owner, Mapping) and name is not None:
+                return f"data field {_where(owner, str(name))!r} is missing"
+            if name is not None:
+                return f"template variable or data field {name!r} is missing"
+            return f"template used a missing value: {self._undefined_hint or 'undefined'}"
+
+    return _MissingField
+
+
+def _data_now(context: Mapping[str, Any]) -> dt.datetime | None:
+    generated = context.get("feed", {}).get("generated") if isinstance(context.get("feed"), Mapping) else None
+    if generated is None:
+        return None
+    try:
+        return _to_datetime(generated, dt.UTC)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InvalidRequestError(f"data field 'metadata.generated' is not a time: {generated!r}") from exc
+
+
+def _pct_change(old: Any, new: Any) -> float:
+    base, value = _num(old), _num(new)
+    if base == 0:
+        raise InvalidRequestError("cannot compute a percent change from zero")
+    return (value - base) / abs(base) * 100.0
+
+
+def _utc_offset_for(longitude: Any) -> str:
+    """Nautical time zone of a longitude (15° per hour): a stand-in when the data gives no zone."""
+    hours = round(_num(longitude) / 15.0)
+    hours = max(-12, min(12, hours))
+    return "UTC" if hours == 0 else f"UTC{hours:+d}"
+
+
+def _split_story(text: str, template: str) -> tuple[str, tuple[str, ...]]:
+    blocks = [" ".join(b.split()) for b in re.split(r"\n\s*\n", text.strip())]
+    blocks = [b for b in blocks if b]
+    if not blocks:
+        raise InvalidRequestError(f"template {template!r} rendered no text")
+    first, *rest = blocks
+    lines = [line.strip() for line in text.strip().splitlines()]
+    headline = lines[0].lstrip("#").strip()
+    remainder = first[len(" ".join(lines[0].split())) :].strip()
+    paragraphs = ([remainder] if remainder else []) + rest
+    if not headline or not paragraphs:
+        raise InvalidRequestError(f"template {template!r} must render a headline line and at least one paragraph")
+    return headline, tuple(paragraphs)

@@ -1,0 +1,258 @@
+"""The ``Timeline``: narration spans, visuals and subtitle cues, shared by every stage of a clip.
+
+Narration timing comes from the speech result's sentence segments; each segment
+gets a visual (shown from its start until the next segment starts) and subtitle
+cues inside its span, so subtitles stay in sync with the voice by construction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from pydantic import Field, FilePath, model_validator
+
+from aigc_sdk._internal.model import FrozenModel
+from aigc_sdk.types import Cue, Motion, Segment, VideoRequest
+
+__all__ = ["Timeline", "TimelineSegment", "Visual", "split_cues"]
+
+#: Longest pause between two narration segments that is not a gap in the story.
+MAX_GAP_S = 1.5
+_TOLERANCE = 0.05
+_CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+
+
+class Visual(FrozenModel):
+    """What is on screen for a segment: an image file, what kind it is, and how the camera moves.
+
+    Example:
+        >>> Visual(path="examples/data/market_close.csv", kind="chart").generated
+        True
+    """
+
+    path: FilePath = Field(description="The still (PNG/JPEG/WebP).")
+    kind: Literal["card", "chart", "photo", "generated"] = Field(description="Where it came from.")
+    motion: Motion | None = Field(default=None, description="Camera move; None: drawn from the seed.")
+    source: str | None = Field(default=None, description="Model id, renderer or the user's file it came from.")
+    license: str | None = Field(default=None, description="Licence of the visual (user photos: as the user states).")
+
+    @property
+    def generated(self) -> bool:
+        """Whether the SDK made it (cards, charts, diffusion), as opposed to a user's photo.
+
+        Example:
+            >>> Visual(path="examples/data/market_close.csv", kind="photo").generated
+            False
+        """
+        return self.kind != "photo"
+
+
+class TimelineSegment(FrozenModel):
+    """One narrated sentence: its span, its visual and its subtitle cues.
+
+    Example:
+        >>> seg = TimelineSegment(text="Hello there.", start=0.0, end=1.0,
+        ...                       visual=Visual(path="examples/data/market_close.csv", kind="card"),
+        ...                       cues=[Cue(text="Hello there.", start=0.0, end=1.0)])
+        >>> seg.duration
+        1.0
+    """
+
+    text: str = Field(min_length=1)
+    start: float = Field(ge=0.0)
+    end: float = Field(gt=0.0)
+    visual: Visual
+    cues: tuple[Cue, ...] = ()
+
+    @model_validator(mode="after")
+    def _cues_inside(self) -> Self:
+        if self.end <= self.start:
+            raise ValueError(f"segment {self.text[:30]!r} ends ({self.end:g} s) before it starts ({self.start:g} s)")
+        for cue in self.cues:
+            if cue.start < self.start - _TOLERANCE or cue.end > self.end + _TOLERANCE:
+                raise ValueError(
+                    f"cue {cue.text[:30]!r} ({cue.start:g}-{cue.end:g} s) is outside its narration "
+                    f"({self.start:g}-{self.end:g} s)"
+                )
+        for before, after in zip(self.cues, self.cues[1:], strict=False):
+            if after.start < before.end - 1e-6:
+                raise ValueError(f"cues {before.text[:20]!r} and {after.text[:20]!r} overlap")
+        return self
+
+    @property
+    def duration(self) -> float:
+        """Narration length in seconds.
+
+        Example:
+            >>> card = Visual(path="examples/data/market_close.csv", kind="card")
+            >>> TimelineSegment(text="Hi.", start=0.5, end=1.25, visual=card).duration
+            0.75
+        """
+        return round(self.end - self.start, 9)
+
+
+class Timeline(FrozenModel):
+    """Segments in order over a narration of ``duration`` seconds.
+
+    Validation: segments in order without overlaps; no silent gap longer than
+    ``MAX_GAP_S`` (1.5 s) between or before them; everything inside ``duration``;
+    cues inside their segment's narration.
+
+    Example:
+        >>> card = Visual(path="examples/data/market_close.csv", kind="card")
+        >>> tl = Timeline.from_speech(
+        ...     [Segment(text="First sentence.", start=0.0, end=1.2), Segment(text="Second.", start=1.45, end=2.0)],
+        ...     [card, card], duration=2.1)
+        >>> tl.slide_durations()
+        (1.45, 0.65)
+        >>> [c.text for c in tl.cues]
+        ['First sentence.', 'Second.']
+    """
+
+    duration: float = Field(gt=0.0, description="Length of the narration (and the video), seconds.")
+    segments: tuple[TimelineSegment, ...] = Field(min_length=1)
+    narration: FilePath | None = Field(default=None, description="The narration audio file.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        previous_end = 0.0
+        for seg in self.segments:
+            if seg.start < previous_end - _TOLERANCE:
+                raise ValueError(f"segment {seg.text[:30]!r} starts at {seg.start:g} s, inside the previous one")
+            if seg.start - previous_end > MAX_GAP_S:
+                raise ValueError(f"{seg.start - previous_end:.2f} s of silence before {seg.text[:30]!r}")
+            previous_end = seg.end
+        if previous_end > self.duration + _TOLERANCE:
+            raise ValueError(f"segments run to {previous_end:g} s, past the duration {self.duration:g} s")
+        return self
+
+    @classmethod
+    def from_speech(
+        cls,
+        segments: Sequence[Segment],
+        visuals: Sequence[Visual],
+        *,
+        duration: float,
+        narration: Path | None = None,
+        max_chars: int | None = None,
+    ) -> Timeline:
+        """Build from a speech result's sentence segments and one visual per segment.
+
+        Each sentence is split into subtitle cues of at most ``max_chars`` characters
+        (default 42 for Latin text, 18 for CJK), timed in proportion to their length.
+
+        Example:
+            >>> card = Visual(path="examples/data/market_close.csv", kind="card")
+            >>> tl = Timeline.from_speech([Segment(text="A short one.", start=0.0, end=1.0)], [card], duration=1.0)
+            >>> tl.segments[0].cues[0].end
+            1.0
+        """
+        if len(segments) != len(visuals):
+            raise ValueError(f"{len(visuals)} visuals for {len(segments)} segments")
+        built = [
+            TimelineSegment(
+                text=seg.text, start=seg.start, end=seg.end, visual=visual, cues=split_cues(seg, max_chars=max_chars)
+            )
+            for seg, visual in zip(segments, visuals, strict=True)
+        ]
+        return cls(duration=duration, segments=tuple(built), narration=narration)
+
+    @property
+    def cues(self) -> tuple[Cue, ...]:
+        """Every subtitle cue, in order.
+
+        Example:
+            >>> card = Visual(path="examples/data/market_close.csv", kind="card")
+            >>> tl = Timeline.from_speech([Segment(text="One.", start=0.0, end=1.0)], [card], duration=1.0)
+            >>> [(c.text, c.start, c.end) for c in tl.cues]
+            [('One.', 0.0, 1.0)]
+        """
+        return tuple(cue for seg in self.segments for cue in seg.cues)
+
+    def slide_durations(self) -> tuple[float, ...]:
+        """How long each segment's visual stays on screen: from its start (0 for the first) to the next start.
+
+        The durations add up to ``duration`` exactly, so the video and the narration end together.
+
+        Example:
+            >>> card = Visual(path="examples/data/market_close.csv", kind="card")
+            >>> Timeline.from_speech([Segment(text="One.", start=0.2, end=1.0)], [card], duration=1.5).slide_durations()
+            (1.5,)
+        """
+        starts = [0.0] + [seg.start for seg in self.segments[1:]]
+        ends = [*starts[1:], self.duration]
+        return tuple(round(end - start, 6) for start, end in zip(starts, ends, strict=True))
+
+    def to_video_request(self, **fields: Any) -> VideoRequest:
+        """The slideshow request that renders this timeline (extra fields: size, fps, music, style …).
+
+        Example:
+            >>> card = Visual(path="examples/data/market_close.csv", kind="card")
+            >>> tl = Timeline.from_speech([Segment(text="One.", start=0.0, end=1.0)], [card], duration=1.0)
+            >>> tl.to_video_request(width=320, height=180).durations
+            (1.0,)
+        """
+        motions = [seg.visual.motion for seg in self.segments]
+        extra: dict[str, Any] = {}
+        if all(m is not None for m in motions):
+            extra["motions"] = tuple(motions)
+        return VideoRequest(
+            images=tuple(seg.visual.path for seg in self.segments),
+            durations=self.slide_durations(),
+            cues=self.cues,
+            audio=self.narration,
+            **extra,
+            **fields,
+        )
+
+
+def split_cues(segment: Segment, *, max_chars: int | None = None) -> tuple[Cue, ...]:
+    """Split a narrated sentence into subtitle cues that fit on screen, timed by length (or by word timestamps).
+
+    Example:
+        >>> seg = Segment(text="The council voted seven to two on Tuesday to expand the riverside park.",
+        ...               start=0.0, end=4.0)
+        >>> [(c.text, c.start, c.end) for c in split_cues(seg, max_chars=40)]
+        [('The council voted seven to two on', 0.0, 1.886), ('Tuesday to expand the riverside park.', 1.886, 4.0)]
+    """
+    text = " ".join(segment.text.split())
+    cjk = bool(_CJK.search(text))
+    limit = max_chars or (18 if cjk else 42)
+    pieces = _chunks(text, limit, cjk)
+    total = sum(len(p) for p in pieces)
+    cues = []
+    start = segment.start
+    for i, piece in enumerate(pieces):
+        end = segment.end if i == len(pieces) - 1 else round(start + segment.duration * len(piece) / total, 3)
+        cues.append(Cue(text=piece, start=round(start, 3), end=end))
+        start = end
+    return tuple(cues)
+
+
+def _chunks(text: str, limit: int, cjk: bool) -> list[str]:
+    if len(text) <= limit:
+        return [text]
+    count = -(-len(text) // limit)  # balanced pieces rather than a long line and a stub
+    target = len(text) / count
+    if cjk:
+        pieces, current = [], ""
+        for ch in text:
+            current += ch
+            if (len(current) >= target and ch in "，、；：。！？,;: ") or len(current) >= limit:
+                pieces.append(current.strip())
+                current = ""
+        if current.strip():
+            pieces.append(current.strip())
+        return pieces
+    words, pieces, current = text.split(" "), [], ""
+    for word in words:
+        candidate = f"{current} {word}".strip()
+        if current and (len(candidate) > limit or len(current) >= target):
+            pieces.append(current)
+            candidate = word
+        current = candidate
+    pieces.append(current)
+    return pieces

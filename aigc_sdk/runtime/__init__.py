@@ -1,0 +1,41 @@
+"""The runtime: :class:`GpuScheduler` owns devices, memory budgets and the models loaded on them.
+
+It creates generators through a loader (by default, the dotted ``backend`` path of
+each :class:`~aigc_sdk.registry.ModelSpec`) and talks to them only through the
+``Generator`` protocol. Importing this package does not import torch.
+
+Example:
+    >>> from aigc_sdk.runtime import GpuScheduler
+    >>> with GpuScheduler(budgets={"cpu": 4_000_000_000}, max_wait_ms=2) as scheduler:
+    ...     scheduler.metrics().queue_depth
+    {}
+"""
+
+from aigc_sdk.runtime.metrics import (
+    BatchDone,
+    BatchStarted,
+    ModelEvicted,
+    ModelLoaded,
+    RequestFailed,
+    RequestQueued,
+    SchedulerEvent,
+    SchedulerMetrics,
+)
+from aigc_sdk.runtime.pool import MemoryPlan
+from aigc_sdk.runtime.scheduler import EvictionPolicy, GpuScheduler, Loader, load_generator
+
+__all__ = [
+    "BatchDone",
+    "BatchStarted",
+    "EvictionPolicy",
+    "GpuScheduler",
+    "Loader",
+    "MemoryPlan",
+    "ModelEvicted",
+    "ModelLoaded",
+    "RequestFailed",
+    "RequestQueued",
+    "SchedulerEvent",
+    "SchedulerMetrics",
+    "load_generator",
+]

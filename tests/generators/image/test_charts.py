@@ -1,0 +1,93 @@
+"""ChartRenderer on the shared market CSV: line, bar and delta charts, English and Chinese."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("matplotlib", reason="needs the image extra")
+
+from aigc_sdk.errors import InvalidRequestError, MediaError
+from aigc_sdk.generators.image.cards import THEMES
+from aigc_sdk.generators.image.charts import ChartRenderer, ChartSpec, load_table
+from aigc_sdk.media import Image
+
+
+@pytest.fixture(scope="module")
+def renderer() -> ChartRenderer:
+    return ChartRenderer()
+
+
+def _has_colour(img: Image, hex_colour: str, tol: int = 12) -> bool:
+    rgb = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)])
+    return bool((np.abs(img.to_array().astype(int) - rgb).max(axis=2) <= tol).sum() > 50)
+
+
+@pytest.mark.parametrize("kind", ["line", "bar", "delta"])
+def test_charts_from_the_shared_csv(renderer: ChartRenderer, data_dir: Path, kind: str, tmp_path: Path) -> None:
+    y = "change_pct" if kind == "delta" else "close"
+    spec = ChartSpec(
+        kind=kind,
+        x="date",
+        y=y,
+        unit="%" if kind == "delta" else "",
+        title="Composite",
+        source="Source: exchange data",
+        width=640,
+        height=360,
+    )
+    img = renderer.render(spec, data_dir / "market_close.csv")
+    assert img.size == (640, 360) and img.pil.mode == "RGB"
+    theme = spec.theme
+    assert tuple(img.to_array()[2, 2]) == tuple(int(theme.background[i : i + 2], 16) for i in (1, 3, 5))
+    if kind == "delta":  # one fall and two rises in the file
+        assert _has_colour(img, theme.negative) and _has_colour(img, theme.positive)
+    else:
+        assert _has_colour(img, theme.accent)
+    prov = img.provenance
+    assert prov is not None and prov.model_id == "chart-renderer" and prov.request["rows"] == 3
+    assert prov.extra["fonts"][0]["family"] == "DejaVu Sans"
+    back = Image.load(img.save(tmp_path / f"{kind}.png"))
+    assert back.provenance is not None and back.provenance.extra["kind"] == kind
+
+
+def test_chinese_chart_uses_a_cjk_font(renderer: ChartRenderer, data_dir: Path) -> None:
+    spec = ChartSpec(
+        kind="delta",
+        x="date",
+        y="change_pct",
+        unit="%",
+        title="综合指数每日涨跌",
+        source="来源：交易所数据",
+        theme=THEMES["paper"],
+        width=480,
+        height=480,
+    )
+    img = renderer.render(spec, data_dir / "market_close.csv")
+    assert img.provenance is not None
+    font = img.provenance.extra["fonts"][0]
+    assert font["family"].startswith("Noto Sans CJK") and font["license"] == "OFL-1.1"
+    assert _has_colour(img, THEMES["paper"].background)
+
+
+def test_rows_filters_and_several_series(renderer: ChartRenderer) -> None:
+    rows = [{"day": d, "a": i, "b": 10 - i, "group": "x" if i < 4 else "y"} for i, d in enumerate("MTWTFSS")]
+    img = renderer.render(ChartSpec(x="day", y=("a", "b"), where={"group": "x"}, width=400, height=300), rows)
+    assert img.provenance is not None and img.provenance.request["rows"] == 4
+
+
+def test_bad_tables_are_rejected(renderer: ChartRenderer, data_dir: Path, tmp_path: Path) -> None:
+    csv = data_dir / "market_close.csv"
+    with pytest.raises(InvalidRequestError, match="no column 'price'"):
+        renderer.render(ChartSpec(x="date", y="price"), csv)
+    with pytest.raises(InvalidRequestError, match="not a number"):
+        renderer.render(ChartSpec(x="date", y="index"), csv)
+    with pytest.raises(InvalidRequestError, match="no rows match"):
+        renderer.render(ChartSpec(x="date", y="close", where={"index": "Nope"}), csv)
+    with pytest.raises(InvalidRequestError, match="no rows"):
+        renderer.render(ChartSpec(x="date", y="close"), [])
+    with pytest.raises(MediaError):
+        load_table(tmp_path / "missing.csv")
+    assert load_table(csv)[0]["index"] == "Composite"

@@ -1,0 +1,181 @@
+"""TemplateTextGenerator renders the shared sample inputs to the right facts, in English and Chinese."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from aigc_sdk.errors import InvalidRequestError
+from aigc_sdk.generators.text.template import TemplateTextGenerator, builtin_templates, need, render_filters
+from aigc_sdk.registry import ModelRegistry
+from aigc_sdk.types import StoryResult, TemplateRequest
+
+pytest.importorskip("jinja2")
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "aigc_sdk" / "generators" / "text" / "templates" / "examples"
+
+
+@pytest.fixture(scope="module")
+def writer() -> TemplateTextGenerator:
+    return ModelRegistry().create("news-templates")  # type: ignore[no-any-return]
+
+
+def test_builtin_templates_exist_in_both_languages() -> None:
+    assert builtin_templates() == {
+        "market-close": ("en", "zh"),
+        "sports-result": ("en", "zh"),
+        "usgs-earthquakes": ("en", "zh"),
+        "weather-summary": ("en", "zh"),
+    }
+
+
+def test_usgs_feed_english(writer: TemplateTextGenerator, data_dir: Path) -> None:
+    story = writer(template="usgs-earthquakes", data=data_dir / "usgs_significant_week.geojson", seed=1)
+    assert isinstance(story, StoryResult)
+    assert story.headline == "Magnitude 6.4 earthquake strikes 38 km ESE of Hualien City, Taiwan"
+    lead = story.paragraphs[0]
+    # 1764101234567 ms = 2025-11-25 20:07:14 UTC = 04:07 on Wednesday 26 Nov at UTC+8 (longitude 121.97°E).
+    assert "4:07 AM local time (UTC+8) on Wednesday, November 26, 2025" in lead
+    assert "21.5 km" in lead
+    assert "11 hours ago" in lead  # relative to the feed's generated time, 07:00 UTC
+    assert "did not flag a tsunami" in story.paragraphs[1]
+    assert "PAGER alert level is yellow" in story.paragraphs[1]
+    assert "412" in story.paragraphs[1]
+    second = story.paragraphs[2]
+    assert "magnitude 4.7" in second and "12 km NNW of Ridgecrest, CA" in second
+    assert "4:00 AM local time (UTC-8) on Tuesday, November 25, 2025" in second and "8.2 km" in second
+    assert story.provenance.extra["template"] == "usgs-earthquakes"
+    assert story.provenance.model_id == "news-templates"
+
+
+def test_usgs_feed_chinese_and_explicit_timezone(writer: TemplateTextGenerator, data_dir: Path) -> None:
+    story = writer(template="usgs-earthquakes", data=data_dir / "usgs_significant_week.geojson", language="zh", seed=1)
+    assert story.headline == "38 km ESE of Hualien City, Taiwan发生6.4级地震"
+    assert "当地时间（UTC+8）2025年11月26日（星期三）凌晨4:07" in story.paragraphs[0]
+    assert "震源深度21.5公里" in story.paragraphs[0]
+    assert "11小时前" in story.paragraphs[0]
+    assert "PAGER警报级别为黄色" in story.paragraphs[1]
+    assert "4.7级地震" in story.paragraphs[2] and "震源深度8.2公里" in story.paragraphs[2]
+    assert " " not in story.paragraphs[1]  # no Latin spaces between Chinese sentences
+    taipei = writer(
+        template="usgs-earthquakes", data=data_dir / "usgs_significant_week.geojson", timezone="Asia/Taipei", seed=1
+    )
+    assert "4:07 AM local time (CST, UTC+8)" in taipei.paragraphs[0]
+
+
+def test_market_close_english_and_chinese(writer: TemplateTextGenerator, data_dir: Path) -> None:
+    en = writer(template="market-close", data=data_dir / "market_close.csv", seed=1)
+    assert en.headline == "Composite rises 0.93% to close at 4,189.77"
+    assert "on Wednesday, November 25, 2026" in en.paragraphs[0]
+    assert "3.4 billion" in en.paragraphs[0]
+    # (4189.77 / 4128.55 - 1) * 100 = 1.483 %
+    assert "gained 1.48% from 4,128.55" in en.paragraphs[1]
+    assert "2nd gain in a row" in en.paragraphs[1]
+    zh = writer(template="market-close", data=data_dir / "market_close.csv", language="zh", seed=1)
+    assert zh.headline == "Composite指数涨0.93%，收于4,189.77点"
+    assert "2026年11月25日（星期三）" in zh.paragraphs[0] and "成交额为34亿" in zh.paragraphs[0]
+    assert "累计上涨1.48%" in zh.paragraphs[1] and "连续2个交易日上涨" in zh.paragraphs[1]
+
+
+def test_sports_and_weather_examples(writer: TemplateTextGenerator) -> None:
+    sports = writer(template="sports-result", data=EXAMPLES / "sports-result.json", seed=2)
+    assert "Harbor City" in sports.headline and "3–1" in sports.headline
+    assert "41,235" in sports.paragraphs[0]
+    assert "M. Alvarez (12th minute)" in sports.paragraphs[1]
+    zh = writer(template="sports-result", data=EXAMPLES / "sports-result.json", language="zh", seed=2)
+    assert zh.headline == "Harbour League：海港城3比1击败河畔流浪者"
+    weather = writer(template="weather-summary", data=EXAMPLES / "weather-summary.json", seed=1)
+    assert weather.headline == "Hong Kong: Rain, high of 21°C"
+    assert "6:00 AM on Thursday, November 26, 2026" in weather.paragraphs[0]
+    wzh = writer(template="weather-summary", data=EXAMPLES / "weather-summary.json", language="zh", seed=1)
+    assert wzh.headline == "香港今天有雨，最高气温21摄氏度"
+
+
+def test_inline_data_user_template_and_batch(writer: TemplateTextGenerator, tmp_path: Path) -> None:
+    template = tmp_path / "council.j2"
+    template.write_text(
+        "# {{ need(data, 'body', 'text') }} votes {{ data.yes }}–{{ data.no }}\n\n"
+        "The vote came {{ data.when | relative }} ({{ data.when | datetime }}).\n"
+    )
+    request = TemplateRequest(
+        template=str(template),
+        data={"body": "Council", "yes": 7, "no": 2, "when": "2026-11-24T18:00:00+00:00"},
+        now="2026-11-24T21:00:00+00:00",
+        seed=1,
+    )
+    alone = writer(request)
+    assert alone.headline == "Council votes 7–2"
+    assert alone.paragraphs == ("The vote came 3 hours ago (Tuesday, November 24, 2026, at 6:00 PM).",)
+    results = writer.batch([request, request.model_copy(update={"language": "zh"})])
+    assert results[0].text == alone.text
+    assert results[1].paragraphs[0].startswith("The vote came 3小时前")
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda d: d["features"][0]["properties"].pop("mag"), "features[0].properties.mag"),
+        (lambda d: d["features"][1]["properties"].update(mag="strong"), "features[1].properties.mag"),
+        (lambda d: d["features"][0]["properties"].update(time="yesterday"), "features[0].properties.time"),
+        (lambda d: d["features"][0]["geometry"].update(coordinates=[121.9, "x", 3]), "coordinates[1]"),
+        (lambda d: d.pop("features"), "features"),
+    ],
+)
+def test_missing_or_malformed_fields_name_the_field(
+    writer: TemplateTextGenerator, data_dir: Path, mutate: object, field: str
+) -> None:
+    data = json.loads((data_dir / "usgs_significant_week.geojson").read_text())
+    mutate(data)  # type: ignore[operator]
+    with pytest.raises(InvalidRequestError, match=field.replace("[", r"\[").replace("]", r"\]")):
+        writer(template="usgs-earthquakes", data=data, data_format="geojson", seed=1)
+
+
+def test_bad_csv_and_bad_requests(writer: TemplateTextGenerator, tmp_path: Path) -> None:
+    csv_file = tmp_path / "m.csv"
+    csv_file.write_text("date,index,close,change_pct\n2026-11-25,Composite,abc,0.5\n")
+    with pytest.raises(InvalidRequestError, match=r"'row 2\.close' must be a number"):
+        writer(template="market-close", data=csv_file)
+    csv_file.write_text("date,index,change_pct\n2026-11-25,Composite,0.5\n")
+    with pytest.raises(InvalidRequestError, match=r"'row 2\.close' is missing"):
+        writer(template="market-close", data=csv_file)
+    with pytest.raises(InvalidRequestError, match="no built-in template 'nope'"):
+        writer(template="nope", data={})
+    with pytest.raises(InvalidRequestError, match="not supported"):
+        writer(template="market-close", data=csv_file, language="fr")
+    with pytest.raises(InvalidRequestError, match="timezone"):
+        writer(template="market-close", data=csv_file, timezone="Mars/Olympus")
+    user = tmp_path / "u.j2"
+    user.write_text("Headline {{ data.missing }}\n\nBody.")
+    with pytest.raises(InvalidRequestError, match="'missing' is missing"):
+        writer(template=str(user), data={"present": 1})
+    user.write_text("{% for %}")
+    with pytest.raises(InvalidRequestError, match="line 1"):
+        writer(template=str(user), data={})
+
+
+def test_sandbox_blocks_attribute_escapes(writer: TemplateTextGenerator, tmp_path: Path) -> None:
+    user = tmp_path / "evil.j2"
+    user.write_text("{{ data.__class__.__mro__[1].__subclasses__() }}\n\nx")
+    with pytest.raises(InvalidRequestError):
+        writer(template=str(user), data={})
+
+
+def test_filters_and_need() -> None:
+    en, zh = render_filters("en"), render_filters("zh")
+    assert [en["ordinal"](n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th",
+    ]  # fmt: skip
+    assert zh["ordinal"](3) == "第3"
+    assert en["bignum"](2_300_000) == "2.3 million" and zh["bignum"](2_300_000) == "230万"
+    assert en["unit"](12.5, "kmh") == "12.5 km/h" and zh["unit"](12.5, "kmh") == "12.5公里/小时"
+    assert en["percent"](-0.42, signed=True) == "-0.42%" and en["signed"](3) == "+3.00"
+    assert en["relative"]("2026-01-01T00:00:00Z", "2026-01-03T00:00:00Z") == "2 days ago"
+    assert en["relative"]("2026-01-03T00:00:00Z", "2026-01-01T00:00:00Z") == "in 2 days"
+    assert zh["relative"]("2026-01-03T00:00:00Z", "2026-01-01T00:00:00Z") == "2天后"
+    assert render_filters("en", "America/New_York")["tz_label"]("2026-07-01T12:00:00Z") == "EDT, UTC-4"
+    assert render_filters("zh", "UTC+5:30")["time"]("2026-07-01T12:00:00Z") == "下午5:30"
+    with pytest.raises(InvalidRequestError, match=r"'x\.y' is missing"):
+        need({"x": {}}, "x.y")
+    assert need({"x": None}, "x", "number", default=0) == 0

@@ -1,0 +1,122 @@
+"""The main job for real: feed and article → MP4 + SRT + VTT + manifest, offline."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import threading
+from pathlib import Path
+
+import pysubs2
+import pytest
+
+from aigc_sdk import Studio
+from aigc_sdk._internal.ffmpeg import require_ffmpeg
+from aigc_sdk.errors import InvalidRequestError, PipelineCancelledError
+from aigc_sdk.media import Audio, Video
+from aigc_sdk.pipelines import PipelineEvent
+from aigc_sdk.pipelines.news_clip import NewsClipConfig, news_clip
+from tests.support import word_error_rate
+
+pytest.importorskip("piper", reason="needs the voice extra")
+
+
+@pytest.fixture(scope="module")
+def studio() -> Studio:
+    with Studio() as shared:
+        yield shared
+
+
+def _decode_errors(path: Path) -> str:
+    cmd = [require_ffmpeg().path, "-v", "error", "-i", str(path), "-f", "null", "-"]
+    return subprocess.run(cmd, capture_output=True, text=True, check=True).stderr.strip()
+
+
+def _audio_of(path: Path, tmp_path: Path) -> Audio:
+    wav = tmp_path / "clip-audio.wav"
+    cmd = [require_ffmpeg().path, "-v", "error", "-i", str(path), "-vn", "-ac", "1", "-ar", "16000", "-y", str(wav)]
+    subprocess.run(cmd, check=True)
+    return Audio.load(wav)
+
+
+def test_feed_to_clip(studio: Studio, data_dir: Path, tmp_path: Path) -> None:
+    config = NewsClipConfig(
+        input=data_dir / "usgs_significant_week.geojson", output=tmp_path / "out" / "quake.mp4", cache_dir=tmp_path
+    )
+    clip = news_clip(config, studio=studio)
+    assert _decode_errors(clip.video) == ""
+    video = Video.load(clip.video)
+    assert (video.info.width, video.info.height) == (1280, 720)
+    assert video.info.has_audio
+    assert video.info.duration == pytest.approx(clip.duration, abs=0.1)
+    assert video.provenance is not None and video.provenance.extra["pipeline"] == "news-clip"
+    cues = pysubs2.load(str(clip.srt)).events
+    assert cues
+    for before, after in itertools.pairwise(cues):
+        assert before.end <= after.start
+    assert cues[-1].end / 1000 <= clip.duration + 0.05
+    assert len(pysubs2.load(str(clip.vtt)).events) == len(cues)
+    manifest = json.loads(clip.manifest.read_text())
+    ids = {item["id"] for item in manifest["licenses"]}
+    assert {"news-templates", "en-joe", "music-bed", "card-renderer"} <= ids
+    assert any(item["what"] == "font" for item in manifest["licenses"])
+    assert [s["name"] for s in manifest["steps"]] == ["script", "narration", "visuals", "music", "render"]
+    text = " ".join(e.plaintext for e in cues)
+    assert "6.4" in text and "Hualien" in text
+
+
+def test_article_clip_resumes_after_an_interrupted_run(studio: Studio, data_dir: Path, tmp_path: Path) -> None:
+    config = NewsClipConfig(
+        input=data_dir / "article_en.md",
+        output=tmp_path / "park.mp4",
+        aspect="1:1",
+        target_seconds=15,
+        cache_dir=tmp_path / "cache",
+    )
+    cancel = threading.Event()
+
+    def stop_after_narration(event: PipelineEvent) -> None:
+        if event.step == "narration" and event.status == "done":
+            cancel.set()
+
+    with pytest.raises(PipelineCancelledError):
+        news_clip(config, studio=studio, on_event=stop_after_narration, cancel=cancel)
+    assert not config.output.exists()
+    clip = news_clip(config, studio=studio)
+    assert {"script", "narration"} <= set(clip.reused)
+    video = Video.load(clip.video)
+    assert (video.info.width, video.info.height) == (720, 720)
+    assert video.info.duration == pytest.approx(clip.duration, abs=0.1)
+    assert 10 <= clip.duration <= 25
+    script = " ".join(e.plaintext for e in pysubs2.load(str(clip.srt)).events)
+    heard = studio.transcribe(_audio_of(clip.video, tmp_path), language="en").text  # voice + ducked music bed
+    assert word_error_rate(script, heard) <= 0.2, heard
+    again = news_clip(config, studio=studio)
+    assert again.reused == ["music", "narration", "render", "script", "visuals"]
+
+
+def test_bad_inputs_are_typed_errors_and_leave_no_mp4(studio: Studio, data_dir: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.md"
+    empty.write_text("   \n")
+    out = tmp_path / "o.mp4"
+    with pytest.raises(InvalidRequestError, match="empty"):
+        news_clip(NewsClipConfig(input=empty, output=out, cache_dir=tmp_path), studio=studio)
+    feed = data_dir / "usgs_significant_week.geojson"
+    with pytest.raises(InvalidRequestError, match="template"):
+        news_clip(NewsClipConfig(input=feed, output=out, template="no-such", cache_dir=tmp_path), studio=studio)
+    no_events = tmp_path / "quiet.geojson"
+    no_events.write_text('{"type": "FeatureCollection", "features": []}')
+    with pytest.raises(InvalidRequestError):
+        news_clip(NewsClipConfig(input=no_events, output=out, cache_dir=tmp_path), studio=studio)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(InvalidRequestError, match="cannot create the output folder"):
+        news_clip(NewsClipConfig(input=feed, output=blocker / "x.mp4", cache_dir=tmp_path), studio=studio)
+    json_feed = tmp_path / "feed.json"
+    json_feed.write_text("{}")
+    with pytest.raises(InvalidRequestError, match="needs a template"):
+        NewsClipConfig(input=json_feed, output=out)
+    with pytest.raises(InvalidRequestError, match="mp4"):
+        NewsClipConfig(input=feed, output=tmp_path / "clip.avi")
+    assert not list(tmp_path.rglob("*.mp4"))

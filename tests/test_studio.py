@@ -1,0 +1,66 @@
+"""The Studio facade over the real registry and scheduler (bundled voice, music bed, offline)."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+import aigc_sdk
+from aigc_sdk import Studio
+from aigc_sdk.errors import InvalidRequestError, UnknownModelError
+from aigc_sdk.types import MusicRequest, SpeechRequest
+
+pytest.importorskip("piper", reason="needs the voice extra")
+
+
+@pytest.fixture(scope="module")
+def studio() -> Studio:
+    with Studio() as shared:
+        yield shared
+
+
+def test_speech_through_the_scheduler(studio: Studio) -> None:
+    result = studio.speech("Good evening. Here is the news.", seed=3)
+    assert result.provenance.model_id == "en-joe"
+    assert [s.text for s in result.segments] == ["Good evening.", "Here is the news."]
+    same = studio.run(SpeechRequest(prompt="Good evening. Here is the news.", seed=3))
+    assert same.audio.duration == pytest.approx(result.audio.duration, abs=0.05)
+
+
+def test_concurrent_callers_share_one_loaded_model(studio: Studio) -> None:
+    prompts = [f"Sentence number {i}." for i in range(6)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda p: studio.speech(p, seed=1), prompts))
+    assert [r.segments[0].text for r in results] == prompts
+    assert studio.scheduler.metrics().loads <= 3  # en-joe and (from other tests) the music bed, once each
+
+
+def test_language_picks_the_voice_and_models_are_checked(studio: Studio) -> None:
+    assert studio.model_for("text-to-speech", language="en").id == "en-joe"
+    assert studio.model_for("text-to-speech", language="zh").id.startswith("espeak")
+    with pytest.raises(UnknownModelError):
+        studio.speech("Hello.", model="no-such-voice")
+    with pytest.raises(InvalidRequestError, match="does text-to-speech"):
+        studio.music("calm", model="en-joe")
+    with pytest.raises(InvalidRequestError, match="either"):
+        studio.speech(SpeechRequest(prompt="x"), speed=2.0)
+    with pytest.raises(UnknownModelError):
+        Studio(defaults={"text-to-speech": "nope"})
+
+
+def test_submit_arun_and_lease(studio: Studio) -> None:
+    future = studio.submit(MusicRequest(prompt="calm news bed", duration=2.0, seed=1))
+    bed = future.result(timeout=120)
+    assert bed.audio.duration == pytest.approx(2.0, abs=0.05)
+    spoken = asyncio.run(studio.arun(SpeechRequest(prompt="From asyncio.", seed=2)))
+    assert spoken.segments[0].text == "From asyncio."
+    with studio.generator("text-to-speech") as voice:
+        assert voice.spec.id == "en-joe"
+        assert voice(prompt="Leased.", seed=1).audio.duration > 0.3
+
+
+def test_module_shortcuts_use_one_default_studio() -> None:
+    assert aigc_sdk.default_studio() is aigc_sdk.default_studio()
+    assert aigc_sdk.speech("Shortcut.", seed=1).provenance.model_id == "en-joe"
