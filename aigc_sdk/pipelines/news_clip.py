@@ -368,13 +368,10 @@ def _render(ctx: StepContext, inputs: dict[str, Any]) -> Render:
 
 def _record_count(feed: Path) -> int:
     """Events in a feed: GeoJSON features, JSON list items or CSV data rows."""
-    text = feed.read_text(encoding="utf-8")
     if feed.suffix.lower() == ".csv":
-        return max(0, sum(1 for line in text.splitlines() if line.strip()) - 1)
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise InvalidRequestError(f"{feed} is not valid JSON: {exc}") from exc
+        lines = feed.read_text(encoding="utf-8").splitlines()
+        return max(0, sum(1 for line in lines if line.strip()) - 1)
+    data = _read_json(feed)
     if isinstance(data, dict) and isinstance(data.get("features"), list):
         return len(data["features"])
     return len(data) if isinstance(data, list) else 1
@@ -399,11 +396,15 @@ def _photo_matches(config: NewsClipConfig, sentences: list[str]) -> list[Path]:
     return [m.path for m in PhotoMatcher(config.photos).match(sentences)]
 
 
-def _feed_features(config: NewsClipConfig) -> list[dict[str, Any]]:
+def _read_json(path: Path) -> Any:
     try:
-        data = json.loads(config.input.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
-        raise InvalidRequestError(f"{config.input} is not valid JSON: {exc}") from exc
+        raise InvalidRequestError(f"{path} is not valid JSON: {exc}") from exc
+
+
+def _feed_features(config: NewsClipConfig) -> list[dict[str, Any]]:
+    data = _read_json(config.input)
     features = [f for f in data.get("features", []) if (f.get("geometry") or {}).get("type") == "Point"]
     return sorted(features, key=lambda f: -float((f.get("properties") or {}).get("mag") or 0.0))
 

@@ -449,12 +449,7 @@ class GpuScheduler:
                 yield acquired[0]
             finally:
                 with self._lock:
-                    entry = slot.entry
-                    if entry is not None:
-                        entry.busy = False
-                        if self._pool is not None:
-                            self._pool.touch(entry)
-                    self._room.notify_all()
+                    self._idle(slot)
 
     def run(self, model_id: str, request: Request, *, priority: int = 0, timeout: float | None = None) -> Result:
         """Submit and wait for the result.
@@ -1040,13 +1035,17 @@ class GpuScheduler:
             self._run(slot.spec.id, generator, device, batch)
         finally:
             with self._lock:
-                entry = slot.entry
-                if entry is not None:
-                    entry.busy = False
-                    if self._pool is not None:
-                        self._pool.touch(entry)
                 slot.running = 0
-                self._room.notify_all()
+                self._idle(slot)
+
+    def _idle(self, slot: _Slot) -> None:
+        """The slot's model is no longer in use (lock held): evictable again, most recently used."""
+        entry = slot.entry
+        if entry is not None:
+            entry.busy = False
+            if self._pool is not None:
+                self._pool.touch(entry)
+        self._room.notify_all()
 
     def _run(self, model_id: str, generator: Generator[Any, Any], device: str, entries: list[_Entry]) -> None:
         """Run one batch; on running out of memory, split it in halves and retry each."""
