@@ -16,7 +16,7 @@ from aigc_sdk.types import Result, TextRequest, TextResult
 from tests.runtime.helpers import WAIT, Echo, Gate, TinyLM, echo_spec, text_of
 
 THREADS = 16
-PER_THREAD = 4  # 16 threads x 4 = 64 requests in all
+PER_THREAD = 64  # 16 threads x 64 requests = 1024 in all
 
 
 def _requests() -> list[TextRequest]:
