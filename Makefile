@@ -43,7 +43,7 @@ $(CONSTRAINTS): | $(BIN)/python
 	$(BIN)/python -c "import torch; print('torch==' + torch.__version__)" > $@
 
 $(VENV)/.demo-installed: pyproject.toml $(CONSTRAINTS)
-	$(PIP) install -c $(CONSTRAINTS) -e ".[voice,text,image,video]"
+	$(PIP) install -c $(CONSTRAINTS) -e ".[voice,text,image,video,trust]"
 	touch $@
 
 $(VENV)/.all-installed: pyproject.toml $(CONSTRAINTS) tools/cpu_torchaudio.py

@@ -65,6 +65,25 @@ def _write_sidecar(path: Path, provenance: Provenance | None) -> None:
         atomic_write_json(sidecar_path(path), provenance.to_dict())
 
 
+_SIGNABLE = (".png", ".jpg", ".jpeg", ".wav", ".mp3", ".mp4")
+
+
+def _check_credentials(path: Path, provenance: Provenance | None) -> None:
+    if path.suffix.lower() not in _SIGNABLE:
+        raise InvalidRequestError(
+            f"content credentials cannot be embedded in {path.suffix!r} files",
+            hint=f"use one of {', '.join(_SIGNABLE)}",
+        )
+    if provenance is None:
+        raise InvalidRequestError("content credentials need the result's provenance")
+
+
+def _sign(path: Path, provenance: Provenance | None) -> None:
+    from aigc_sdk.trust.credentials import sign_file
+
+    sign_file(path, provenance)
+
+
 def _read_sidecar(path: Path) -> Provenance | None:
     side = sidecar_path(path)
     if not side.exists():
@@ -146,8 +165,11 @@ class Image:
         """
         return np.asarray(self.pil, dtype=np.uint8)
 
-    def save(self, path: str | Path, *, provenance: Provenance | None = None) -> Path:
+    def save(self, path: str | Path, *, provenance: Provenance | None = None, credentials: bool = False) -> Path:
         """Save atomically as PNG/JPEG/WebP with provenance in metadata and a sidecar.
+
+        With ``credentials=True`` (``trust`` extra) a PNG/JPEG also gets signed C2PA content
+        credentials (see :func:`aigc_sdk.trust.sign_file`).
 
         Example:
             >>> import numpy as np, tempfile, pathlib
@@ -159,6 +181,8 @@ class Image:
         target = Path(path)
         fmt = IMAGE_FORMATS[_check_suffix(target, IMAGE_FORMATS, "an image")]
         prov = provenance or self.provenance
+        if credentials:
+            _check_credentials(target, prov)
         image = self.pil
         kwargs: dict[str, Any] = {}
         if fmt == "PNG":
@@ -176,6 +200,8 @@ class Image:
         with map_errors(f"could not save image to {target}", to=MediaError), atomic_path(target) as tmp:
             image.save(tmp, format=fmt, **kwargs)
         _write_sidecar(target, prov)
+        if credentials:
+            _sign(target, prov)
         return target
 
     @classmethod
@@ -267,8 +293,10 @@ class Audio:
         """
         return 1 if self.samples.ndim == 1 else int(self.samples.shape[1])
 
-    def save(self, path: str | Path, *, provenance: Provenance | None = None) -> Path:
+    def save(self, path: str | Path, *, provenance: Provenance | None = None, credentials: bool = False) -> Path:
         """Save atomically as WAV/FLAC/OGG/MP3 with provenance in the comment tag and a sidecar.
+
+        With ``credentials=True`` (``trust`` extra) a WAV/MP3 also gets signed C2PA content credentials.
 
         Example:
             >>> import tempfile, pathlib
@@ -279,6 +307,8 @@ class Audio:
         target = Path(path)
         fmt = AUDIO_FORMATS[_check_suffix(target, AUDIO_FORMATS, "audio")]
         prov = provenance or self.provenance
+        if credentials:
+            _check_credentials(target, prov)
         subtype = "PCM_16" if fmt == "WAV" else None
         with (
             map_errors(f"could not save audio to {target}", to=MediaError),
@@ -292,6 +322,8 @@ class Audio:
                 fh.software = "aigc_sdk"
             fh.write(np.clip(self.samples, -1.0, 1.0))
         _write_sidecar(target, prov)
+        if credentials:
+            _sign(target, prov)
         return target
 
     @classmethod
@@ -390,8 +422,10 @@ class Video:
         """
         return cls(path)
 
-    def save(self, path: str | Path, *, provenance: Provenance | None = None) -> Path:
+    def save(self, path: str | Path, *, provenance: Provenance | None = None, credentials: bool = False) -> Path:
         """Copy to ``path`` atomically (no re-encode), tagging provenance, and write a sidecar.
+
+        With ``credentials=True`` (``trust`` extra) an MP4 also gets signed C2PA content credentials.
 
         Example:
             >>> Video.load("render.mp4").save("final.mp4", provenance=prov)  # doctest: +SKIP
@@ -400,6 +434,8 @@ class Video:
         target = Path(path)
         suffix = _check_suffix(target, VIDEO_FORMATS, "a video")
         prov = provenance or self.provenance
+        if credentials:
+            _check_credentials(target, prov)
         ffmpeg = require_ffmpeg()
         cmd = [ffmpeg.path, "-hide_banner", "-loglevel", "error", "-y", "-i", str(self.path), "-map", "0", "-c", "copy"]
         if prov is not None:
@@ -411,6 +447,8 @@ class Video:
             if done.returncode != 0:
                 raise MediaError(f"ffmpeg could not write {target}: {done.stderr.strip()[-500:]}")
         _write_sidecar(target, prov)
+        if credentials:
+            _sign(target, prov)
         return target
 
     @property

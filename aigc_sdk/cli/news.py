@@ -21,7 +21,9 @@ Example: aigc news-clip examples/data/usgs_significant_week.geojson -o out/quake
 
 def news_clip_command(
     source: Annotated[Path, typer.Argument(help="Article or feed file.", exists=True, dir_okay=False)],
-    output: Annotated[Path, typer.Option("-o", "--output", help="The MP4 to write.")] = Path("out/clip.mp4"),
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="The MP4 to write [default: out/clip.mp4].")
+    ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", help="YAML file with options (flags win).", exists=True)
     ] = None,
@@ -54,10 +56,11 @@ def news_clip_command(
         "seed": seed,
     }
     with cli_errors():
+        defaults = {"output": Path("out/clip.mp4")}
         if config is not None:
-            settings = NewsClipConfig.from_yaml(config, **options)
+            settings = NewsClipConfig.from_yaml(config, defaults=defaults, **options)
         else:
-            settings = NewsClipConfig.model_validate({k: v for k, v in options.items() if v is not None})
+            settings = NewsClipConfig.model_validate(defaults | {k: v for k, v in options.items() if v is not None})
         columns = (TextColumn("{task.description:<10}"), BarColumn(), TextColumn("{task.fields[status]}"))
         with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
             bars: dict[str, TaskID] = {}

@@ -432,8 +432,8 @@ def _relocate(output: BaseModel, text: str, old: Path, new: Path) -> BaseModel:
 def _jsonable(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return json.loads(value.model_dump_json())
-    if isinstance(value, Path):
-        return {"path": str(value), "sha256": _file_digest(value)} if value.is_file() else str(value)
+    if isinstance(value, Path):  # a file counts by content, so ./a.md and /abs/a.md share a cache entry
+        return {"sha256": _file_digest(value)} if value.is_file() else str(value.resolve())
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

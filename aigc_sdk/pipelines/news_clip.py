@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field, FilePath, model_validator
 
 from aigc_sdk._internal.files import atomic_path, atomic_write_json
 from aigc_sdk._internal.model import FrozenModel
+from aigc_sdk._internal.optional import is_available
 from aigc_sdk._internal.sentences import split_sentences
 from aigc_sdk._internal.settings import Settings
 from aigc_sdk._version import __version__
@@ -37,6 +38,7 @@ from aigc_sdk.pipelines.base import Pipeline, PipelineEvent, PipelineRun, Step, 
 from aigc_sdk.pipelines.timeline import Timeline, Visual
 from aigc_sdk.provenance import Provenance
 from aigc_sdk.studio import Studio
+from aigc_sdk.trust.licenses import licence_warnings
 from aigc_sdk.types import (
     ImageRequest,
     MusicRequest,
@@ -89,6 +91,10 @@ class NewsClipConfig(FrozenModel):
     timezone: str | None = Field(default=None, description="IANA time zone for feed times.")
     seed: int = Field(default=0, ge=0, description="Seed for every stage (voice, motion, music, images).")
     cache_dir: Path | None = Field(default=None, description="Stage cache; None: <AIGC_CACHE_DIR>/pipelines.")
+    credentials: bool | None = Field(
+        default=None, description="Sign the MP4 with C2PA content credentials; None: when the trust extra is installed."
+    )
+    privacy: bool = Field(default=False, description="Credentials record sha256 hashes of prompts, not the text.")
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -106,8 +112,8 @@ class NewsClipConfig(FrozenModel):
         return self
 
     @classmethod
-    def from_yaml(cls, path: str | Path, **overrides: Any) -> NewsClipConfig:
-        r"""Read a YAML file (keys are this model's fields); ``overrides`` win.
+    def from_yaml(cls, path: str | Path, *, defaults: dict[str, Any] | None = None, **overrides: Any) -> NewsClipConfig:
+        r"""Read a YAML file (keys are this model's fields) over ``defaults``; ``overrides`` that are not None win.
 
         Example:
             >>> import tempfile, pathlib
@@ -124,7 +130,8 @@ class NewsClipConfig(FrozenModel):
             raise InvalidRequestError(f"cannot read clip config {path}: {exc}") from exc
         if not isinstance(data, dict):
             raise InvalidRequestError(f"clip config {path} must be a mapping of options")
-        return cls.model_validate({**data, **{k: v for k, v in overrides.items() if v is not None}})
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return cls.model_validate({**(defaults or {}), **data, **given})
 
     @property
     def kind(self) -> Literal["article", "feed"]:
@@ -581,6 +588,8 @@ def _publish(config: NewsClipConfig, run: PipelineRun) -> NewsClip:
                           "ingredients": ingredients}}
     )  # fmt: skip
     video = Video(render.video).save(output, provenance=provenance)
+    licences = _licences(ingredients)
+    signed = _sign(config, video, provenance, {**ingredients, "licenses": licences})
     srt = _copy_beside(render.srt, output.with_suffix(".srt"))
     vtt = _copy_beside(render.vtt, output.with_suffix(".vtt"))
     manifest_path = output.with_suffix(".manifest.json")
@@ -594,7 +603,9 @@ def _publish(config: NewsClipConfig, run: PipelineRun) -> NewsClip:
             "vtt": str(vtt) if vtt else None,
         },
         ingredients=ingredients,
-        licenses=_licences(ingredients),
+        licenses=licences,
+        license_warnings=licence_warnings(licences),
+        credentials=signed,
     )
     atomic_write_json(manifest_path, manifest)
     return NewsClip(
@@ -606,6 +617,15 @@ def _publish(config: NewsClipConfig, run: PipelineRun) -> NewsClip:
         reused=run.reused,
         seconds=run.seconds,
     )
+
+
+def _sign(config: NewsClipConfig, video: Path, provenance: Provenance, ingredients: dict[str, Any]) -> bool:
+    if config.credentials is False or (config.credentials is None and not is_available("c2pa")):
+        return False
+    from aigc_sdk.trust.credentials import sign_file
+
+    sign_file(video, provenance, ingredients=ingredients, privacy=config.privacy)
+    return True
 
 
 def _output(run: PipelineRun, name: str, kind: type[OutT]) -> OutT:

@@ -210,7 +210,7 @@ class Timeline(FrozenModel):
 
 
 def split_cues(segment: Segment, *, max_chars: int | None = None) -> tuple[Cue, ...]:
-    """Split a narrated sentence into subtitle cues that fit on screen, timed by length (or by word timestamps).
+    """Split a narrated sentence into subtitle cues that fit on screen, timed in proportion to their length.
 
     Example:
         >>> seg = Segment(text="The council voted seven to two on Tuesday to expand the riverside park.",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -29,8 +30,15 @@ def test_atomic_path_replaces_only_on_success(tmp_path: Path) -> None:
         pass
     assert target.read_text() == "old"
     atomic_write_json(target, {"a": "中"})
+    assert target.stat().st_mode & 0o777 == 0o666 & ~_umask()
     assert target.read_text(encoding="utf-8") == '{\n  "a": "中"\n}\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def test_require_names_the_extra() -> None:

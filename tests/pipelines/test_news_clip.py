@@ -120,3 +120,18 @@ def test_bad_inputs_are_typed_errors_and_leave_no_mp4(studio: Studio, data_dir: 
     with pytest.raises(InvalidRequestError, match="mp4"):
         NewsClipConfig(input=feed, output=tmp_path / "clip.avi")
     assert not list(tmp_path.rglob("*.mp4"))
+
+
+def test_yaml_config_and_flags(tmp_path: Path, data_dir: Path) -> None:
+    config = tmp_path / "clip.yaml"
+    config.write_text(f"output: {tmp_path / 'from-yaml.mp4'}\naspect: '9:16'\nmusic: false\n")
+    from_file = NewsClipConfig.from_yaml(config, defaults={"output": "out/clip.mp4"}, input=data_dir / "article_en.md")
+    assert from_file.output == tmp_path / "from-yaml.mp4"
+    assert (from_file.aspect, from_file.music) == ("9:16", False)
+    flagged = NewsClipConfig.from_yaml(
+        config, input=data_dir / "article_en.md", output=tmp_path / "flag.mp4", aspect=None, music=True
+    )
+    assert (flagged.output.name, flagged.aspect, flagged.music) == ("flag.mp4", "9:16", True)
+    config.write_text("- not a mapping\n")
+    with pytest.raises(InvalidRequestError, match="mapping"):
+        NewsClipConfig.from_yaml(config, input=data_dir / "article_en.md")

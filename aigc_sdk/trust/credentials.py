@@ -1,0 +1,432 @@
+"""C2PA content credentials: sign generated files with a manifest and verify them.
+
+A manifest says the file was made by a generative model (the ``c2pa.created``
+action with IPTC digital source type ``trainedAlgorithmicMedia``), carries the
+file's :class:`~aigc_sdk.provenance.Provenance` (model, revision, seed, request)
+and, for pipeline outputs, the ingredients and licences that went into it.
+
+The signing key and certificate chain come from ``AIGC_C2PA_CERT`` and
+``AIGC_C2PA_KEY``; without them a development CA and an ES256 signer are made on
+first use under ``<AIGC_CACHE_DIR>/c2pa``. Files signed with it validate, but
+readers report the signer as untrusted.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aigc_sdk._internal.files import atomic_path, atomic_write_bytes
+from aigc_sdk._internal.optional import require
+from aigc_sdk._internal.settings import Settings
+from aigc_sdk._version import __version__
+from aigc_sdk.errors import InvalidRequestError, MediaError
+from aigc_sdk.provenance import Provenance
+from aigc_sdk.trust.licenses import licence_warnings
+
+__all__ = [
+    "CERT_ENV",
+    "KEY_ENV",
+    "MIME_TYPES",
+    "SigningIdentity",
+    "Verification",
+    "build_manifest",
+    "sign_file",
+    "signing_identity",
+    "verify_file",
+]
+
+#: Environment variable naming the PEM certificate chain (signer first, then intermediates).
+CERT_ENV = "AIGC_C2PA_CERT"
+#: Environment variable naming the PEM PKCS#8 private key of the signer.
+KEY_ENV = "AIGC_C2PA_KEY"
+#: Environment variable with the signing algorithm (default ``es256``).
+ALG_ENV = "AIGC_C2PA_ALG"
+#: Signing algorithms C2PA accepts.
+ALGORITHMS = ("es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519")
+#: File suffixes that can carry credentials, with their MIME type.
+MIME_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".mp4": "video/mp4",
+}
+TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+COMPOSITE = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
+PROVENANCE_LABEL = "org.aigc-sdk.provenance"
+INGREDIENTS_LABEL = "org.aigc-sdk.ingredients"
+LICENSES_LABEL = "org.aigc-sdk.licenses"
+_DEV_ORG = "aigc_sdk development key (UNTRUSTED)"
+_UNTRUSTED = "signingCredential.untrusted"
+
+
+@dataclass(frozen=True)
+class SigningIdentity:
+    """A certificate chain and private key (PEM) to sign with.
+
+    Example:
+        >>> SigningIdentity(b"chain", b"key", development=True).algorithm
+        'es256'
+    """
+
+    certificate_chain: bytes
+    private_key: bytes
+    development: bool = False
+    algorithm: str = "es256"
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What :func:`verify_file` found.
+
+    Example:
+        >>> Verification(path=Path("x.png"), state="missing").valid
+        False
+    """
+
+    path: Path
+    state: str
+    failures: tuple[str, ...] = ()
+    untrusted: bool = False
+    signer: str | None = None
+    issuer: str | None = None
+    generator: str | None = None
+    digital_source_type: str | None = None
+    provenance: dict[str, Any] | None = None
+    ingredients: dict[str, Any] | None = None
+    licenses: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def valid(self) -> bool:
+        """Whether a manifest is present and every hash and signature checks out.
+
+        Example:
+            >>> Verification(path=Path("x.png"), state="Valid", untrusted=True).valid
+            True
+        """
+        return self.state in ("Valid", "Trusted")
+
+
+def _mime(path: Path) -> str:
+    mime = MIME_TYPES.get(path.suffix.lower())
+    if mime is None:
+        raise InvalidRequestError(
+            f"cannot attach content credentials to {path.suffix or 'a file without suffix'!r}",
+            hint=f"use one of {', '.join(sorted(MIME_TYPES))}",
+        )
+    return mime
+
+
+def _dev_identity(folder: Path) -> SigningIdentity:
+    chain_path, key_path = folder / "dev-signer-chain.pem", folder / "dev-signer.key"
+    if chain_path.is_file() and key_path.is_file():
+        return SigningIdentity(chain_path.read_bytes(), key_path.read_bytes(), development=True)
+    require("cryptography", extra="trust", feature="development signing keys")
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    def name(common: str) -> x509.Name:
+        return x509.Name(
+            [x509.NameAttribute(NameOID.COMMON_NAME, common), x509.NameAttribute(NameOID.ORGANIZATION_NAME, _DEV_ORG)]
+        )
+
+    def usage(*, sign: bool) -> x509.KeyUsage:
+        return x509.KeyUsage(
+            digital_signature=not sign, content_commitment=False, key_encipherment=False, data_encipherment=False,
+            key_agreement=False, key_cert_sign=sign, crl_sign=sign, encipher_only=False, decipher_only=False,
+        )  # fmt: skip
+
+    now = _dt.datetime.now(_dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = name("aigc_sdk development CA (untrusted)")
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - _dt.timedelta(days=1))
+        .not_valid_after(now + _dt.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(usage(sign=True), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    signer = (
+        x509.CertificateBuilder()
+        .subject_name(name("aigc_sdk development signer (untrusted)"))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - _dt.timedelta(days=1))
+        .not_valid_after(now + _dt.timedelta(days=3649))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(usage(sign=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    chain = signer.public_bytes(pem) + ca.public_bytes(pem)
+    private = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(folder / "dev-ca.pem", ca.public_bytes(pem))
+    atomic_write_bytes(chain_path, chain)
+    atomic_write_bytes(key_path, private)
+    key_path.chmod(0o600)
+    return SigningIdentity(chain, private, development=True)
+
+
+def signing_identity(settings: Settings | None = None) -> SigningIdentity:
+    """The identity to sign with: ``AIGC_C2PA_CERT``/``AIGC_C2PA_KEY``, else the local development one.
+
+    The development CA, chain and key are generated once under
+    ``<cache_dir>/c2pa`` and reused; they are labelled untrusted.
+
+    Example:
+        >>> import dataclasses, tempfile, pathlib
+        >>> s = dataclasses.replace(Settings.from_env(), cache_dir=pathlib.Path(tempfile.mkdtemp()))
+        >>> signing_identity(s).development  # doctest: +SKIP
+        True
+    """
+    cert, key = os.environ.get(CERT_ENV), os.environ.get(KEY_ENV)
+    if cert or key:
+        if not (cert and key):
+            raise InvalidRequestError(f"set both {CERT_ENV} and {KEY_ENV}, or neither")
+        paths = Path(cert).expanduser(), Path(key).expanduser()
+        for p in paths:
+            if not p.is_file():
+                raise InvalidRequestError(f"signing file {p} does not exist")
+        algorithm = os.environ.get(ALG_ENV, "es256").lower()
+        if algorithm not in ALGORITHMS:
+            raise InvalidRequestError(
+                f"{ALG_ENV}={algorithm!r} is not a C2PA signing algorithm", hint=", ".join(ALGORITHMS)
+            )
+        return SigningIdentity(paths[0].read_bytes(), paths[1].read_bytes(), algorithm=algorithm)
+    settings = settings or Settings.from_env()
+    return _dev_identity(settings.cache_dir / "c2pa")
+
+
+def _hashed(value: Any) -> Any:
+    if isinstance(value, str):
+        return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()
+    if isinstance(value, Mapping):
+        return {k: _hashed(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_hashed(v) for v in value]
+    return value
+
+
+def _private(record: Any) -> Any:
+    """Replace request text (prompts, scripts) with sha256 and paths with file names, recursively."""
+    if isinstance(record, Mapping):
+        out: dict[str, Any] = {}
+        for key, value in record.items():
+            if key == "request":
+                out[key] = _hashed(value)
+            elif key == "path" and isinstance(value, str):
+                out[key] = Path(value).name
+            else:
+                out[key] = _private(value)
+        return out
+    if isinstance(record, list | tuple):
+        return [_private(v) for v in record]
+    return record
+
+
+def _licence_list(provenance: dict[str, Any], ingredients: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    items = [{"what": provenance.get("task"), "id": provenance.get("model_id"), "license": provenance.get("license")}]
+    for font in (provenance.get("extra") or {}).get("fonts", []) or []:
+        items.append({"what": "font", "id": font.get("family"), "license": font.get("license")})
+    for item in (ingredients or {}).get("licenses", []) or []:
+        items.append(dict(item))
+    seen: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for item in items:
+        seen.setdefault((item.get("what"), item.get("id")), item)
+    return list(seen.values())
+
+
+def build_manifest(
+    path: str | Path,
+    provenance: Provenance,
+    *,
+    ingredients: Mapping[str, Any] | None = None,
+    privacy: bool = False,
+    development: bool = False,
+) -> dict[str, Any]:
+    """The C2PA manifest definition :func:`sign_file` signs.
+
+    Args:
+        path: The file (its name becomes the title; its suffix the format).
+        provenance: How the file was made.
+        ingredients: What went into a pipeline output (e.g. a news clip's script, narration, visuals,
+            music and a ``licenses`` list); recorded in an ``org.aigc-sdk.ingredients`` assertion.
+        privacy: Record the sha256 of prompts and other request text (and file names, not paths).
+        development: Mark the manifest as signed with the untrusted development key.
+
+    Example:
+        >>> p = Provenance(model_id="en-joe", task="text-to-speech", backend="b", request={"text": "hi"})
+        >>> m = build_manifest("a.wav", p, privacy=True)
+        >>> m["assertions"][0]["data"]["actions"][0]["action"]
+        'c2pa.created'
+        >>> m["assertions"][1]["data"]["request"]["text"][:7]
+        'sha256:'
+    """
+    target = Path(path)
+    record = provenance.to_dict()
+    ingredient_record = dict(ingredients) if ingredients else None
+    if privacy:
+        record = _private(record)
+        ingredient_record = _private(ingredient_record) if ingredient_record else None
+    licences = _licence_list(record, ingredient_record)
+    action = {
+        "action": "c2pa.created",
+        "digitalSourceType": COMPOSITE if ingredients else TRAINED,
+        "softwareAgent": {"name": "aigc_sdk", "version": __version__},
+        "parameters": {"model": provenance.model_id, "task": provenance.task},
+    }
+    assertions: list[dict[str, Any]] = [
+        {"label": "c2pa.actions.v2", "data": {"actions": [action]}},
+        {"label": PROVENANCE_LABEL, "data": record},
+        {
+            "label": LICENSES_LABEL,
+            "data": {
+                "licenses": licences,
+                "warnings": licence_warnings(licences),
+                "development_signer": development,
+                "privacy": privacy,
+            },
+        },
+    ]
+    if ingredient_record:
+        assertions.append({"label": INGREDIENTS_LABEL, "data": ingredient_record})
+    return {
+        "claim_generator_info": [{"name": "aigc_sdk", "version": __version__}],
+        "title": target.name,
+        "format": _mime(target),
+        "assertions": assertions,
+    }
+
+
+def sign_file(
+    path: str | Path,
+    provenance: Provenance | None = None,
+    *,
+    ingredients: Mapping[str, Any] | None = None,
+    privacy: bool = False,
+    identity: SigningIdentity | None = None,
+) -> Path:
+    """Embed signed C2PA content credentials in a PNG/JPEG, WAV/MP3 or MP4 file, in place (atomically).
+
+    Args:
+        path: The file to sign.
+        provenance: How it was made; None: read from the file's ``.provenance.json`` sidecar.
+        ingredients: For pipeline outputs, what went into the file (see :func:`build_manifest`).
+        privacy: Record sha256 hashes of prompts and request text instead of the text.
+        identity: Key and certificate; None: :func:`signing_identity`.
+
+    Returns:
+        The path.
+
+    Example:
+        >>> import numpy as np, tempfile, pathlib
+        >>> from aigc_sdk.media import Image
+        >>> prov = Provenance(model_id="m", task="text-to-image", backend="b", request={"prompt": "a cat"})
+        >>> png = Image.from_array(np.zeros((8, 8, 3), dtype=np.uint8), prov).save(
+        ...     pathlib.Path(tempfile.mkdtemp()) / "cat.png")
+        >>> verify_file(sign_file(png, privacy=True)).valid
+        True
+    """
+    c2pa = require("c2pa", extra="trust", feature="content credentials")
+    target = Path(path)
+    mime = _mime(target)
+    if not target.is_file():
+        raise InvalidRequestError(f"no file at {target}")
+    if provenance is None:
+        from aigc_sdk.media import sidecar_path
+
+        side = sidecar_path(target)
+        if not side.is_file():
+            raise InvalidRequestError(f"{target} has no provenance sidecar; pass provenance=")
+        provenance = Provenance.from_json(side.read_bytes())
+    identity = identity or signing_identity()
+    manifest = build_manifest(
+        target, provenance, ingredients=ingredients, privacy=privacy, development=identity.development
+    )
+    try:
+        info = c2pa.C2paSignerInfo(identity.algorithm, identity.certificate_chain, identity.private_key, None)
+        with (
+            c2pa.Signer.from_info(info) as signer,
+            c2pa.Builder(manifest) as builder,
+            atomic_path(target) as tmp,
+            target.open("rb") as src,
+            tmp.open("w+b") as dst,
+        ):
+            builder.sign(signer, mime, src, dst)
+    except c2pa.C2paError as exc:
+        raise MediaError(f"could not sign {target}: {exc}", hint="check AIGC_C2PA_CERT/AIGC_C2PA_KEY") from exc
+    return target
+
+
+def verify_file(path: str | Path) -> Verification:
+    """Read and validate a file's C2PA credentials.
+
+    ``state`` is ``"Trusted"`` or ``"Valid"`` when every hash and signature checks out,
+    ``"Invalid"`` when the file or manifest was altered, and ``"missing"`` when the file
+    has no credentials. ``untrusted`` is True when the signer is not on a trust list
+    (e.g. the development key).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from aigc_sdk.media import Audio
+        >>> wav = Audio([0.0] * 800, 8000).save(pathlib.Path(tempfile.mkdtemp()) / "a.wav")
+        >>> verify_file(wav).state
+        'missing'
+    """
+    c2pa = require("c2pa", extra="trust", feature="content credentials")
+    source = Path(path)
+    _mime(source)
+    if not source.is_file():
+        raise InvalidRequestError(f"no file at {source}")
+    try:
+        reader = c2pa.Reader.try_create(str(source))
+    except c2pa.C2paError as exc:
+        return Verification(path=source, state="Invalid", failures=(str(exc),))
+    if reader is None:
+        return Verification(path=source, state="missing")
+    with reader:
+        state = str(reader.get_validation_state() or "Invalid")
+        results = reader.get_validation_results() or {}
+        active = reader.get_active_manifest() or {}
+    failures = tuple(str(item.get("code")) for item in (results.get("activeManifest") or {}).get("failure", []) or [])
+    assertions = {a.get("label"): a.get("data") for a in active.get("assertions", []) or []}
+    actions = (assertions.get("c2pa.actions.v2") or assertions.get("c2pa.actions") or {}).get("actions", [])
+    created: dict[str, Any] = next((a for a in actions if a.get("action") == "c2pa.created"), {})
+    signature = active.get("signature_info") or {}
+    generators = active.get("claim_generator_info") or [{}]
+    return Verification(
+        path=source,
+        state=state,
+        failures=tuple(f for f in failures if f != _UNTRUSTED),
+        untrusted=_UNTRUSTED in failures or _DEV_ORG in str(signature.get("issuer", "")),
+        signer=signature.get("common_name"),
+        issuer=signature.get("issuer"),
+        generator=" ".join(str(generators[0].get(k, "")) for k in ("name", "version")).strip() or None,
+        digital_source_type=created.get("digitalSourceType"),
+        provenance=assertions.get(PROVENANCE_LABEL),
+        ingredients=assertions.get(INGREDIENTS_LABEL),
+        licenses=assertions.get(LICENSES_LABEL),
+        extra={"label": active.get("label"), "title": active.get("title")},
+    )

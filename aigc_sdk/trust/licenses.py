@@ -1,0 +1,60 @@
+"""Licence records and commercial-use warnings for what made a file."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aigc_sdk.registry import ModelRegistry
+
+__all__ = ["licence_warnings", "restricts_commercial_use"]
+
+#: Licence names that restrict commercial use or add use terms worth a warning.
+_RESTRICTIVE = re.compile(
+    r"non[- ]?commercial|\bnc\b|-nc\b|cc-by-nc|research[- ]only|gemma|llama[- ]?\d*[- ]community|openrail\+\+-m-nc",
+    re.IGNORECASE,
+)
+
+
+@functools.cache
+def _registry() -> ModelRegistry:
+    from aigc_sdk.registry import ModelRegistry
+
+    return ModelRegistry()
+
+
+def restricts_commercial_use(licence: str | None, model_id: str | None = None) -> bool:
+    """Whether a licence (or the registry entry ``model_id``) restricts commercial use.
+
+    The registry's ``commercial_use = false`` wins; otherwise licence names such as
+    ``CC-BY-NC-4.0``, "non-commercial", "research only" or the Gemma terms count.
+
+    Example:
+        >>> restricts_commercial_use("CC-BY-NC-4.0"), restricts_commercial_use("gemma"), restricts_commercial_use("MIT")
+        (True, True, False)
+    """
+    if model_id:
+        registry = _registry()
+        if model_id in registry and not registry.get(model_id).commercial_use:
+            return True
+    return bool(licence and _RESTRICTIVE.search(licence))
+
+
+def licence_warnings(licenses: Iterable[Mapping[str, Any]]) -> list[str]:
+    """One warning per licence record (``{"what", "id", "license"}``) that restricts commercial use.
+
+    Example:
+        >>> licence_warnings([{"what": "text-generation", "id": "gemma-2b", "license": "gemma"},
+        ...                   {"what": "font", "id": "Noto Sans", "license": "OFL-1.1"}])
+        ["gemma-2b (text-generation) is licensed under 'gemma', which restricts commercial use"]
+    """
+    warnings = []
+    for item in licenses:
+        ident, licence = item.get("id"), item.get("license")
+        if restricts_commercial_use(None if licence is None else str(licence), None if ident is None else str(ident)):
+            what = f" ({item['what']})" if item.get("what") else ""
+            warnings.append(f"{ident}{what} is licensed under {licence!r}, which restricts commercial use")
+    return warnings

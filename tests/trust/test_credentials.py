@@ -1,0 +1,157 @@
+"""Signed content credentials on a card PNG, a speech WAV and a slideshow MP4; tampering breaks them."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from aigc_sdk import Studio
+from aigc_sdk.cli.app import app
+from aigc_sdk.errors import InvalidRequestError
+from aigc_sdk.generators.image.cards import CardRenderer, CardSpec
+from aigc_sdk.media import Audio, Image, Video
+from aigc_sdk.provenance import Provenance
+from aigc_sdk.trust import build_manifest, licence_warnings, sign_file, signing_identity, verify_file
+from aigc_sdk.trust.credentials import CERT_ENV, KEY_ENV
+
+pytest.importorskip("c2pa", reason="needs the trust extra")
+runner = CliRunner()
+
+
+def _tamper(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 16] = bytes(b ^ 0xFF for b in data[middle : middle + 16])
+    path.write_bytes(bytes(data))
+
+
+def _verify_cli(path: Path) -> tuple[int, str]:
+    result = runner.invoke(app, ["verify", str(path), "--no-watermark"])
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="module")
+def studio() -> Iterator[Studio]:
+    with Studio() as shared:
+        yield shared
+
+
+@pytest.fixture(scope="module")
+def card() -> Image:
+    return CardRenderer().render(CardSpec(kicker="TEST", title="Flooding on Carver Street", width=640, height=360))
+
+
+def test_card_png_is_signed_and_tampering_is_caught(card: Image, tmp_path: Path) -> None:
+    png = card.save(tmp_path / "card.png", credentials=True)
+    check = verify_file(png)
+    assert check.valid and check.state == "Valid"
+    assert check.untrusted and check.signer is not None and "untrusted" in check.signer
+    assert check.digital_source_type is not None and check.digital_source_type.endswith("trainedAlgorithmicMedia")
+    assert check.provenance is not None and check.provenance["task"] == "render-card"
+    assert check.licenses is not None and any(item["what"] == "font" for item in check.licenses["licenses"])
+    assert Image.load(png).provenance == card.provenance  # the iTXt provenance is still there
+    code, output = _verify_cli(png)
+    assert code == 0, output
+    assert "Valid" in output and "render-card" in output and "untrusted" in output
+    _tamper(png)
+    assert not verify_file(png).valid
+    assert _verify_cli(png)[0] == 1
+
+
+def test_speech_wav_is_signed_and_tampering_is_caught(studio: Studio, tmp_path: Path) -> None:
+    pytest.importorskip("piper", reason="needs the voice extra")
+    result = studio.speech("Good evening. Here is the news.", seed=3)
+    wav = result.audio.save(tmp_path / "news.wav", provenance=result.provenance, credentials=True)
+    check = verify_file(wav)
+    assert check.valid
+    assert check.provenance is not None and check.provenance["model_id"] == "en-joe"
+    assert check.provenance["request"]["prompt"] == "Good evening. Here is the news."
+    assert Audio.load(wav).duration == pytest.approx(result.audio.duration, abs=0.01)
+    _tamper(wav)
+    check = verify_file(wav)
+    assert not check.valid and check.failures
+    code, output = _verify_cli(wav)
+    assert code == 1 and "Invalid" in output
+
+
+def test_slideshow_mp4_is_signed_and_tampering_is_caught(studio: Studio, card: Image, tmp_path: Path) -> None:
+    result = studio.video(
+        [card, card], durations=[0.5, 0.5], width=320, height=256, fps=10, motion="none", transition="none"
+    )
+    mp4 = result.video.save(tmp_path / "slides.mp4", provenance=result.provenance, credentials=True)
+    check = verify_file(mp4)
+    assert check.valid and check.provenance is not None and check.provenance["task"] == "images-to-video"
+    assert Video.load(mp4).info.duration == pytest.approx(1.0, abs=0.15)
+    assert _verify_cli(mp4)[0] == 0
+    _tamper(mp4)
+    assert not verify_file(mp4).valid
+    assert _verify_cli(mp4)[0] == 1
+
+
+def test_unsigned_files_and_bad_requests(card: Image, tmp_path: Path) -> None:
+    png = card.save(tmp_path / "plain.png")
+    assert verify_file(png).state == "missing"
+    code, _ = _verify_cli(png)
+    assert code == 1
+    with pytest.raises(InvalidRequestError):
+        card.save(tmp_path / "card.webp", credentials=True)
+    with pytest.raises(InvalidRequestError):
+        Image.from_array(np.zeros((8, 8, 3), dtype=np.uint8)).save(tmp_path / "x.png", credentials=True)
+    assert not (tmp_path / "card.webp").exists() and not (tmp_path / "x.png").exists()
+    with pytest.raises(InvalidRequestError):
+        sign_file(tmp_path / "missing.png", card.provenance)
+
+
+def test_privacy_hashes_prompts_and_licence_warnings(tmp_path: Path) -> None:
+    prov = Provenance(
+        model_id="some-lm", task="text-to-image", backend="b", request={"prompt": "my secret", "steps": 4},
+        license="CC-BY-NC-4.0",
+    )  # fmt: skip
+    png = Image.from_array(np.full((16, 16, 3), 128, dtype=np.uint8), prov).save(tmp_path / "p.png")
+    check = verify_file(sign_file(png, privacy=True))
+    assert check.valid and check.provenance is not None
+    assert check.provenance["request"]["prompt"].startswith("sha256:") and check.provenance["request"]["steps"] == 4
+    assert "my secret" not in json.dumps(check.provenance)
+    assert check.licenses is not None and check.licenses["privacy"] is True
+    assert check.licenses["warnings"] == [
+        "some-lm (text-to-image) is licensed under 'CC-BY-NC-4.0', which restricts commercial use"
+    ]
+    assert licence_warnings([{"id": "en-joe", "license": "MIT"}]) == []
+    manifest = build_manifest("a.mp4", prov, ingredients={"visuals": [{"path": "/home/me/x.png"}]}, privacy=True)
+    assert manifest["assertions"][-1]["data"]["visuals"][0]["path"] == "x.png"
+
+
+def test_own_certificate_from_the_environment(card: Image, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dev = signing_identity()
+    assert dev.development and signing_identity().certificate_chain == dev.certificate_chain  # made once, reused
+    cert, key = tmp_path / "chain.pem", tmp_path / "key.pem"
+    cert.write_bytes(dev.certificate_chain)
+    key.write_bytes(dev.private_key)
+    monkeypatch.setenv(CERT_ENV, str(cert))
+    monkeypatch.setenv(KEY_ENV, str(key))
+    own = signing_identity()
+    assert not own.development
+    png = card.save(tmp_path / "own.png", credentials=True)
+    check = verify_file(png)
+    assert check.valid and check.licenses is not None and check.licenses["development_signer"] is False
+    monkeypatch.setenv("AIGC_C2PA_ALG", "md5")
+    with pytest.raises(InvalidRequestError):
+        signing_identity()
+    monkeypatch.delenv(KEY_ENV)
+    with pytest.raises(InvalidRequestError):
+        signing_identity()
+    assert os.environ[CERT_ENV] == str(cert)
+
+
+def test_verify_json_output(card: Image, tmp_path: Path) -> None:
+    png = card.save(tmp_path / "card.png", credentials=True)
+    result = runner.invoke(app, ["verify", str(png), "--json", "--no-watermark"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["valid"] and report["provenance"]["model_id"] == card.provenance.model_id  # type: ignore[union-attr]

@@ -1,0 +1,57 @@
+"""A news clip is signed with its ingredients, and its licence record names every model, voice and font."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aigc_sdk import Studio
+from aigc_sdk.cli.app import app
+from aigc_sdk.pipelines.news_clip import NewsClipConfig, news_clip
+from aigc_sdk.trust import verify_file
+
+pytest.importorskip("piper", reason="needs the voice extra")
+pytest.importorskip("c2pa", reason="needs the trust extra")
+
+
+def test_news_clip_credentials_and_licences(data_dir: Path, tmp_path: Path) -> None:
+    config = NewsClipConfig(
+        input=data_dir / "article_en.md", output=tmp_path / "park.mp4", aspect="1:1", target_seconds=5,
+        cache_dir=tmp_path / "cache",
+    )  # fmt: skip
+    with Studio() as studio:
+        clip = news_clip(config, studio=studio)
+    manifest = json.loads(clip.manifest.read_text())
+    assert manifest["credentials"] is True
+    ingredients = manifest["ingredients"]
+    used = {ingredients[name]["model_id"] for name in ("script", "narration", "music") if ingredients.get(name)}
+    used |= {visual["source"] for visual in ingredients["visuals"]}
+    fonts = {
+        font["family"]
+        for visual in ingredients["visuals"]
+        for font in (visual.get("provenance") or {}).get("extra", {}).get("fonts", [])
+    }
+    listed = {item["id"] for item in manifest["licenses"]}
+    assert fonts and used | fonts <= listed
+    assert all(item["license"] for item in manifest["licenses"])
+    assert manifest["license_warnings"] == []
+
+    check = verify_file(clip.video)
+    assert check.valid and check.untrusted
+    assert check.digital_source_type is not None and check.digital_source_type.endswith(
+        "compositeWithTrainedAlgorithmicMedia"
+    )
+    assert check.ingredients is not None and check.ingredients["narration"]["model_id"] == "en-joe"
+    assert {item["id"] for item in check.ingredients["licenses"]} == listed
+    result = CliRunner().invoke(app, ["verify", str(clip.video), "--no-watermark"])
+    assert result.exit_code == 0, result.output
+    assert "ingredient narration: en-joe" in result.output
+
+    data = bytearray(clip.video.read_bytes())
+    data[-2000] ^= 0xFF  # a byte of the media data
+    clip.video.write_bytes(bytes(data))
+    assert not verify_file(clip.video).valid
+    assert CliRunner().invoke(app, ["verify", str(clip.video), "--no-watermark"]).exit_code == 1
