@@ -7,6 +7,17 @@ Example:
 """
 
 from aigc_sdk.pipelines.base import Pipeline, PipelineEvent, PipelineRun, Step, StepContext
+from aigc_sdk.pipelines.progress import tqdm_progress
 from aigc_sdk.pipelines.timeline import Timeline, TimelineSegment, Visual
 
-__all__ = ["Pipeline", "PipelineEvent", "PipelineRun", "Step", "StepContext", "Timeline", "TimelineSegment", "Visual"]
+__all__ = [
+    "Pipeline",
+    "PipelineEvent",
+    "PipelineRun",
+    "Step",
+    "StepContext",
+    "Timeline",
+    "TimelineSegment",
+    "Visual",
+    "tqdm_progress",
+]

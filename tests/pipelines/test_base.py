@@ -190,3 +190,12 @@ def test_a_killed_run_resumes_and_reuses_finished_stages(tmp_path: Path) -> None
     assert marker.read_text() == "first ran\n"
     done = subprocess.run([*cmd, "finish"], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "['first'] done+second"
+
+
+def test_tqdm_progress_draws_a_bar_per_stage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from aigc_sdk.pipelines import tqdm_progress
+
+    _pipeline(tmp_path, on_event=tqdm_progress()).run({"text": "hello"})
+    drawn = capsys.readouterr().err
+    assert "upper" in drawn and "write" in drawn
+    assert "done" in drawn
