@@ -36,7 +36,6 @@ PUBLIC_MODULES = [
     "aigc_sdk.generators.audio.hf_whisper",
     "aigc_sdk.generators.audio.music",
     "aigc_sdk.generators.audio.musicbed",
-    "aigc_sdk.generators.audio.voices",
     "aigc_sdk.generators.text.embeddings",
     "aigc_sdk.generators.text.transformers_lm",
     "aigc_sdk.generators.text.template",

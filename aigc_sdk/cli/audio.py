@@ -89,7 +89,6 @@ def speak(
     as_json: Annotated[bool, typer.Option("--json", help="Print segments and provenance as JSON.")] = False,
 ) -> None:
     """Speak text through the Studio and save the audio."""
-    from aigc_sdk.generators.audio.voices import voice_for_language
     from aigc_sdk.studio import Studio
     from aigc_sdk.types import SpeechRequest
 
@@ -113,11 +112,7 @@ def speak(
             sample_rate=sample_rate,
             seed=seed,
         )
-        with Studio() as studio:
-            if model is None and request.language is not None:
-                default = studio.model_for("text-to-speech")
-                if not _speaks(default.languages, request.language):
-                    model = voice_for_language(studio.registry, request.language).id
+        with Studio() as studio:  # without --model, the voice is the default one for the request's language
             result = studio.speech(request, model=model)
         if loudness is not None:
             from aigc_sdk.audio import normalize_loudness
@@ -134,11 +129,6 @@ def speak(
             f"voice {result.provenance.model_id})",
             highlight=False,
         )
-
-
-def _speaks(languages: Sequence[str], language: str) -> bool:
-    wanted = language.split("-")[0].lower()
-    return not languages or any(lang.split("-")[0].lower() == wanted for lang in languages)
 
 
 def music(

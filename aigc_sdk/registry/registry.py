@@ -230,8 +230,8 @@ class ModelRegistry:
         disk, a default is still returned, so that using it says how to fetch it.
 
         Raises:
-            UnknownModelError: Unknown name, or no model for the task (and language).
-            InvalidRequestError: ``name`` is a model for another task.
+            UnknownModelError: Unknown name, or no model for the task.
+            InvalidRequestError: ``name`` is a model for another task, or no model of the task speaks ``language``.
 
         Example:
             >>> ModelRegistry().resolve("text-to-speech").id
@@ -245,9 +245,14 @@ class ModelRegistry:
             return spec
         with self._lock:
             ordered = [s for s in self._specs.values() if s.task == wanted]
-        if language is not None:
+        if language is not None and ordered:
             primary = language.split("-")[0].lower()
             ordered = [s for s in ordered if not s.languages or primary in {x.split("-")[0] for x in s.languages}]
+            if not ordered:
+                raise InvalidRequestError(
+                    f"no {wanted.value} model speaks {language!r}",
+                    hint="install one (e.g. the audio extra's eSpeak voices) or register it: aigc models add",
+                )
         defaults = [s for s in reversed(ordered) if s.default]
         others = sorted((s for s in ordered if not s.default), key=lambda s: (len(s.languages) or 10_000, s.id))
         for spec in [*defaults, *others]:

@@ -57,7 +57,7 @@ def test_music_bed(tmp_path: Path) -> None:
         (["speak", ""], "prompt"),
         (["speak"], "--file"),
         (["speak", "hi", "--speed", "-1"], "speed"),
-        (["speak", "Molo", "--language", "xh"], "no installed voice"),
+        (["speak", "Molo", "--language", "xh"], "speaks 'xh'"),
         (["music", "bed", "--duration", "-2"], "duration"),
         (["transcribe", "missing.wav"], "audio"),
     ],

@@ -93,7 +93,7 @@ def test_resolve_by_language_prefers_defaults_then_specialists(tmp_path: Path) -
     assert registry.resolve("text-to-speech", language="fr").id == "many"
     assert registry.resolve("text-to-speech", language="de").id == "any-voice"
     strict = ModelRegistry([_spec(folder, id="zh-only", languages=["zh"], **speech)], catalogs=False)
-    with pytest.raises(UnknownModelError, match="text-to-speech in 'de'"):
+    with pytest.raises(InvalidRequestError, match="no text-to-speech model speaks 'de'"):
         strict.resolve("text-to-speech", language="de")
 
 
