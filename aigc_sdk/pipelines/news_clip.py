@@ -316,9 +316,8 @@ def _visuals(ctx: StepContext, inputs: dict[str, Any]) -> Visuals:
             image.save(path)
             return Visual(path=path, kind="chart", source="chart-renderer", license="Apache-2.0")
         spec = _card_for(index, lines, script, features, config, width, height)
-        image = cards.render(spec)
-        image.save(path)
-        return Visual(path=path, kind="card", source="card-renderer", license=_font_licences(image.provenance))
+        cards.render(spec).save(path)  # its provenance (fonts and their licences) goes into the sidecar
+        return Visual(path=path, kind="card", source="card-renderer", license="Apache-2.0")
 
     return Visuals(items=ctx.map(make, range(len(lines))))
 
@@ -386,13 +385,6 @@ def _record_count(feed: Path) -> int:
 
 def _mult8(n: int) -> int:
     return max(64, n // 8 * 8)
-
-
-def _font_licences(provenance: Provenance | None) -> str | None:
-    if provenance is None:
-        return None
-    fonts = provenance.extra.get("fonts") or []
-    return ", ".join(sorted({str(f.get("license")) for f in fonts})) or None
 
 
 def _photo_matches(config: NewsClipConfig, sentences: list[str]) -> list[Path]:
@@ -583,10 +575,9 @@ def _publish(config: NewsClipConfig, run: PipelineRun) -> NewsClip:
         "music": music.provenance,
         "visuals": [_visual_record(v) for v in visuals.items],
     }
-    provenance = Provenance.model_validate(render.provenance).model_copy(
-        update={"extra": {**Provenance.model_validate(render.provenance).extra, "pipeline": "news-clip",
-                          "ingredients": ingredients}}
-    )  # fmt: skip
+    rendered = Provenance.model_validate(render.provenance)
+    extra = {**rendered.extra, "pipeline": "news-clip", "ingredients": ingredients}
+    provenance = rendered.model_copy(update={"extra": extra})
     video = Video(render.video).save(output, provenance=provenance)
     licences = _licences(ingredients)
     signed = _sign(config, video, provenance, {**ingredients, "licenses": licences})
