@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -40,6 +41,9 @@ def news_clip_command(
 ) -> None:
     """Make a news clip."""
     from aigc_sdk.pipelines.news_clip import NewsClipConfig, news_clip
+
+    # this command draws its own progress bars: keep the hub/transformers loading bars out of them
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
     options = {
         "input": source,
