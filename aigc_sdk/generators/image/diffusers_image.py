@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from aigc_sdk._internal.optional import require
+from aigc_sdk._internal.optional import is_available, require
 from aigc_sdk.errors import InvalidRequestError, ModelLoadError, map_errors
 from aigc_sdk.generators.base import BaseGenerator
 from aigc_sdk.media import Image
@@ -470,8 +470,25 @@ class DiffusersImageGenerator(BaseGenerator[ImageRequest, ImageResult]):
                 extra["clip_scores"] = [round(s, 6) for s in output.scores]
             provenance = self.provenance(request, **extra)
             images = [Image.from_array(a, provenance) for a in output.images]
+            if self._watermarks(request):
+                from aigc_sdk.trust.watermark import embed_watermark
+
+                images = [embed_watermark(img) for img in images]
+                provenance = images[0].provenance or provenance  # now records the mark
             results.append(ImageResult(images=images, provenance=provenance))
         return results
+
+    def _watermarks(self, request: ImageRequest) -> bool:
+        """Whether to mark these images invisibly, as SDXL does (spec option ``watermark``, default on).
+
+        Needs the ``trust`` extra and at least 256 px on the shorter side; the mark is recorded in
+        provenance (``extra["watermark"]``).
+        """
+        if not self.spec.options.get("watermark", True) or not is_available("imwatermark"):
+            return False
+        from aigc_sdk.trust.watermark import MIN_SIDE
+
+        return min(request.width, request.height) >= MIN_SIDE
 
     def _to(self, device: str) -> None:
         if "cpu_offload" in self._savers:

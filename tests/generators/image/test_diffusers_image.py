@@ -176,3 +176,20 @@ def test_missing_and_broken_weights(tmp_path: Path) -> None:
 def test_sampler_names_cover_the_common_ones() -> None:
     assert {"euler", "euler-a", "dpm++", "ddim", "lcm"} <= set(sampler_names())
     assert LocalSource(path=Path(".")).kind == "local"
+
+
+def test_generated_images_carry_the_invisible_watermark(sd: DiffusersImageGenerator, tiny_dir: Path) -> None:
+    pytest.importorskip("imwatermark", reason="needs the trust extra")
+    from aigc_sdk.trust.watermark import detect_watermark
+
+    result = sd(prompt="a lighthouse", width=256, height=256, steps=2, seed=3)
+    assert detect_watermark(result.image).detected
+    assert result.provenance.extra["watermark"]["method"] == "dwtDctSvd"
+    assert result.image.provenance is not None and "watermark" in result.image.provenance.extra
+    spec = diffusers_spec("tiny-sd", tiny_dir)
+    unmarked = DiffusersImageGenerator(spec.model_copy(update={"options": {**spec.options, "watermark": False}}))
+    plain = unmarked(prompt="a lighthouse", width=256, height=256, steps=2, seed=3)
+    assert not detect_watermark(plain.image).detected
+    assert "watermark" not in plain.provenance.extra
+    small = sd(prompt="a lighthouse", seed=3, **FAST)  # below 256 px: no room for the mark
+    assert "watermark" not in small.provenance.extra
