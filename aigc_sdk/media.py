@@ -165,11 +165,19 @@ class Image:
         """
         return np.asarray(self.pil, dtype=np.uint8)
 
-    def save(self, path: str | Path, *, provenance: Provenance | None = None, credentials: bool = False) -> Path:
+    def save(
+        self,
+        path: str | Path,
+        *,
+        provenance: Provenance | None = None,
+        credentials: bool = False,
+        privacy: bool = False,
+    ) -> Path:
         """Save atomically as PNG/JPEG/WebP with provenance in metadata and a sidecar.
 
         With ``credentials=True`` (``trust`` extra) a PNG/JPEG also gets signed C2PA content
         credentials (see :func:`aigc_sdk.trust.sign_file`).
+        With ``privacy=True`` the recorded request (prompts, text) is replaced by sha256 hashes everywhere.
 
         Example:
             >>> import numpy as np, tempfile, pathlib
@@ -181,6 +189,8 @@ class Image:
         target = Path(path)
         fmt = IMAGE_FORMATS[_check_suffix(target, IMAGE_FORMATS, "an image")]
         prov = provenance or self.provenance
+        if privacy and prov is not None:
+            prov = prov.redacted()  # prompts as sha256 in tags, sidecar and credentials
         if credentials:
             _check_credentials(target, prov)
         image = self.pil
@@ -293,10 +303,18 @@ class Audio:
         """
         return 1 if self.samples.ndim == 1 else int(self.samples.shape[1])
 
-    def save(self, path: str | Path, *, provenance: Provenance | None = None, credentials: bool = False) -> Path:
+    def save(
+        self,
+        path: str | Path,
+        *,
+        provenance: Provenance | None = None,
+        credentials: bool = False,
+        privacy: bool = False,
+    ) -> Path:
         """Save atomically as WAV/FLAC/OGG/MP3 with provenance in the comment tag and a sidecar.
 
         With ``credentials=True`` (``trust`` extra) a WAV/MP3 also gets signed C2PA content credentials.
+        With ``privacy=True`` the recorded request (prompts, text) is replaced by sha256 hashes everywhere.
 
         Example:
             >>> import tempfile, pathlib
@@ -307,6 +325,8 @@ class Audio:
         target = Path(path)
         fmt = AUDIO_FORMATS[_check_suffix(target, AUDIO_FORMATS, "audio")]
         prov = provenance or self.provenance
+        if privacy and prov is not None:
+            prov = prov.redacted()  # prompts as sha256 in tags, sidecar and credentials
         if credentials:
             _check_credentials(target, prov)
         subtype = "PCM_16" if fmt == "WAV" else None
@@ -422,10 +442,18 @@ class Video:
         """
         return cls(path)
 
-    def save(self, path: str | Path, *, provenance: Provenance | None = None, credentials: bool = False) -> Path:
+    def save(
+        self,
+        path: str | Path,
+        *,
+        provenance: Provenance | None = None,
+        credentials: bool = False,
+        privacy: bool = False,
+    ) -> Path:
         """Copy to ``path`` atomically (no re-encode), tagging provenance, and write a sidecar.
 
         With ``credentials=True`` (``trust`` extra) an MP4 also gets signed C2PA content credentials.
+        With ``privacy=True`` the recorded request (prompts, text) is replaced by sha256 hashes everywhere.
 
         Example:
             >>> Video.load("render.mp4").save("final.mp4", provenance=prov)  # doctest: +SKIP
@@ -434,6 +462,8 @@ class Video:
         target = Path(path)
         suffix = _check_suffix(target, VIDEO_FORMATS, "a video")
         prov = provenance or self.provenance
+        if privacy and prov is not None:
+            prov = prov.redacted()  # prompts as sha256 in tags, sidecar and credentials
         if credentials:
             _check_credentials(target, prov)
         ffmpeg = require_ffmpeg()

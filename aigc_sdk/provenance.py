@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import importlib.metadata
 import json
 import platform
+from collections.abc import Mapping
+from pathlib import PurePath
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Provenance", "library_versions"]
+__all__ = ["Provenance", "library_versions", "redact"]
 
 #: Key under which provenance is stored in file metadata (PNG text chunk, tags).
 METADATA_KEY = "aigc:provenance"
@@ -34,6 +37,41 @@ def library_versions(*distributions: str) -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             continue
     return dict(sorted(versions.items()))
+
+
+def _hashed(value: Any) -> Any:
+    if isinstance(value, str):
+        return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()
+    if isinstance(value, Mapping):
+        return {k: _hashed(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_hashed(v) for v in value]
+    return value
+
+
+def redact(record: Any) -> Any:
+    """A copy of a JSON-able record with every ``request`` hashed (sha256) and ``path`` values cut to file names.
+
+    Used for privacy: what was asked for stays verifiable (same text, same hash) without being readable.
+
+    Example:
+        >>> r = redact({"request": {"prompt": "secret"}, "visuals": [{"path": "/home/me/a.png"}]})
+        >>> r["request"]["prompt"][:7], r["visuals"][0]["path"]
+        ('sha256:', 'a.png')
+    """
+    if isinstance(record, Mapping):
+        out: dict[str, Any] = {}
+        for key, value in record.items():
+            if key == "request":
+                out[key] = _hashed(value)
+            elif key == "path" and isinstance(value, str):
+                out[key] = PurePath(value).name
+            else:
+                out[key] = redact(value)
+        return out
+    if isinstance(record, list | tuple):
+        return [redact(v) for v in record]
+    return record
 
 
 def _utcnow() -> _dt.datetime:
@@ -87,6 +125,16 @@ class Provenance(BaseModel):
         """
         data: dict[str, Any] = json.loads(self.model_dump_json())
         return data
+
+    def redacted(self) -> Provenance:
+        """A copy whose request text is replaced by sha256 hashes (see :func:`redact`).
+
+        Example:
+            >>> p = Provenance(model_id="m", task="t", backend="b", request={"prompt": "secret plans"})
+            >>> p.redacted().request["prompt"].startswith("sha256:")
+            True
+        """
+        return Provenance.model_validate(redact(self.to_dict()))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Provenance:

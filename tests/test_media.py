@@ -135,3 +135,16 @@ def test_video_errors(tmp_path: Path) -> None:
     junk.write_bytes(b"\x00" * 100)
     with pytest.raises(MediaError, match="not a readable video"):
         Video.load(junk)
+
+
+def test_privacy_hashes_the_request_in_tags_and_sidecar(tmp_path: Path) -> None:
+    secret = PROV.model_copy(update={"request": {"prompt": "the embargoed story"}})
+    png = _gradient().save(tmp_path / "p.png", provenance=secret, privacy=True)
+    wav = Audio([0.0, 0.1] * 100, 8000).save(tmp_path / "p.wav", provenance=secret, privacy=True)
+    for path in (png, wav):
+        assert "embargoed" not in sidecar_path(path).read_text()
+        assert "embargoed" not in path.read_bytes().decode("latin-1")
+    loaded = Image.load(png).provenance
+    assert loaded is not None
+    assert loaded.request["prompt"].startswith("sha256:")
+    assert loaded.model_id == PROV.model_id  # only the request is hidden

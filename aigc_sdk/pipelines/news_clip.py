@@ -36,7 +36,7 @@ from aigc_sdk.generators.image.charts import ChartRenderer, ChartSpec
 from aigc_sdk.media import Video, sidecar_path
 from aigc_sdk.pipelines.base import Pipeline, PipelineEvent, PipelineRun, Step, StepContext
 from aigc_sdk.pipelines.timeline import Timeline, Visual
-from aigc_sdk.provenance import Provenance
+from aigc_sdk.provenance import Provenance, redact
 from aigc_sdk.studio import Studio
 from aigc_sdk.trust.licenses import licence_warnings
 from aigc_sdk.types import (
@@ -94,7 +94,9 @@ class NewsClipConfig(FrozenModel):
     credentials: bool | None = Field(
         default=None, description="Sign the MP4 with C2PA content credentials; None: when the trust extra is installed."
     )
-    privacy: bool = Field(default=False, description="Credentials record sha256 hashes of prompts, not the text.")
+    privacy: bool = Field(
+        default=False, description="Record sha256 hashes of prompts and scripts, and file names, not the text/paths."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -575,10 +577,12 @@ def _publish(config: NewsClipConfig, run: PipelineRun) -> NewsClip:
         "music": music.provenance,
         "visuals": [_visual_record(v) for v in visuals.items],
     }
+    if config.privacy:
+        ingredients = redact(ingredients)
     rendered = Provenance.model_validate(render.provenance)
     extra = {**rendered.extra, "pipeline": "news-clip", "ingredients": ingredients}
     provenance = rendered.model_copy(update={"extra": extra})
-    video = Video(render.video).save(output, provenance=provenance)
+    video = Video(render.video).save(output, provenance=provenance, privacy=config.privacy)
     licences = _licences(ingredients)
     signed = _sign(config, video, provenance, {**ingredients, "licenses": licences})
     srt = _copy_beside(render.srt, output.with_suffix(".srt"))
@@ -598,6 +602,9 @@ def _publish(config: NewsClipConfig, run: PipelineRun) -> NewsClip:
         license_warnings=licence_warnings(licences),
         credentials=signed,
     )
+    if config.privacy:  # stage outputs hold the script's text; inputs and outputs are named, not located
+        manifest["steps"] = [{k: v for k, v in step.items() if k != "output"} for step in manifest["steps"]]
+        manifest["config"].update(input=config.input.name, output=config.output.name)
     atomic_write_json(manifest_path, manifest)
     return NewsClip(
         video=video,

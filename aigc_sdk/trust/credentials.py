@@ -14,7 +14,6 @@ readers report the signer as untrusted.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.settings import Settings
 from aigc_sdk._version import __version__
 from aigc_sdk.errors import InvalidRequestError, MediaError
-from aigc_sdk.provenance import Provenance
+from aigc_sdk.provenance import Provenance, redact
 from aigc_sdk.trust.licenses import licence_warnings
 
 __all__ = [
@@ -219,33 +218,6 @@ def signing_identity(settings: Settings | None = None) -> SigningIdentity:
     return _dev_identity(settings.cache_dir / "c2pa")
 
 
-def _hashed(value: Any) -> Any:
-    if isinstance(value, str):
-        return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()
-    if isinstance(value, Mapping):
-        return {k: _hashed(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_hashed(v) for v in value]
-    return value
-
-
-def _private(record: Any) -> Any:
-    """Replace request text (prompts, scripts) with sha256 and paths with file names, recursively."""
-    if isinstance(record, Mapping):
-        out: dict[str, Any] = {}
-        for key, value in record.items():
-            if key == "request":
-                out[key] = _hashed(value)
-            elif key == "path" and isinstance(value, str):
-                out[key] = Path(value).name
-            else:
-                out[key] = _private(value)
-        return out
-    if isinstance(record, list | tuple):
-        return [_private(v) for v in record]
-    return record
-
-
 def _licence_list(provenance: dict[str, Any], ingredients: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     items = [{"what": provenance.get("task"), "id": provenance.get("model_id"), "license": provenance.get("license")}]
     for font in (provenance.get("extra") or {}).get("fonts", []) or []:
@@ -288,8 +260,8 @@ def build_manifest(
     record = provenance.to_dict()
     ingredient_record = dict(ingredients) if ingredients else None
     if privacy:
-        record = _private(record)
-        ingredient_record = _private(ingredient_record) if ingredient_record else None
+        record = redact(record)
+        ingredient_record = redact(ingredient_record) if ingredient_record else None
     licences = _licence_list(record, ingredient_record)
     action = {
         "action": "c2pa.created",

@@ -14,7 +14,7 @@ import pytest
 from aigc_sdk import Studio
 from aigc_sdk._internal.ffmpeg import require_ffmpeg
 from aigc_sdk.errors import InvalidRequestError, PipelineCancelledError
-from aigc_sdk.media import Audio, Video
+from aigc_sdk.media import Audio, Video, sidecar_path
 from aigc_sdk.pipelines import PipelineEvent
 from aigc_sdk.pipelines.news_clip import NewsClipConfig, news_clip
 from tests.support import word_error_rate
@@ -94,6 +94,12 @@ def test_article_clip_resumes_after_an_interrupted_run(studio: Studio, data_dir:
     assert word_error_rate(script, heard) <= 0.2, heard
     again = news_clip(config, studio=studio)
     assert again.reused == ["music", "narration", "render", "script", "visuals"]
+    private = news_clip(config.model_copy(update={"output": tmp_path / "private.mp4", "privacy": True}), studio=studio)
+    assert private.reused == again.reused  # privacy changes what is recorded, not what is made
+    sentence = script.split(".")[0]
+    for path in (private.manifest, sidecar_path(private.video)):
+        assert sentence not in path.read_text(), path
+    assert str(data_dir) not in private.manifest.read_text()
 
 
 def test_bad_inputs_are_typed_errors_and_leave_no_mp4(studio: Studio, data_dir: Path, tmp_path: Path) -> None:
