@@ -533,6 +533,7 @@ class EmbedRequest(Request):
 
     prompt: Prompt = Field(description="The text to embed.")
     normalize: bool = Field(default=True, description="Scale the vector to unit length.")
+    language: str | None = Field(default=None, description="Language of the text; picks a model that speaks it.")
 
 
 class TemplateRequest(Request):

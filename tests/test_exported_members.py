@@ -37,6 +37,7 @@ PUBLIC_MODULES = [
     "aigc_sdk.generators.audio.music",
     "aigc_sdk.generators.audio.musicbed",
     "aigc_sdk.generators.text.embeddings",
+    "aigc_sdk.generators.text.e5",
     "aigc_sdk.generators.text.transformers_lm",
     "aigc_sdk.generators.text.template",
     "aigc_sdk.generators.text.script_writer",

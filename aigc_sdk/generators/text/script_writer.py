@@ -2,8 +2,9 @@
 
 The article (Markdown or plain text, English or Chinese) is split into
 sentences; each is scored by how central it is to the article (cosine to the
-mean sentence vector, from the bundled MiniLM embeddings, or TF-IDF when the
-embeddings are not installed or ``scorer = "tfidf"``), with a small bonus for
+mean sentence vector, from the bundled MiniLM embeddings for English and the
+multilingual E5 for Chinese, or TF-IDF when the embeddings are not installed or
+``scorer = "tfidf"``), with a small bonus for
 the lead. Sentences are then taken best-first while they fit, and returned in
 article order. Duration is estimated from words per second (English) or
 characters per second (Chinese). Every sentence of the script is a sentence of
@@ -303,11 +304,13 @@ class ScriptWriter(BaseGenerator[ScriptRequest, StoryResult]):
 
     def _vectors(self, article: Article) -> tuple[npt.NDArray[np.float32], str]:
         sentences = article.sentences
-        if self._scorer == "embeddings" and article.language == "en":
+        if self._scorer == "embeddings":
+            from aigc_sdk.generators.text.e5 import embed_multilingual
             from aigc_sdk.generators.text.embeddings import embed_texts
 
             try:
-                return embed_texts(sentences), "embeddings"
+                vectors = embed_texts(sentences) if article.language == "en" else embed_multilingual(sentences)
+                return vectors, "embeddings"
             except (MissingDependencyError, ModelNotAvailableError):
                 pass  # fall back to TF-IDF: documented
         return tfidf_vectors(sentences, article.language), "tfidf"

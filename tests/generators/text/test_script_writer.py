@@ -35,7 +35,7 @@ def test_script_meets_the_target_with_verbatim_sentences(
     extra = script.provenance.extra
     assert script.language == language
     assert extra["rewritten"] is False and extra["generator"] == "extractive"
-    assert extra["scorer"] == ("embeddings" if language == "en" else "tfidf")
+    assert extra["scorer"] == "embeddings"  # MiniLM for English, multilingual E5 for Chinese
     chosen = [s for p in script.paragraphs for s in split_sentences(p)]
     known = _article_sentences(text)
     assert chosen and all(s in known for s in chosen)
