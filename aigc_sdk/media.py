@@ -68,14 +68,19 @@ def _write_sidecar(path: Path, provenance: Provenance | None) -> None:
 _SIGNABLE = (".png", ".jpg", ".jpeg", ".wav", ".mp3", ".mp4")
 
 
-def _check_credentials(path: Path, provenance: Provenance | None) -> None:
-    if path.suffix.lower() not in _SIGNABLE:
-        raise InvalidRequestError(
-            f"content credentials cannot be embedded in {path.suffix!r} files",
-            hint=f"use one of {', '.join(_SIGNABLE)}",
-        )
-    if provenance is None:
-        raise InvalidRequestError("content credentials need the result's provenance")
+def _recorded(path: Path, provenance: Provenance | None, *, credentials: bool, privacy: bool) -> Provenance | None:
+    """The provenance a save writes (redacted for privacy), checked before anything is written."""
+    if privacy and provenance is not None:
+        provenance = provenance.redacted()  # prompts as sha256 in tags, sidecar and credentials
+    if credentials:
+        if path.suffix.lower() not in _SIGNABLE:
+            raise InvalidRequestError(
+                f"content credentials cannot be embedded in {path.suffix!r} files",
+                hint=f"use one of {', '.join(_SIGNABLE)}",
+            )
+        if provenance is None:
+            raise InvalidRequestError("content credentials need the result's provenance")
+    return provenance
 
 
 def _sign(path: Path, provenance: Provenance | None) -> None:
@@ -188,11 +193,7 @@ class Image:
         """
         target = Path(path)
         fmt = IMAGE_FORMATS[_check_suffix(target, IMAGE_FORMATS, "an image")]
-        prov = provenance or self.provenance
-        if privacy and prov is not None:
-            prov = prov.redacted()  # prompts as sha256 in tags, sidecar and credentials
-        if credentials:
-            _check_credentials(target, prov)
+        prov = _recorded(target, provenance or self.provenance, credentials=credentials, privacy=privacy)
         image = self.pil
         kwargs: dict[str, Any] = {}
         if fmt == "PNG":
@@ -324,11 +325,7 @@ class Audio:
         sf = require("soundfile", extra="audio", feature="audio files")
         target = Path(path)
         fmt = AUDIO_FORMATS[_check_suffix(target, AUDIO_FORMATS, "audio")]
-        prov = provenance or self.provenance
-        if privacy and prov is not None:
-            prov = prov.redacted()  # prompts as sha256 in tags, sidecar and credentials
-        if credentials:
-            _check_credentials(target, prov)
+        prov = _recorded(target, provenance or self.provenance, credentials=credentials, privacy=privacy)
         subtype = "PCM_16" if fmt == "WAV" else None
         with (
             map_errors(f"could not save audio to {target}", to=MediaError),
@@ -461,11 +458,7 @@ class Video:
         """
         target = Path(path)
         suffix = _check_suffix(target, VIDEO_FORMATS, "a video")
-        prov = provenance or self.provenance
-        if privacy and prov is not None:
-            prov = prov.redacted()  # prompts as sha256 in tags, sidecar and credentials
-        if credentials:
-            _check_credentials(target, prov)
+        prov = _recorded(target, provenance or self.provenance, credentials=credentials, privacy=privacy)
         ffmpeg = require_ffmpeg()
         cmd = [ffmpeg.path, "-hide_banner", "-loglevel", "error", "-y", "-i", str(self.path), "-map", "0", "-c", "copy"]
         if prov is not None:
