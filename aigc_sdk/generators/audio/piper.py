@@ -244,7 +244,9 @@ class PiperSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
                 )
             audio_value = Audio(np.concatenate(parts), self.sample_rate)
             if request.sample_rate and request.sample_rate != self.sample_rate:
-                audio_value = _resample(audio_value, request.sample_rate)
+                from aigc_sdk.audio.processing import resample
+
+                audio_value = resample(audio_value, request.sample_rate)
             provenance = self.provenance(
                 request,
                 sentences=len(segments),
@@ -377,8 +379,3 @@ def _find_onnx(path: Path) -> Path:
     if len(models) != 1:
         raise ModelLoadError(f"expected one .onnx voice in {path}, found {len(models)}")
     return models[0]
-
-
-def _resample(audio: Audio, rate: int) -> Audio:
-    soxr: Any = require("soxr", extra="audio", feature="resampling")
-    return Audio(soxr.resample(audio.samples, audio.sample_rate, rate), rate)
