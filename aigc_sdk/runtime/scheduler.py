@@ -117,6 +117,12 @@ def load_generator(spec: ModelSpec, device: str) -> Generator[Any, Any]:
     return generator
 
 
+def _saver_need(spec: ModelSpec) -> int | None:
+    """Bytes the model needs with its memory savers on (spec option ``memory_savers_bytes``), if declared."""
+    value = spec.options.get("memory_savers_bytes")
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) and value > 0 else None
+
+
 def _check_generator(obj: object, spec: ModelSpec) -> None:
     """Duck-type the Generator protocol (runtime never imports the generators package)."""
     missing = [name for name in ("batch", "to", "close") if not callable(getattr(obj, name, None))]
@@ -885,6 +891,10 @@ class GpuScheduler:
                         self._room.wait()
                         continue
                     decision = pool.find_room(entry)
+                    saver_need = _saver_need(spec)
+                    if decision is None and saver_need is not None and entry.device is None and saver_need < entry.need:
+                        entry.need = saver_need  # too big for every budget: load it with its memory savers on
+                        continue
                     if decision is None:
                         failure = OutOfDeviceMemoryError(
                             f"{spec.id} needs {format_bytes(entry.need)}, more than any device budget "
@@ -919,7 +929,7 @@ class GpuScheduler:
         device = entry.device
         started = time.perf_counter()
         try:
-            generator = self._load(spec, device, parked)
+            generator = self._load(spec, device, parked, savers=entry.need < (spec.memory_bytes or 0))
         except BaseException as exc:
             error: Exception
             if isinstance(exc, ModelError | MissingDependencyError):
@@ -946,15 +956,26 @@ class GpuScheduler:
         self._emit(ModelLoaded(model_id=spec.id, device=device, seconds=time.perf_counter() - started))
         return generator, device
 
-    def _load(self, spec: ModelSpec, device: str, parked: Generator[Any, Any] | None) -> Generator[Any, Any]:
+    def _load(
+        self, spec: ModelSpec, device: str, parked: Generator[Any, Any] | None, *, savers: bool = False
+    ) -> Generator[Any, Any]:
         if parked is not None:
             try:
-                return parked.to(device)
+                return parked.to(device)  # savers, once on, stay on
             except Exception:
                 logger.warning("could not move offloaded %r back to %s; loading it again", spec.id, device)
                 self._close(spec.id, parked)
         generator = self._loader(spec, device)
         _check_generator(generator, spec)
+        if savers:
+            try:
+                enable = getattr(generator, "enable_memory_savers", None)
+                if not callable(enable):
+                    raise ModelLoadError(f"{spec.id} declares memory_savers_bytes but its backend has no memory savers")
+                enable(attention_slicing=True, vae_tiling=True, cpu_offload=device.startswith("cuda"))
+            except BaseException:
+                self._close(spec.id, generator)
+                raise
         return generator
 
     def _unflag(self, flagged: list[PoolEntry]) -> None:
