@@ -439,6 +439,11 @@ class VideoRequest(Request):
         default="veryfast", description="x264 speed/size trade-off."
     )
     crf: int = Field(default=23, ge=0, le=51, description="x264 quality: lower is better and bigger.")
+    watermark: bool | None = Field(
+        default=None,
+        description="Invisible watermark in the frames: None marks frames of stills made by aigc_sdk (with "
+        "provenance) but not the user's own pictures; True every frame; False none.",
+    )
     output: Path | None = Field(default=None, description="Where to write the MP4; None: the cache's renders folder.")
 
     @model_validator(mode="after")

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
+import queue
 import re
 import shutil
 import subprocess
+import tempfile
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aigc_sdk._internal.optional import is_available
 from aigc_sdk._internal.settings import Settings
-from aigc_sdk.errors import MissingDependencyError
+from aigc_sdk.errors import MediaError, MissingDependencyError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 
 @dataclass(frozen=True)
@@ -70,3 +82,146 @@ def _probe(path: str, source: str) -> FFmpegInfo:
     out = subprocess.run([path, "-hide_banner", "-version"], capture_output=True, text=True, timeout=30, check=True)
     match = re.search(r"ffmpeg version (\S+)", out.stdout)
     return FFmpegInfo(path=path, version=match.group(1) if match else "unknown", source=source)
+
+
+def relay_frames(
+    source: list[str],
+    sink: list[str],
+    frame_bytes: int,
+    hook: Callable[[int, npt.NDArray[np.uint8]], None],
+    *,
+    cwd: str | Path | None = None,
+) -> int:
+    """Pipe raw frames from one ffmpeg command to another, calling ``hook(index, frame)`` on each.
+
+    ``source`` writes raw frames of ``frame_bytes`` to stdout; ``sink`` reads them from
+    stdin. The hook may change the frame in place. Both processes run concurrently;
+    if either fails, the other is stopped and :class:`MediaError` carries its log.
+
+    Returns:
+        The number of frames relayed.
+
+    Example:
+        >>> import numpy as np
+        >>> ff = require_ffmpeg().path
+        >>> src = [ff, "-v", "error", "-f", "lavfi", "-i", "color=c=red:s=16x16:d=0.2:r=10",
+        ...        "-f", "rawvideo", "-pix_fmt", "gray", "-"]
+        >>> seen = []
+        >>> relay_frames(src, [ff, "-v", "error", "-f", "rawvideo", "-pix_fmt", "gray", "-s", "16x16",
+        ...                     "-i", "-", "-f", "null", "-"], 256, lambda i, f: seen.append(int(f[0])))
+        2
+        >>> seen
+        [76, 76]
+    """
+    import numpy as np
+
+    with tempfile.TemporaryFile() as source_log, tempfile.TemporaryFile() as sink_log:
+        reader = subprocess.Popen(source, stdout=subprocess.PIPE, stderr=source_log, stdin=subprocess.DEVNULL, cwd=cwd)
+        writer = subprocess.Popen(sink, stdin=subprocess.PIPE, stderr=sink_log, stdout=subprocess.DEVNULL, cwd=cwd)
+        assert isinstance(reader.stdout, io.BufferedReader)
+        assert writer.stdin is not None
+        stdout, stdin = reader.stdout, writer.stdin
+        # Reading, the hook and writing overlap in three threads (pipe I/O and numpy release the GIL),
+        # with a few frames queued between them so neither ffmpeg waits on the other.
+        fresh: queue.Queue[bytearray | None] = queue.Queue(maxsize=_RELAY_DEPTH)
+        done: queue.Queue[bytearray | None] = queue.Queue(maxsize=_RELAY_DEPTH)
+        stop = threading.Event()
+        errors: list[BaseException] = []
+
+        def read() -> None:
+            try:
+                while not stop.is_set():
+                    buffer = bytearray(frame_bytes)
+                    got = _read_full(stdout, buffer)
+                    if got == 0:
+                        break
+                    if got < frame_bytes:
+                        raise MediaError(f"ffmpeg gave a partial frame ({got} of {frame_bytes} bytes)")
+                    if not _put(fresh, buffer, stop):
+                        break
+            except BaseException as exc:
+                errors.append(exc)
+                stop.set()
+            finally:
+                _put(fresh, None, stop)
+
+        def write() -> None:
+            try:
+                while (buffer := _get(done, stop)) is not None:
+                    stdin.write(buffer)
+            except BrokenPipeError:
+                stop.set()  # the sink stopped early: its exit status and log say why
+            except BaseException as exc:
+                errors.append(exc)
+                stop.set()
+            finally:
+                with contextlib.suppress(BrokenPipeError):
+                    stdin.close()
+
+        threads = [threading.Thread(target=read, daemon=True), threading.Thread(target=write, daemon=True)]
+        for thread in threads:
+            thread.start()
+        count = 0
+        try:
+            while (buffer := _get(fresh, stop)) is not None:
+                hook(count, np.frombuffer(buffer, dtype=np.uint8))
+                if not _put(done, buffer, stop):
+                    break
+                count += 1
+        except BaseException:
+            stop.set()
+            reader.kill()
+            writer.kill()
+            raise
+        finally:
+            _put(done, None, stop)
+            stopped = stop.is_set()  # the sink quit early, or something failed: the source is not needed
+            if stopped:
+                reader.kill()
+            for thread in threads:
+                thread.join()
+            stdout.close()
+            sink_code, source_code = writer.wait(), reader.wait()
+        if errors:
+            raise errors[0]
+        for name, code, log in (("sink", sink_code, sink_log), ("source", source_code, source_log)):
+            if code != 0 and not (name == "source" and stopped):
+                log.seek(0)
+                text = log.read().decode("utf-8", "replace").strip()[-800:]
+                raise MediaError(f"ffmpeg ({name}) failed with exit {code}", hint=text or None)
+    return count
+
+
+_RELAY_DEPTH = 8
+
+
+def _read_full(stream: io.BufferedReader, buffer: bytearray) -> int:
+    """Fill ``buffer`` from ``stream``; fewer bytes only at the end of the stream."""
+    view, got = memoryview(buffer), 0
+    while got < len(buffer):
+        more = stream.readinto(view[got:])
+        if not more:
+            break
+        got += more
+    return got
+
+
+def _put(channel: queue.Queue[bytearray | None], item: bytearray | None, stop: threading.Event) -> bool:
+    """Put ``item`` unless ``stop`` is set first; whether it was put."""
+    while True:
+        try:
+            channel.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            if stop.is_set():
+                return False
+
+
+def _get(channel: queue.Queue[bytearray | None], stop: threading.Event) -> bytearray | None:
+    """The next item, or None at the end or once ``stop`` is set and nothing is waiting."""
+    while True:
+        try:
+            return channel.get(timeout=0.1)
+        except queue.Empty:
+            if stop.is_set():
+                return None

@@ -25,9 +25,7 @@ _IMAGES = (".png", ".jpg", ".jpeg")
 
 
 def _watermark(path: Path) -> dict[str, Any] | None:
-    from aigc_sdk._internal.optional import is_available
-
-    if not is_available("imwatermark") or path.suffix.lower() not in (*_VIDEO, *_IMAGES):
+    if path.suffix.lower() not in (*_VIDEO, *_IMAGES):
         return None
     from aigc_sdk.media import Image
     from aigc_sdk.trust.watermark import detect_video_watermark, detect_watermark
@@ -81,13 +79,16 @@ def _print(report: dict[str, Any]) -> None:
         console.print(
             f"  source type: {escape(str(report['digital_source_type']).rsplit('/', 1)[-1])}", highlight=False
         )
-    ingredients = report.get("ingredients") or {}
-    for name in ("script", "narration", "music"):
-        item = ingredients.get(name)
-        if item:
-            console.print(f"  ingredient {name}: {escape(str(item.get('model_id')))}", highlight=False)
-    if ingredients.get("visuals"):
-        console.print(f"  ingredient visuals: {len(ingredients['visuals'])}", highlight=False)
+    script = (report.get("ingredients") or {}).get("script")
+    if script:
+        console.print(f"  ingredient script: {escape(str(script.get('model_id')))}", highlight=False)
+    for part in report.get("parts") or []:
+        made = f": {part['model_id']}" if part.get("model_id") else ""
+        status = "own credentials valid" if part["signed"] else "no credentials of its own"
+        if part["failures"]:
+            status = f"[red]failed: {', '.join(part['failures'])}[/]"
+        line = f"  ingredient {escape(str(part.get('role') or 'file'))} ({escape(part['title'])}){escape(made)}"
+        console.print(f"{line}, {status}", highlight=False)
     licences = report.get("licenses") or {}
     for item in licences.get("licenses", []):
         console.print(f"  licence: {escape(str(item.get('id')))}: {escape(str(item.get('license')))}", highlight=False)

@@ -38,6 +38,7 @@ from aigc_sdk.pipelines.base import Pipeline, PipelineEvent, PipelineRun, Step, 
 from aigc_sdk.pipelines.timeline import Timeline, Visual
 from aigc_sdk.provenance import Provenance, redact
 from aigc_sdk.studio import Studio
+from aigc_sdk.trust.credentials import Ingredient
 from aigc_sdk.trust.licenses import licence_warnings
 from aigc_sdk.types import (
     ImageRequest,
@@ -584,7 +585,7 @@ def _publish(config: NewsClipConfig, run: PipelineRun) -> NewsClip:
     provenance = rendered.model_copy(update={"extra": extra})
     video = Video(render.video).save(output, provenance=provenance, privacy=config.privacy)
     licences = _licences(ingredients)
-    signed = _sign(config, video, provenance, {**ingredients, "licenses": licences})
+    signed = _sign(config, video, provenance, {**ingredients, "licenses": licences}, _parts(narration, music, visuals))
     srt = _copy_beside(render.srt, output.with_suffix(".srt"))
     vtt = _copy_beside(render.vtt, output.with_suffix(".vtt"))
     manifest_path = output.with_suffix(".manifest.json")
@@ -617,13 +618,27 @@ def _publish(config: NewsClipConfig, run: PipelineRun) -> NewsClip:
     )
 
 
-def _sign(config: NewsClipConfig, video: Path, provenance: Provenance, ingredients: dict[str, Any]) -> bool:
+def _sign(
+    config: NewsClipConfig, video: Path, provenance: Provenance, ingredients: dict[str, Any], parts: list[Ingredient]
+) -> bool:
     if config.credentials is False or (config.credentials is None and not is_available("c2pa")):
         return False
     from aigc_sdk.trust.credentials import sign_file
 
-    sign_file(video, provenance, ingredients=ingredients, privacy=config.privacy)
+    sign_file(video, provenance, ingredients=ingredients, parts=parts, privacy=config.privacy)
     return True
+
+
+def _parts(narration: Narration, music: Music, visuals: Visuals) -> list[Ingredient]:
+    """The files that went into the clip, as C2PA ingredients (each signed with its own provenance)."""
+    parts = [Ingredient(narration.audio, "narration", Provenance.model_validate(narration.provenance))]
+    if music.audio is not None and music.provenance is not None:
+        parts.append(Ingredient(music.audio, "music", Provenance.model_validate(music.provenance)))
+    for index, visual in enumerate(visuals.items, start=1):
+        side = sidecar_path(visual.path)
+        own = Provenance.from_json(side.read_bytes()) if side.is_file() else None  # none: the user's photo
+        parts.append(Ingredient(visual.path, f"{visual.kind} {index}", own))
+    return parts
 
 
 def _output(run: PipelineRun, name: str, kind: type[OutT]) -> OutT:

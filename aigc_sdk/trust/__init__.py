@@ -1,7 +1,7 @@
 """Trust: signed C2PA content credentials, invisible watermarks and licence records.
 
-Needs the ``trust`` extra (``c2pa-python``, ``invisible-watermark``, ``cryptography``),
-imported lazily on first use.
+Credentials need the ``trust`` extra (``c2pa-python``, ``cryptography``), imported
+lazily on first use; watermarks need only numpy.
 
 Example:
     >>> from aigc_sdk.trust import sign_file, verify_file
@@ -12,6 +12,8 @@ Example:
 from __future__ import annotations
 
 from aigc_sdk.trust.credentials import (
+    Ingredient,
+    IngredientCheck,
     SigningIdentity,
     Verification,
     build_manifest,
@@ -22,6 +24,8 @@ from aigc_sdk.trust.credentials import (
 from aigc_sdk.trust.licenses import licence_warnings, restricts_commercial_use
 
 __all__ = [
+    "Ingredient",
+    "IngredientCheck",
     "SigningIdentity",
     "Verification",
     "build_manifest",

@@ -3,7 +3,9 @@
 A manifest says the file was made by a generative model (the ``c2pa.created``
 action with IPTC digital source type ``trainedAlgorithmicMedia``), carries the
 file's :class:`~aigc_sdk.provenance.Provenance` (model, revision, seed, request)
-and, for pipeline outputs, the ingredients and licences that went into it.
+and, for pipeline outputs, the ingredients and licences that went into it. Files
+that went in (:class:`Ingredient`) become C2PA ingredients, each with its own
+signed manifest, so readers can follow and check the chain.
 
 The signing key and certificate chain come from ``AIGC_C2PA_CERT`` and
 ``AIGC_C2PA_KEY``; without them a development CA and an ES256 signer are made on
@@ -14,8 +16,10 @@ readers report the signer as untrusted.
 from __future__ import annotations
 
 import datetime as _dt
+import io
+import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +36,8 @@ __all__ = [
     "CERT_ENV",
     "KEY_ENV",
     "MIME_TYPES",
+    "Ingredient",
+    "IngredientCheck",
     "SigningIdentity",
     "Verification",
     "build_manifest",
@@ -82,6 +88,51 @@ class SigningIdentity:
 
 
 @dataclass(frozen=True)
+class Ingredient:
+    """A file that went into a signed output, recorded as a C2PA ``componentOf`` ingredient.
+
+    When the file carries no credentials of its own and ``provenance`` is given, it is
+    signed in memory first (the file on disk is left alone), so the output's manifest
+    embeds the ingredient's own signed manifest: its model, seed and a hash of its bytes.
+
+    Example:
+        >>> Ingredient(Path("narration.wav"), "narration").role
+        'narration'
+    """
+
+    path: Path
+    role: str
+    provenance: Provenance | None = None
+
+
+@dataclass(frozen=True)
+class IngredientCheck:
+    """One C2PA ingredient of a verified file.
+
+    Example:
+        >>> IngredientCheck(title="narration.wav", role="narration", format="audio/wav", signed=True).valid
+        True
+    """
+
+    title: str
+    role: str | None
+    format: str | None
+    signed: bool
+    failures: tuple[str, ...] = ()
+    model_id: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        """Whether the ingredient's own manifest (if any) checked out inside the output's.
+
+        Example:
+            >>> IngredientCheck(title="a.png", role=None, format=None, signed=True, failures=("x",)).valid
+            False
+        """
+        return not self.failures
+
+
+@dataclass(frozen=True)
 class Verification:
     """What :func:`verify_file` found.
 
@@ -101,6 +152,7 @@ class Verification:
     provenance: dict[str, Any] | None = None
     ingredients: dict[str, Any] | None = None
     licenses: dict[str, Any] | None = None
+    parts: tuple[IngredientCheck, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -235,6 +287,7 @@ def build_manifest(
     provenance: Provenance,
     *,
     ingredients: Mapping[str, Any] | None = None,
+    parts: Sequence[Ingredient] = (),
     privacy: bool = False,
     development: bool = False,
 ) -> dict[str, Any]:
@@ -245,6 +298,7 @@ def build_manifest(
         provenance: How the file was made.
         ingredients: What went into a pipeline output (e.g. a news clip's script, narration, visuals,
             music and a ``licenses`` list); recorded in an ``org.aigc-sdk.ingredients`` assertion.
+        parts: Files that went in; a ``c2pa.placed`` action names them (:func:`sign_file` adds them).
         privacy: Record the sha256 of prompts and other request text (and file names, not paths).
         development: Mark the manifest as signed with the untrusted development key.
 
@@ -265,7 +319,7 @@ def build_manifest(
     licences = _licence_list(record, ingredient_record)
     action = {
         "action": "c2pa.created",
-        "digitalSourceType": COMPOSITE if ingredients else TRAINED,
+        "digitalSourceType": COMPOSITE if ingredients or parts else TRAINED,
         "softwareAgent": {"name": "aigc_sdk", "version": __version__},
         "parameters": {"model": provenance.model_id, "task": provenance.task},
     }
@@ -282,6 +336,9 @@ def build_manifest(
             },
         },
     ]
+    if parts:
+        placed = {"action": "c2pa.placed", "parameters": {"ingredientIds": [_part_label(i) for i in range(len(parts))]}}
+        assertions[0]["data"]["actions"].append(placed)
     if ingredient_record:
         assertions.append({"label": INGREDIENTS_LABEL, "data": ingredient_record})
     return {
@@ -297,6 +354,7 @@ def sign_file(
     provenance: Provenance | None = None,
     *,
     ingredients: Mapping[str, Any] | None = None,
+    parts: Sequence[Ingredient] = (),
     privacy: bool = False,
     identity: SigningIdentity | None = None,
 ) -> Path:
@@ -306,6 +364,7 @@ def sign_file(
         path: The file to sign.
         provenance: How it was made; None: read from the file's ``.provenance.json`` sidecar.
         ingredients: For pipeline outputs, what went into the file (see :func:`build_manifest`).
+        parts: Files that went in, added as C2PA ingredients (see :class:`Ingredient`).
         privacy: Record sha256 hashes of prompts and request text instead of the text.
         identity: Key and certificate; None: :func:`signing_identity`.
 
@@ -333,9 +392,13 @@ def sign_file(
         if not side.is_file():
             raise InvalidRequestError(f"{target} has no provenance sidecar; pass provenance=")
         provenance = Provenance.from_json(side.read_bytes())
+    for part in parts:
+        _mime(part.path)
+        if not part.path.is_file():
+            raise InvalidRequestError(f"ingredient {part.role!r}: no file at {part.path}")
     identity = identity or signing_identity()
     manifest = build_manifest(
-        target, provenance, ingredients=ingredients, privacy=privacy, development=identity.development
+        target, provenance, ingredients=ingredients, parts=parts, privacy=privacy, development=identity.development
     )
     try:
         info = c2pa.C2paSignerInfo(identity.algorithm, identity.certificate_chain, identity.private_key, None)
@@ -346,10 +409,42 @@ def sign_file(
             target.open("rb") as src,
             tmp.open("w+b") as dst,
         ):
+            for index, part in enumerate(parts):
+                definition = {"title": part.path.name, "relationship": "componentOf", "label": _part_label(index),
+                              "description": part.role}  # fmt: skip
+                data = _ingredient_bytes(c2pa, signer, part, privacy=privacy, development=identity.development)
+                builder.add_ingredient(definition, _mime(part.path), io.BytesIO(data))
             builder.sign(signer, mime, src, dst)
     except c2pa.C2paError as exc:
         raise MediaError(f"could not sign {target}: {exc}", hint="check AIGC_C2PA_CERT/AIGC_C2PA_KEY") from exc
     return target
+
+
+def _part_label(index: int) -> str:
+    return f"aigc-ingredient-{index}"
+
+
+def _ingredient_bytes(c2pa: Any, signer: Any, part: Ingredient, *, privacy: bool, development: bool) -> bytes:
+    """The ingredient's bytes, signed in memory with its own manifest when it has provenance and no credentials."""
+    data = part.path.read_bytes()
+    if part.provenance is None or _has_credentials(c2pa, part.path):
+        return data
+    manifest = build_manifest(part.path, part.provenance, privacy=privacy, development=development)
+    signed = io.BytesIO()
+    with c2pa.Builder(manifest) as builder:
+        builder.sign(signer, _mime(part.path), io.BytesIO(data), signed)
+    return signed.getvalue()
+
+
+def _has_credentials(c2pa: Any, path: Path) -> bool:
+    try:
+        reader = c2pa.Reader.try_create(str(path))
+    except c2pa.C2paError:
+        return False  # damaged credentials: the ingredient goes in as it is, and verification shows it
+    if reader is None:
+        return False
+    reader.close()
+    return True
 
 
 def verify_file(path: str | Path) -> Verification:
@@ -382,6 +477,7 @@ def verify_file(path: str | Path) -> Verification:
         state = str(reader.get_validation_state() or "Invalid")
         results = reader.get_validation_results() or {}
         active = reader.get_active_manifest() or {}
+        store = json.loads(reader.json())
     failures = tuple(str(item.get("code")) for item in (results.get("activeManifest") or {}).get("failure", []) or [])
     assertions = {a.get("label"): a.get("data") for a in active.get("assertions", []) or []}
     actions = (assertions.get("c2pa.actions.v2") or assertions.get("c2pa.actions") or {}).get("actions", [])
@@ -400,5 +496,30 @@ def verify_file(path: str | Path) -> Verification:
         provenance=assertions.get(PROVENANCE_LABEL),
         ingredients=assertions.get(INGREDIENTS_LABEL),
         licenses=assertions.get(LICENSES_LABEL),
+        parts=_parts(active, results, store.get("manifests") or {}),
         extra={"label": active.get("label"), "title": active.get("title")},
     )
+
+
+def _parts(active: dict[str, Any], results: dict[str, Any], manifests: dict[str, Any]) -> tuple[IngredientCheck, ...]:
+    """The active manifest's C2PA ingredients, with each one's validation and model."""
+    deltas: dict[str, tuple[str, ...]] = {}
+    for delta in results.get("ingredientDeltas", []) or []:
+        uri = str(delta.get("ingredientAssertionURI", "")).rsplit("/", 1)[-1]
+        failures = (delta.get("validationDeltas") or {}).get("failure", []) or []
+        deltas[uri] = tuple(str(item.get("code")) for item in failures if item.get("code") != _UNTRUSTED)
+    checks = []
+    for item in active.get("ingredients", []) or []:
+        own = manifests.get(str(item.get("active_manifest")), {}) if item.get("active_manifest") else {}
+        record = {a.get("label"): a.get("data") for a in own.get("assertions", []) or []}.get(PROVENANCE_LABEL) or {}
+        checks.append(
+            IngredientCheck(
+                title=str(item.get("title", "")),
+                role=item.get("description"),
+                format=item.get("format"),
+                signed=bool(own),
+                failures=deltas.get(str(item.get("label")), ()),
+                model_id=record.get("model_id"),
+            )
+        )
+    return tuple(checks)

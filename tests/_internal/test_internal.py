@@ -3,15 +3,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 
-from aigc_sdk._internal.ffmpeg import find_ffmpeg
+from aigc_sdk._internal.ffmpeg import find_ffmpeg, relay_frames, require_ffmpeg
 from aigc_sdk._internal.files import atomic_path, atomic_write_json
 from aigc_sdk._internal.fonts import CJK_PROBE, find_font, font_files
 from aigc_sdk._internal.optional import is_available, require
 from aigc_sdk._internal.sentences import split_sentences
 from aigc_sdk._internal.settings import Settings
-from aigc_sdk.errors import MissingDependencyError
+from aigc_sdk.errors import MediaError, MissingDependencyError
 
 
 def test_atomic_path_replaces_only_on_success(tmp_path: Path) -> None:
@@ -88,3 +90,50 @@ def test_fonts_cover_latin_and_cjk() -> None:
     cjk = find_font(CJK_PROBE)
     assert cjk is not None
     assert all(ord(ch) in cjk.codepoints for ch in CJK_PROBE)
+
+
+def _gray_source(seconds: float) -> list[str]:
+    return [require_ffmpeg().path, "-v", "error", "-f", "lavfi", "-i", f"color=c=red:s=16x16:d={seconds}:r=10",
+            "-f", "rawvideo", "-pix_fmt", "gray", "-"]  # fmt: skip
+
+
+def _gray_sink(*extra: str) -> list[str]:
+    return [require_ffmpeg().path, "-v", "error", "-f", "rawvideo", "-pix_fmt", "gray", "-s", "16x16", "-r", "10",
+            "-i", "-", *extra]  # fmt: skip
+
+
+def test_relay_frames_passes_changed_frames_in_order(tmp_path: Path) -> None:
+
+    out = tmp_path / "out.gray"
+
+    def paint(index: int, frame: npt.NDArray[np.uint8]) -> None:
+        frame[:] = index  # the sink must receive what the hook wrote, frame by frame
+
+    count = relay_frames(_gray_source(3.0), _gray_sink("-f", "rawvideo", str(out)), 256, paint)
+    assert count == 30
+    assert list(np.frombuffer(out.read_bytes(), dtype=np.uint8)[::256]) == list(range(30))
+
+
+def test_relay_frames_reports_the_failing_side_and_stops_both() -> None:
+
+    with pytest.raises(MediaError, match=r"ffmpeg \(sink\) failed") as sink_failed:
+        relay_frames(_gray_source(60.0), _gray_sink("-c:v", "no-such-codec", "-f", "null", "-"), 256, lambda i, f: None)
+    assert sink_failed.value.hint and "no-such-codec" in sink_failed.value.hint
+    broken = [*_gray_source(1.0)[:-5], "-f", "no-such-format", "-"]
+    with pytest.raises(MediaError, match=r"ffmpeg \(source\) failed"):
+        relay_frames(broken, _gray_sink("-f", "null", "-"), 256, lambda i, f: None)
+    with pytest.raises(MediaError, match="partial frame"):  # 256 bytes per frame do not divide into 300
+        relay_frames(_gray_source(1.0), _gray_sink("-f", "null", "-"), 300, lambda i, f: None)
+
+    def fail(index: int, frame: npt.NDArray[np.uint8]) -> None:
+        if index == 3:
+            raise RuntimeError("hook failed")
+
+    with pytest.raises(RuntimeError, match="hook failed"):
+        relay_frames(_gray_source(60.0), _gray_sink("-f", "null", "-"), 256, fail)
+
+
+def test_relay_frames_stops_the_source_when_the_sink_is_done() -> None:
+
+    count = relay_frames(_gray_source(600.0), _gray_sink("-frames:v", "5", "-f", "null", "-"), 256, lambda i, f: None)
+    assert count >= 5  # the sink took five frames and quit; the long source was stopped, not waited for

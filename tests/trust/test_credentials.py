@@ -18,7 +18,7 @@ from aigc_sdk.generators.image.cards import CardRenderer, CardSpec
 from aigc_sdk.media import Audio, Image, Video
 from aigc_sdk.provenance import Provenance
 from aigc_sdk.trust import build_manifest, licence_warnings, sign_file, signing_identity, verify_file
-from aigc_sdk.trust.credentials import CERT_ENV, KEY_ENV
+from aigc_sdk.trust.credentials import CERT_ENV, KEY_ENV, Ingredient
 
 pytest.importorskip("c2pa", reason="needs the trust extra")
 runner = CliRunner()
@@ -155,3 +155,39 @@ def test_verify_json_output(card: Image, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["valid"] and report["provenance"]["model_id"] == card.provenance.model_id  # type: ignore[union-attr]
+
+
+def test_files_that_went_in_become_ingredients_with_their_own_credentials(card: Image, tmp_path: Path) -> None:
+    card_png = card.save(tmp_path / "card.png")
+    before = card_png.read_bytes()
+    photo = Image.from_array(np.full((32, 48, 3), 90, dtype=np.uint8)).save(tmp_path / "photo.jpg")
+    signed_wav = Audio(np.zeros(800, dtype=np.float32), 8000, GENERATED_SPEECH).save(tmp_path / "voice.wav")
+    sign_file(signed_wav)  # already carries credentials: goes in as it is, manifest and all
+    out = Image.from_array(np.zeros((64, 64, 3), dtype=np.uint8), CLIP).save(tmp_path / "out.png")
+    parts = [
+        Ingredient(card_png, "card 1", card.provenance),
+        Ingredient(photo, "photo 2"),
+        Ingredient(signed_wav, "narration", GENERATED_SPEECH),
+    ]
+    check = verify_file(sign_file(out, parts=parts))
+    assert check.valid and check.digital_source_type is not None
+    assert check.digital_source_type.endswith("compositeWithTrainedAlgorithmicMedia")
+    by_role = {part.role: part for part in check.parts}
+    assert by_role["card 1"].signed and by_role["card 1"].model_id == "card-renderer"
+    assert by_role["card 1"].format == "image/png" and by_role["card 1"].title == "card.png"
+    assert not by_role["photo 2"].signed and by_role["photo 2"].model_id is None  # the user's photo: no claims made
+    assert by_role["narration"].signed and by_role["narration"].model_id == "en-joe"
+    assert all(part.valid for part in check.parts)
+    assert card_png.read_bytes() == before  # signed in memory; the file on disk is untouched
+    code, output = _verify_cli(out)
+    assert code == 0, output
+    assert "ingredient card 1 (card.png): card-renderer, own credentials valid" in output
+    assert "ingredient photo 2 (photo.jpg), no credentials of its own" in output
+    with pytest.raises(InvalidRequestError, match="no file"):
+        sign_file(out, parts=[Ingredient(tmp_path / "gone.png", "card 3")])
+    with pytest.raises(InvalidRequestError, match="cannot attach"):
+        sign_file(out, parts=[Ingredient(tmp_path / "notes.txt", "notes")])
+
+
+GENERATED_SPEECH = Provenance(model_id="en-joe", task="text-to-speech", backend="b", license="MIT")
+CLIP = Provenance(model_id="slideshow", task="images-to-video", backend="b")

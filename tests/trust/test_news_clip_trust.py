@@ -46,9 +46,17 @@ def test_news_clip_credentials_and_licences(data_dir: Path, tmp_path: Path) -> N
     )
     assert check.ingredients is not None and check.ingredients["narration"]["model_id"] == "en-joe"
     assert {item["id"] for item in check.ingredients["licenses"]} == listed
-    result = CliRunner().invoke(app, ["verify", str(clip.video), "--no-watermark"])
+    # the files that went in are C2PA ingredients, each carrying its own validated manifest
+    parts = {part.role: part for part in check.parts}
+    assert parts["narration"].model_id == "en-joe" and parts["narration"].format == "audio/wav"
+    visuals = [part for role, part in parts.items() if role not in ("narration", "music")]
+    assert len(visuals) == len(ingredients["visuals"]) and all(part.format == "image/png" for part in visuals)
+    assert all(part.signed and part.valid for part in check.parts)
+    assert {part.model_id for part in visuals} <= {"card-renderer", "chart-renderer"}
+    result = CliRunner().invoke(app, ["verify", str(clip.video)])
     assert result.exit_code == 0, result.output
-    assert "ingredient narration: en-joe" in result.output
+    assert "ingredient narration (" in result.output and "en-joe, own credentials valid" in result.output
+    assert "watermark: found" in result.output  # frames of generated cards are marked by default
 
     data = bytearray(clip.video.read_bytes())
     data[-2000] ^= 0xFF  # a byte of the media data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from aigc_sdk import Studio
+from aigc_sdk._internal.ffmpeg import require_ffmpeg
+from aigc_sdk._internal.optional import is_available
 from aigc_sdk.cli.app import app
 from aigc_sdk.errors import InvalidRequestError
 from aigc_sdk.generators.image.cards import CardRenderer, CardSpec
@@ -17,15 +20,14 @@ from aigc_sdk.media import Image, Video
 from aigc_sdk.provenance import Provenance
 from aigc_sdk.trust import sign_file
 from aigc_sdk.trust.watermark import (
+    PAYLOAD,
+    FrameMarker,
     detect_video_watermark,
     detect_watermark,
     embed_watermark,
     is_generated,
     watermark_video,
 )
-
-pytest.importorskip("imwatermark", reason="needs the trust extra")
-pytest.importorskip("c2pa", reason="needs the trust extra")
 
 
 def _scene(width: int, height: int, seed: int = 0) -> npt.NDArray[np.uint8]:
@@ -65,6 +67,13 @@ def test_watermark_is_off_for_non_generated_assets() -> None:
         embed_watermark(Image.from_array(np.zeros((64, 64, 3), dtype=np.uint8)))
 
 
+def _frame(video: Path, at: float, pix_fmt: str = "yuv420p") -> npt.NDArray[np.uint8]:
+    cmd = [require_ffmpeg().path, "-v", "error", "-ss", f"{at}", "-i", str(video), "-frames:v", "1",
+           "-f", "rawvideo", "-pix_fmt", pix_fmt, "-"]  # fmt: skip
+    return np.frombuffer(subprocess.run(cmd, capture_output=True, check=True).stdout, dtype=np.uint8)
+
+
+@pytest.mark.skipif(not is_available("c2pa"), reason="needs the trust extra")
 def test_watermark_is_detected_on_frames_after_h264(tmp_path: Path) -> None:
     frames = [Image.from_array(_scene(320, 256, seed)) for seed in range(2)]
     with Studio() as studio:
@@ -80,3 +89,41 @@ def test_watermark_is_detected_on_frames_after_h264(tmp_path: Path) -> None:
     cli = CliRunner().invoke(app, ["verify", str(marked)])
     assert cli.exit_code == 0, cli.output
     assert "watermark: found" in cli.output
+
+
+def test_rendered_frames_are_marked_except_the_users_own_pictures(tmp_path: Path) -> None:
+    card = CardRenderer().render(CardSpec(title="Quake near Ridgecrest", width=320, height=256))
+    photo = Image.from_array(_scene(320, 256, seed=3))  # no provenance: the user's own picture
+    assert card.provenance is not None and photo.provenance is None
+    with Studio() as studio:
+        common = {"durations": [1.0, 1.0], "width": 320, "height": 256, "fps": 10, "transition": "none"}
+        default = studio.video([card, photo], output=tmp_path / "default.mp4", **common)
+        everything = studio.video([card, photo], output=tmp_path / "all.mp4", watermark=True, **common)
+        nothing = studio.video([card, photo], output=tmp_path / "none.mp4", watermark=False, **common)
+        with pytest.raises(InvalidRequestError, match="at least 256"):
+            studio.video([card], durations=[1.0], width=160, height=128, watermark=True)
+    marker = FrameMarker(320, 256)
+    marked = [marker.accuracy(_frame(default.video.path, t)) for t in (0.3, 0.7, 1.3, 1.7)]
+    assert min(marked[:2]) >= 0.95  # the card's frames, after H.264 at CRF 23
+    assert max(marked[2:]) < 0.9  # the photo's frames stay as they were
+    assert default.provenance.extra["watermark"] == {"method": "dwtDctSvd", "payload": "AIGCv1", "frames": 10}
+    assert marker.accuracy(_frame(everything.video.path, 1.5)) >= 0.95
+    assert everything.provenance.extra["watermark"]["frames"] == 20
+    assert "watermark" not in nothing.provenance.extra
+    assert max(marker.accuracy(_frame(nothing.video.path, t)) for t in (0.3, 1.3)) < 0.9
+    # the mark is in the chroma the RGB detector reads too: a frame grabbed as a picture shows it
+    rgb = _frame(everything.video.path, 0.5, "rgb24").reshape(256, 320, 3)
+    assert detect_watermark(rgb).detected
+
+
+def test_marks_agree_with_invisible_watermark() -> None:
+    """invisible-watermark's own dwtDctSvd decoder reads our marks, and we read its."""
+    imwatermark = pytest.importorskip("imwatermark", reason="the dev extra installs it for this check")
+    scene = _scene(512, 384, seed=5)
+    ours = embed_watermark(Image.from_array(scene)).to_array()
+    decoder = imwatermark.WatermarkDecoder("bytes", len(PAYLOAD) * 8)
+    assert bytes(decoder.decode(np.ascontiguousarray(ours[:, :, ::-1]), "dwtDctSvd")) == PAYLOAD
+    encoder = imwatermark.WatermarkEncoder()
+    encoder.set_watermark("bytes", PAYLOAD)
+    theirs = encoder.encode(np.ascontiguousarray(scene[:, :, ::-1]), "dwtDctSvd")[:, :, ::-1]
+    assert detect_watermark(np.ascontiguousarray(theirs)).bit_accuracy == 1.0

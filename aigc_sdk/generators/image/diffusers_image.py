@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from aigc_sdk._internal.optional import is_available, require
+from aigc_sdk._internal.optional import require
 from aigc_sdk.errors import InvalidRequestError, ModelLoadError, map_errors
 from aigc_sdk.generators.base import BaseGenerator
 from aigc_sdk.media import Image
@@ -481,10 +481,10 @@ class DiffusersImageGenerator(BaseGenerator[ImageRequest, ImageResult]):
     def _watermarks(self, request: ImageRequest) -> bool:
         """Whether to mark these images invisibly, as SDXL does (spec option ``watermark``, default on).
 
-        Needs the ``trust`` extra and at least 256 px on the shorter side; the mark is recorded in
-        provenance (``extra["watermark"]``).
+        Needs at least 256 px on the shorter side; the mark is recorded in provenance
+        (``extra["watermark"]``).
         """
-        if not self.spec.options.get("watermark", True) or not is_available("imwatermark"):
+        if not self.spec.options.get("watermark", True):
             return False
         from aigc_sdk.trust.watermark import MIN_SIDE
 

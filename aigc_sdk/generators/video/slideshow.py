@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from aigc_sdk._internal.ffmpeg import require_ffmpeg
+from aigc_sdk._internal.ffmpeg import relay_frames, require_ffmpeg
 from aigc_sdk._internal.files import atomic_path, atomic_write_bytes, atomic_write_json
 from aigc_sdk._internal.fonts import FontInfo, find_font, read_font
 from aigc_sdk._internal.optional import require
@@ -72,6 +72,8 @@ class _Plan:
     cues: tuple[Cue, ...]
     provenance: Provenance
     command: list[str] = field(default_factory=list)
+    producer: list[str] = field(default_factory=list)  # writes raw frames when frames are marked
+    marks: tuple[bool, ...] = ()  # per frame: carries the invisible watermark
 
 
 class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
@@ -218,38 +220,6 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
         video_label = "slides"
         next_input = n
 
-        audio_label: str | None = None
-        audio_graph: list[str] = []
-        rate = request.sample_rate or 48_000
-        fmt = f"aresample={rate},aformat=sample_fmts=fltp:channel_layouts=stereo"
-        if narration is not None:
-            inputs += ["-i", narration[0].name]
-            audio_graph.append(f"[{next_input}:a]{fmt},apad,atrim=end={total:.6f}[voice]")
-            audio_label = "voice"
-            next_input += 1
-        if request.music is not None:
-            music_path, _ = self._audio_file(request.music, workdir / "music.wav")
-            inputs += ["-stream_loop", "-1", "-i", music_path.name]
-            fade_out = min(2.0, total / 4)
-            audio_graph.append(
-                f"[{next_input}:a]{fmt},atrim=end={total:.6f},volume={request.music_volume:.4f},"
-                f"afade=t=in:d={min(0.5, total / 4):.3f},afade=t=out:st={total - fade_out:.3f}:d={fade_out:.3f}[music]"
-            )
-            next_input += 1
-            if audio_label is None:
-                audio_label = "music"
-            else:
-                if request.duck:
-                    audio_graph.append("[voice]asplit=2[voice_mix][voice_key]")
-                    audio_graph.append(
-                        "[music][voice_key]sidechaincompress=threshold=0.015:ratio=8:attack=20:release=400[bed]"
-                    )
-                    audio_graph.append("[voice_mix][bed]amix=inputs=2:duration=first:normalize=0[mixed]")
-                else:
-                    audio_graph.append("[voice][music]amix=inputs=2:duration=first:normalize=0[mixed]")
-                audio_graph.append("[mixed]alimiter=limit=0.97:level=0[mix]")
-                audio_label = "mix"
-
         fonts: list[str] = []
         if cues and request.burn_subtitles:
             concat_file, band_y, fonts = _subtitle_band(cues, total, request, workdir)
@@ -268,6 +238,47 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
             next_input += 1
         graph.append(f"[{video_label}]format=yuv420p[vout]")
 
+        marks = self._marks(request, bounds, width, height)
+        # Marking frames: this ffmpeg writes raw frames, Python marks them, a second ffmpeg encodes.
+        audio_base = 1 if marks else next_input
+        audio_label: str | None = None
+        audio_inputs: list[str] = []
+        audio_graph: list[str] = []
+        rate = request.sample_rate or 48_000
+        fmt = f"aresample={rate},aformat=sample_fmts=fltp:channel_layouts=stereo"
+        if narration is not None:
+            audio_inputs += ["-i", narration[0].name]
+            audio_graph.append(f"[{audio_base}:a]{fmt},apad,atrim=end={total:.6f}[voice]")
+            audio_label = "voice"
+            audio_base += 1
+        if request.music is not None:
+            music_path, _ = self._audio_file(request.music, workdir / "music.wav")
+            audio_inputs += ["-stream_loop", "-1", "-i", music_path.name]
+            fade_out = min(2.0, total / 4)
+            audio_graph.append(
+                f"[{audio_base}:a]{fmt},atrim=end={total:.6f},volume={request.music_volume:.4f},"
+                f"afade=t=in:d={min(0.5, total / 4):.3f},afade=t=out:st={total - fade_out:.3f}:d={fade_out:.3f}[music]"
+            )
+            audio_base += 1
+            if audio_label is None:
+                audio_label = "music"
+            else:
+                if request.duck:
+                    audio_graph.append("[voice]asplit=2[voice_mix][voice_key]")
+                    audio_graph.append(
+                        "[music][voice_key]sidechaincompress=threshold=0.015:ratio=8:attack=20:release=400[bed]"
+                    )
+                    audio_graph.append("[voice_mix][bed]amix=inputs=2:duration=first:normalize=0[mixed]")
+                else:
+                    audio_graph.append("[voice][music]amix=inputs=2:duration=first:normalize=0[mixed]")
+                audio_graph.append("[mixed]alimiter=limit=0.97:level=0[mix]")
+                audio_label = "mix"
+
+        extra: dict[str, Any] = {}
+        if marks:
+            from aigc_sdk.trust.watermark import METHOD, PAYLOAD
+
+            extra["watermark"] = {"method": METHOD, "payload": PAYLOAD.decode("ascii"), "frames": sum(marks)}
         provenance = self.provenance(
             request,
             renderer="ffmpeg",
@@ -276,30 +287,57 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
             frames=frames,
             motions=[m.model_dump() for m in motions],
             subtitle_fonts=fonts,
+            **extra,
         )
-        command = [
-            self._ffmpeg.path,
-            "-hide_banner",
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-y",
-            *inputs,
-            "-filter_complex",
-            ";".join(graph + audio_graph),
-            "-map",
-            "[vout]",
-        ]
+        ffmpeg = [self._ffmpeg.path, "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+        encode = ["-c:v", "libx264", "-preset", request.preset, "-crf", str(request.crf), "-pix_fmt", "yuv420p"]
+        encode += ["-r", str(fps), "-frames:v", str(frames), "-movflags", "+faststart"]
         if audio_label is not None:
-            command += ["-map", f"[{audio_label}]", "-c:a", "aac", "-b:a", "160k", "-ar", str(rate)]
-        command += ["-c:v", "libx264", "-preset", request.preset, "-crf", str(request.crf), "-pix_fmt", "yuv420p"]
-        command += ["-r", str(fps), "-frames:v", str(frames), "-movflags", "+faststart"]
+            encode += ["-map", f"[{audio_label}]", "-c:a", "aac", "-b:a", "160k", "-ar", str(rate)]
         if self._threads:
-            command += ["-threads", str(self._threads)]
-        command += ["-metadata", f"comment={provenance.to_json()}"]
+            encode += ["-threads", str(self._threads)]
+        encode += ["-metadata", f"comment={provenance.to_json()}"]
         if request.prompt:
-            command += ["-metadata", f"title={request.prompt}"]
-        return _Plan(request, workdir, target, total, frames, cues, provenance, command)
+            encode += ["-metadata", f"title={request.prompt}"]
+        producer: list[str] = []
+        if marks:
+            producer = [*ffmpeg, *inputs, "-filter_complex", ";".join(graph), "-map", "[vout]",
+                      "-frames:v", str(frames), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"]  # fmt: skip
+            raw = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", "-r", str(fps), "-i", "-"]
+            mix = ["-filter_complex", ";".join(audio_graph)] if audio_graph else []
+            command = [*ffmpeg, *raw, *audio_inputs, *mix, "-map", "0:v", *encode]
+        else:
+            filters = ";".join(graph + audio_graph)
+            command = [*ffmpeg, *inputs, *audio_inputs, "-filter_complex", filters, "-map", "[vout]", *encode]
+        return _Plan(request, workdir, target, total, frames, cues, provenance, command, producer, marks)
+
+    @staticmethod
+    def _marks(request: VideoRequest, bounds: list[int], width: int, height: int) -> tuple[bool, ...]:
+        """Which frames carry the invisible watermark (empty: none).
+
+        ``watermark=None`` marks the frames of stills made by aigc_sdk (with provenance),
+        not the user's own pictures, when the frame is big enough to hold the mark.
+        """
+        if request.watermark is False:
+            return ()
+        from aigc_sdk.trust.watermark import MIN_SIDE
+
+        if request.watermark is None:
+            if min(width, height) < MIN_SIDE:
+                return ()
+            made = [
+                image.provenance is not None if isinstance(image, Image) else sidecar_path(Path(image)).is_file()
+                for image in request.images
+            ]
+        else:
+            if min(width, height) < MIN_SIDE:
+                raise InvalidRequestError(
+                    f"a watermark needs frames of at least {MIN_SIDE}x{MIN_SIDE}, got {width}x{height}",
+                    hint="use watermark=None to mark only frames that can hold it",
+                )
+            made = [True] * len(request.images)
+        marks = tuple(m for i, m in enumerate(made) for _ in range(bounds[i + 1] - bounds[i]))
+        return marks if any(marks) else ()
 
     def _audio_file(self, value: Audio | Path, path: Path) -> tuple[Path, float]:
         """An audio input as a file ffmpeg can read, with its duration in seconds."""
@@ -361,18 +399,40 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
         try:
             for plan in plans:
                 with map_errors(f"could not write {plan.target}", to=MediaError), atomic_path(plan.target) as tmp:
-                    done = subprocess.run(
-                        [*plan.command, str(tmp)], cwd=plan.workdir, capture_output=True, text=True, check=False
-                    )
-                    if done.returncode != 0:
-                        raise MediaError(
-                            f"ffmpeg failed to render {plan.target.name} (exit {done.returncode})",
-                            hint=done.stderr.strip()[-800:] or None,
-                        )
+                    if plan.marks:
+                        self._relay(plan, tmp)
+                    else:
+                        self._encode(plan, tmp)
         finally:
             for plan in plans:
                 shutil.rmtree(plan.workdir, ignore_errors=True)
         return plans
+
+    @staticmethod
+    def _encode(plan: _Plan, tmp: Path) -> None:
+        """Render and encode in one ffmpeg process (no frame is marked)."""
+        done = subprocess.run([*plan.command, str(tmp)], cwd=plan.workdir, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise MediaError(
+                f"ffmpeg failed to render {plan.target.name} (exit {done.returncode})",
+                hint=done.stderr.strip()[-800:] or None,
+            )
+
+    @staticmethod
+    def _relay(plan: _Plan, tmp: Path) -> None:
+        """Render raw frames, mark the ones ``plan.marks`` says, encode: two ffmpeg processes joined by Python."""
+        from aigc_sdk.trust.watermark import FrameMarker
+
+        marker = FrameMarker(plan.request.width, plan.request.height)
+
+        def mark(index: int, frame: np.ndarray[Any, np.dtype[np.uint8]]) -> None:
+            if index < len(plan.marks) and plan.marks[index]:
+                marker.mark(frame)
+
+        try:
+            relay_frames(plan.producer, [*plan.command, str(tmp)], marker.frame_bytes, mark, cwd=plan.workdir)
+        except MediaError as exc:
+            raise MediaError(f"ffmpeg failed to render {plan.target.name}: {exc.message}", hint=exc.hint) from exc
 
     # -- postprocess: sidecars and results ---------------------------------------------------------------
 

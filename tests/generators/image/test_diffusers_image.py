@@ -179,7 +179,6 @@ def test_sampler_names_cover_the_common_ones() -> None:
 
 
 def test_generated_images_carry_the_invisible_watermark(sd: DiffusersImageGenerator, tiny_dir: Path) -> None:
-    pytest.importorskip("imwatermark", reason="needs the trust extra")
     from aigc_sdk.trust.watermark import detect_watermark
 
     result = sd(prompt="a lighthouse", width=256, height=256, steps=2, seed=3)
