@@ -38,6 +38,9 @@ def news_clip_command(
     photos: Annotated[Path | None, typer.Option(help="Folder of photos to match to sentences.")] = None,
     image_model: Annotated[str | None, typer.Option(help="Text-to-image model for visuals.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for every stage.")] = None,
+    watermark: Annotated[
+        bool | None, typer.Option("--watermark/--no-watermark", help="Invisible watermark in generated frames.")
+    ] = None,
 ) -> None:
     """Make a news clip."""
     from aigc_sdk.pipelines.news_clip import NewsClipConfig, news_clip
@@ -58,6 +61,7 @@ def news_clip_command(
         "photos": photos,
         "image_model": image_model,
         "seed": seed,
+        "watermark": watermark,
     }
     with cli_errors():
         defaults = {"output": Path("out/clip.mp4")}

@@ -98,6 +98,9 @@ class NewsClipConfig(FrozenModel):
     privacy: bool = Field(
         default=False, description="Record sha256 hashes of prompts and scripts, and file names, not the text/paths."
     )
+    watermark: bool = Field(
+        default=True, description="Invisible watermark in the frames of generated visuals (never on your photos)."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -361,6 +364,7 @@ def _render(ctx: StepContext, inputs: dict[str, Any]) -> Render:
         seed=config.seed,
         prompt=inputs["script"].headline,
         output=ctx.workdir / "clip.mp4",
+        watermark=None if config.watermark else False,
     )
     result: VideoResult = ctx.studio.run(request)
     return Render(
@@ -513,7 +517,7 @@ def _params(config: NewsClipConfig) -> dict[str, Any]:
         "config_voice": pick("voice", "seed"),
         "config_visuals": pick("aspect", "resolution", "photos", "image_model", "theme", "seed"),
         "config_music": pick("music", "seed"),
-        "config_render": pick("aspect", "resolution", "fps", "subtitles", "seed"),
+        "config_render": pick("aspect", "resolution", "fps", "subtitles", "seed", "watermark"),
     }
 
 

@@ -10,8 +10,10 @@ from typer.testing import CliRunner
 
 from aigc_sdk import Studio
 from aigc_sdk.cli.app import app
+from aigc_sdk.media import Video
 from aigc_sdk.pipelines.news_clip import NewsClipConfig, news_clip
 from aigc_sdk.trust import verify_file
+from aigc_sdk.trust.watermark import detect_video_watermark
 
 pytest.importorskip("piper", reason="needs the voice extra")
 pytest.importorskip("c2pa", reason="needs the trust extra")
@@ -57,6 +59,14 @@ def test_news_clip_credentials_and_licences(data_dir: Path, tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     assert "ingredient narration (" in result.output and "en-joe, own credentials valid" in result.output
     assert "watermark: found" in result.output  # frames of generated cards are marked by default
+
+    unmarked = news_clip(config.model_copy(update={"watermark": False, "output": tmp_path / "plain.mp4"}))
+    assert set(unmarked.reused) == {"script", "narration", "visuals", "music"}  # only the render depends on it
+    plain = Video.load(unmarked.video).provenance
+    assert plain is not None and "watermark" not in plain.extra
+    assert not detect_video_watermark(unmarked.video).detected
+    marked = Video.load(clip.video).provenance
+    assert marked is not None and marked.extra["watermark"]["frames"] > 0
 
     data = bytearray(clip.video.read_bytes())
     data[-2000] ^= 0xFF  # a byte of the media data
