@@ -63,6 +63,16 @@ MIME_TYPES = {
     ".mp3": "audio/mpeg",
     ".mp4": "video/mp4",
 }
+#: Formats a file that went in can have (C2PA reads these as ingredients).
+INGREDIENT_TYPES = {
+    **MIME_TYPES,
+    ".webp": "image/webp",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".flac": "audio/flac",
+    ".m4a": "audio/mp4",
+    ".mov": "video/quicktime",
+}
 TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 COMPOSITE = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
 PROVENANCE_LABEL = "org.aigc-sdk.provenance"
@@ -166,12 +176,12 @@ class Verification:
         return self.state in ("Valid", "Trusted")
 
 
-def _mime(path: Path) -> str:
-    mime = MIME_TYPES.get(path.suffix.lower())
+def _mime(path: Path, types: Mapping[str, str] = MIME_TYPES) -> str:
+    mime = types.get(path.suffix.lower())
     if mime is None:
+        what = "attach content credentials to" if types is MIME_TYPES else "record as an ingredient"
         raise InvalidRequestError(
-            f"cannot attach content credentials to {path.suffix or 'a file without suffix'!r}",
-            hint=f"use one of {', '.join(sorted(MIME_TYPES))}",
+            f"cannot {what} {path.suffix or 'a file without suffix'!r}", hint=f"use one of {', '.join(sorted(types))}"
         )
     return mime
 
@@ -344,7 +354,7 @@ def build_manifest(
     return {
         "claim_generator_info": [{"name": "aigc_sdk", "version": __version__}],
         "title": target.name,
-        "format": _mime(target),
+        "format": _mime(target, INGREDIENT_TYPES),
         "assertions": assertions,
     }
 
@@ -393,7 +403,7 @@ def sign_file(
             raise InvalidRequestError(f"{target} has no provenance sidecar; pass provenance=")
         provenance = Provenance.from_json(side.read_bytes())
     for part in parts:
-        _mime(part.path)
+        _mime(part.path, INGREDIENT_TYPES)
         if not part.path.is_file():
             raise InvalidRequestError(f"ingredient {part.role!r}: no file at {part.path}")
     identity = identity or signing_identity()
@@ -413,7 +423,7 @@ def sign_file(
                 definition = {"title": part.path.name, "relationship": "componentOf", "label": _part_label(index),
                               "description": part.role}  # fmt: skip
                 data = _ingredient_bytes(c2pa, signer, part, privacy=privacy, development=identity.development)
-                builder.add_ingredient(definition, _mime(part.path), io.BytesIO(data))
+                builder.add_ingredient(definition, _mime(part.path, INGREDIENT_TYPES), io.BytesIO(data))
             builder.sign(signer, mime, src, dst)
     except c2pa.C2paError as exc:
         raise MediaError(f"could not sign {target}: {exc}", hint="check AIGC_C2PA_CERT/AIGC_C2PA_KEY") from exc
@@ -432,7 +442,7 @@ def _ingredient_bytes(c2pa: Any, signer: Any, part: Ingredient, *, privacy: bool
     manifest = build_manifest(part.path, part.provenance, privacy=privacy, development=development)
     signed = io.BytesIO()
     with c2pa.Builder(manifest) as builder:
-        builder.sign(signer, _mime(part.path), io.BytesIO(data), signed)
+        builder.sign(signer, _mime(part.path, INGREDIENT_TYPES), io.BytesIO(data), signed)
     return signed.getvalue()
 
 

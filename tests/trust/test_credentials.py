@@ -161,12 +161,15 @@ def test_files_that_went_in_become_ingredients_with_their_own_credentials(card: 
     card_png = card.save(tmp_path / "card.png")
     before = card_png.read_bytes()
     photo = Image.from_array(np.full((32, 48, 3), 90, dtype=np.uint8)).save(tmp_path / "photo.jpg")
+    webp = tmp_path / "phone.webp"
+    Image.from_array(np.full((32, 48, 3), 60, dtype=np.uint8)).pil.save(webp)
     signed_wav = Audio(np.zeros(800, dtype=np.float32), 8000, GENERATED_SPEECH).save(tmp_path / "voice.wav")
     sign_file(signed_wav)  # already carries credentials: goes in as it is, manifest and all
     out = Image.from_array(np.zeros((64, 64, 3), dtype=np.uint8), CLIP).save(tmp_path / "out.png")
     parts = [
         Ingredient(card_png, "card 1", card.provenance),
         Ingredient(photo, "photo 2"),
+        Ingredient(webp, "photo 3", CLIP),  # WebP: an ingredient format (sign_file itself writes PNG/JPEG/WAV/MP3/MP4)
         Ingredient(signed_wav, "narration", GENERATED_SPEECH),
     ]
     check = verify_file(sign_file(out, parts=parts))
@@ -176,6 +179,7 @@ def test_files_that_went_in_become_ingredients_with_their_own_credentials(card: 
     assert by_role["card 1"].signed and by_role["card 1"].model_id == "card-renderer"
     assert by_role["card 1"].format == "image/png" and by_role["card 1"].title == "card.png"
     assert not by_role["photo 2"].signed and by_role["photo 2"].model_id is None  # the user's photo: no claims made
+    assert by_role["photo 3"].format == "image/webp" and by_role["photo 3"].signed
     assert by_role["narration"].signed and by_role["narration"].model_id == "en-joe"
     assert all(part.valid for part in check.parts)
     assert card_png.read_bytes() == before  # signed in memory; the file on disk is untouched
@@ -185,7 +189,7 @@ def test_files_that_went_in_become_ingredients_with_their_own_credentials(card: 
     assert "ingredient photo 2 (photo.jpg), no credentials of its own" in output
     with pytest.raises(InvalidRequestError, match="no file"):
         sign_file(out, parts=[Ingredient(tmp_path / "gone.png", "card 3")])
-    with pytest.raises(InvalidRequestError, match="cannot attach"):
+    with pytest.raises(InvalidRequestError, match="cannot record as an ingredient"):
         sign_file(out, parts=[Ingredient(tmp_path / "notes.txt", "notes")])
 
 

@@ -9,6 +9,11 @@ frames only, everything else is passed through ``concat``), subtitle and logo
 overlays, the narration with a music bed ducked under it (``sidechaincompress``),
 H.264 + AAC encoding (yuv420p, ``+faststart``) and the provenance comment tag.
 
+Frames that carry the invisible watermark (``VideoRequest.watermark``; by default
+those of stills made by aigc_sdk) take a second path: the filter graph writes raw
+4:2:0 frames, Python marks them in their chroma plane (:mod:`aigc_sdk.trust.watermark`),
+and a second ffmpeg mixes the audio and encodes, the three overlapping.
+
 The MP4 is written to a temporary file and renamed when ffmpeg succeeds, so a
 failed render never leaves a partial file. SRT and WebVTT sidecars (pysubs2) and
 a ``.provenance.json`` sidecar are written beside it.
@@ -85,7 +90,8 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
       frame size; higher is smoother and slower;
     * ``threads`` (default 0: ffmpeg decides): encoder threads.
 
-    The request's ``preset``/``crf`` choose the x264 speed and quality. Ken Burns
+    The request's ``preset``/``crf`` choose the x264 speed and quality; ``watermark``
+    which frames carry the invisible mark (None: those of stills with provenance). Ken Burns
     moves are drawn from the request's seed unless ``motions`` gives one per slide.
 
     Example:
