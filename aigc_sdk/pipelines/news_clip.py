@@ -33,6 +33,7 @@ from aigc_sdk._version import __version__
 from aigc_sdk.errors import InvalidRequestError, MediaError, PipelineError
 from aigc_sdk.generators.image.cards import CardRenderer, CardSpec, Theme
 from aigc_sdk.generators.image.charts import ChartRenderer, ChartSpec
+from aigc_sdk.generators.video.slideshow import ken_burns_motions
 from aigc_sdk.media import Video, sidecar_path
 from aigc_sdk.pipelines.base import Pipeline, PipelineEvent, PipelineRun, Step, StepContext
 from aigc_sdk.pipelines.timeline import Timeline, Visual
@@ -42,6 +43,7 @@ from aigc_sdk.trust.credentials import Ingredient
 from aigc_sdk.trust.licenses import licence_warnings
 from aigc_sdk.types import (
     ImageRequest,
+    Motion,
     MusicRequest,
     ScriptRequest,
     Segment,
@@ -49,6 +51,7 @@ from aigc_sdk.types import (
     StoryResult,
     Task,
     TemplateRequest,
+    VideoRequest,
     VideoResult,
     normalize_language,
 )
@@ -366,6 +369,7 @@ def _render(ctx: StepContext, inputs: dict[str, Any]) -> Render:
         output=ctx.workdir / "clip.mp4",
         watermark=None if config.watermark else False,
     )
+    request = request.model_copy(update={"motions": _motions(request, visuals, config.theme.safe_margin)})
     result: VideoResult = ctx.studio.run(request)
     return Render(
         video=result.video.path,
@@ -377,6 +381,22 @@ def _render(ctx: StepContext, inputs: dict[str, Any]) -> Render:
 
 
 # ------------------------------------------------------------------------------------------ helpers
+
+
+def _motions(request: VideoRequest, visuals: Visuals, margin: float) -> tuple[Motion, ...]:
+    """Seeded Ken Burns moves for photos and images; cards and charts get a centred push that never crops text.
+
+    A zoom ``z`` about the centre cuts ``(1 - 1/z) / 2`` of each side: zooming to ``1 + 1.3 * margin``
+    cuts well inside the theme's safe margin, where cards and charts keep no text.
+    """
+    depth = round(1.0 + 1.3 * margin, 4)
+    motions = []
+    for index, (visual, drawn) in enumerate(zip(visuals.items, ken_burns_motions(request), strict=True)):
+        if visual.kind in ("card", "chart"):
+            push_in = (index + (request.seed or 0)) % 2 == 0
+            drawn = Motion(zoom_start=1.0 if push_in else depth, zoom_end=depth if push_in else 1.0)
+        motions.append(drawn)
+    return tuple(motions)
 
 
 def _record_count(feed: Path) -> int:
@@ -496,7 +516,7 @@ def build_pipeline(studio: Studio, cache_dir: Path, on_event: Callable[[Pipeline
                 params=("config_render",),
                 context=("config",),
                 tasks=(Task.IMAGES_TO_VIDEO,),
-                version="1",
+                version="2",
             ),
         ],
         cache_dir=cache_dir,

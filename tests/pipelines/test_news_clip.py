@@ -64,6 +64,11 @@ def test_feed_to_clip(studio: Studio, data_dir: Path, tmp_path: Path) -> None:
     assert [s["name"] for s in manifest["steps"]] == ["script", "narration", "visuals", "music", "render"]
     text = " ".join(e.plaintext for e in cues)
     assert "6.4" in text and "Hualien" in text
+    # cards move about their centre and never deeper than their safe margin: no headline is cut off
+    margin = config.theme.safe_margin
+    for motion in video.provenance.extra["motions"]:
+        assert motion["x_start"] == motion["x_end"] == 0.5 and motion["y_start"] == motion["y_end"] == 0.5
+        assert (1 - 1 / max(motion["zoom_start"], motion["zoom_end"])) / 2 < margin
 
 
 def test_article_clip_resumes_after_an_interrupted_run(studio: Studio, data_dir: Path, tmp_path: Path) -> None:
