@@ -24,7 +24,8 @@ import numpy.typing as npt
 from aigc_sdk._internal.ffmpeg import require_ffmpeg
 from aigc_sdk._internal.files import atomic_path, atomic_write_json
 from aigc_sdk._internal.hashing import sha256_file
-from aigc_sdk._internal.optional import require
+from aigc_sdk._internal.optional import is_available, require
+from aigc_sdk._internal.settings import Settings
 from aigc_sdk.errors import InvalidRequestError, MediaError, map_errors
 from aigc_sdk.provenance import METADATA_KEY, Provenance
 
@@ -68,25 +69,36 @@ def _write_sidecar(path: Path, provenance: Provenance | None) -> None:
 _SIGNABLE = (".png", ".jpg", ".jpeg", ".wav", ".mp3", ".mp4")
 
 
-def _recorded(path: Path, provenance: Provenance | None, *, credentials: bool, privacy: bool) -> Provenance | None:
-    """The provenance a save writes (redacted for privacy), checked before anything is written."""
+def _recorded(
+    path: Path, provenance: Provenance | None, *, credentials: bool | None, privacy: bool
+) -> tuple[Provenance | None, bool]:
+    """The provenance a save writes (redacted for privacy) and whether it signs, checked before anything is written.
+
+    ``credentials``: True signs or raises; None signs when it can (a format that carries
+    credentials, provenance to record, the ``trust`` extra, ``AIGC_CREDENTIALS`` not off); False never.
+    """
     if privacy and provenance is not None:
         provenance = provenance.redacted()  # prompts as sha256 in tags, sidecar and credentials
+    signable = path.suffix.lower() in _SIGNABLE
+    if credentials is None:
+        sign = signable and provenance is not None and Settings.from_env().credentials and is_available("c2pa")
+        return provenance, sign
     if credentials:
-        if path.suffix.lower() not in _SIGNABLE:
+        if not signable:
             raise InvalidRequestError(
                 f"content credentials cannot be embedded in {path.suffix!r} files",
                 hint=f"use one of {', '.join(_SIGNABLE)}",
             )
         if provenance is None:
             raise InvalidRequestError("content credentials need the result's provenance")
-    return provenance
+    return provenance, credentials
 
 
-def _sign(path: Path, provenance: Provenance | None) -> None:
+def _sign(tmp: Path, target: Path, provenance: Provenance | None) -> None:
+    """Sign the written temporary file before it is renamed, so the file appears signed or not at all."""
     from aigc_sdk.trust.credentials import sign_file
 
-    sign_file(path, provenance)
+    sign_file(tmp, provenance, title=target.name)
 
 
 def _read_sidecar(path: Path) -> Provenance | None:
@@ -175,13 +187,14 @@ class Image:
         path: str | Path,
         *,
         provenance: Provenance | None = None,
-        credentials: bool = False,
+        credentials: bool | None = None,
         privacy: bool = False,
     ) -> Path:
         """Save atomically as PNG/JPEG/WebP with provenance in metadata and a sidecar.
 
-        With ``credentials=True`` (``trust`` extra) a PNG/JPEG also gets signed C2PA content
-        credentials (see :func:`aigc_sdk.trust.sign_file`).
+        A PNG/JPEG with provenance also gets signed C2PA content credentials when the ``trust``
+        extra is installed (see :func:`aigc_sdk.trust.sign_file`); ``credentials=False`` skips them,
+        ``credentials=True`` makes them required, and ``AIGC_CREDENTIALS=0`` turns the default off.
         With ``privacy=True`` the recorded request (prompts, text) is replaced by sha256 hashes everywhere.
 
         Example:
@@ -193,7 +206,7 @@ class Image:
         """
         target = Path(path)
         fmt = IMAGE_FORMATS[_check_suffix(target, IMAGE_FORMATS, "an image")]
-        prov = _recorded(target, provenance or self.provenance, credentials=credentials, privacy=privacy)
+        prov, sign = _recorded(target, provenance or self.provenance, credentials=credentials, privacy=privacy)
         image = self.pil
         kwargs: dict[str, Any] = {}
         if fmt == "PNG":
@@ -210,9 +223,9 @@ class Image:
                 kwargs["comment"] = prov.to_json().encode("utf-8")
         with map_errors(f"could not save image to {target}", to=MediaError), atomic_path(target) as tmp:
             image.save(tmp, format=fmt, **kwargs)
+            if sign:
+                _sign(tmp, target, prov)
         _write_sidecar(target, prov)
-        if credentials:
-            _sign(target, prov)
         return target
 
     @classmethod
@@ -309,12 +322,13 @@ class Audio:
         path: str | Path,
         *,
         provenance: Provenance | None = None,
-        credentials: bool = False,
+        credentials: bool | None = None,
         privacy: bool = False,
     ) -> Path:
         """Save atomically as WAV/FLAC/OGG/MP3 with provenance in the comment tag and a sidecar.
 
-        With ``credentials=True`` (``trust`` extra) a WAV/MP3 also gets signed C2PA content credentials.
+        A WAV/MP3 with provenance also gets signed C2PA content credentials when the ``trust``
+        extra is installed; ``credentials`` works as in :meth:`Image.save`.
         With ``privacy=True`` the recorded request (prompts, text) is replaced by sha256 hashes everywhere.
 
         Example:
@@ -325,7 +339,7 @@ class Audio:
         sf = require("soundfile", extra="audio", feature="audio files")
         target = Path(path)
         fmt = AUDIO_FORMATS[_check_suffix(target, AUDIO_FORMATS, "audio")]
-        prov = _recorded(target, provenance or self.provenance, credentials=credentials, privacy=privacy)
+        prov, sign = _recorded(target, provenance or self.provenance, credentials=credentials, privacy=privacy)
         subtype = "PCM_16" if fmt == "WAV" else None
         with (
             map_errors(f"could not save audio to {target}", to=MediaError),
@@ -338,9 +352,10 @@ class Audio:
                 fh.comment = prov.to_json()
                 fh.software = "aigc_sdk"
             fh.write(np.clip(self.samples, -1.0, 1.0))
+            fh.close()
+            if sign:
+                _sign(tmp, target, prov)
         _write_sidecar(target, prov)
-        if credentials:
-            _sign(target, prov)
         return target
 
     @classmethod
@@ -444,12 +459,13 @@ class Video:
         path: str | Path,
         *,
         provenance: Provenance | None = None,
-        credentials: bool = False,
+        credentials: bool | None = None,
         privacy: bool = False,
     ) -> Path:
         """Copy to ``path`` atomically (no re-encode), tagging provenance, and write a sidecar.
 
-        With ``credentials=True`` (``trust`` extra) an MP4 also gets signed C2PA content credentials.
+        An MP4 with provenance also gets signed C2PA content credentials when the ``trust``
+        extra is installed; ``credentials`` works as in :meth:`Image.save`.
         With ``privacy=True`` the recorded request (prompts, text) is replaced by sha256 hashes everywhere.
 
         Example:
@@ -458,7 +474,7 @@ class Video:
         """
         target = Path(path)
         suffix = _check_suffix(target, VIDEO_FORMATS, "a video")
-        prov = _recorded(target, provenance or self.provenance, credentials=credentials, privacy=privacy)
+        prov, sign = _recorded(target, provenance or self.provenance, credentials=credentials, privacy=privacy)
         ffmpeg = require_ffmpeg()
         cmd = [ffmpeg.path, "-hide_banner", "-loglevel", "error", "-y", "-i", str(self.path), "-map", "0", "-c", "copy"]
         if prov is not None:
@@ -469,9 +485,9 @@ class Video:
             done = subprocess.run([*cmd, str(tmp)], capture_output=True, text=True, timeout=600)
             if done.returncode != 0:
                 raise MediaError(f"ffmpeg could not write {target}: {done.stderr.strip()[-500:]}")
+            if sign:
+                _sign(tmp, target, prov)
         _write_sidecar(target, prov)
-        if credentials:
-            _sign(target, prov)
         return target
 
     @property

@@ -9,8 +9,9 @@ from pathlib import Path
 _TRUE = {"1", "true", "yes", "on"}
 
 
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in _TRUE
+def _flag(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    return raw in _TRUE if raw else default
 
 
 def _paths(name: str) -> tuple[Path, ...]:
@@ -35,6 +36,7 @@ class Settings:
     offline: bool
     ffmpeg: str | None
     font_dirs: tuple[Path, ...]
+    credentials: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -57,4 +59,5 @@ class Settings:
             offline=offline,
             ffmpeg=os.environ.get("AIGC_FFMPEG") or None,
             font_dirs=_paths("AIGC_FONT_DIRS"),
+            credentials=_flag("AIGC_CREDENTIALS", default=True),
         )

@@ -607,7 +607,8 @@ def _publish(config: NewsClipConfig, run: PipelineRun) -> NewsClip:
     rendered = Provenance.model_validate(render.provenance)
     extra = {**rendered.extra, "pipeline": "news-clip", "ingredients": ingredients}
     provenance = rendered.model_copy(update={"extra": extra})
-    video = Video(render.video).save(output, provenance=provenance, privacy=config.privacy)
+    # signed just below, with its ingredients
+    video = Video(render.video).save(output, provenance=provenance, credentials=False, privacy=config.privacy)
     licences = _licences(ingredients)
     signed = _sign(config, video, provenance, {**ingredients, "licenses": licences}, _parts(narration, music, visuals))
     srt = _copy_beside(render.srt, output.with_suffix(".srt"))

@@ -300,6 +300,7 @@ def build_manifest(
     parts: Sequence[Ingredient] = (),
     privacy: bool = False,
     development: bool = False,
+    title: str | None = None,
 ) -> dict[str, Any]:
     """The C2PA manifest definition :func:`sign_file` signs.
 
@@ -311,6 +312,7 @@ def build_manifest(
         parts: Files that went in; a ``c2pa.placed`` action names them (:func:`sign_file` adds them).
         privacy: Record the sha256 of prompts and other request text (and file names, not paths).
         development: Mark the manifest as signed with the untrusted development key.
+        title: The manifest's title; None: the file's name.
 
     Example:
         >>> p = Provenance(model_id="en-joe", task="text-to-speech", backend="b", request={"text": "hi"})
@@ -353,7 +355,7 @@ def build_manifest(
         assertions.append({"label": INGREDIENTS_LABEL, "data": ingredient_record})
     return {
         "claim_generator_info": [{"name": "aigc_sdk", "version": __version__}],
-        "title": target.name,
+        "title": title or target.name,
         "format": _mime(target, INGREDIENT_TYPES),
         "assertions": assertions,
     }
@@ -367,6 +369,7 @@ def sign_file(
     parts: Sequence[Ingredient] = (),
     privacy: bool = False,
     identity: SigningIdentity | None = None,
+    title: str | None = None,
 ) -> Path:
     """Embed signed C2PA content credentials in a PNG/JPEG, WAV/MP3 or MP4 file, in place (atomically).
 
@@ -377,6 +380,7 @@ def sign_file(
         parts: Files that went in, added as C2PA ingredients (see :class:`Ingredient`).
         privacy: Record sha256 hashes of prompts and request text instead of the text.
         identity: Key and certificate; None: :func:`signing_identity`.
+        title: The manifest's title; None: the file's name (set it when signing a temporary file).
 
     Returns:
         The path.
@@ -408,7 +412,13 @@ def sign_file(
             raise InvalidRequestError(f"ingredient {part.role!r}: no file at {part.path}")
     identity = identity or signing_identity()
     manifest = build_manifest(
-        target, provenance, ingredients=ingredients, parts=parts, privacy=privacy, development=identity.development
+        target,
+        provenance,
+        ingredients=ingredients,
+        parts=parts,
+        privacy=privacy,
+        development=identity.development,
+        title=title,
     )
     try:
         info = c2pa.C2paSignerInfo(identity.algorithm, identity.certificate_chain, identity.private_key, None)

@@ -94,8 +94,25 @@ def test_slideshow_mp4_is_signed_and_tampering_is_caught(studio: Studio, card: I
     assert _verify_cli(mp4)[0] == 1
 
 
+def test_saves_are_signed_by_default_unless_turned_off(
+    card: Image, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    signed = card.save(tmp_path / "default.png")  # provenance + a signable format + the trust extra
+    check = verify_file(signed)
+    assert check.valid and check.extra["title"] == "default.png"  # signed before the rename, titled as the file
+    assert not list(tmp_path.glob(".*.tmp*"))
+    speech = Audio(np.zeros(800, dtype=np.float32), 8000, GENERATED_SPEECH).save(tmp_path / "default.wav")
+    assert verify_file(speech).valid
+    assert verify_file(Image.from_array(np.zeros((8, 8, 3), dtype=np.uint8)).save(tmp_path / "mine.png")).state == (
+        "missing"
+    )  # no provenance: the user's own picture is not claimed
+    monkeypatch.setenv("AIGC_CREDENTIALS", "0")
+    assert verify_file(card.save(tmp_path / "off.png")).state == "missing"
+    assert verify_file(card.save(tmp_path / "forced.png", credentials=True)).valid
+
+
 def test_unsigned_files_and_bad_requests(card: Image, tmp_path: Path) -> None:
-    png = card.save(tmp_path / "plain.png")
+    png = card.save(tmp_path / "plain.png", credentials=False)
     assert verify_file(png).state == "missing"
     code, _ = _verify_cli(png)
     assert code == 1
