@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import threading
@@ -607,10 +608,9 @@ def _publish(config: NewsClipConfig, run: PipelineRun) -> NewsClip:
     rendered = Provenance.model_validate(render.provenance)
     extra = {**rendered.extra, "pipeline": "news-clip", "ingredients": ingredients}
     provenance = rendered.model_copy(update={"extra": extra})
-    # signed just below, with its ingredients
-    video = Video(render.video).save(output, provenance=provenance, credentials=False, privacy=config.privacy)
     licences = _licences(ingredients)
-    signed = _sign(config, video, provenance, {**ingredients, "licenses": licences}, _parts(narration, music, visuals))
+    record = {**ingredients, "licenses": licences}
+    video, signed = _publish_video(config, render.video, output, provenance, record, _parts(narration, music, visuals))
     srt = _copy_beside(render.srt, output.with_suffix(".srt"))
     vtt = _copy_beside(render.vtt, output.with_suffix(".vtt"))
     manifest_path = output.with_suffix(".manifest.json")
@@ -643,15 +643,36 @@ def _publish(config: NewsClipConfig, run: PipelineRun) -> NewsClip:
     )
 
 
-def _sign(
-    config: NewsClipConfig, video: Path, provenance: Provenance, ingredients: dict[str, Any], parts: list[Ingredient]
-) -> bool:
-    if config.credentials is False or (config.credentials is None and not is_available("c2pa")):
-        return False
-    from aigc_sdk.trust.credentials import sign_file
+def _publish_video(
+    config: NewsClipConfig,
+    rendered: Path,
+    output: Path,
+    provenance: Provenance,
+    ingredients: dict[str, Any],
+    parts: list[Ingredient],
+) -> tuple[Path, bool]:
+    """Copy the render to ``output`` with its provenance and, when asked, credentials with its ingredients.
 
-    sign_file(video, provenance, ingredients=ingredients, parts=parts, privacy=config.privacy)
-    return True
+    The copy is tagged and signed under a hidden name beside ``output`` and renamed last, so
+    ``output`` (and its sidecar) is either the finished, signed clip or whatever was there before.
+    """
+    sign = config.credentials is True or (config.credentials is None and is_available("c2pa"))
+    staged = output.with_name(f".{output.stem}.publishing{output.suffix}")
+    try:
+        Video(rendered).save(staged, provenance=provenance, credentials=False, privacy=config.privacy)
+        if sign:
+            from aigc_sdk.trust.credentials import sign_file
+
+            sign_file(
+                staged, provenance, ingredients=ingredients, parts=parts, privacy=config.privacy, title=output.name
+            )
+        os.replace(sidecar_path(staged), sidecar_path(output))
+        os.replace(staged, output)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        sidecar_path(staged).unlink(missing_ok=True)
+        raise
+    return output, sign
 
 
 def _parts(narration: Narration, music: Music, visuals: Visuals) -> list[Ingredient]:

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from aigc_sdk import Studio
 from aigc_sdk.cli.app import app
+from aigc_sdk.errors import MediaError
 from aigc_sdk.media import Video
 from aigc_sdk.pipelines.news_clip import NewsClipConfig, news_clip
 from aigc_sdk.trust import verify_file
@@ -19,7 +20,7 @@ pytest.importorskip("piper", reason="needs the voice extra")
 pytest.importorskip("c2pa", reason="needs the trust extra")
 
 
-def test_news_clip_credentials_and_licences(data_dir: Path, tmp_path: Path) -> None:
+def test_news_clip_credentials_and_licences(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = NewsClipConfig(
         input=data_dir / "article_en.md", output=tmp_path / "park.mp4", aspect="1:1", target_seconds=5,
         cache_dir=tmp_path / "cache",
@@ -67,6 +68,17 @@ def test_news_clip_credentials_and_licences(data_dir: Path, tmp_path: Path) -> N
     assert not detect_video_watermark(unmarked.video).detected
     marked = Video.load(clip.video).provenance
     assert marked is not None and marked.extra["watermark"]["frames"] > 0
+
+    # a clip that cannot be signed as asked is not published: no MP4, no sidecar, nothing half-written
+    (tmp_path / "bad.pem").write_text("not a certificate")
+    monkeypatch.setenv("AIGC_C2PA_CERT", str(tmp_path / "bad.pem"))
+    monkeypatch.setenv("AIGC_C2PA_KEY", str(tmp_path / "bad.pem"))
+    failed = config.model_copy(update={"output": tmp_path / "unsigned" / "clip.mp4", "credentials": True})
+    with pytest.raises(MediaError, match="could not sign"):
+        news_clip(failed)
+    assert sorted(p.name for p in (tmp_path / "unsigned").iterdir()) == []
+    monkeypatch.delenv("AIGC_C2PA_CERT")
+    monkeypatch.delenv("AIGC_C2PA_KEY")
 
     data = bytearray(clip.video.read_bytes())
     data[-2000] ^= 0xFF  # a byte of the media data
