@@ -9,7 +9,7 @@ signed manifest, so readers can follow and check the chain.
 
 The signing key and certificate chain come from ``AIGC_C2PA_CERT`` and
 ``AIGC_C2PA_KEY``; without them a development CA and an ES256 signer are made on
-first use under ``<AIGC_CACHE_DIR>/c2pa``. Files signed with it validate, but
+first use under ``<AIGC_CACHE_DIR>/c2pa/development``. Files signed with it validate, but
 readers report the signer as untrusted.
 """
 
@@ -19,12 +19,15 @@ import datetime as _dt
 import io
 import json
 import os
+import shutil
+import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aigc_sdk._internal.files import atomic_path, atomic_write_bytes
+from aigc_sdk._internal.files import atomic_path
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.settings import Settings
 from aigc_sdk._version import __version__
@@ -186,10 +189,32 @@ def _mime(path: Path, types: Mapping[str, str] = MIME_TYPES) -> str:
     return mime
 
 
+_DEV_LOCK = threading.Lock()
+
+
 def _dev_identity(folder: Path) -> SigningIdentity:
-    chain_path, key_path = folder / "dev-signer-chain.pem", folder / "dev-signer.key"
-    if chain_path.is_file() and key_path.is_file():
-        return SigningIdentity(chain_path.read_bytes(), key_path.read_bytes(), development=True)
+    """The development identity under ``folder``, made once: its files appear together or not at all.
+
+    Saves sign from several threads and processes at once; the CA, chain and key are written
+    into a fresh folder that is renamed into place, and whoever loses the race reads the winner's.
+    """
+    with _DEV_LOCK:
+        if not (folder / "dev-signer.key").is_file():
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=".c2pa-", dir=folder.parent))
+            try:
+                _write_dev_identity(staging)
+                os.rename(staging, folder)
+            except OSError:
+                if not (folder / "dev-signer.key").is_file():
+                    raise
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+    chain, key = (folder / "dev-signer-chain.pem").read_bytes(), (folder / "dev-signer.key").read_bytes()
+    return SigningIdentity(chain, key, development=True)
+
+
+def _write_dev_identity(folder: Path) -> None:
     require("cryptography", extra="trust", feature="development signing keys")
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -242,19 +267,18 @@ def _dev_identity(folder: Path) -> SigningIdentity:
     pem = serialization.Encoding.PEM
     chain = signer.public_bytes(pem) + ca.public_bytes(pem)
     private = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(folder / "dev-ca.pem", ca.public_bytes(pem))
-    atomic_write_bytes(chain_path, chain)
-    atomic_write_bytes(key_path, private)
-    key_path.chmod(0o600)
-    return SigningIdentity(chain, private, development=True)
+    (folder / "dev-ca.pem").write_bytes(ca.public_bytes(pem))
+    (folder / "dev-signer-chain.pem").write_bytes(chain)
+    key_path = folder / "dev-signer.key"
+    key_path.touch(mode=0o600)
+    key_path.write_bytes(private)
 
 
 def signing_identity(settings: Settings | None = None) -> SigningIdentity:
     """The identity to sign with: ``AIGC_C2PA_CERT``/``AIGC_C2PA_KEY``, else the local development one.
 
     The development CA, chain and key are generated once under
-    ``<cache_dir>/c2pa`` and reused; they are labelled untrusted.
+    ``<cache_dir>/c2pa/development`` and reused; they are labelled untrusted.
 
     Example:
         >>> import dataclasses, tempfile, pathlib
@@ -277,7 +301,7 @@ def signing_identity(settings: Settings | None = None) -> SigningIdentity:
             )
         return SigningIdentity(paths[0].read_bytes(), paths[1].read_bytes(), algorithm=algorithm)
     settings = settings or Settings.from_env()
-    return _dev_identity(settings.cache_dir / "c2pa")
+    return _dev_identity(settings.cache_dir / "c2pa" / "development")
 
 
 def _licence_list(provenance: dict[str, Any], ingredients: Mapping[str, Any] | None) -> list[dict[str, Any]]:

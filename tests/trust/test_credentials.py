@@ -212,3 +212,30 @@ def test_files_that_went_in_become_ingredients_with_their_own_credentials(card: 
 
 GENERATED_SPEECH = Provenance(model_id="en-joe", task="text-to-speech", backend="b", license="MIT")
 CLIP = Provenance(model_id="slideshow", task="images-to-video", backend="b")
+
+
+def test_the_development_key_is_made_once_across_threads_and_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Saves sign from several threads and processes at once: all of them must end up with one key pair."""
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    env = {**os.environ, "AIGC_CACHE_DIR": str(tmp_path / "cache")}
+    code = (
+        "import hashlib\nfrom aigc_sdk.trust import signing_identity\n"
+        "print(hashlib.sha256(signing_identity().private_key).hexdigest())"
+    )
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True) for _ in range(4)
+    ]
+    keys = {process.communicate(timeout=120)[0].strip() for process in processes}
+    assert len(keys) == 1 and all(process.returncode == 0 for process in processes)
+    monkeypatch.setenv("AIGC_CACHE_DIR", str(tmp_path / "threads"))
+    with ThreadPoolExecutor(8) as pool:
+        identities = list(pool.map(lambda _: signing_identity(), range(8)))
+    assert len({identity.private_key for identity in identities}) == 1
+    folder = tmp_path / "threads" / "c2pa" / "development"
+    assert sorted(p.name for p in folder.iterdir()) == ["dev-ca.pem", "dev-signer-chain.pem", "dev-signer.key"]
+    assert not [p for p in folder.parent.iterdir() if p.name != "development"]  # no staging folders left behind
