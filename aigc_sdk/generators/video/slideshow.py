@@ -636,7 +636,7 @@ def _fit(
         cw, ch = width / scale, height / scale
         cx = min(max(centre[0] * iw, cw / 2), iw - cw / 2)
         cy = min(max(centre[1] * ih, ch / 2), ih - ch / 2)
-        box = (cx - cw / 2, cy - ch / 2, cx + cw / 2, cy + ch / 2)
+        box = _inside(cx - cw / 2, cy - ch / 2, cx + cw / 2, cy + ch / 2, iw, ih)
         fitted: PIL.Image.Image = still.resize((width, height), lanczos, box=box, reducing_gap=3.0)
         return fitted
     scale = min(width / iw, height / ih)
@@ -653,9 +653,16 @@ def _fit(
         cw, ch = width / zoom, height / zoom
         cx = min(max(centre[0] * width, cw / 2), width - cw / 2)
         cy = min(max(centre[1] * height, ch / 2), height - ch / 2)
-        canvas = canvas.resize((width, height), lanczos, box=(cx - cw / 2, cy - ch / 2, cx + cw / 2, cy + ch / 2))
+        canvas = canvas.resize(
+            (width, height), lanczos, box=_inside(cx - cw / 2, cy - ch / 2, cx + cw / 2, cy + ch / 2, width, height)
+        )
     result: PIL.Image.Image = canvas
     return result
+
+
+def _inside(x0: float, y0: float, x1: float, y1: float, width: int, height: int) -> tuple[float, float, float, float]:
+    """A crop box clamped to the picture: rounding can push a full-width box a hair outside it."""
+    return max(0.0, x0), max(0.0, y0), min(float(width), x1), min(float(height), y1)
 
 
 def _write_wav(audio: Audio, path: Path) -> None:

@@ -240,6 +240,13 @@ def test_letterbox_fills_with_the_background_colour(video: SlideshowVideoGenerat
     assert frame[:, 70:90].mean() > 220  # the white still in the middle
 
 
+def test_stills_that_fill_the_frame_exactly_in_one_direction(video: SlideshowVideoGenerator, tmp_path: Path) -> None:
+    """640x427 in a 1080x1920 moving frame: the crop box is the whole height, give or take rounding."""
+    wide = Image.from_array(np.full((427, 640, 3), 128, np.uint8))
+    result = video(images=[wide], durations=[0.4], width=720, height=1280, fps=5, seed=0, output=tmp_path / "p.mp4")
+    assert result.video.info.height == 1280
+
+
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
