@@ -97,6 +97,8 @@ def _print(report: dict[str, Any]) -> None:
     mark = report.get("watermark")
     if mark is not None:
         found = "found" if mark["detected"] else "not found"
+        if report["path"].lower().endswith(_VIDEO):
+            found += f" in {mark['marked']} of {mark['frames']} sampled frames"
         console.print(f"  watermark: {found} (bit accuracy {mark['bit_accuracy']:.2f})", highlight=False)
 
 

@@ -67,16 +67,17 @@ FloatArray = npt.NDArray[np.floating[Any]]
 
 @dataclass(frozen=True)
 class WatermarkCheck:
-    """Result of a watermark detection.
+    """Result of a watermark detection: ``frames`` pictures checked, ``marked`` of them carry the mark.
 
     Example:
-        >>> WatermarkCheck(detected=True, bit_accuracy=1.0, frames=1).detected
+        >>> WatermarkCheck(detected=True, bit_accuracy=1.0, frames=1, marked=1).detected
         True
     """
 
     detected: bool
     bit_accuracy: float
     frames: int = 1
+    marked: int = 0
 
 
 def is_generated(provenance: Provenance | None) -> bool:
@@ -215,7 +216,7 @@ def detect_watermark(image: Image | npt.NDArray[np.uint8]) -> WatermarkCheck:
     if min(rgb.shape[:2]) < MIN_SIDE:
         return WatermarkCheck(detected=False, bit_accuracy=0.0, frames=0)
     accuracy = _band_accuracy(_u_low_band(rgb))
-    return WatermarkCheck(detected=accuracy >= THRESHOLD, bit_accuracy=accuracy)
+    return WatermarkCheck(detected=accuracy >= THRESHOLD, bit_accuracy=accuracy, marked=int(accuracy >= THRESHOLD))
 
 
 # -- video frames: the band is the 4:2:0 chroma plane ----------------------------------------------------
@@ -309,7 +310,11 @@ def watermark_video(source: str | Path, target: str | Path | None = None, *, crf
 
 
 def detect_video_watermark(path: str | Path, *, frames: int = 5) -> WatermarkCheck:
-    """Look for the mark on ``frames`` frames spread over a video; detected when most frames carry it.
+    """Look for the mark on ``frames`` frames spread over a video; detected when any of them carries it.
+
+    Unmarked pixels agree with at least 90 % of the 48 bits by chance less than once in a
+    billion frames, so one marked frame is enough; clips that show the user's own photos
+    carry the mark only on the other frames. ``bit_accuracy`` is the best frame's.
 
     Example:
         >>> detect_video_watermark("clip.mp4").detected  # doctest: +SKIP
@@ -320,9 +325,10 @@ def detect_video_watermark(path: str | Path, *, frames: int = 5) -> WatermarkChe
     if min(width, height) < MIN_SIDE or width % 2 or height % 2:
         return WatermarkCheck(detected=False, bit_accuracy=0.0, frames=0)
     marker = FrameMarker(width, height)
-    step = max(video.info.duration / (frames + 1), 0.01)
-    cmd = [require_ffmpeg().path, "-v", "error", "-nostdin", "-i", str(video.path), "-vf", f"fps=1/{step:.4f}",
-           "-frames:v", str(frames), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"]  # fmt: skip
+    step = max(video.info.duration / frames, 0.01)  # one frame from the middle of each of `frames` spans
+    cmd = [require_ffmpeg().path, "-v", "error", "-nostdin", "-ss", f"{step / 2:.4f}", "-i", str(video.path),
+           "-vf", f"fps=1/{step:.4f}", "-frames:v", str(frames),
+           "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, timeout=600, check=False)
     if done.returncode != 0:
         raise MediaError(f"ffmpeg could not read {video.path}: {done.stderr.decode('utf-8', 'replace')[-500:]}")
@@ -332,4 +338,4 @@ def detect_video_watermark(path: str | Path, *, frames: int = 5) -> WatermarkChe
         return WatermarkCheck(detected=False, bit_accuracy=0.0, frames=0)
     accuracies = [marker.accuracy(frame) for frame in sampled[: count * marker.frame_bytes].reshape(count, -1)]
     hits = sum(a >= THRESHOLD for a in accuracies)
-    return WatermarkCheck(detected=hits * 2 > count, bit_accuracy=float(np.median(accuracies)), frames=count)
+    return WatermarkCheck(detected=hits > 0, bit_accuracy=max(accuracies), frames=count, marked=hits)

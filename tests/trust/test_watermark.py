@@ -107,6 +107,8 @@ def test_rendered_frames_are_marked_except_the_users_own_pictures(tmp_path: Path
     assert min(marked[:2]) >= 0.95  # the card's frames, after H.264 at CRF 23
     assert max(marked[2:]) < 0.9  # the photo's frames stay as they were
     assert default.provenance.extra["watermark"] == {"method": "dwtDctSvd", "payload": "AIGCv1", "frames": 10}
+    mixed = detect_video_watermark(default.video.path, frames=4)  # two samples on the card, two on the photo
+    assert mixed.detected and mixed.frames == 4 and mixed.marked == 2
     assert marker.accuracy(_frame(everything.video.path, 1.5)) >= 0.95
     assert everything.provenance.extra["watermark"]["frames"] == 20
     assert "watermark" not in nothing.provenance.extra
