@@ -35,7 +35,7 @@ def collect() -> dict[str, Any]:
     Example:
         >>> report = collect()
         >>> sorted(report)[:3]
-        ['caches', 'devices', 'extras']
+        ['caches', 'credentials', 'devices']
     """
     settings = Settings.from_env()
     return {
@@ -52,6 +52,20 @@ def collect() -> dict[str, Any]:
             "numba": os.environ.get("NUMBA_CACHE_DIR"),
         },
         "offline": {"offline": settings.offline, "downloads_allowed": settings.allow_downloads},
+        "credentials": _credentials(settings),
+    }
+
+
+def _credentials(settings: Settings) -> dict[str, Any]:
+    """Whether saves are signed, and with which key (nothing is generated here)."""
+    from aigc_sdk.trust.credentials import CERT_ENV, KEY_ENV
+
+    available = is_available("c2pa")
+    own = bool(os.environ.get(CERT_ENV) and os.environ.get(KEY_ENV))
+    return {
+        "available": available,
+        "sign_on_save": available and settings.credentials,
+        "signer": "own certificate" if own else "development key (untrusted)",
     }
 
 
@@ -208,3 +222,11 @@ def doctor(
     caches, offline = report["caches"], report["offline"]
     console.print(f"caches: aigc={caches['aigc']} huggingface={caches['huggingface']}")
     console.print(f"offline: {offline['offline']}; downloads allowed: {offline['downloads_allowed']}")
+    signing = report["credentials"]
+    if not signing["available"]:
+        state = "unavailable (pip install 'aigc-sdk[trust]')"
+    elif signing["sign_on_save"]:
+        state = f"saves are signed, with the {signing['signer']}"
+    else:
+        state = "saves are not signed (AIGC_CREDENTIALS=0); sign_file and credentials=True still sign"
+    console.print(f"content credentials: {state}; watermarks: on", highlight=False)

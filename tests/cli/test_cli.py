@@ -55,6 +55,8 @@ def test_doctor_json_is_valid_and_complete() -> None:
     assert joe["available_offline"] is True
     assert report["offline"]["downloads_allowed"] is False
     assert {"aigc", "huggingface"} <= set(report["caches"])
+    assert report["credentials"]["sign_on_save"] is report["extras"]["trust"]["installed"]
+    assert report["credentials"]["signer"] == "development key (untrusted)"
     if report["extras"]["image"]["installed"]:
         assert report["fonts"]["cjk_ok"] is True
 
@@ -63,6 +65,7 @@ def test_doctor_human_output() -> None:
     result = runner.invoke(app, ["doctor"])
     assert result.exit_code == 0, result.output
     assert "Devices" in result.output and "en-joe" in result.output
+    assert "content credentials:" in result.output
 
 
 def test_models_list_show_verify() -> None:
