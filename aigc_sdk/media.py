@@ -24,8 +24,7 @@ import numpy.typing as npt
 from aigc_sdk._internal.ffmpeg import require_ffmpeg
 from aigc_sdk._internal.files import atomic_path, atomic_write_json
 from aigc_sdk._internal.hashing import sha256_file
-from aigc_sdk._internal.optional import is_available, require
-from aigc_sdk._internal.settings import Settings
+from aigc_sdk._internal.optional import require
 from aigc_sdk.errors import InvalidRequestError, MediaError, map_errors
 from aigc_sdk.provenance import METADATA_KEY, Provenance
 
@@ -66,7 +65,15 @@ def _write_sidecar(path: Path, provenance: Provenance | None) -> None:
         atomic_write_json(sidecar_path(path), provenance.to_dict())
 
 
-_SIGNABLE = (".png", ".jpg", ".jpeg", ".wav", ".mp3", ".mp4")
+#: File suffixes that can carry C2PA content credentials, with their MIME type.
+SIGNABLE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".mp4": "video/mp4",
+}
 
 
 def _recorded(
@@ -77,28 +84,29 @@ def _recorded(
     ``credentials``: True signs or raises; None signs when it can (a format that carries
     credentials, provenance to record, the ``trust`` extra, ``AIGC_CREDENTIALS`` not off); False never.
     """
-    if privacy and provenance is not None:
-        provenance = provenance.redacted()  # prompts as sha256 in tags, sidecar and credentials
-    signable = path.suffix.lower() in _SIGNABLE
+    signable = path.suffix.lower() in SIGNABLE_TYPES
     if credentials is None:
-        sign = signable and provenance is not None and Settings.from_env().credentials and is_available("c2pa")
-        return provenance, sign
+        from aigc_sdk.trust.credentials import signs_by_default
+
+        sign = signable and provenance is not None and signs_by_default()
+        return (provenance.redacted() if privacy and provenance else provenance), sign
     if credentials:
         if not signable:
             raise InvalidRequestError(
                 f"content credentials cannot be embedded in {path.suffix!r} files",
-                hint=f"use one of {', '.join(_SIGNABLE)}",
+                hint=f"use one of {', '.join(SIGNABLE_TYPES)}",
             )
         if provenance is None:
             raise InvalidRequestError("content credentials need the result's provenance")
-    return provenance, credentials
+    # prompts as sha256 in tags and sidecar (credentials redact the same way when signing with privacy)
+    return (provenance.redacted() if privacy and provenance else provenance), credentials
 
 
-def _sign(tmp: Path, target: Path, provenance: Provenance | None) -> None:
+def _sign(tmp: Path, target: Path, provenance: Provenance | None, *, privacy: bool) -> None:
     """Sign the written temporary file before it is renamed, so the file appears signed or not at all."""
     from aigc_sdk.trust.credentials import sign_file
 
-    sign_file(tmp, provenance, title=target.name)
+    sign_file(tmp, provenance, privacy=privacy, title=target.name)
 
 
 def _read_sidecar(path: Path) -> Provenance | None:
@@ -224,7 +232,7 @@ class Image:
         with map_errors(f"could not save image to {target}", to=MediaError), atomic_path(target) as tmp:
             image.save(tmp, format=fmt, **kwargs)
             if sign:
-                _sign(tmp, target, prov)
+                _sign(tmp, target, provenance or self.provenance, privacy=privacy)
         _write_sidecar(target, prov)
         return target
 
@@ -354,7 +362,7 @@ class Audio:
             fh.write(np.clip(self.samples, -1.0, 1.0))
             fh.close()
             if sign:
-                _sign(tmp, target, prov)
+                _sign(tmp, target, provenance or self.provenance, privacy=privacy)
         _write_sidecar(target, prov)
         return target
 
@@ -486,7 +494,7 @@ class Video:
             if done.returncode != 0:
                 raise MediaError(f"ffmpeg could not write {target}: {done.stderr.strip()[-500:]}")
             if sign:
-                _sign(tmp, target, prov)
+                _sign(tmp, target, provenance or self.provenance, privacy=privacy)
         _write_sidecar(target, prov)
         return target
 

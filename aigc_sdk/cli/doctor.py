@@ -58,14 +58,12 @@ def collect() -> dict[str, Any]:
 
 def _credentials(settings: Settings) -> dict[str, Any]:
     """Whether saves are signed, and with which key (nothing is generated here)."""
-    from aigc_sdk.trust.credentials import CERT_ENV, KEY_ENV
+    from aigc_sdk.trust.credentials import signs_by_default, uses_own_certificate
 
-    available = is_available("c2pa")
-    own = bool(os.environ.get(CERT_ENV) and os.environ.get(KEY_ENV))
     return {
-        "available": available,
-        "sign_on_save": available and settings.credentials,
-        "signer": "own certificate" if own else "development key (untrusted)",
+        "available": is_available("c2pa"),
+        "sign_on_save": signs_by_default(settings),
+        "signer": "own certificate" if uses_own_certificate() else "development key (untrusted)",
     }
 
 

@@ -27,7 +27,6 @@ from pydantic import BaseModel, Field, FilePath, model_validator
 
 from aigc_sdk._internal.files import atomic_path, atomic_write_json
 from aigc_sdk._internal.model import FrozenModel
-from aigc_sdk._internal.optional import is_available
 from aigc_sdk._internal.sentences import split_sentences
 from aigc_sdk._internal.settings import Settings
 from aigc_sdk._version import __version__
@@ -40,7 +39,7 @@ from aigc_sdk.pipelines.base import Pipeline, PipelineEvent, PipelineRun, Step, 
 from aigc_sdk.pipelines.timeline import Timeline, Visual
 from aigc_sdk.provenance import Provenance, redact
 from aigc_sdk.studio import Studio
-from aigc_sdk.trust.credentials import Ingredient
+from aigc_sdk.trust.credentials import Ingredient, signs_by_default
 from aigc_sdk.trust.licenses import licence_warnings
 from aigc_sdk.types import (
     ImageRequest,
@@ -97,7 +96,8 @@ class NewsClipConfig(FrozenModel):
     seed: int = Field(default=0, ge=0, description="Seed for every stage (voice, motion, music, images).")
     cache_dir: Path | None = Field(default=None, description="Stage cache; None: <AIGC_CACHE_DIR>/pipelines.")
     credentials: bool | None = Field(
-        default=None, description="Sign the MP4 with C2PA content credentials; None: when the trust extra is installed."
+        default=None,
+        description="Sign the MP4 with C2PA content credentials; None: as saves do (trust extra, AIGC_CREDENTIALS).",
     )
     privacy: bool = Field(
         default=False, description="Record sha256 hashes of prompts and scripts, and file names, not the text/paths."
@@ -656,7 +656,7 @@ def _publish_video(
     The copy is tagged and signed under a hidden name beside ``output`` and renamed last, so
     ``output`` (and its sidecar) is either the finished, signed clip or whatever was there before.
     """
-    sign = config.credentials is True or (config.credentials is None and is_available("c2pa"))
+    sign = config.credentials is True or (config.credentials is None and signs_by_default())
     staged = output.with_name(f".{output.stem}.publishing{output.suffix}")
     try:
         Video(rendered).save(staged, provenance=provenance, credentials=False, privacy=config.privacy)

@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from aigc_sdk._internal.files import atomic_path
-from aigc_sdk._internal.optional import require
+from aigc_sdk._internal.optional import is_available, require
 from aigc_sdk._internal.settings import Settings
 from aigc_sdk._version import __version__
 from aigc_sdk.errors import InvalidRequestError, MediaError
+from aigc_sdk.media import SIGNABLE_TYPES, sidecar_path
 from aigc_sdk.provenance import Provenance, redact
 from aigc_sdk.trust.licenses import licence_warnings
 
@@ -46,6 +47,8 @@ __all__ = [
     "build_manifest",
     "sign_file",
     "signing_identity",
+    "signs_by_default",
+    "uses_own_certificate",
     "verify_file",
 ]
 
@@ -58,14 +61,7 @@ ALG_ENV = "AIGC_C2PA_ALG"
 #: Signing algorithms C2PA accepts.
 ALGORITHMS = ("es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519")
 #: File suffixes that can carry credentials, with their MIME type.
-MIME_TYPES = {
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".wav": "audio/wav",
-    ".mp3": "audio/mpeg",
-    ".mp4": "video/mp4",
-}
+MIME_TYPES = SIGNABLE_TYPES
 #: Formats a file that went in can have (C2PA reads these as ingredients).
 INGREDIENT_TYPES = {
     **MIME_TYPES,
@@ -274,6 +270,26 @@ def _write_dev_identity(folder: Path) -> None:
     key_path.write_bytes(private)
 
 
+def signs_by_default(settings: Settings | None = None) -> bool:
+    """Whether saves and pipelines sign unasked: the ``trust`` extra is in and ``AIGC_CREDENTIALS`` is not off.
+
+    Example:
+        >>> signs_by_default() in (True, False)
+        True
+    """
+    return (settings or Settings.from_env()).credentials and is_available("c2pa")
+
+
+def uses_own_certificate() -> bool:
+    """Whether ``AIGC_C2PA_CERT`` and ``AIGC_C2PA_KEY`` name the signer (else the development key signs).
+
+    Example:
+        >>> uses_own_certificate() in (True, False)
+        True
+    """
+    return bool(os.environ.get(CERT_ENV) and os.environ.get(KEY_ENV))
+
+
 def signing_identity(settings: Settings | None = None) -> SigningIdentity:
     """The identity to sign with: ``AIGC_C2PA_CERT``/``AIGC_C2PA_KEY``, else the local development one.
 
@@ -424,8 +440,6 @@ def sign_file(
     if not target.is_file():
         raise InvalidRequestError(f"no file at {target}")
     if provenance is None:
-        from aigc_sdk.media import sidecar_path
-
         side = sidecar_path(target)
         if not side.is_file():
             raise InvalidRequestError(f"{target} has no provenance sidecar; pass provenance=")

@@ -106,6 +106,14 @@ def test_saves_are_signed_by_default_unless_turned_off(
     assert verify_file(Image.from_array(np.zeros((8, 8, 3), dtype=np.uint8)).save(tmp_path / "mine.png")).state == (
         "missing"
     )  # no provenance: the user's own picture is not claimed
+    private = verify_file(
+        Image.from_array(np.zeros((8, 8, 3), dtype=np.uint8), PROMPTED).save(tmp_path / "p.png", privacy=True)
+    )
+    assert private.valid and private.licenses is not None and private.licenses["privacy"] is True
+    assert (
+        private.provenance is not None
+        and private.provenance["request"]["prompt"] == PROMPTED.redacted().request["prompt"]
+    )  # hashed once, the same hash as in the tag and sidecar
     monkeypatch.setenv("AIGC_CREDENTIALS", "0")
     assert verify_file(card.save(tmp_path / "off.png")).state == "missing"
     assert verify_file(card.save(tmp_path / "forced.png", credentials=True)).valid
@@ -212,6 +220,7 @@ def test_files_that_went_in_become_ingredients_with_their_own_credentials(card: 
 
 GENERATED_SPEECH = Provenance(model_id="en-joe", task="text-to-speech", backend="b", license="MIT")
 CLIP = Provenance(model_id="slideshow", task="images-to-video", backend="b")
+PROMPTED = Provenance(model_id="sd", task="text-to-image", backend="b", request={"prompt": "a secret prompt"})
 
 
 def test_the_development_key_is_made_once_across_threads_and_processes(
