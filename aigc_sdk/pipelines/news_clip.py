@@ -234,6 +234,7 @@ class NewsClip(BaseModel):
 def _script(ctx: StepContext, inputs: dict[str, Any]) -> Script:
     config: NewsClipConfig = inputs["config"]
     studio: Studio = ctx.studio
+    template: str | None = None  # feeds only
     if config.kind == "article":
         text = config.input.read_text(encoding="utf-8")
         if not text.strip():
@@ -265,7 +266,7 @@ def _script(ctx: StepContext, inputs: dict[str, Any]) -> Script:
         headline=story.headline,
         sentences=sentences,
         language=story.language,
-        template=None if config.kind == "article" else (config.template or FEED_TEMPLATES[config.input.suffix]),
+        template=template,
         provenance=story.provenance.to_dict(),
     )
 

@@ -146,3 +146,17 @@ def test_yaml_config_and_flags(tmp_path: Path, data_dir: Path) -> None:
     config.write_text("- not a mapping\n")
     with pytest.raises(InvalidRequestError, match="mapping"):
         NewsClipConfig.from_yaml(config, input=data_dir / "article_en.md")
+
+
+def test_feed_suffix_in_capitals_picks_its_template(studio: Studio, data_dir: Path, tmp_path: Path) -> None:
+    feed = tmp_path / "QUAKES.GEOJSON"
+    feed.write_bytes((data_dir / "usgs_significant_week.geojson").read_bytes())
+    config = NewsClipConfig(input=feed, output=tmp_path / "q.mp4", cache_dir=tmp_path / "cache")
+    cancel = threading.Event()
+
+    def stop_after_script(event: PipelineEvent) -> None:
+        if event.step == "script" and event.status == "done":
+            cancel.set()
+
+    with pytest.raises(PipelineCancelledError):  # the script stage finished: the template was found
+        news_clip(config, studio=studio, on_event=stop_after_script, cancel=cancel)

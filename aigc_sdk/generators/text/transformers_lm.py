@@ -158,7 +158,7 @@ class TransformersTextGenerator(BaseGenerator[TextRequest, TextResult]):
         with map_errors(f"could not load language model {self.spec.id} from {folder}", to=ModelLoadError):
             self._tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
             model = transformers.AutoModelForCausalLM.from_pretrained(
-                str(folder), dtype=dtype, use_safetensors=not self.spec.allow_pickle
+                str(folder), dtype=dtype, use_safetensors=None if self.spec.allow_pickle else True
             )
             self._model = model.to(self.device).eval()
         config = self._model.config
