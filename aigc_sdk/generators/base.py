@@ -22,6 +22,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar, runtime_checkable
 
+from aigc_sdk._internal.oom import is_out_of_memory
 from aigc_sdk.errors import AigcError, GenerationError, InvalidRequestError, OutOfDeviceMemoryError
 from aigc_sdk.provenance import Provenance, library_versions
 from aigc_sdk.registry.spec import ModelSpec
@@ -81,13 +82,6 @@ class Generator(Protocol[ReqT_contra, ResT_co]):
     def close(self) -> None:
         """Release the model and its memory."""
         ...
-
-
-def _is_oom(exc: BaseException) -> bool:
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(exc, torch.cuda.OutOfMemoryError):
-        return True
-    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
 
 
 class BaseGenerator(abc.ABC, Generic[ReqT, ResT]):
@@ -183,7 +177,7 @@ class BaseGenerator(abc.ABC, Generic[ReqT, ResT]):
         except AigcError:
             raise
         except Exception as exc:
-            if _is_oom(exc):
+            if is_out_of_memory(exc):
                 raise OutOfDeviceMemoryError(
                     f"{self.spec.id} ran out of memory on {self.device} (batch of {len(resolved)})"
                 ) from exc

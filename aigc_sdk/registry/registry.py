@@ -353,9 +353,10 @@ def check_weights_policy(spec: ModelSpec, path: Path) -> None:
     if spec.allow_pickle:
         return
     files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
-    suffixes = {p.suffix.lower() for p in files}
+    if {p.suffix.lower() for p in files} & SAFE_SUFFIXES:
+        return  # a safe format is there: loaders take it over any pickle beside it
     pickles = sorted(p.name for p in files if _is_pickle(p))
-    if pickles and not suffixes & SAFE_SUFFIXES:
+    if pickles:
         raise UnsafeModelError(f"{spec.id}: weights are pickle files ({', '.join(pickles[:3])}), which can run code")
 
 

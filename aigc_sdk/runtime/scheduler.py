@@ -32,13 +32,13 @@ import importlib
 import itertools
 import logging
 import secrets
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self
 
+from aigc_sdk._internal.oom import is_out_of_memory
 from aigc_sdk.errors import (
     GenerationError,
     InvalidRequestError,
@@ -128,15 +128,6 @@ def _check_generator(obj: object, spec: ModelSpec) -> None:
     missing = [name for name in ("batch", "to", "close") if not callable(getattr(obj, name, None))]
     if missing:
         raise ModelLoadError(f"the loader returned a {type(obj).__name__} for {spec.id!r}, which lacks {missing}")
-
-
-def _is_oom(exc: BaseException) -> bool:
-    if isinstance(exc, MemoryError):  # includes OutOfDeviceMemoryError
-        return True
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(exc, torch.cuda.OutOfMemoryError):
-        return True
-    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
 
 
 def _chained(error: Exception, cause: BaseException) -> Exception:
@@ -630,11 +621,7 @@ class GpuScheduler:
         with self._lock:
             self._closed = True
             if cancel_pending:
-                for slot in self._slots.values():
-                    for group in slot.groups.values():
-                        dropped.extend(e for _, _, e in group.heap if e.state == _QUEUED)
-                for entry in dropped:
-                    self._drop(entry)
+                dropped = [entry for slot in self._slots.values() for entry in self._take_all(slot)]
                 self._stats.cancelled += len(dropped)
             for slot in self._slots.values():
                 slot.cv.notify_all()
@@ -1080,7 +1067,8 @@ class GpuScheduler:
         except BaseException as exc:
             seconds = time.perf_counter() - started
             self._emit(BatchDone(model_id=model_id, device=device, size=len(entries), seconds=seconds, ok=False))
-            if isinstance(exc, Exception) and _is_oom(exc):
+            # MemoryError includes OutOfDeviceMemoryError, which generators raise for a device OOM
+            if isinstance(exc, MemoryError) or is_out_of_memory(exc):
                 empty_cache(device)
                 if len(entries) > 1:
                     with self._lock:
