@@ -25,6 +25,7 @@ import numpy.typing as npt
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.sentences import split_sentences
 from aigc_sdk._internal.settings import Settings
+from aigc_sdk.audio.processing import resample, to_channels
 from aigc_sdk.errors import AigcError, InvalidRequestError, ModelLoadError, ModelNotAvailableError, map_errors
 from aigc_sdk.generators.base import BaseGenerator
 from aigc_sdk.media import Audio
@@ -256,9 +257,7 @@ class CoquiSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
                 parts.append(audio)
                 cursor += audio.size
             value = Audio(np.concatenate(parts), rate)
-            if request.sample_rate and request.sample_rate != rate:
-                from aigc_sdk.audio.processing import resample
-
+            if request.sample_rate:  # resample() returns the audio as is at its own rate
                 value = resample(value, request.sample_rate)
             provenance = self.provenance(
                 request, chunks=sum(len(w) for w in sentences), cloned=request.speaker_wav is not None
@@ -311,8 +310,6 @@ def _coqui_cached(name: str) -> bool:
 
 def _read_reference(path: Path) -> npt.NDArray[np.float32]:
     """The cloning reference as mono float32 at 22.05 kHz; unreadable files are bad input."""
-    from aigc_sdk.audio.processing import resample, to_channels
-
     try:
         audio = Audio.load(path)
     except AigcError as exc:

@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.sentences import split_sentences
+from aigc_sdk.audio.processing import resample
 from aigc_sdk.errors import GenerationError, InvalidRequestError, ModelLoadError, map_errors
 from aigc_sdk.generators.base import BaseGenerator
 from aigc_sdk.media import Audio
@@ -308,9 +309,7 @@ class EspeakSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
                 parts.append(audio)
                 cursor += audio.size
             value = Audio(np.concatenate(parts), rate)
-            if request.sample_rate and request.sample_rate != rate:
-                from aigc_sdk.audio.processing import resample
-
+            if request.sample_rate:  # resample() returns the audio as is at its own rate
                 value = resample(value, request.sample_rate)
             results.append(
                 AudioResult(audio=value, segments=segments, provenance=self.provenance(request, espeak_voice=job.voice))

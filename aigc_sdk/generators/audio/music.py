@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from aigc_sdk._internal.optional import require
+from aigc_sdk.audio.processing import resample
 from aigc_sdk.errors import InvalidRequestError, ModelLoadError, map_errors
 from aigc_sdk.generators.base import BaseGenerator
 from aigc_sdk.media import Audio
@@ -127,9 +128,7 @@ class MusicGenerator(BaseGenerator[MusicRequest, AudioResult]):
             if peak > 1.0:
                 mono = mono / peak
             audio = Audio(mono, self.sample_rate)
-            if request.sample_rate and request.sample_rate != self.sample_rate:
-                from aigc_sdk.audio.processing import resample
-
+            if request.sample_rate:  # resample() returns the audio as is at its own rate
                 audio = resample(audio, request.sample_rate)
             segment = Segment(text=describe(request), start=0.0, end=audio.duration)
             provenance = self.provenance(request, description=describe(request), guidance_scale=self._guidance)

@@ -14,6 +14,7 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from aigc_sdk.audio.processing import resample
 from aigc_sdk.errors import InvalidRequestError
 from aigc_sdk.generators.base import BaseGenerator
 from aigc_sdk.media import Audio
@@ -213,9 +214,7 @@ class MusicBedGenerator(BaseGenerator[MusicRequest, AudioResult]):
         for samples, request in zip(outputs, requests, strict=True):
             plan = plan_bed(request)
             audio = Audio(samples, self.sample_rate)
-            if request.sample_rate and request.sample_rate != self.sample_rate:
-                from aigc_sdk.audio.processing import resample
-
+            if request.sample_rate:  # resample() returns the audio as is at its own rate
                 audio = resample(audio, request.sample_rate)
             segments = []
             for b in range(int(np.ceil(request.duration / plan.bar_seconds))):

@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from aigc_sdk._internal.optional import is_available, require
 from aigc_sdk._internal.sentences import split_sentences
+from aigc_sdk.audio.processing import resample
 from aigc_sdk.errors import InvalidRequestError, ModelLoadError, map_errors
 from aigc_sdk.generators.base import BaseGenerator
 from aigc_sdk.media import Audio
@@ -243,9 +244,7 @@ class PiperSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
                     )
                 )
             audio_value = Audio(np.concatenate(parts), self.sample_rate)
-            if request.sample_rate and request.sample_rate != self.sample_rate:
-                from aigc_sdk.audio.processing import resample
-
+            if request.sample_rate:  # resample() returns the audio as is at its own rate
                 audio_value = resample(audio_value, request.sample_rate)
             provenance = self.provenance(
                 request,
