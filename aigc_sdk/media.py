@@ -10,10 +10,12 @@ in a notebook.
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import io
 import re
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,10 +78,18 @@ SIGNABLE_TYPES = {
 }
 
 
-def _recorded(
-    path: Path, provenance: Provenance | None, *, credentials: bool | None, privacy: bool
-) -> tuple[Provenance | None, bool]:
-    """The provenance a save writes (redacted for privacy) and whether it signs, checked before anything is written.
+@dataclass(frozen=True)
+class _Record:
+    """What a save records: the provenance for tags and sidecar, and whether and how it signs."""
+
+    provenance: Provenance | None  # as written in tags and the sidecar (redacted for privacy)
+    source: Provenance | None  # as made: what the credentials sign (they redact it themselves)
+    sign: bool
+    privacy: bool
+
+
+def _recorded(path: Path, provenance: Provenance | None, *, credentials: bool | None, privacy: bool) -> _Record:
+    """What a save of ``path`` records, checked before anything is written.
 
     ``credentials``: True signs or raises; None signs when it can (a format that carries
     credentials, provenance to record, the ``trust`` extra, ``AIGC_CREDENTIALS`` not off); False never.
@@ -89,24 +99,32 @@ def _recorded(
         from aigc_sdk.trust.credentials import signs_by_default
 
         sign = signable and provenance is not None and signs_by_default()
-        return (provenance.redacted() if privacy and provenance else provenance), sign
-    if credentials:
-        if not signable:
+    else:
+        sign = credentials
+        if credentials and not signable:
             raise InvalidRequestError(
                 f"content credentials cannot be embedded in {path.suffix!r} files",
                 hint=f"use one of {', '.join(SIGNABLE_TYPES)}",
             )
-        if provenance is None:
+        if credentials and provenance is None:
             raise InvalidRequestError("content credentials need the result's provenance")
-    # prompts as sha256 in tags and sidecar (credentials redact the same way when signing with privacy)
-    return (provenance.redacted() if privacy and provenance else provenance), credentials
+    written = provenance.redacted() if privacy and provenance is not None else provenance
+    return _Record(written, provenance, sign, privacy)
 
 
-def _sign(tmp: Path, target: Path, provenance: Provenance | None, *, privacy: bool) -> None:
-    """Sign the written temporary file before it is renamed, so the file appears signed or not at all."""
-    from aigc_sdk.trust.credentials import sign_file
+@contextlib.contextmanager
+def _publishing(target: Path, record: _Record) -> Iterator[Path]:
+    """Yield the temporary file to write; it is signed (when asked) before the rename, then the sidecar follows.
 
-    sign_file(tmp, provenance, privacy=privacy, title=target.name)
+    A saved file therefore appears signed or not at all.
+    """
+    with atomic_path(target) as tmp:
+        yield tmp
+        if record.sign:
+            from aigc_sdk.trust.credentials import sign_file
+
+            sign_file(tmp, record.source, privacy=record.privacy, title=target.name)
+    _write_sidecar(target, record.provenance)
 
 
 def _read_sidecar(path: Path) -> Provenance | None:
@@ -214,7 +232,8 @@ class Image:
         """
         target = Path(path)
         fmt = IMAGE_FORMATS[_check_suffix(target, IMAGE_FORMATS, "an image")]
-        prov, sign = _recorded(target, provenance or self.provenance, credentials=credentials, privacy=privacy)
+        record = _recorded(target, provenance or self.provenance, credentials=credentials, privacy=privacy)
+        prov = record.provenance
         image = self.pil
         kwargs: dict[str, Any] = {}
         if fmt == "PNG":
@@ -229,11 +248,8 @@ class Image:
             kwargs["quality"] = 92
             if prov is not None and fmt == "JPEG":
                 kwargs["comment"] = prov.to_json().encode("utf-8")
-        with map_errors(f"could not save image to {target}", to=MediaError), atomic_path(target) as tmp:
+        with map_errors(f"could not save image to {target}", to=MediaError), _publishing(target, record) as tmp:
             image.save(tmp, format=fmt, **kwargs)
-            if sign:
-                _sign(tmp, target, provenance or self.provenance, privacy=privacy)
-        _write_sidecar(target, prov)
         return target
 
     @classmethod
@@ -347,11 +363,12 @@ class Audio:
         sf = require("soundfile", extra="audio", feature="audio files")
         target = Path(path)
         fmt = AUDIO_FORMATS[_check_suffix(target, AUDIO_FORMATS, "audio")]
-        prov, sign = _recorded(target, provenance or self.provenance, credentials=credentials, privacy=privacy)
+        record = _recorded(target, provenance or self.provenance, credentials=credentials, privacy=privacy)
+        prov = record.provenance
         subtype = "PCM_16" if fmt == "WAV" else None
         with (
             map_errors(f"could not save audio to {target}", to=MediaError),
-            atomic_path(target) as tmp,
+            _publishing(target, record) as tmp,
             sf.SoundFile(
                 tmp, "w", samplerate=self.sample_rate, channels=self.channels, format=fmt, subtype=subtype
             ) as fh,
@@ -360,10 +377,6 @@ class Audio:
                 fh.comment = prov.to_json()
                 fh.software = "aigc_sdk"
             fh.write(np.clip(self.samples, -1.0, 1.0))
-            fh.close()
-            if sign:
-                _sign(tmp, target, provenance or self.provenance, privacy=privacy)
-        _write_sidecar(target, prov)
         return target
 
     @classmethod
@@ -482,20 +495,18 @@ class Video:
         """
         target = Path(path)
         suffix = _check_suffix(target, VIDEO_FORMATS, "a video")
-        prov, sign = _recorded(target, provenance or self.provenance, credentials=credentials, privacy=privacy)
+        record = _recorded(target, provenance or self.provenance, credentials=credentials, privacy=privacy)
+        prov = record.provenance
         ffmpeg = require_ffmpeg()
         cmd = [ffmpeg.path, "-hide_banner", "-loglevel", "error", "-y", "-i", str(self.path), "-map", "0", "-c", "copy"]
         if prov is not None:
             cmd += ["-metadata", f"comment={prov.to_json()}"]
         if suffix in (".mp4", ".mov"):
             cmd += ["-movflags", "+faststart"]
-        with atomic_path(target) as tmp:
+        with _publishing(target, record) as tmp:
             done = subprocess.run([*cmd, str(tmp)], capture_output=True, text=True, timeout=600)
             if done.returncode != 0:
                 raise MediaError(f"ffmpeg could not write {target}: {done.stderr.strip()[-500:]}")
-            if sign:
-                _sign(tmp, target, provenance or self.provenance, privacy=privacy)
-        _write_sidecar(target, prov)
         return target
 
     @property
