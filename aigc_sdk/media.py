@@ -33,7 +33,7 @@ from aigc_sdk.provenance import METADATA_KEY, Provenance
 if TYPE_CHECKING:
     import PIL.Image
 
-__all__ = ["Audio", "Image", "Video", "VideoInfo", "sidecar_path"]
+__all__ = ["Audio", "Image", "Video", "VideoInfo", "read_sidecar", "sidecar_path"]
 
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 AUDIO_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}
@@ -127,7 +127,13 @@ def _publishing(target: Path, record: _Record) -> Iterator[Path]:
     _write_sidecar(target, record.provenance)
 
 
-def _read_sidecar(path: Path) -> Provenance | None:
+def read_sidecar(path: str | Path) -> Provenance | None:
+    """The provenance in ``path``'s ``.provenance.json`` sidecar, or None when it has none.
+
+    Example:
+        >>> read_sidecar("no/such/file.png") is None
+        True
+    """
     side = sidecar_path(path)
     if not side.exists():
         return None
@@ -273,7 +279,7 @@ class Image:
             embedded = opened.info.get(METADATA_KEY) or opened.info.get("comment")
         if isinstance(embedded, bytes):
             embedded = embedded.decode("utf-8", "replace")
-        prov = _parse_embedded(embedded if isinstance(embedded, str) else None) or _read_sidecar(source)
+        prov = _parse_embedded(embedded if isinstance(embedded, str) else None) or read_sidecar(source)
         return cls(pil, prov)
 
     def _repr_png_(self) -> bytes:
@@ -395,7 +401,7 @@ class Audio:
             samples = fh.read(dtype="float32", always_2d=False)
             rate = fh.samplerate
             comment = fh.comment
-        prov = _parse_embedded(comment) or _read_sidecar(source)
+        prov = _parse_embedded(comment) or read_sidecar(source)
         return cls(samples, rate, prov)
 
     def to_wav_bytes(self) -> bytes:
@@ -460,7 +466,7 @@ class Video:
         self.provenance = provenance
         self.info, embedded = _probe_video(self.path)
         if self.provenance is None:
-            self.provenance = _parse_embedded(embedded) or _read_sidecar(self.path)
+            self.provenance = _parse_embedded(embedded) or read_sidecar(self.path)
 
     @classmethod
     def load(cls, path: str | Path) -> Video:

@@ -34,7 +34,7 @@ from aigc_sdk.errors import InvalidRequestError, MediaError, PipelineError
 from aigc_sdk.generators.image.cards import CardRenderer, CardSpec, Theme
 from aigc_sdk.generators.image.charts import ChartRenderer, ChartSpec
 from aigc_sdk.generators.video.slideshow import ken_burns_motions
-from aigc_sdk.media import Video, sidecar_path
+from aigc_sdk.media import Video, read_sidecar, sidecar_path
 from aigc_sdk.pipelines.base import Pipeline, PipelineEvent, PipelineRun, Step, StepContext
 from aigc_sdk.pipelines.timeline import Timeline, Visual
 from aigc_sdk.provenance import Provenance, redact
@@ -598,11 +598,12 @@ def _publish(config: NewsClipConfig, run: PipelineRun) -> NewsClip:
     visuals = _output(run, "visuals", Visuals)
     script = _output(run, "script", Script)
     output = config.output.expanduser().absolute()
+    made = {visual.path: read_sidecar(visual.path) for visual in visuals.items}  # None: the user's photo
     ingredients = {
         "script": script.provenance,
         "narration": narration.provenance,
         "music": music.provenance,
-        "visuals": [_visual_record(v) for v in visuals.items],
+        "visuals": [_visual_record(v, made[v.path]) for v in visuals.items],
     }
     if config.privacy:
         ingredients = redact(ingredients)
@@ -611,7 +612,9 @@ def _publish(config: NewsClipConfig, run: PipelineRun) -> NewsClip:
     provenance = rendered.model_copy(update={"extra": extra})
     licences = _licences(ingredients)
     record = {**ingredients, "licenses": licences}
-    video, signed = _publish_video(config, render.video, output, provenance, record, _parts(narration, music, visuals))
+    parts = _parts(narration, music, visuals, made)
+    video, signed = _publish_video(config, render.video, output, provenance, record, parts)
+    recorded = provenance.redacted() if config.privacy else provenance  # as Video.save wrote it in the sidecar
     srt = _copy_beside(render.srt, output.with_suffix(".srt"))
     vtt = _copy_beside(render.vtt, output.with_suffix(".vtt"))
     manifest_path = output.with_suffix(".manifest.json")
@@ -620,7 +623,7 @@ def _publish(config: NewsClipConfig, run: PipelineRun) -> NewsClip:
         sdk_version=__version__,
         config=json.loads(config.model_dump_json()),
         artifacts={
-            "video": {"path": str(video), "provenance": json.loads(sidecar_path(video).read_text(encoding="utf-8"))},
+            "video": {"path": str(video), "provenance": recorded.to_dict()},
             "srt": str(srt) if srt else None,
             "vtt": str(vtt) if vtt else None,
         },
@@ -676,15 +679,15 @@ def _publish_video(
     return output, sign
 
 
-def _parts(narration: Narration, music: Music, visuals: Visuals) -> list[Ingredient]:
+def _parts(
+    narration: Narration, music: Music, visuals: Visuals, made: dict[Path, Provenance | None]
+) -> list[Ingredient]:
     """The files that went into the clip, as C2PA ingredients (each signed with its own provenance)."""
     parts = [Ingredient(narration.audio, "narration", Provenance.model_validate(narration.provenance))]
     if music.audio is not None and music.provenance is not None:
         parts.append(Ingredient(music.audio, "music", Provenance.model_validate(music.provenance)))
     for index, visual in enumerate(visuals.items, start=1):
-        side = sidecar_path(visual.path)
-        own = Provenance.from_json(side.read_bytes()) if side.is_file() else None  # none: the user's photo
-        parts.append(Ingredient(visual.path, f"{visual.kind} {index}", own))
+        parts.append(Ingredient(visual.path, f"{visual.kind} {index}", made[visual.path]))
     return parts
 
 
@@ -695,12 +698,11 @@ def _output(run: PipelineRun, name: str, kind: type[OutT]) -> OutT:
     return value
 
 
-def _visual_record(visual: Visual) -> dict[str, Any]:
+def _visual_record(visual: Visual, made: Provenance | None) -> dict[str, Any]:
     record: dict[str, Any] = {"path": str(visual.path), "kind": visual.kind, "source": visual.source,
                               "license": visual.license}  # fmt: skip
-    side = sidecar_path(visual.path)
-    if side.exists():
-        record["provenance"] = json.loads(side.read_text(encoding="utf-8"))
+    if made is not None:
+        record["provenance"] = made.to_dict()
     return record
 
 

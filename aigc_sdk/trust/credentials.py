@@ -32,7 +32,7 @@ from aigc_sdk._internal.optional import is_available, require
 from aigc_sdk._internal.settings import Settings
 from aigc_sdk._version import __version__
 from aigc_sdk.errors import InvalidRequestError, MediaError
-from aigc_sdk.media import SIGNABLE_TYPES, sidecar_path
+from aigc_sdk.media import SIGNABLE_TYPES, read_sidecar
 from aigc_sdk.provenance import Provenance, redact
 from aigc_sdk.trust.licenses import licence_warnings
 
@@ -440,10 +440,9 @@ def sign_file(
     if not target.is_file():
         raise InvalidRequestError(f"no file at {target}")
     if provenance is None:
-        side = sidecar_path(target)
-        if not side.is_file():
+        provenance = read_sidecar(target)
+        if provenance is None:
             raise InvalidRequestError(f"{target} has no provenance sidecar; pass provenance=")
-        provenance = Provenance.from_json(side.read_bytes())
     for part in parts:
         _mime(part.path, INGREDIENT_TYPES)
         if not part.path.is_file():
