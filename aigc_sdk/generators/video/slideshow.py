@@ -634,9 +634,7 @@ def _fit(
     if request.fit == "cover":
         scale = max(width / iw, height / ih) * zoom
         cw, ch = width / scale, height / scale
-        cx = min(max(centre[0] * iw, cw / 2), iw - cw / 2)
-        cy = min(max(centre[1] * ih, ch / 2), ih - ch / 2)
-        box = _inside(cx - cw / 2, cy - ch / 2, cx + cw / 2, cy + ch / 2, iw, ih)
+        box = _crop_box(centre, cw, ch, iw, ih)
         fitted: PIL.Image.Image = still.resize((width, height), lanczos, box=box, reducing_gap=3.0)
         return fitted
     scale = min(width / iw, height / ih)
@@ -650,19 +648,23 @@ def _fit(
         canvas = pil_image.new("RGB", (width, height), request.background[:7])
     canvas.paste(inner, ((width - inner.width) // 2, (height - inner.height) // 2))
     if zoom > 1.0:
-        cw, ch = width / zoom, height / zoom
-        cx = min(max(centre[0] * width, cw / 2), width - cw / 2)
-        cy = min(max(centre[1] * height, ch / 2), height - ch / 2)
-        canvas = canvas.resize(
-            (width, height), lanczos, box=_inside(cx - cw / 2, cy - ch / 2, cx + cw / 2, cy + ch / 2, width, height)
-        )
+        box = _crop_box(centre, width / zoom, height / zoom, width, height)
+        canvas = canvas.resize((width, height), lanczos, box=box)
     result: PIL.Image.Image = canvas
     return result
 
 
-def _inside(x0: float, y0: float, x1: float, y1: float, width: int, height: int) -> tuple[float, float, float, float]:
-    """A crop box clamped to the picture: rounding can push a full-width box a hair outside it."""
-    return max(0.0, x0), max(0.0, y0), min(float(width), x1), min(float(height), y1)
+def _crop_box(
+    centre: tuple[float, float], cw: float, ch: float, width: int, height: int
+) -> tuple[float, float, float, float]:
+    """A ``cw`` x ``ch`` crop of a ``width`` x ``height`` picture about ``centre`` (fractions), kept inside it.
+
+    The centre is moved in so the crop fits; the box is clamped too, because rounding can
+    push a full-width crop a hair outside the picture.
+    """
+    cx = min(max(centre[0] * width, cw / 2), width - cw / 2)
+    cy = min(max(centre[1] * height, ch / 2), height - ch / 2)
+    return max(0.0, cx - cw / 2), max(0.0, cy - ch / 2), min(float(width), cx + cw / 2), min(float(height), cy + ch / 2)
 
 
 def _write_wav(audio: Audio, path: Path) -> None:
