@@ -118,10 +118,16 @@ def find_font(text: str, *, prefer: tuple[str, ...] = ("DejaVu Sans", "Noto Sans
         >>> f is None or f.covers("Hello")
         True
     """
-    faces = [face for path in font_files() for face in _safe_read(path)]
+    return next((face for face in _ranked_faces(tuple(font_files()), prefer) if face.covers(text)), None)
+
+
+@functools.lru_cache(maxsize=8)
+def _ranked_faces(files: tuple[Path, ...], prefer: tuple[str, ...]) -> tuple[FontInfo, ...]:
+    """Every readable face of ``files``, preferred families first (parsed once per set of font files)."""
+    faces = [face for path in files for face in _safe_read(path)]
     rank = {name: i for i, name in enumerate(prefer)}
     faces.sort(key=lambda f: rank.get(f.family, len(rank)))
-    return next((face for face in faces if face.covers(text)), None)
+    return tuple(faces)
 
 
 def _safe_read(path: Path) -> tuple[FontInfo, ...]:
