@@ -228,7 +228,7 @@ class ScriptWriter(BaseGenerator[ScriptRequest, StoryResult]):
             plans.append(_Plan(request, article, seconds))
         return plans
 
-    def _forward(self, inputs: list[_Plan]) -> list[tuple[list[int], str, list[str] | None]]:
+    def _forward(self, inputs: list[_Plan]) -> list[tuple[_Plan, list[int], str, list[str] | None]]:
         outputs = []
         for plan in inputs:
             vectors, method = self._vectors(plan.article)
@@ -236,15 +236,15 @@ class ScriptWriter(BaseGenerator[ScriptRequest, StoryResult]):
             rewritten = None
             if plan.request.rewrite:
                 rewritten = self._rewrite(plan, chosen)
-            outputs.append((chosen, method, rewritten))
+            outputs.append((plan, chosen, method, rewritten))
         return outputs
 
     def _postprocess(
-        self, outputs: list[tuple[list[int], str, list[str] | None]], requests: list[ScriptRequest]
+        self, outputs: list[tuple[_Plan, list[int], str, list[str] | None]], requests: list[ScriptRequest]
     ) -> list[StoryResult]:
         results = []
-        for (chosen, method, rewritten), request in zip(outputs, requests, strict=True):
-            article = parse_article(request.prompt, request.language)
+        for plan, chosen, method, rewritten in outputs:
+            request, article = plan.request, plan.article
             sentences = article.sentences
             groups: list[list[str]] = []
             start = 0
@@ -256,32 +256,13 @@ class ScriptWriter(BaseGenerator[ScriptRequest, StoryResult]):
                 start += len(paragraph)
             joiner = "" if article.language == "zh" else " "
             paragraphs = [joiner.join(g) for g in groups] if rewritten is None else rewritten
-            total = sum(
-                estimate_seconds(
-                    sentences[i],
-                    article.language,
-                    words_per_second=request.words_per_second,
-                    chars_per_second=request.chars_per_second,
-                )
-                for i in chosen
-            )
+            total = sum(plan.seconds[i] for i in chosen)
             extra: dict[str, Any] = {
                 "generator": "extractive",
                 "scorer": method,
                 "sentences": chosen,
                 "estimated_seconds": round(total, 3),
-                "article_seconds": round(
-                    sum(
-                        estimate_seconds(
-                            s,
-                            article.language,
-                            words_per_second=request.words_per_second,
-                            chars_per_second=request.chars_per_second,
-                        )
-                        for s in sentences
-                    ),
-                    3,
-                ),
+                "article_seconds": round(sum(plan.seconds), 3),
                 "rewritten": rewritten is not None,
             }
             if rewritten is not None:
