@@ -33,7 +33,6 @@ from aigc_sdk._version import __version__
 from aigc_sdk.errors import InvalidRequestError, MediaError, PipelineError
 from aigc_sdk.generators.image.cards import CardRenderer, CardSpec, Theme
 from aigc_sdk.generators.image.charts import ChartRenderer, ChartSpec
-from aigc_sdk.generators.video.slideshow import ken_burns_motions
 from aigc_sdk.media import Video, read_sidecar, sidecar_path
 from aigc_sdk.pipelines.base import Pipeline, PipelineEvent, PipelineRun, Step, StepContext
 from aigc_sdk.pipelines.timeline import Timeline, Visual
@@ -51,7 +50,6 @@ from aigc_sdk.types import (
     StoryResult,
     Task,
     TemplateRequest,
-    VideoRequest,
     VideoResult,
     normalize_language,
 )
@@ -356,9 +354,13 @@ def _render(ctx: StepContext, inputs: dict[str, Any]) -> Render:
     music: Music = inputs["music"]
     if len(visuals.items) != len(narration.segments):
         raise PipelineError(f"{len(visuals.items)} visuals for {len(narration.segments)} narrated sentences")
-    timeline = Timeline.from_speech(
-        narration.segments, visuals.items, duration=narration.duration, narration=narration.audio
-    )
+    # cards and charts carry text: a centred push instead of a seeded Ken Burns move
+    margin = config.theme.safe_margin
+    items = [
+        v.model_copy(update={"motion": _text_safe_motion(i, config.seed, margin)}) if v.kind in ("card", "chart") else v
+        for i, v in enumerate(visuals.items)
+    ]
+    timeline = Timeline.from_speech(narration.segments, items, duration=narration.duration, narration=narration.audio)
     width, height = config.frame_size
     request = timeline.to_video_request(
         width=width,
@@ -371,7 +373,6 @@ def _render(ctx: StepContext, inputs: dict[str, Any]) -> Render:
         output=ctx.workdir / "clip.mp4",
         watermark=None if config.watermark else False,
     )
-    request = request.model_copy(update={"motions": _motions(request, visuals, config.theme.safe_margin)})
     result: VideoResult = ctx.studio.run(request)
     return Render(
         video=result.video.path,
@@ -385,20 +386,15 @@ def _render(ctx: StepContext, inputs: dict[str, Any]) -> Render:
 # ------------------------------------------------------------------------------------------ helpers
 
 
-def _motions(request: VideoRequest, visuals: Visuals, margin: float) -> tuple[Motion, ...]:
-    """Seeded Ken Burns moves for photos and images; cards and charts get a centred push that never crops text.
+def _text_safe_motion(index: int, seed: int, margin: float) -> Motion:
+    """A push in or out about the centre that never crops text: slides alternate, starting with the seed's parity.
 
     A zoom ``z`` about the centre cuts ``(1 - 1/z) / 2`` of each side: zooming to ``1 + 1.3 * margin``
     cuts well inside the theme's safe margin, where cards and charts keep no text.
     """
     depth = round(1.0 + 1.3 * margin, 4)
-    motions = []
-    for index, (visual, drawn) in enumerate(zip(visuals.items, ken_burns_motions(request), strict=True)):
-        if visual.kind in ("card", "chart"):
-            push_in = (index + (request.seed or 0)) % 2 == 0
-            drawn = Motion(zoom_start=1.0 if push_in else depth, zoom_end=depth if push_in else 1.0)
-        motions.append(drawn)
-    return tuple(motions)
+    push_in = (index + seed) % 2 == 0
+    return Motion(zoom_start=1.0 if push_in else depth, zoom_end=depth if push_in else 1.0)
 
 
 def _record_count(feed: Path) -> int:

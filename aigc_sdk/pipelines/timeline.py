@@ -195,18 +195,22 @@ class Timeline(FrozenModel):
             >>> tl.to_video_request(width=320, height=180).durations
             (1.0,)
         """
-        motions = [seg.visual.motion for seg in self.segments]
-        extra: dict[str, Any] = {}
-        if all(m is not None for m in motions):
-            extra["motions"] = tuple(motions)
-        return VideoRequest(
-            images=tuple(seg.visual.path for seg in self.segments),
-            durations=self.slide_durations(),
-            cues=self.cues,
-            audio=self.narration,
-            **extra,
+        common: dict[str, Any] = {
+            "images": tuple(seg.visual.path for seg in self.segments),
+            "durations": self.slide_durations(),
+            "cues": self.cues,
+            "audio": self.narration,
             **fields,
-        )
+        }
+        request = VideoRequest(**common)
+        given = [seg.visual.motion for seg in self.segments]
+        if all(motion is None for motion in given):
+            return request  # the renderer draws every move from the seed
+        from aigc_sdk.generators.video.slideshow import ken_burns_motions
+
+        drawn = ken_burns_motions(request)  # the moves the renderer would draw, for the visuals without one
+        motions = tuple(d if g is None else g for g, d in zip(given, drawn, strict=True))
+        return VideoRequest(**common, motions=motions)
 
 
 def split_cues(segment: Segment, *, max_chars: int | None = None) -> tuple[Cue, ...]:

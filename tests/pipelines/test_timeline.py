@@ -84,3 +84,16 @@ def test_visuals_must_exist_and_split_is_balanced(tmp_path: Path) -> None:
     pieces = split_cues(seg, max_chars=40)
     lengths = [len(c.text) for c in pieces]
     assert max(lengths) - min(lengths) <= 10
+
+
+def test_visuals_without_a_move_get_the_one_the_renderer_would_draw(card: Visual) -> None:
+    from aigc_sdk.generators.video.slideshow import ken_burns_motions
+
+    steady = Motion(zoom_start=1.0, zoom_end=1.05)
+    card = card.model_copy(update={"motion": None})
+    speech = [Segment(text="One.", start=0.0, end=1.5), Segment(text="Two.", start=1.5, end=3.0)]
+    fixed = card.model_copy(update={"motion": steady})
+    request = Timeline.from_speech(speech, [fixed, card], duration=3.0).to_video_request(seed=4)
+    unset = Timeline.from_speech(speech, [card, card], duration=3.0).to_video_request(seed=4)
+    assert unset.motions is None  # nothing given: the renderer draws every move from the seed
+    assert request.motions == (steady, ken_burns_motions(unset)[1])
