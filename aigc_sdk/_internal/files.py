@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,35 @@ def _file_mode() -> int:
 
 
 _FILE_MODE = _file_mode()
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a fresh folder beside ``path``; on success it becomes ``path`` in one rename.
+
+    When another thread or process made ``path`` first, theirs is kept and ours dropped.
+    On any exception the folder is removed and ``path`` is left untouched.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp()) / "model"
+        >>> with atomic_dir(d) as staging:
+        ...     _ = (staging / "weights.bin").write_bytes(b"w")
+        >>> sorted(p.name for p in d.iterdir())
+        ['weights.bin']
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name[:24]}.", dir=target.parent))
+    try:
+        yield staging
+        try:
+            os.rename(staging, target)
+        except OSError:
+            if not target.is_dir():  # not a finished twin from another writer: a real failure
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 @contextlib.contextmanager

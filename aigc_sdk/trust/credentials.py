@@ -19,15 +19,13 @@ import datetime as _dt
 import io
 import json
 import os
-import shutil
-import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aigc_sdk._internal.files import atomic_path
+from aigc_sdk._internal.files import atomic_dir, atomic_path
 from aigc_sdk._internal.optional import is_available, require
 from aigc_sdk._internal.settings import Settings
 from aigc_sdk._version import __version__
@@ -196,16 +194,8 @@ def _dev_identity(folder: Path) -> SigningIdentity:
     """
     with _DEV_LOCK:
         if not (folder / "dev-signer.key").is_file():
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=".c2pa-", dir=folder.parent))
-            try:
+            with atomic_dir(folder) as staging:
                 _write_dev_identity(staging)
-                os.rename(staging, folder)
-            except OSError:
-                if not (folder / "dev-signer.key").is_file():
-                    raise
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
     chain, key = (folder / "dev-signer-chain.pem").read_bytes(), (folder / "dev-signer.key").read_bytes()
     return SigningIdentity(chain, key, development=True)
 

@@ -13,7 +13,6 @@ import importlib.util
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,6 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from aigc_sdk._internal.files import atomic_dir
 from aigc_sdk._internal.hashing import sha256_file
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.settings import Settings
@@ -103,9 +103,7 @@ def assemble_parts(folder: Path, target: Path, *, search: list[Path] | None = No
     parts = _part_files(folder, list(search or []))
     if not parts:
         raise ModelNotAvailableError(f"no split weight files (*.partN) in {folder}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with atomic_dir(target) as staging:
         for name, files in parts.items():
             with open(staging / name, "wb") as out:
                 for part in files:
@@ -123,14 +121,6 @@ def assemble_parts(folder: Path, target: Path, *, search: list[Path] | None = No
                     os.link(path, staging / path.name)
                 except OSError:
                     shutil.copy2(path, staging / path.name)
-        try:
-            os.rename(staging, target)
-        except OSError:
-            if not target.is_dir():  # another process finished first: keep theirs
-                raise
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
     return target
 
 

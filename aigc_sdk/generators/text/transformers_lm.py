@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import inspect
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from aigc_sdk._internal.files import atomic_path
+from aigc_sdk._internal.files import atomic_dir, atomic_path
 from aigc_sdk._internal.hashing import sha256_file
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.settings import Settings
@@ -91,27 +89,19 @@ def convert_gguf(gguf: str | os.PathLike[str], *, cache_dir: str | os.PathLike[s
     transformers = require("transformers", extra="text", feature="GGUF models")
     require("gguf", extra="text", feature="GGUF models")
     require("accelerate", extra="text", feature="GGUF models")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name[:12]}.", dir=target.parent))
-    try:
-        with map_errors(f"could not convert GGUF file {source}", to=ModelLoadError):
-            tokenizer = transformers.AutoTokenizer.from_pretrained(str(source.parent), gguf_file=source.name)
-            model = transformers.AutoModelForCausalLM.from_pretrained(str(source.parent), gguf_file=source.name)
-            # The tensors are dequantised already; drop the GGUF marker so the model saves as plain safetensors.
-            model.hf_quantizer = None
-            if hasattr(model.config, "quantization_config"):
-                del model.config.quantization_config
-            model.save_pretrained(str(tmp), safe_serialization=True)
-            tokenizer.save_pretrained(str(tmp))
-            del model
-        try:
-            os.replace(tmp, target)
-        except OSError:
-            if not (target / "config.json").is_file():  # another process won the race only if it finished
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    with (
+        map_errors(f"could not convert GGUF file {source}", to=ModelLoadError),
+        atomic_dir(target) as staging,
+    ):
+        tokenizer = transformers.AutoTokenizer.from_pretrained(str(source.parent), gguf_file=source.name)
+        model = transformers.AutoModelForCausalLM.from_pretrained(str(source.parent), gguf_file=source.name)
+        # The tensors are dequantised already; drop the GGUF marker so the model saves as plain safetensors.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.save_pretrained(str(staging), safe_serialization=True)
+        tokenizer.save_pretrained(str(staging))
+        del model
     return target
 
 
