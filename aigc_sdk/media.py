@@ -510,7 +510,7 @@ class Video:
         if suffix in (".mp4", ".mov"):
             cmd += ["-movflags", "+faststart"]
         with _publishing(target, record) as tmp:
-            done = subprocess.run([*cmd, str(tmp)], capture_output=True, text=True, timeout=600)
+            done = subprocess.run([*cmd, str(tmp)], capture_output=True, text=True, errors="replace", timeout=600)
             if done.returncode != 0:
                 raise MediaError(f"ffmpeg could not write {target}: {done.stderr.strip()[-500:]}")
         return target
@@ -541,7 +541,7 @@ class Video:
 def _probe_video(path: Path) -> tuple[VideoInfo, str | None]:
     ffmpeg = require_ffmpeg()
     done = subprocess.run(
-        [ffmpeg.path, "-hide_banner", "-i", str(path)], capture_output=True, text=True, timeout=60
+        [ffmpeg.path, "-hide_banner", "-i", str(path)], capture_output=True, text=True, errors="replace", timeout=60
     )  # exits 1 ("At least one output file must be specified"); the probe is in stderr
     text = done.stderr
     duration = _DURATION.search(text)

@@ -79,7 +79,9 @@ def require_ffmpeg() -> FFmpegInfo:
 
 @functools.lru_cache(maxsize=8)
 def _probe(path: str, source: str) -> FFmpegInfo:
-    out = subprocess.run([path, "-hide_banner", "-version"], capture_output=True, text=True, timeout=30, check=True)
+    out = subprocess.run(
+        [path, "-hide_banner", "-version"], capture_output=True, text=True, errors="replace", timeout=30, check=True
+    )
     match = re.search(r"ffmpeg version (\S+)", out.stdout)
     return FFmpegInfo(path=path, version=match.group(1) if match else "unknown", source=source)
 

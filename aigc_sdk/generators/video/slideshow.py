@@ -355,6 +355,7 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
             [self._ffmpeg.path, "-hide_banner", "-nostdin", "-i", str(source)],
             capture_output=True,
             text=True,
+            errors="replace",  # metadata tags print cut at a byte count, which can split a character
             timeout=60,
         )
         found = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", done.stderr)
@@ -417,7 +418,9 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
     @staticmethod
     def _encode(plan: _Plan, tmp: Path) -> None:
         """Render and encode in one ffmpeg process (no frame is marked)."""
-        done = subprocess.run([*plan.command, str(tmp)], cwd=plan.workdir, capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [*plan.command, str(tmp)], cwd=plan.workdir, capture_output=True, text=True, errors="replace", check=False
+        )
         if done.returncode != 0:
             raise MediaError(
                 f"ffmpeg failed to render {plan.target.name} (exit {done.returncode})",

@@ -299,3 +299,18 @@ def test_failed_render_leaves_no_partial_mp4(tmp_path: Path, monkeypatch: pytest
         failing(images=[_slide(1)], durations=[1.0], width=160, height=90, fps=FPS, output=out_dir / "clip.mp4",
                 cues=[Cue(text="hi", start=0, end=0.5)])  # fmt: skip
     assert os.listdir(out_dir) == []
+
+
+def test_audio_files_with_chinese_metadata_are_read(video: SlideshowVideoGenerator, tmp_path: Path) -> None:
+    # ffmpeg prints a long metadata tag cut at a byte count, which can split a multi-byte character.
+    from aigc_sdk.provenance import Provenance
+
+    prompt = "市图书馆延长夜间开放时间。" * 40
+    record = Provenance(model_id="voice", task="text-to-speech", backend="x.Voice", request={"prompt": prompt})
+    narration = Audio(_tone(1.0).samples, 16_000, record).save(tmp_path / "narration.wav", credentials=False)
+    printed = subprocess.run([_ffmpeg(), "-hide_banner", "-i", str(narration)], capture_output=True, check=False)
+    with pytest.raises(UnicodeDecodeError):
+        printed.stderr.decode("utf-8")  # the case this test is about
+    result = video(images=[_slide(1)], audio=narration, width=160, height=90, fps=FPS, output=tmp_path / "zh.mp4")
+    assert _samples(tmp_path / "zh.mp4").size / 16_000 == pytest.approx(1.0, abs=0.1)
+    assert result.video.path == tmp_path / "zh.mp4"
