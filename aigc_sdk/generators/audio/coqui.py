@@ -25,12 +25,12 @@ import numpy.typing as npt
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.sentences import split_sentences
 from aigc_sdk._internal.settings import Settings
-from aigc_sdk.audio.processing import resample, to_channels
+from aigc_sdk.audio.processing import join_sentences, resample, to_channels
 from aigc_sdk.errors import AigcError, InvalidRequestError, ModelLoadError, ModelNotAvailableError, map_errors
 from aigc_sdk.generators.base import BaseGenerator
 from aigc_sdk.media import Audio
 from aigc_sdk.registry.weights import resolve_weights
-from aigc_sdk.types import AudioResult, Segment, SpeechRequest
+from aigc_sdk.types import AudioResult, SpeechRequest
 
 __all__ = ["CoquiSpeechGenerator", "chunk_text"]
 
@@ -240,23 +240,14 @@ class CoquiSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
         self, outputs: list[tuple[_Job, list[list[npt.NDArray[np.float32]]]]], requests: list[SpeechRequest]
     ) -> list[AudioResult]:
         rate = self.sample_rate
-        gap = np.zeros(round(float(self.spec.options.get("sentence_silence", 0.25)) * rate), dtype=np.float32)
+        silence = float(self.spec.options.get("sentence_silence", 0.25))
         results = []
         for (job, sentences), request in zip(outputs, requests, strict=True):
-            texts = [" ".join(chunks) for chunks in job.chunks]
-            parts: list[npt.NDArray[np.float32]] = []
-            segments: list[Segment] = []
-            cursor = 0
-            for text, waves in zip(texts, sentences, strict=True):
-                if segments:
-                    parts.append(gap)
-                    cursor += gap.size
+            spoken = []
+            for chunks, waves in zip(job.chunks, sentences, strict=True):
                 audio = np.concatenate(waves) if waves else np.zeros(0, dtype=np.float32)
-                audio = np.clip(audio * request.volume, -1.0, 1.0).astype(np.float32)
-                segments.append(Segment(text=text, start=cursor / rate, end=(cursor + audio.size) / rate))
-                parts.append(audio)
-                cursor += audio.size
-            value = Audio(np.concatenate(parts), rate)
+                spoken.append((" ".join(chunks), Audio(np.clip(audio * request.volume, -1.0, 1.0), rate), ()))
+            value, segments = join_sentences(spoken, silence=silence)
             if request.sample_rate:  # resample() returns the audio as is at its own rate
                 value = resample(value, request.sample_rate)
             provenance = self.provenance(

@@ -22,11 +22,11 @@ import numpy.typing as npt
 
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.sentences import split_sentences
-from aigc_sdk.audio.processing import resample
+from aigc_sdk.audio.processing import join_sentences, resample
 from aigc_sdk.errors import GenerationError, InvalidRequestError, ModelLoadError, map_errors
 from aigc_sdk.generators.base import BaseGenerator
 from aigc_sdk.media import Audio
-from aigc_sdk.types import AudioResult, Segment, SpeechRequest, Word
+from aigc_sdk.types import AudioResult, SpeechRequest, Word
 
 __all__ = ["EspeakSpeechGenerator", "espeak_languages", "espeak_voice_for"]
 
@@ -286,29 +286,18 @@ class EspeakSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
         self, outputs: list[tuple[_Job, list[_Capture]]], requests: list[SpeechRequest]
     ) -> list[AudioResult]:
         rate = self.sample_rate
-        gap = np.zeros(round(self._silence * rate), dtype=np.float32)
         results = []
         for (job, captures), request in zip(outputs, requests, strict=True):
-            parts: list[npt.NDArray[np.float32]] = []
-            segments: list[Segment] = []
-            cursor = 0
+            spoken = []
             for utterance, capture in zip(job.utterances, captures, strict=True):
-                if segments:
-                    parts.append(gap)
-                    cursor += gap.size
                 audio = (
                     np.concatenate(capture.chunks).astype(np.float32) / 32768.0
                     if capture.chunks
                     else np.zeros(0, dtype=np.float32)
                 )
-                audio = np.clip(audio * request.volume, -1.0, 1.0)
-                words = _words(capture, utterance.spoken, utterance.sources, cursor, rate)
-                segments.append(
-                    Segment(text=utterance.sentence, start=cursor / rate, end=(cursor + audio.size) / rate, words=words)
-                )
-                parts.append(audio)
-                cursor += audio.size
-            value = Audio(np.concatenate(parts), rate)
+                words = _words(capture, utterance.spoken, utterance.sources, rate)
+                spoken.append((utterance.sentence, Audio(np.clip(audio * request.volume, -1.0, 1.0), rate), words))
+            value, segments = join_sentences(spoken, silence=self._silence)
             if request.sample_rate:  # resample() returns the audio as is at its own rate
                 value = resample(value, request.sample_rate)
             results.append(
@@ -327,8 +316,8 @@ def _wpm(speed: float) -> int:
     return int(min(max(round(_DEFAULT_WPM * speed), 80), 450))
 
 
-def _words(capture: _Capture, spoken: str, sources: list[str] | None, offset: int, rate: int) -> list[Word]:
-    """Word spans from eSpeak's word events: each word lasts until the next one starts."""
+def _words(capture: _Capture, spoken: str, sources: list[str] | None, rate: int) -> list[Word]:
+    """Word spans from eSpeak's word events (seconds from the utterance's start): each lasts until the next starts."""
     if not capture.words:
         return []
     starts = {0}
@@ -350,5 +339,5 @@ def _words(capture: _Capture, spoken: str, sources: list[str] | None, offset: in
             continue
         start = min(sample, capture.total)
         end = max(start, min(end_sample, capture.total))
-        words.append(Word(text=text, start=(offset + start) / rate, end=(offset + end) / rate))
+        words.append(Word(text=text, start=start / rate, end=end / rate))
     return words

