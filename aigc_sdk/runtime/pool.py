@@ -210,6 +210,28 @@ class ModelPool:
         found = [e for e in self.entries.values() if e.device == device]
         return sorted(found, key=lambda e: e.last_used)
 
+    def use_memory_savers(self, entry: PoolEntry, spec: ModelSpec) -> bool:
+        """Lower ``entry``'s need to what ``spec`` needs with its memory savers on; False if that saves nothing.
+
+        The spec option ``memory_savers_bytes`` declares it (attention slicing, VAE tiling,
+        CPU offload). The scheduler and :func:`plan_memory` turn savers on only for a model
+        larger than every budget.
+
+        Example:
+            >>> from aigc_sdk.registry import LocalSource, ModelSpec
+            >>> spec = ModelSpec(id="sd", task="text-to-image", backend="x.Y", source=LocalSource(path="."),
+            ...                  memory_bytes=500, options={"memory_savers_bytes": 80})
+            >>> pool = ModelPool({"cpu": 100})
+            >>> entry = pool.entry("sd", 500)
+            >>> pool.find_room(entry) is None, pool.use_memory_savers(entry, spec), entry.need
+            (True, True, 80)
+        """
+        value = spec.options.get("memory_savers_bytes")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < entry.need:
+            return False
+        entry.need = int(value)
+        return True
+
     def find_room(self, entry: PoolEntry) -> Room | Wait | None:
         """Where ``entry`` can go: a :class:`Room`, a :class:`Wait`, or ``None`` when it fits nowhere.
 
@@ -342,6 +364,9 @@ class MemoryPlan(BaseModel):
     peak_bytes: dict[str, int] = Field(description="Most bytes held at once, per device.")
     budgets: dict[str, int] = Field(description="The budgets the plan was made against.")
     evictions: int = Field(description="Evictions needed along the way (0: all stay loaded together).")
+    memory_savers: tuple[str, ...] = Field(
+        default=(), description="Models that fit only with their memory savers on (spec option memory_savers_bytes)."
+    )
 
     @property
     def fits_together(self) -> bool:
@@ -376,11 +401,15 @@ def plan_memory(specs: Iterable[ModelSpec], budgets: Mapping[str, int], *, toget
     peaks = dict.fromkeys(pool.budgets, 0)
     evictions = 0
     too_big: list[ModelSpec] = []
+    savers: list[str] = []
     for spec in specs:
         if spec.id in placements or any(s.id == spec.id for s in too_big):
             continue
         entry = pool.entry(spec.id, spec.memory_bytes or 0)
         room = pool.find_room(entry)
+        if room is None and pool.use_memory_savers(entry, spec):  # as the scheduler does
+            room = pool.find_room(entry)
+            savers.append(spec.id)
         if not isinstance(room, Room):  # nothing is busy on paper, so no Wait: it fits nowhere
             too_big.append(spec)
             continue
@@ -411,4 +440,5 @@ def plan_memory(specs: Iterable[ModelSpec], budgets: Mapping[str, int], *, toget
         peak_bytes=peaks,
         budgets=dict(pool.budgets),
         evictions=evictions,
+        memory_savers=tuple(m for m in savers if m in placements),
     )

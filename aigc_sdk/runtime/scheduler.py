@@ -117,12 +117,6 @@ def load_generator(spec: ModelSpec, device: str) -> Generator[Any, Any]:
     return generator
 
 
-def _saver_need(spec: ModelSpec) -> int | None:
-    """Bytes the model needs with its memory savers on (spec option ``memory_savers_bytes``), if declared."""
-    value = spec.options.get("memory_savers_bytes")
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) and value > 0 else None
-
-
 def _check_generator(obj: object, spec: ModelSpec) -> None:
     """Duck-type the Generator protocol (runtime never imports the generators package)."""
     missing = [name for name in ("batch", "to", "close") if not callable(getattr(obj, name, None))]
@@ -878,9 +872,7 @@ class GpuScheduler:
                         self._room.wait()
                         continue
                     decision = pool.find_room(entry)
-                    saver_need = _saver_need(spec)
-                    if decision is None and saver_need is not None and entry.device is None and saver_need < entry.need:
-                        entry.need = saver_need  # too big for every budget: load it with its memory savers on
+                    if decision is None and entry.device is None and pool.use_memory_savers(entry, spec):
                         continue
                     if decision is None:
                         failure = OutOfDeviceMemoryError(

@@ -53,3 +53,21 @@ def test_a_backend_without_savers_is_a_load_error(scheduler_factory: Callable[..
     )
     with pytest.raises(ModelLoadError, match="no memory savers"):
         scheduler.run("big", TextRequest(prompt="x"), timeout=WAIT)
+
+
+def _saving(spec: ModelSpec, device: str) -> Saving:
+    return Saving(spec, device=device)
+
+
+def test_plan_agrees_with_the_scheduler(scheduler_factory: Callable[..., GpuScheduler]) -> None:
+    small = echo_spec("small", memory_bytes=50)
+    scheduler = scheduler_factory([_big(memory_savers_bytes=80), small], budgets={"cpu": 100}, loader=_saving)
+    plan = scheduler.plan(["big", "small"])
+    assert plan.memory_savers == ("big",)
+    assert plan.load_order == ("big", "small") and plan.evictions == 1 and plan.peak_bytes == {"cpu": 80}
+    with pytest.raises(OutOfDeviceMemoryError, match="together"):
+        scheduler.plan(["big", "small"], together=True)
+    assert text_of(scheduler.run("big", TextRequest(prompt="fits"), timeout=WAIT)) == "FITS"  # as planned
+    plain = scheduler_factory([_big()], budgets={"cpu": 100}, loader=_saving)
+    with pytest.raises(OutOfDeviceMemoryError, match="even alone"):
+        plain.plan(["big"])
