@@ -165,7 +165,7 @@ def music(
 def transcribe(
     audio: Annotated[Path, typer.Argument(help="Audio file (WAV, FLAC, OGG, MP3).")],
     model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Model id (default: whisper-tiny-en; whisper-base for others).")
+        str | None, typer.Option("--model", "-m", help="Model id (default: one for --language; whisper-tiny-en).")
     ] = None,
     language: Annotated[str | None, typer.Option("--language", "-l", help="Spoken language; default: detect.")] = None,
     prompt: Annotated[str | None, typer.Option("--prompt", help="Names and spellings to expect.")] = None,
@@ -181,9 +181,7 @@ def transcribe(
 
     with cli_errors():
         request = TranscribeRequest(audio=audio, language=language, prompt=prompt, word_timestamps=words, seed=seed)
-        with Studio() as studio:
-            if model is None and request.language is not None and not request.language.startswith("en"):
-                model = "whisper-base"
+        with Studio() as studio:  # without --model, the registry picks a model for the language
             result = studio.transcribe(request, model=model)
         if srt_path is not None:
             _write_text(srt_path, srt(result.segments))

@@ -42,6 +42,9 @@ def test_speak_picks_a_voice_for_the_language(tmp_path: Path, monkeypatch: pytes
     assert result.exit_code == 0, result.output
     assert "espeak-zh" in result.stdout
     assert Audio.load(out).duration > 0.5
+    heard = runner.invoke(app, ["transcribe", str(out), "--language", "zh", "--json", "--seed", "0"])
+    assert heard.exit_code == 0, heard.output
+    assert json.loads(heard.stdout)["provenance"]["model_id"] == "whisper-base"  # the registry's pick for zh
 
 
 def test_music_bed(tmp_path: Path) -> None:
