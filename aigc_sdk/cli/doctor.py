@@ -49,6 +49,7 @@ def collect() -> dict[str, Any]:
         "caches": {
             "aigc": str(settings.cache_dir),
             "huggingface": str(settings.hf_cache_dir),
+            "envs": str(settings.envs_dir),
             "numba": os.environ.get("NUMBA_CACHE_DIR"),
         },
         "offline": {"offline": settings.offline, "downloads_allowed": settings.allow_downloads},
@@ -215,10 +216,13 @@ def doctor(
     for m in report["models"]:
         models.add_row(m["id"], m["task"], m["source"], "yes" if m["available_offline"] else "no")
     console.print(models)
+    missing = [m["id"] for m in report["models"] if not m["available_offline"]]
+    if missing:
+        console.print(f"not on this machine: {', '.join(missing)}; `aigc models fetch ID` gets one", highlight=False)
     extras = ", ".join(f"{k} {'✓' if v['installed'] else '✗'}" for k, v in report["extras"].items())
     console.print(f"extras: {extras}")
     caches, offline = report["caches"], report["offline"]
-    console.print(f"caches: aigc={caches['aigc']} huggingface={caches['huggingface']}")
+    console.print(f"caches: aigc={caches['aigc']} huggingface={caches['huggingface']} envs={caches['envs']}")
     console.print(f"offline: {offline['offline']}; downloads allowed: {offline['downloads_allowed']}")
     signing = report["credentials"]
     if not signing["available"]:

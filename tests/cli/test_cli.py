@@ -54,7 +54,7 @@ def test_doctor_json_is_valid_and_complete() -> None:
     joe = next(m for m in report["models"] if m["id"] == "en-joe")
     assert joe["available_offline"] is True
     assert report["offline"]["downloads_allowed"] is False
-    assert {"aigc", "huggingface"} <= set(report["caches"])
+    assert {"aigc", "huggingface", "envs"} <= set(report["caches"])
     assert report["credentials"]["sign_on_save"] is report["extras"]["trust"]["installed"]
     assert report["credentials"]["signer"] == "development key (untrusted)"
     if report["extras"]["image"]["installed"]:
