@@ -272,6 +272,11 @@ class ModelSpec(FrozenModel):
     license: str | None = Field(default=None, description="SPDX id or licence name.")
     license_url: str | None = None
     commercial_use: bool = Field(default=True, description="False when the licence restricts commercial use.")
+    devices: tuple[Literal["cuda", "mps", "cpu"], ...] = Field(
+        default=("cuda", "mps", "cpu"),
+        min_length=1,
+        description="Kinds of device the backend runs on: the scheduler places the model only there.",
+    )
     batchable: bool = False
     max_batch_size: int = Field(default=1, ge=1, le=1024)
     languages: tuple[str, ...] = ()

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from aigc_sdk.errors import OutOfDeviceMemoryError
+from aigc_sdk.errors import ModelLoadError, OutOfDeviceMemoryError
 from aigc_sdk.registry.spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ class PoolEntry:
 
     model_id: str
     need: int
+    kinds: tuple[str, ...] = ("cuda", "mps", "cpu")
     state: ModelState = ModelState.UNLOADED
     device: str | None = None
     generator: Generator[Any, Any] | None = None
@@ -165,8 +166,10 @@ class ModelPool:
         self.entries: dict[str, PoolEntry] = {}
         self._tick = 0
 
-    def entry(self, model_id: str, need: int) -> PoolEntry:
-        """The entry of ``model_id``, created on first use; ``need`` updates it while it holds no memory.
+    def entry(self, model_id: str, need: int, kinds: tuple[str, ...] | None = None) -> PoolEntry:
+        """The entry of ``model_id``, created on first use; ``need`` and ``kinds`` update it while it holds no memory.
+
+        ``kinds`` are the device kinds (``cuda``, ``mps``, ``cpu``) the model may go on; None: any.
 
         Example:
             >>> ModelPool({"cpu": 1}).entry("m", 5).need
@@ -175,9 +178,25 @@ class ModelPool:
         entry = self.entries.get(model_id)
         if entry is None:
             entry = self.entries[model_id] = PoolEntry(model_id, need=need)
-        elif entry.device is None:
+        if entry.device is None:
             entry.need = need
+            if kinds is not None:
+                entry.kinds = tuple(kinds)
         return entry
+
+    def allowed(self, entry: PoolEntry) -> list[str]:
+        """The devices ``entry`` may go on, in budget order: those of its kinds, accelerators first.
+
+        A model that can use an accelerator the pool has goes only on accelerators (it would
+        run far slower on the CPU); the CPU takes the models that run only there.
+
+        Example:
+            >>> pool = ModelPool({"cuda:0": 100, "cpu": 100})
+            >>> pool.allowed(pool.entry("voice", 10, kinds=("cpu",))), pool.allowed(pool.entry("lm", 10))
+            (['cpu'], ['cuda:0'])
+        """
+        devices = [d for d in self.budgets if d.split(":")[0] in entry.kinds]
+        return [d for d in devices if d != "cpu"] or devices
 
     def touch(self, entry: PoolEntry) -> None:
         """Mark ``entry`` as the most recently used.
@@ -209,6 +228,27 @@ class ModelPool:
         """
         found = [e for e in self.entries.values() if e.device == device]
         return sorted(found, key=lambda e: e.last_used)
+
+    def why_no_room(self, entry: PoolEntry) -> ModelLoadError | OutOfDeviceMemoryError:
+        """The error for a model that fits no device: none of its kinds, or each one's budget is too small.
+
+        Example:
+            >>> pool = ModelPool({"cuda:0": 100})
+            >>> pool.why_no_room(pool.entry("voice", 10, kinds=("cpu",))).message
+            'voice runs on cpu only, and the scheduler has none of those devices (cuda:0)'
+        """
+        allowed = self.allowed(entry)
+        if not allowed:
+            return ModelLoadError(
+                f"{entry.model_id} runs on {', '.join(entry.kinds)} only, and the scheduler has none of those "
+                f"devices ({', '.join(self.budgets)})",
+                hint="give the scheduler such a device: GpuScheduler(budgets={...})",
+            )
+        return OutOfDeviceMemoryError(
+            f"{entry.model_id} needs {format_bytes(entry.need)}, more than any device budget "
+            f"({', '.join(f'{d} {format_bytes(self.budgets[d])}' for d in allowed)})",
+            retryable=False,
+        )
 
     def use_memory_savers(self, entry: PoolEntry, spec: ModelSpec) -> bool:
         """Lower ``entry``'s need to what ``spec`` needs with its memory savers on; False if that saves nothing.
@@ -247,7 +287,7 @@ class ModelPool:
             True
         """
         need = entry.need
-        candidates = [d for d, budget in self.budgets.items() if budget >= need]
+        candidates = [d for d in self.allowed(entry) if self.budgets[d] >= need]
         if not candidates:
             return None
         fitting = [d for d in candidates if self.free(d) >= need]
@@ -405,11 +445,13 @@ def plan_memory(specs: Iterable[ModelSpec], budgets: Mapping[str, int], *, toget
     for spec in specs:
         if spec.id in placements or any(s.id == spec.id for s in too_big):
             continue
-        entry = pool.entry(spec.id, spec.memory_bytes or 0)
+        entry = pool.entry(spec.id, spec.memory_bytes or 0, spec.devices)
         room = pool.find_room(entry)
         if room is None and pool.use_memory_savers(entry, spec):  # as the scheduler does
             room = pool.find_room(entry)
             savers.append(spec.id)
+        if not pool.allowed(entry):
+            raise pool.why_no_room(entry)
         if not isinstance(room, Room):  # nothing is busy on paper, so no Wait: it fits nowhere
             too_big.append(spec)
             continue

@@ -65,7 +65,7 @@ from aigc_sdk.runtime.metrics import (
     SchedulerMetrics,
     _Stats,
 )
-from aigc_sdk.runtime.pool import Evicted, MemoryPlan, ModelPool, ModelState, PoolEntry, Room, format_bytes, plan_memory
+from aigc_sdk.runtime.pool import Evicted, MemoryPlan, ModelPool, ModelState, PoolEntry, Room, plan_memory
 from aigc_sdk.types import MAX_SEED, Request, Result
 
 if TYPE_CHECKING:
@@ -184,7 +184,9 @@ class GpuScheduler:
     Args:
         specs: The models it may serve (specs, or a mapping id -> spec); add more with :meth:`add_spec`.
         devices: Devices to use, in order of preference (``cuda:N``, ``mps``, ``cpu``). Default: the keys
-            of ``budgets`` if given, else every CUDA device, else ``mps``, else ``cpu`` (detected lazily).
+            of ``budgets`` if given, else every CUDA device or ``mps``, then ``cpu`` (detected lazily).
+            A model that can use an accelerator goes only on accelerators when there are any; the
+            CPU takes the models whose spec says they run only there (``ModelSpec.devices``).
         budgets: Bytes the scheduler may fill per device. Missing devices get their free memory minus
             ``headroom`` × total, measured when the first model loads.
         headroom: Fraction of a device's total memory left free when its budget is measured.
@@ -835,7 +837,8 @@ class GpuScheduler:
             return pool
         with self._detect_lock:
             if self._pool is None:
-                devices = self._device_choice or detect_devices()
+                # The CPU comes last: it runs the models that run only there (eSpeak, the slideshow, ...).
+                devices = self._device_choice or list(dict.fromkeys([*detect_devices(), "cpu"]))
                 budgets = {
                     d: self._budget_overrides[d]
                     if d in self._budget_overrides
@@ -860,7 +863,7 @@ class GpuScheduler:
         evicted: list[Evicted] = []
         parked: Generator[Any, Any] | None = None
         with self._lock:
-            entry = slot.entry = pool.entry(spec.id, spec.memory_bytes or 0)
+            entry = slot.entry = pool.entry(spec.id, spec.memory_bytes or 0, spec.devices)
             try:
                 while True:
                     if entry.state is ModelState.READY:
@@ -875,11 +878,7 @@ class GpuScheduler:
                     if decision is None and entry.device is None and pool.use_memory_savers(entry, spec):
                         continue
                     if decision is None:
-                        failure = OutOfDeviceMemoryError(
-                            f"{spec.id} needs {format_bytes(entry.need)}, more than any device budget "
-                            f"({', '.join(f'{d} {format_bytes(b)}' for d, b in pool.budgets.items())})",
-                            retryable=False,
-                        )
+                        failure = pool.why_no_room(entry)
                         break
                     if not isinstance(decision, Room):
                         self._unflag(flagged)

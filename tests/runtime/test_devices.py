@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from aigc_sdk.errors import InvalidRequestError
+from aigc_sdk.errors import InvalidRequestError, ModelLoadError, OutOfDeviceMemoryError
 from aigc_sdk.runtime import GpuScheduler
 from aigc_sdk.runtime.devices import default_budget, detect_devices, empty_cache, memory_info, normalize_device
 from aigc_sdk.types import TextRequest
@@ -62,3 +62,43 @@ def test_models_spread_over_devices(scheduler_factory: Callable[..., GpuSchedule
     assert scheduler.run("a", TextRequest(prompt="x")).provenance.device == "cuda:0"
     assert scheduler.run("b", TextRequest(prompt="y")).provenance.device == "cuda:1"
     assert scheduler.metrics().memory_used == {"cuda:0": 60, "cuda:1": 60}
+
+
+def test_cpu_only_models_stay_off_the_gpus(scheduler_factory: Callable[..., GpuScheduler]) -> None:
+    voice = echo_spec("voice", memory_bytes=60).model_copy(update={"devices": ("cpu",)})
+    lm = echo_spec("lm", memory_bytes=60)
+    scheduler = scheduler_factory(
+        [voice, lm], budgets={"cuda:0": 1000, "cpu": 100}, loader=lambda s, d: Echo(s, device=d)
+    )
+    assert scheduler.run("voice", TextRequest(prompt="x")).provenance.device == "cpu"  # though cuda:0 has more room
+    assert scheduler.run("lm", TextRequest(prompt="y")).provenance.device == "cuda:0"
+    plan = scheduler.plan(["voice", "lm"])
+    assert plan.placements == {"voice": "cpu", "lm": "cuda:0"}
+    gpu_only = scheduler_factory([voice], budgets={"cuda:0": 1000}, loader=lambda s, d: Echo(s, device=d))
+    with pytest.raises(ModelLoadError, match="runs on cpu only"):
+        gpu_only.run("voice", TextRequest(prompt="x"))
+    with pytest.raises(ModelLoadError, match="runs on cpu only"):
+        gpu_only.plan(["voice"])
+    tight = scheduler_factory([voice], budgets={"cuda:0": 1000, "cpu": 50}, loader=lambda s, d: Echo(s, device=d))
+    with pytest.raises(OutOfDeviceMemoryError, match=r"more than any device budget \(cpu 50 B\)"):
+        tight.run("voice", TextRequest(prompt="x"))
+
+
+def test_gpu_capable_models_never_spill_to_the_cpu(scheduler_factory: Callable[..., GpuScheduler]) -> None:
+    big = echo_spec("big", memory_bytes=60)
+    scheduler = scheduler_factory([big], budgets={"cuda:0": 50, "cpu": 1000}, loader=lambda s, d: Echo(s, device=d))
+    with pytest.raises(OutOfDeviceMemoryError, match=r"budget \(cuda:0 50 B\)"):
+        scheduler.run("big", TextRequest(prompt="x"))
+
+
+def test_the_default_devices_end_with_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    # No GPU here: detection is replaced to show what a CUDA machine gets.
+    import aigc_sdk.runtime.scheduler as scheduler_module
+
+    monkeypatch.setattr(scheduler_module, "detect_devices", lambda: ["cuda:0", "cuda:1"])
+    monkeypatch.setattr(scheduler_module, "default_budget", lambda device, headroom: 1000)
+    voice = echo_spec("voice", memory_bytes=60).model_copy(update={"devices": ("cpu",)})
+    with GpuScheduler([voice, echo_spec("lm")], loader=lambda s, d: Echo(s, device=d)) as scheduler:
+        assert scheduler.devices == ["cuda:0", "cuda:1", "cpu"]
+        assert scheduler.run("voice", TextRequest(prompt="x"), timeout=20).provenance.device == "cpu"
+        assert scheduler.run("lm", TextRequest(prompt="x"), timeout=20).provenance.device.startswith("cuda")
