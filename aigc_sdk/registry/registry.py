@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from aigc_sdk._internal.hashing import sha256_file
+from aigc_sdk._internal.languages import speaks
 from aigc_sdk._internal.settings import Settings
 from aigc_sdk.errors import (
     InvalidRequestError,
@@ -246,8 +247,7 @@ class ModelRegistry:
         with self._lock:
             ordered = [s for s in self._specs.values() if s.task == wanted]
         if language is not None and ordered:
-            primary = language.split("-")[0].lower()
-            ordered = [s for s in ordered if not s.languages or primary in {x.split("-")[0] for x in s.languages}]
+            ordered = [s for s in ordered if speaks(s.languages, language)]
             if not ordered:
                 raise InvalidRequestError(
                     f"no {wanted.value} model speaks {language!r}",

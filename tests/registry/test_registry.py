@@ -90,6 +90,10 @@ def test_resolve_by_language_prefers_defaults_then_specialists(tmp_path: Path) -
     )
     assert registry.resolve("text-to-speech", language="en-GB").id == "en-default"
     assert registry.resolve("text-to-speech", language="zh").id == "zh-only"
+    # Tags compare by primary subtag, in any case, with Mandarin (cmn) as zh.
+    assert registry.resolve("text-to-speech", language="CMN").id == "zh-only"
+    assert registry.resolve("text-to-speech", language="zh_Hans").id == "zh-only"
+    assert registry.resolve("text-to-speech", language="EN").id == "en-default"
     assert registry.resolve("text-to-speech", language="fr").id == "many"
     assert registry.resolve("text-to-speech", language="de").id == "any-voice"
     strict = ModelRegistry([_spec(folder, id="zh-only", languages=["zh"], **speech)], catalogs=False)

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from aigc_sdk._internal.languages import primary_language, speaks
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.sentences import split_sentences
 from aigc_sdk._internal.settings import Settings
@@ -160,7 +161,7 @@ class CoquiSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
 
     def _language(self, language: str | None) -> str | None:
         if not self._languages:
-            if language and self.spec.languages and not _same_language(language, self.spec.languages):
+            if language and not speaks(self.spec.languages, language):
                 raise InvalidRequestError(
                     f"model {self.spec.id!r} speaks {', '.join(self.spec.languages)}, not {language!r}",
                     hint="pick a voice for that language (aigc models list --task text-to-speech)",
@@ -169,10 +170,10 @@ class CoquiSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
         if language is None:
             default = self.spec.options.get("language")
             return str(default) if default else self._languages[0]
-        for candidate in (language, language.lower(), language.split("-")[0].lower()):
+        for candidate in (language, language.lower(), primary_language(language)):
             if candidate in self._languages:
                 return candidate
-        if language.split("-")[0].lower() in ("zh", "cmn") and "zh-cn" in self._languages:
+        if primary_language(language) == "zh" and "zh-cn" in self._languages:
             return "zh-cn"
         raise InvalidRequestError(
             f"model {self.spec.id!r} does not speak {language!r}", hint=f"languages: {', '.join(self._languages)}"
@@ -262,11 +263,6 @@ class CoquiSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
 
     def _unload(self) -> None:
         del self._tts, self._model
-
-
-def _same_language(language: str, languages: tuple[str, ...]) -> bool:
-    wanted = language.split("-")[0].lower()
-    return any(lang.split("-")[0].lower() == wanted for lang in languages)
 
 
 def _local_files(path: Path) -> tuple[Path, Path]:

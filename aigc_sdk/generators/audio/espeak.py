@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from aigc_sdk._internal.languages import speaks
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.sentences import split_sentences
 from aigc_sdk.audio.processing import join_sentences, resample
@@ -253,7 +254,7 @@ class EspeakSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
         if request.voice:
             return request.voice.lower()
         if request.language:
-            if self._voice and self.spec.languages and not _speaks(self.spec.languages, request.language):
+            if self._voice and not speaks(self.spec.languages, request.language):
                 raise InvalidRequestError(
                     f"voice {self.spec.id!r} speaks {', '.join(self.spec.languages)}, not {request.language!r}",
                     hint="use the 'espeak' model, which picks a voice per language",
@@ -304,12 +305,6 @@ class EspeakSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
                 AudioResult(audio=value, segments=segments, provenance=self.provenance(request, espeak_voice=job.voice))
             )
         return results
-
-
-def _speaks(languages: tuple[str, ...], language: str) -> bool:
-    wanted = language.split("-")[0].lower()
-    wanted = "zh" if wanted == "cmn" else wanted
-    return any(lang.split("-")[0].lower() in (wanted, "cmn" if wanted == "zh" else wanted) for lang in languages)
 
 
 def _wpm(speed: float) -> int:

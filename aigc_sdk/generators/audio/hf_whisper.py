@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from aigc_sdk._internal.languages import primary_language
 from aigc_sdk._internal.optional import require
 from aigc_sdk.errors import InvalidRequestError, ModelLoadError, map_errors
 from aigc_sdk.generators.audio.whisper import SAMPLE_RATE, load_speech
@@ -64,8 +65,7 @@ class HFWhisperTranscriber(BaseGenerator[TranscribeRequest, TranscriptResult]):
     def _preprocess(self, requests: list[TranscribeRequest]) -> list[tuple[npt.NDArray[np.float32], str | None]]:
         inputs = []
         for request in requests:
-            language = request.language.split("-")[0].lower() if request.language else None
-            language = "zh" if language == "cmn" else language
+            language = primary_language(request.language) if request.language else None
             if language is not None and not self._multilingual and language != "en":
                 raise InvalidRequestError(f"model {self.spec.id!r} only transcribes English, not {request.language!r}")
             if language is not None and self._multilingual and f"<|{language}|>" not in self._languages:

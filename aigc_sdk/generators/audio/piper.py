@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from aigc_sdk._internal.languages import speaks
 from aigc_sdk._internal.optional import is_available, require
 from aigc_sdk._internal.sentences import split_sentences
 from aigc_sdk.audio.processing import join_sentences, resample
@@ -247,10 +248,7 @@ class PiperSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
         del self._voice
 
     def _check_language(self, request: SpeechRequest) -> None:
-        if request.language is None or not self.spec.languages:
-            return
-        wanted = request.language.split("-")[0]
-        if all(lang.split("-")[0] != wanted for lang in self.spec.languages):
+        if request.language is not None and not speaks(self.spec.languages, request.language):
             raise InvalidRequestError(
                 f"voice {self.spec.id!r} speaks {', '.join(self.spec.languages)}, not {request.language!r}",
                 hint="pick a voice for that language (aigc models list --task text-to-speech)",

@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from aigc_sdk._internal.files import atomic_dir
 from aigc_sdk._internal.hashing import sha256_file
+from aigc_sdk._internal.languages import primary_language
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.settings import Settings
 from aigc_sdk.errors import InvalidRequestError, ModelIntegrityError, ModelLoadError, ModelNotAvailableError, map_errors
@@ -197,9 +198,7 @@ class Transcriber(BaseGenerator[TranscribeRequest, TranscriptResult]):
     def _preprocess(self, requests: list[TranscribeRequest]) -> list[_Input]:
         inputs = []
         for request in requests:
-            language = request.language.split("-")[0] if request.language else None
-            if language == "cmn":
-                language = "zh"
+            language = primary_language(request.language) if request.language else None
             if language is not None and not self._multilingual and language != "en":
                 raise InvalidRequestError(
                     f"model {self.spec.id!r} only transcribes English, not {request.language!r}",

@@ -27,6 +27,7 @@ from typing import IO, Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from aigc_sdk._internal.languages import speaks
 from aigc_sdk._internal.sentences import split_sentences
 from aigc_sdk.audio.processing import join_sentences, resample
 from aigc_sdk.errors import GenerationError, InvalidRequestError, ModelLoadError
@@ -192,7 +193,7 @@ class ZhttsSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
     def _preprocess(self, requests: list[SpeechRequest]) -> list[_Job]:
         jobs = []
         for request in requests:
-            if request.language and not request.language.lower().startswith(("zh", "cmn")):
+            if request.language and not speaks(self.spec.languages, request.language):
                 raise InvalidRequestError(
                     f"{self.spec.id} speaks Mandarin Chinese, not {request.language!r}",
                     hint="leave the model out and the registry picks a voice for the language",

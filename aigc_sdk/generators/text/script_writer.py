@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from aigc_sdk._internal.languages import primary_language
 from aigc_sdk._internal.sentences import split_sentences
 from aigc_sdk.errors import InvalidRequestError, MissingDependencyError, ModelNotAvailableError
 from aigc_sdk.generators.base import BaseGenerator
@@ -113,8 +114,7 @@ def parse_article(text: str, language: str | None = None) -> Article:
         blocks.append(" ".join(current))
     paragraphs = tuple(tuple(split_sentences(b)) for b in blocks)
     paragraphs = tuple(p for p in paragraphs if p)
-    lang = (language or _detect_language(text)).split("-")[0].lower()
-    return Article(title=title, paragraphs=paragraphs, language="zh" if lang in ("zh", "cmn") else lang)
+    return Article(title=title, paragraphs=paragraphs, language=primary_language(language or _detect_language(text)))
 
 
 def estimate_seconds(

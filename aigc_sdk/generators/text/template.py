@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from aigc_sdk._internal.languages import primary_language
 from aigc_sdk._internal.optional import require
 from aigc_sdk.errors import InvalidRequestError, ModelLoadError
 from aigc_sdk.generators.base import BaseGenerator
@@ -378,9 +379,7 @@ def _context_filter(jinja2: Any, name: str) -> Callable[..., str]:
 
 
 def _base_language(language: str) -> str:
-    base = language.split("-")[0].lower()
-    if base in ("cmn", "zh"):
-        return "zh"
+    base = primary_language(language)
     if base not in LANGUAGES:
         raise InvalidRequestError(f"language {language!r} is not supported by templates; use one of {LANGUAGES}")
     return base
