@@ -7,13 +7,13 @@ cues inside its span, so subtitles stay in sync with the voice by construction.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Self
 
 from pydantic import Field, FilePath, model_validator
 
+from aigc_sdk._internal.linebreak import is_cjk
 from aigc_sdk._internal.model import FrozenModel
 from aigc_sdk.types import Cue, Motion, Segment, VideoRequest
 
@@ -22,7 +22,6 @@ __all__ = ["Timeline", "TimelineSegment", "Visual", "split_cues"]
 #: Longest pause between two narration segments that is not a gap in the story.
 MAX_GAP_S = 1.5
 _TOLERANCE = 0.05
-_CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 
 
 class Visual(FrozenModel):
@@ -223,7 +222,7 @@ def split_cues(segment: Segment, *, max_chars: int | None = None) -> tuple[Cue, 
         [('The council voted seven to two on', 0.0, 1.886), ('Tuesday to expand the riverside park.', 1.886, 4.0)]
     """
     text = " ".join(segment.text.split())
-    cjk = bool(_CJK.search(text))
+    cjk = any(is_cjk(ch) for ch in text)
     limit = max_chars or (18 if cjk else 42)
     pieces = _chunks(text, limit, cjk)
     total = sum(len(p) for p in pieces)

@@ -27,6 +27,7 @@ import numpy as np
 from pydantic import Field, FilePath, field_validator, model_validator
 
 from aigc_sdk._internal.fonts import FontInfo, font_files, read_font
+from aigc_sdk._internal.linebreak import line_atoms
 from aigc_sdk._internal.model import FrozenModel
 from aigc_sdk._internal.optional import require
 from aigc_sdk.errors import InvalidRequestError
@@ -444,51 +445,6 @@ def _shared_book(families: tuple[str, ...]) -> FontBook:
     return FontBook(families)
 
 
-# ---------------------------------------------------------------------------------------- line breaking
-
-# No line may start with these (closing punctuation) or end with these (opening punctuation).
-_NO_START = set(
-    "，。、！？；：）」』】》〉〕］｝”’…‥・ー〜%‰.,!?;:)]}>°℃、ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ々"
-)
-_NO_END = set("（「『【《〈〔［｛“‘([{<$£¥€#")
-
-
-def _is_cjk(ch: str) -> bool:
-    code = ord(ch)
-    return (
-        0x3040 <= code <= 0x30FF  # kana
-        or 0x3400 <= code <= 0x4DBF
-        or 0x4E00 <= code <= 0x9FFF
-        or 0xF900 <= code <= 0xFAFF
-        or 0x3000 <= code <= 0x303F  # CJK punctuation
-        or 0xFF00 <= code <= 0xFFEF  # full-width forms
-        or 0x20000 <= code <= 0x2FA1F
-    )
-
-
-def _atoms(text: str) -> list[tuple[str, bool]]:
-    """Unbreakable pieces ``(text, space_before)``: Latin words, single CJK characters with kinsoku glue."""
-    atoms: list[list[Any]] = []
-    pending_space = False
-    glue = False  # the previous character opens a bracket: keep the next one with it
-    for ch in text:
-        if ch.isspace():
-            pending_space, glue = True, False
-            continue
-        joins = (
-            bool(atoms)
-            and not pending_space
-            and (glue or ch in _NO_START or (not _is_cjk(ch) and not _is_cjk(atoms[-1][0][-1])))
-        )
-        if joins:
-            atoms[-1][0] += ch
-        else:
-            atoms.append([ch, pending_space])
-        pending_space = False
-        glue = ch in _NO_END
-    return [(str(t), bool(sp)) for t, sp in atoms]
-
-
 # ------------------------------------------------------------------------------------------- drawing
 
 
@@ -592,7 +548,7 @@ class _Canvas:
             return self.measure(self.book.runs(s, bold=bold), size)
 
         for paragraph in text.split("\n"):
-            for atom, space in _atoms(paragraph):
+            for atom, space in line_atoms(paragraph):
                 candidate = current + (" " if space and current else "") + atom
                 cw = width_of(candidate)
                 if cw <= max_width or not current:

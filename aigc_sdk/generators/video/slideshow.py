@@ -41,6 +41,7 @@ import numpy as np
 from aigc_sdk._internal.ffmpeg import relay_frames, require_ffmpeg
 from aigc_sdk._internal.files import atomic_path, atomic_write_bytes, atomic_write_json
 from aigc_sdk._internal.fonts import FontInfo, find_font, read_font
+from aigc_sdk._internal.linebreak import line_atoms
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.settings import Settings
 from aigc_sdk.errors import InvalidRequestError, MediaError, map_errors
@@ -60,9 +61,6 @@ __all__ = ["SlideshowVideoGenerator", "ken_burns_motions", "wrap_text"]
 DEFAULT_PRESCALE = 1.5
 _FONT_PREFERENCE = ("DejaVu Sans", "Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Sans CJK KR")
 # CJK ideographs, kana, hangul, CJK punctuation and full-width forms: a line may break between any two.
-_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0002fa1f]")
-# Characters that must not start a line (kinsoku), kept with the token before them.
-_NO_LINE_START = frozenset("，。、！？；：）」』》〉】〕…‥・ー～,.!?;:)]}%’”")
 
 
 @dataclass
@@ -539,21 +537,10 @@ def wrap_text(text: str, max_width: float, measure: Any) -> list[str]:
 
 
 def _tokens(text: str) -> list[str]:
-    tokens: list[str] = []
-    for ch in text:
-        if ch.isspace():
-            if tokens and not tokens[-1].endswith(" "):
-                tokens[-1] += " "
-            continue
-        if tokens and ch in _NO_LINE_START:
-            tokens[-1] = tokens[-1].rstrip() + ch if not tokens[-1].endswith(" ") else tokens[-1] + ch
-        elif _CJK.match(ch):
-            tokens.append(ch)
-        elif tokens and not tokens[-1].endswith(" ") and not _CJK.match(tokens[-1][-1]):
-            tokens[-1] += ch
-        else:
-            tokens.append(ch)
-    return tokens
+    """The text's unbreakable pieces, each carrying the space that follows it."""
+    atoms = line_atoms(text)
+    spaced = [space for _, space in atoms[1:]] + [False]
+    return [atom + (" " if space else "") for (atom, _), space in zip(atoms, spaced, strict=True)]
 
 
 def _balanced(text: str, max_width: float, measure: Any) -> list[str]:

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from fontTools.ttLib import TTFont
 
+from aigc_sdk._internal.linebreak import line_atoms
 from aigc_sdk.errors import InvalidRequestError
-from aigc_sdk.generators.image.cards import THEMES, Card, CardRenderer, CardSpec, Theme, _atoms
+from aigc_sdk.generators.image.cards import THEMES, Card, CardRenderer, CardSpec, Theme
 from aigc_sdk.media import Image
 
 EN = {
@@ -114,9 +115,9 @@ def test_long_text_shrinks_and_stays_in_the_safe_area(renderer: CardRenderer) ->
 
 
 def test_cjk_line_breaking_keeps_punctuation_attached() -> None:
-    atoms = [a for a, _ in _atoms("沪指收涨0.9%，创新高。「科技股」领涨")]
+    atoms = [a for a, _ in line_atoms("沪指收涨0.9%，创新高。「科技股」领涨")]
     assert "0.9%，" in atoms and "高。" in atoms and "「科" in atoms and "股」" in atoms
-    assert [a for a, _ in _atoms("Hello, world (again).")] == ["Hello,", "world", "(again)."]
+    assert [a for a, _ in line_atoms("Hello, world (again).")] == ["Hello,", "world", "(again)."]
 
 
 def test_missing_glyph_is_an_error_not_a_box(renderer: CardRenderer) -> None:

@@ -182,6 +182,9 @@ def test_line_breaking_keeps_punctuation_and_breaks_cjk() -> None:
     assert all(len(line) <= 5 for line in lines)
     assert not any(line.startswith(("，", "。")) for line in lines)
     assert wrap_text("Supercalifragilistic", 8, len) == ["Supercal", "ifragili", "stic"]
+    # The same rules as card text: an opening bracket never ends a line, Korean breaks between words.
+    assert wrap_text("他说「好的」", 3, len) == ["他说", "「好", "的」"]  # not "他说「"
+    assert wrap_text("안녕하세요 여러분", 6, len) == ["안녕하세요", "여러분"]
 
 
 def test_subtitle_file_input_is_burned_like_cues(video: SlideshowVideoGenerator, tmp_path: Path) -> None:
