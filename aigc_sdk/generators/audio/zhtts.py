@@ -229,9 +229,11 @@ class ZhttsSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
             spoken = []
             remaining = iter(clips)
             for sentence, clauses in zip(job.sentences, job.clauses, strict=True):
-                parts = [next(remaining) for _ in clauses]
-                voiced = [p for p in parts if p.size]
-                joined = np.concatenate([x for p in voiced for x in (pause, p)][1:]) if voiced else pause[:0]
+                pieces: list[npt.NDArray[np.float32]] = []
+                for clip in (next(remaining) for _ in clauses):
+                    if clip.size:  # a clause of Latin letters only is silent: no pause for it either
+                        pieces += [pause, clip] if pieces else [clip]
+                joined = np.concatenate(pieces) if pieces else pause[:0]
                 samples = np.clip(joined * request.volume, -1.0, 1.0).astype(np.float32)
                 spoken.append((sentence, Audio(samples, rate), ()))
             audio, segments = join_sentences(spoken, silence=self._sentence_silence)
