@@ -210,10 +210,10 @@ class PackageSource(FrozenModel):
             site = _site_packages(folder)
             if site is None or not self.interpreter().exists() or not (site / self.module).is_dir():
                 return False
-            dists = [d for d in importlib.metadata.distributions(path=[str(site)]) if _same(d, self.package)]
-            if not dists:
+            installed = _dist_version(site, self.package)
+            if installed is None:
                 return False
-            found = dists[0].version
+            found = installed
         return self.version is None or found == self.version
 
     def locate(self) -> Path:
@@ -242,8 +242,14 @@ def _site_packages(environment: Path) -> Path | None:
     return next(iter(sorted(environment.glob("lib/python3*/site-packages"))), None)
 
 
-def _same(dist: importlib.metadata.Distribution, name: str) -> bool:
-    return re.sub(r"[-_.]+", "-", str(dist.metadata["Name"])).lower() == re.sub(r"[-_.]+", "-", name).lower()
+def _dist_version(site: Path, package: str) -> str | None:
+    """The version of ``package`` installed in ``site``, read off its ``NAME-VERSION.dist-info`` folder."""
+    wanted = re.sub(r"[-_.]+", "_", package).lower()
+    for info in site.glob("*.dist-info"):
+        name, _, version = info.name.removesuffix(".dist-info").rpartition("-")
+        if re.sub(r"[-_.]+", "_", name).lower() == wanted:
+            return version
+    return None
 
 
 Source = Annotated[HubSource | LocalSource | PackageSource, Field(discriminator="kind")]
