@@ -16,7 +16,7 @@ import io
 import re
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +31,11 @@ from aigc_sdk.errors import InvalidRequestError, MediaError, map_errors
 from aigc_sdk.provenance import METADATA_KEY, Provenance
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     import PIL.Image
+
+    from aigc_sdk.trust.credentials import Ingredient
 
 __all__ = ["Audio", "Image", "Video", "VideoInfo", "read_sidecar", "sidecar_path"]
 
@@ -86,6 +90,8 @@ class _Record:
     source: Provenance | None  # as made: what the credentials sign (they redact it themselves)
     sign: bool
     privacy: bool
+    ingredients: Mapping[str, Any] | None = None  # what a pipeline output was made of (the manifest's record)
+    parts: Sequence[Ingredient] = ()  # files that went in, signed in as C2PA ingredients
 
 
 def _recorded(path: Path, provenance: Provenance | None, *, credentials: bool | None, privacy: bool) -> _Record:
@@ -123,7 +129,14 @@ def _publishing(target: Path, record: _Record) -> Iterator[Path]:
         if record.sign:
             from aigc_sdk.trust.credentials import sign_file
 
-            sign_file(tmp, record.source, privacy=record.privacy, title=target.name)
+            sign_file(
+                tmp,
+                record.source,
+                ingredients=record.ingredients,
+                parts=record.parts,
+                privacy=record.privacy,
+                title=target.name,
+            )
     _write_sidecar(target, record.provenance)
 
 
@@ -488,12 +501,17 @@ class Video:
         provenance: Provenance | None = None,
         credentials: bool | None = None,
         privacy: bool = False,
+        ingredients: Mapping[str, Any] | None = None,
+        parts: Sequence[Ingredient] = (),
     ) -> Path:
         """Copy to ``path`` atomically (no re-encode), tagging provenance, and write a sidecar.
 
         An MP4 with provenance also gets signed C2PA content credentials when the ``trust``
         extra is installed; ``credentials`` works as in :meth:`Image.save`.
         With ``privacy=True`` the recorded request (prompts, text) is replaced by sha256 hashes everywhere.
+        ``ingredients`` and ``parts`` go into the credentials as in
+        :func:`~aigc_sdk.trust.sign_file`: what a pipeline's output was made of, and the files that
+        went in (a news clip's narration, music and visuals).
 
         Example:
             >>> Video.load("render.mp4").save("final.mp4", provenance=prov)  # doctest: +SKIP
@@ -502,6 +520,7 @@ class Video:
         target = Path(path)
         suffix = _check_suffix(target, VIDEO_FORMATS, "a video")
         record = _recorded(target, provenance or self.provenance, credentials=credentials, privacy=privacy)
+        record = replace(record, ingredients=ingredients, parts=tuple(parts))
         prov = record.provenance
         ffmpeg = require_ffmpeg()
         cmd = [ffmpeg.path, "-hide_banner", "-loglevel", "error", "-y", "-i", str(self.path), "-map", "0", "-c", "copy"]

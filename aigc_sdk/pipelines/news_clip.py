@@ -15,7 +15,6 @@ Example:
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import threading
@@ -33,7 +32,7 @@ from aigc_sdk._version import __version__
 from aigc_sdk.errors import InvalidRequestError, MediaError, PipelineError
 from aigc_sdk.generators.image.cards import CardRenderer, CardSpec, Theme
 from aigc_sdk.generators.image.charts import ChartRenderer, ChartSpec
-from aigc_sdk.media import Video, read_sidecar, sidecar_path
+from aigc_sdk.media import Video, read_sidecar
 from aigc_sdk.pipelines.base import Pipeline, PipelineEvent, PipelineRun, Step, StepContext
 from aigc_sdk.pipelines.timeline import Timeline, Visual
 from aigc_sdk.provenance import Provenance, redact
@@ -609,7 +608,12 @@ def _publish(config: NewsClipConfig, run: PipelineRun) -> NewsClip:
     licences = _licences(ingredients)
     record = {**ingredients, "licenses": licences}
     parts = _parts(narration, music, visuals, made)
-    video, signed = _publish_video(config, render.video, output, provenance, record, parts)
+    # Tagged and signed (with its ingredients) under a temporary name, renamed last: the output is the finished
+    # clip or whatever was there before.
+    signed = config.credentials is True or (config.credentials is None and signs_by_default())
+    video = Video(render.video).save(
+        output, provenance=provenance, credentials=signed, privacy=config.privacy, ingredients=record, parts=parts
+    )
     recorded = provenance.redacted() if config.privacy else provenance  # as Video.save wrote it in the sidecar
     srt = _copy_beside(render.srt, output.with_suffix(".srt"))
     vtt = _copy_beside(render.vtt, output.with_suffix(".vtt"))
@@ -641,38 +645,6 @@ def _publish(config: NewsClipConfig, run: PipelineRun) -> NewsClip:
         reused=run.reused,
         seconds=run.seconds,
     )
-
-
-def _publish_video(
-    config: NewsClipConfig,
-    rendered: Path,
-    output: Path,
-    provenance: Provenance,
-    ingredients: dict[str, Any],
-    parts: list[Ingredient],
-) -> tuple[Path, bool]:
-    """Copy the render to ``output`` with its provenance and, when asked, credentials with its ingredients.
-
-    The copy is tagged and signed under a hidden name beside ``output`` and renamed last, so
-    ``output`` (and its sidecar) is either the finished, signed clip or whatever was there before.
-    """
-    sign = config.credentials is True or (config.credentials is None and signs_by_default())
-    staged = output.with_name(f".{output.stem}.publishing{output.suffix}")
-    try:
-        Video(rendered).save(staged, provenance=provenance, credentials=False, privacy=config.privacy)
-        if sign:
-            from aigc_sdk.trust.credentials import sign_file
-
-            sign_file(
-                staged, provenance, ingredients=ingredients, parts=parts, privacy=config.privacy, title=output.name
-            )
-        os.replace(sidecar_path(staged), sidecar_path(output))
-        os.replace(staged, output)
-    except BaseException:
-        staged.unlink(missing_ok=True)
-        sidecar_path(staged).unlink(missing_ok=True)
-        raise
-    return output, sign
 
 
 def _parts(
