@@ -1,9 +1,13 @@
-"""Helpers shared by CLI commands: error display and consoles."""
+"""Helpers shared by CLI commands: error display, consoles, text files in and out, JSON output."""
 
 from __future__ import annotations
 
 import contextlib
+import json
+import sys
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -35,3 +39,45 @@ def cli_errors() -> Iterator[None]:
         if exc.hint:
             err_console.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False)
         raise typer.Exit(2 if isinstance(exc, InvalidRequestError) else 1) from exc
+
+
+def read_text(path: Path, what: str = "") -> str:
+    """A UTF-8 text file given on the command line; an unreadable one is bad input.
+
+    Example:
+        >>> try:
+        ...     read_text(Path("no/such/article.md"), "article ")
+        ... except InvalidRequestError as e:
+        ...     e.message.startswith("cannot read article no/such/article.md")
+        True
+    """
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidRequestError(f"cannot read {what}{path}: {exc}") from exc
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` as UTF-8, atomically.
+
+    Example:
+        >>> import tempfile
+        >>> out = Path(tempfile.mkdtemp()) / "a.txt"
+        >>> write_text(out, "hi"); out.read_text()
+        'hi'
+    """
+    from aigc_sdk._internal.files import atomic_write_bytes
+
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def print_json(payload: Any) -> None:
+    """Print ``payload`` as indented JSON on stdout (non-ASCII text kept as is).
+
+    Example:
+        >>> print_json({"text": "你好"})
+        {
+          "text": "你好"
+        }
+    """
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from aigc_sdk.cli._common import cli_errors, console
+from aigc_sdk.cli._common import cli_errors, console, print_json, read_text, write_text
 from aigc_sdk.errors import InvalidRequestError
 
 SPEAK_HELP = """Speak text with a voice and save it (WAV, FLAC, OGG or MP3) with provenance.
@@ -54,16 +53,8 @@ def srt(segments: Sequence[Any]) -> str:
     return "\n".join(cues)
 
 
-def _write_text(path: Path, text: str) -> None:
-    from aigc_sdk._internal.files import atomic_write_bytes
-
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
 def _print_json(result: Any, **extra: Any) -> None:
-    payload = result.model_dump(mode="json", exclude={"audio"})
-    payload.update(extra)
-    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+    print_json({**result.model_dump(mode="json", exclude={"audio"}), **extra})
 
 
 def speak(
@@ -98,10 +89,7 @@ def speak(
                 "give the text or --file, not both or neither", hint='aigc speak "Hello." -o hi.wav'
             )
         if file is not None:
-            try:
-                text = file.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise InvalidRequestError(f"cannot read {file}: {exc}") from exc
+            text = read_text(file)
         request = SpeechRequest(
             prompt=text or "",
             voice=voice,
@@ -120,7 +108,7 @@ def speak(
             result = result.model_copy(update={"audio": normalize_loudness(result.audio, loudness)})
         path = result.save(output)
         if subtitles is not None:
-            _write_text(subtitles, srt(result.segments))
+            write_text(subtitles, srt(result.segments))
     if as_json:
         _print_json(result, output=str(path))
     else:
@@ -184,9 +172,9 @@ def transcribe(
         with Studio() as studio:  # without --model, the registry picks a model for the language
             result = studio.transcribe(request, model=model)
         if srt_path is not None:
-            _write_text(srt_path, srt(result.segments))
+            write_text(srt_path, srt(result.segments))
         if output is not None:
-            _write_text(output, result.text + "\n")
+            write_text(output, result.text + "\n")
     if as_json:
         _print_json(result)
     else:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from aigc_sdk.cli._common import cli_errors, console
+from aigc_sdk.cli._common import cli_errors, console, print_json
 from aigc_sdk.errors import InvalidRequestError
 
 app = typer.Typer(
@@ -42,7 +41,7 @@ Example: aigc image chart examples/data/market_close.csv --kind delta --x date -
 
 def _print_paths(paths: list[Path], as_json: bool, **extra: Any) -> None:
     if as_json:
-        sys.stdout.write(json.dumps({"files": [str(p) for p in paths], **extra}, ensure_ascii=False, indent=2) + "\n")
+        print_json({"files": [str(p) for p in paths], **extra})
     else:
         for path in paths:
             console.print(f"[green]saved[/] {path}", highlight=False)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from aigc_sdk.cli._common import cli_errors
+from aigc_sdk.cli._common import cli_errors, print_json, read_text, write_text
 from aigc_sdk.errors import InvalidRequestError
 
 HELP = """Write text: continue a prompt with a language model, a news story from data with a template,
@@ -50,7 +49,6 @@ def text(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result with provenance as JSON.")] = False,
 ) -> None:
     """Generate text through the Studio (prompt, template + data, or article)."""
-    from aigc_sdk._internal.files import atomic_write_bytes
     from aigc_sdk.studio import Studio
     from aigc_sdk.types import ScriptRequest, TemplateRequest, TextRequest
 
@@ -74,11 +72,9 @@ def text(
                 result = studio.run(request, model=model or "news-templates")
                 body = result.text
             elif article is not None:
-                try:
-                    content = article.read_text(encoding="utf-8")
-                except (OSError, UnicodeDecodeError) as exc:
-                    raise InvalidRequestError(f"cannot read article {article}: {exc}") from exc
-                request = ScriptRequest(prompt=content, target_seconds=seconds, language=language, seed=seed)
+                request = ScriptRequest(
+                    prompt=read_text(article, "article "), target_seconds=seconds, language=language, seed=seed
+                )
                 result = studio.run(request, model=model or "script-writer")
                 body = result.text
             else:
@@ -108,11 +104,9 @@ def text(
                     result = studio.text(request, model=model)
                     body = result.text
         if output is not None:
-            atomic_write_bytes(output, (body + "\n").encode("utf-8"))
+            write_text(output, body + "\n")
     if as_json and result is not None:
-        payload = result.model_dump(mode="json")
-        payload["text"] = body
-        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+        print_json({**result.model_dump(mode="json"), "text": body})
     elif result is not None:
         sys.stdout.write(body + "\n")
 

@@ -147,11 +147,7 @@ class BaseGenerator(abc.ABC, Generic[ReqT, ResT]):
             >>> voice(prompt="Hello.", speed=1.2)  # doctest: +SKIP
             >>> voice(SpeechRequest(prompt="Hello.", speed=1.2))  # the same  # doctest: +SKIP
         """
-        if request is None:
-            request = self.request_type.model_validate(fields)  # type: ignore[assignment]
-        elif fields:
-            raise InvalidRequestError("pass either a request object or keyword fields, not both")
-        return self.batch([request])[0]  # type: ignore[list-item]
+        return self.batch([self._request(request, fields)])[0]
 
     def batch(self, requests: Sequence[ReqT], /) -> list[ResT]:
         """Run requests together and return one result per request, in order.
@@ -163,8 +159,7 @@ class BaseGenerator(abc.ABC, Generic[ReqT, ResT]):
             >>> [r.provenance.seed is not None for r in results]  # doctest: +SKIP
             [True, True]
         """
-        if self._closed:
-            raise GenerationError(f"generator for {self.spec.id!r} is closed")
+        self._check_open()
         if not requests:
             return []
         resolved = [self._resolve(r) for r in requests]
@@ -274,6 +269,18 @@ class BaseGenerator(abc.ABC, Generic[ReqT, ResT]):
         """Drop references to the model; backends with extra resources override this."""
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _request(self, request: ReqT | None, fields: dict[str, Any]) -> ReqT:
+        """The request given as an object, or built from keyword fields (not both)."""
+        if request is None:
+            return self.request_type.model_validate(fields)  # type: ignore[return-value]
+        if fields:
+            raise InvalidRequestError("pass either a request object or keyword fields, not both")
+        return request
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise GenerationError(f"generator for {self.spec.id!r} is closed")
 
     def _resolve(self, request: ReqT) -> ReqT:
         if not isinstance(request, self.request_type):

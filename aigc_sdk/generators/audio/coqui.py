@@ -133,7 +133,6 @@ class CoquiSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
         self._languages: list[str] = list(self._tts.languages or []) if self._tts.is_multi_lingual else []
         if self._xtts:
             self._languages = list(self._model.tokenizer.char_limits)
-        self._clones = self._xtts
         self._lock = threading.Lock()
 
     def _preprocess(self, requests: list[SpeechRequest]) -> list[_Job]:
@@ -144,7 +143,7 @@ class CoquiSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
         speaker = self._speaker(request)
         reference = None
         if request.speaker_wav is not None:
-            if not self._clones:
+            if not self._xtts:  # XTTS is the model that clones
                 raise InvalidRequestError(
                     f"model {self.spec.id!r} cannot clone a voice from speaker_wav", hint="use an XTTS model"
                 )

@@ -315,21 +315,19 @@ def _words(capture: _Capture, spoken: str, sources: list[str] | None, rate: int)
     """Word spans from eSpeak's word events (seconds from the utterance's start): each lasts until the next starts."""
     if not capture.words:
         return []
-    starts = {0}
-    token_starts: list[int] = []
+    token_index: dict[int, int] = {}  # character position (eSpeak counts from 1) -> index of the token there
     position = 0
     for token in spoken.split(" "):
         if token:
-            token_starts.append(position + 1)  # eSpeak counts characters from 1
+            token_index[position + 1] = len(token_index)
         position += len(token) + 1
-    starts.update(token_starts)
     words = []
     events = capture.words
     for i, (pos, length, sample) in enumerate(events):
         end_sample = events[i + 1][2] if i + 1 < len(events) else capture.total
         text = spoken[pos - 1 : pos - 1 + length].strip()
-        if sources is not None and pos in token_starts and token_starts.index(pos) < len(sources):
-            text = sources[token_starts.index(pos)]
+        if sources is not None and token_index.get(pos, len(sources)) < len(sources):
+            text = sources[token_index[pos]]
         if not text:
             continue
         start = min(sample, capture.total)

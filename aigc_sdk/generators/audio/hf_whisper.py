@@ -48,7 +48,7 @@ class HFWhisperTranscriber(BaseGenerator[TranscribeRequest, TranscriptResult]):
 
     def _load(self) -> None:
         transformers = require("transformers", extra="audio", feature="transformers Whisper")
-        self._torch = require("torch", extra="audio", feature="transformers Whisper")
+        require("torch", extra="audio", feature="transformers Whisper")  # a clear error before transformers' own
         folder = resolve_weights(self.spec)
         with map_errors(f"could not load Whisper from {folder}", to=ModelLoadError):
             self._processor = transformers.AutoProcessor.from_pretrained(str(folder), local_files_only=True)

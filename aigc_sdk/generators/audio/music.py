@@ -78,7 +78,6 @@ class MusicGenerator(BaseGenerator[MusicRequest, AudioResult]):
         self._frame_rate = float(audio_config.frame_rate)
         self._codebooks = int(self._model.config.decoder.num_codebooks)
         self._max_tokens = int(self._model.config.decoder.max_position_embeddings)
-        self._channels = int(getattr(audio_config, "audio_channels", 1))
         options = self.spec.options
         self._guidance = float(options.get("guidance_scale", 3.0))
         self._temperature = float(options.get("temperature", 1.0))
@@ -130,8 +129,9 @@ class MusicGenerator(BaseGenerator[MusicRequest, AudioResult]):
             audio = Audio(mono, self.sample_rate)
             if request.sample_rate:  # resample() returns the audio as is at its own rate
                 audio = resample(audio, request.sample_rate)
-            segment = Segment(text=describe(request), start=0.0, end=audio.duration)
-            provenance = self.provenance(request, description=describe(request), guidance_scale=self._guidance)
+            description = describe(request)
+            segment = Segment(text=description, start=0.0, end=audio.duration)
+            provenance = self.provenance(request, description=description, guidance_scale=self._guidance)
             results.append(AudioResult(audio=audio, segments=[segment], provenance=provenance))
         return results
 

@@ -166,8 +166,8 @@ class MusicBedGenerator(BaseGenerator[MusicRequest, AudioResult]):
                 raise InvalidRequestError("the music bed makes one piece per request; send several requests")
         return [(request, plan_bed(request)) for request in requests]
 
-    def _forward(self, inputs: list[tuple[MusicRequest, BedPlan]]) -> list[npt.NDArray[np.float32]]:
-        return [self._render(request, plan) for request, plan in inputs]
+    def _forward(self, inputs: list[tuple[MusicRequest, BedPlan]]) -> list[tuple[BedPlan, npt.NDArray[np.float32]]]:
+        return [(plan, self._render(request, plan)) for request, plan in inputs]
 
     def _render(self, request: MusicRequest, plan: BedPlan) -> npt.NDArray[np.float32]:
         rate = self.sample_rate
@@ -209,10 +209,11 @@ class MusicBedGenerator(BaseGenerator[MusicRequest, AudioResult]):
         peak = float(np.abs(out).max()) or 1.0
         return (out / peak * 0.5).astype(np.float32)
 
-    def _postprocess(self, outputs: list[npt.NDArray[np.float32]], requests: list[MusicRequest]) -> list[AudioResult]:
+    def _postprocess(
+        self, outputs: list[tuple[BedPlan, npt.NDArray[np.float32]]], requests: list[MusicRequest]
+    ) -> list[AudioResult]:
         results = []
-        for samples, request in zip(outputs, requests, strict=True):
-            plan = plan_bed(request)
+        for (plan, samples), request in zip(outputs, requests, strict=True):
             audio = Audio(samples, self.sample_rate)
             if request.sample_rate:  # resample() returns the audio as is at its own rate
                 audio = resample(audio, request.sample_rate)

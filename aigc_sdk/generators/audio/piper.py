@@ -115,8 +115,7 @@ class PiperSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
                 session = _session(str(model), self.device)
                 self._noise_channels = []
             self._voice = piper.PiperVoice(session=session, config=config)
-        self._outputs = [o.name for o in session.get_outputs()]
-        self._aligned = len(self._outputs) > 1
+        self._aligned = len(session.get_outputs()) > 1  # the patched graph also returns phoneme durations
         self.sample_rate = int(config.sample_rate)
         self._hop = int(config.hop_length)
         self._speakers: dict[str, int] = dict(config.speaker_id_map or {})
@@ -152,13 +151,13 @@ class PiperSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
             jobs.append(job)
         return jobs
 
-    def _forward(self, inputs: list[_Job]) -> list[list[_Piece]]:
+    def _forward(self, inputs: list[_Job]) -> list[tuple[_Job, list[_Piece]]]:
         outputs = []
         for job in inputs:
             pieces: list[_Piece] = []
             for start in range(0, len(job.items), self._sentence_batch):
                 pieces += self._run(job, job.items[start : start + self._sentence_batch])
-            outputs.append(pieces)
+            outputs.append((job, pieces))
         return outputs
 
     def _run(self, job: _Job, items: list[_Item]) -> list[_Piece]:
@@ -197,12 +196,13 @@ class PiperSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
 
     def _pieces(self, result: list[Any], items: list[_Item], volume: float) -> list[_Piece]:
         audio_batch = np.asarray(result[0]).reshape(len(items), -1)
+        durations = np.asarray(result[1]).reshape(len(items), -1) if self._aligned else None
         pieces = []
         for row, item in enumerate(items):
             samples: list[int] | None = None
             audio = audio_batch[row]
-            if self._aligned:
-                per_id = np.asarray(result[1]).reshape(len(items), -1)[row, : len(item.ids)]
+            if durations is not None:
+                per_id = durations[row, : len(item.ids)]
                 id_samples = (per_id * self._hop).astype(np.int64)
                 audio = audio[: int(id_samples.sum())]
                 samples = _phoneme_samples(item, id_samples, self._voice.config.phoneme_id_map)
@@ -211,10 +211,11 @@ class PiperSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
             pieces.append(_Piece(item, np.clip(audio * volume, -1.0, 1.0).astype(np.float32), samples))
         return pieces
 
-    def _postprocess(self, outputs: list[list[_Piece]], requests: list[SpeechRequest]) -> list[AudioResult]:
+    def _postprocess(
+        self, outputs: list[tuple[_Job, list[_Piece]]], requests: list[SpeechRequest]
+    ) -> list[AudioResult]:
         results = []
-        for pieces, request in zip(outputs, requests, strict=True):
-            job_sentences = split_sentences(request.prompt)
+        for (job, pieces), request in zip(outputs, requests, strict=True):
             by_sentence: dict[int, list[_Piece]] = {}
             for piece in pieces:
                 by_sentence.setdefault(piece.item.sentence, []).append(piece)
@@ -228,7 +229,7 @@ class PiperSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
                     else:
                         words = None
                     cursor += piece.audio.size
-                text = job_sentences[index]
+                text = job.sentences[index]
                 audio = Audio(np.concatenate([p.audio for p in parts]), self.sample_rate)
                 spoken.append((text, audio, _label_words(text, words) if words else ()))
             audio_value, segments = join_sentences(spoken, silence=self._silence)

@@ -73,6 +73,9 @@ class E5Embedder(BaseGenerator[EmbedRequest, EmbeddingResult]):
         self._lock = threading.Lock()  # one C engine handle: one call at a time
 
     def _preprocess(self, requests: list[EmbedRequest]) -> list[str]:
+        for request in requests:
+            if not request.normalize:  # the engine returns unit vectors; there is no raw scale to give back
+                raise InvalidRequestError(f"{self.spec.id} only returns normalised embeddings (normalize=True)")
         return [r.prompt for r in requests]
 
     def _forward(self, inputs: list[str]) -> npt.NDArray[np.float32]:
@@ -83,8 +86,6 @@ class E5Embedder(BaseGenerator[EmbedRequest, EmbeddingResult]):
     def _postprocess(self, outputs: npt.NDArray[np.float32], requests: list[EmbedRequest]) -> list[EmbeddingResult]:
         results = []
         for vector, request in zip(outputs, requests, strict=True):
-            if not request.normalize:  # the engine returns unit vectors; there is no raw scale to give back
-                raise InvalidRequestError(f"{self.spec.id} only returns normalised embeddings (normalize=True)")
             results.append(
                 EmbeddingResult(embedding=tuple(float(x) for x in vector), provenance=self.provenance(request))
             )

@@ -17,6 +17,7 @@ Spec options: ``scorer`` (``embeddings`` | ``tfidf``, default ``embeddings``),
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -55,9 +56,9 @@ class Article:
     paragraphs: tuple[tuple[str, ...], ...]
     language: str
 
-    @property
+    @functools.cached_property
     def sentences(self) -> list[str]:
-        r"""Every sentence in order.
+        r"""Every sentence in order (built once).
 
         Example:
             >>> parse_article("One. Two.\n\nThree.").sentences

@@ -231,11 +231,7 @@ class _Formatter:
         return _group(number, digits)
 
     def percent(self, value: Any, digits: int = 2, signed: bool = False) -> str:
-        number = _num(value)
-        text = _group(abs(number) if signed else number, digits)
-        if signed:
-            text = ("+" if number > 0 else "-" if number < 0 else "") + text
-        return f"{text}%"
+        return f"{self.signed(value, digits) if signed else _group(_num(value), digits)}%"
 
     def signed(self, value: Any, digits: int = 2) -> str:
         number = _num(value)
@@ -545,13 +541,14 @@ class TemplateTextGenerator(BaseGenerator[TemplateRequest, StoryResult]):
         results = []
         for text, request in zip(outputs, requests, strict=True):
             headline, paragraphs = _split_story(text, request.template)
-            if _base_language(request.language) == "zh":
+            language = _base_language(request.language)
+            if language == "zh":
                 paragraphs = tuple(_CJK_SPACE.sub("", p) for p in paragraphs)
             results.append(
                 StoryResult(
                     headline=headline,
                     paragraphs=paragraphs,
-                    language=_base_language(request.language),
+                    language=language,
                     provenance=self.provenance(request, template=request.template, generator="template"),
                 )
             )

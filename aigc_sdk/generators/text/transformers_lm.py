@@ -263,12 +263,8 @@ class TransformersTextGenerator(BaseGenerator[TextRequest, TextResult]):
             >>> for chunk in lm.stream(prompt="Once upon a time", max_new_tokens=20, seed=3):  # doctest: +SKIP
             ...     print(chunk, end="", flush=True)
         """
-        if request is None:
-            request = TextRequest.model_validate(fields)
-        elif fields:
-            raise InvalidRequestError("pass either a request object or keyword fields, not both")
-        if self._closed:
-            raise GenerationError(f"generator for {self.spec.id!r} is closed")
+        request = self._request(request, fields)
+        self._check_open()
         resolved = self._resolve(request)
         if resolved.num_outputs != 1:
             resolved = resolved.model_copy(update={"num_outputs": 1})
