@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -22,13 +23,19 @@ METADATA_KEY = "aigc:provenance"
 def library_versions(*distributions: str) -> dict[str, str]:
     """Installed versions of ``aigc-sdk``, Python and the given distributions.
 
-    Distributions that are not installed are left out.
+    Distributions that are not installed are left out. Looked up once per set of names per
+    process (reading package metadata takes milliseconds, and renderers record it on every call).
 
     Example:
         >>> v = library_versions("pydantic")
         >>> sorted(v)[:3]
         ['aigc-sdk', 'pydantic', 'python']
     """
+    return dict(_versions(distributions))
+
+
+@functools.lru_cache(maxsize=64)
+def _versions(distributions: tuple[str, ...]) -> dict[str, str]:
     names = ("aigc-sdk", *distributions)
     versions = {"python": platform.python_version()}
     for name in names:

@@ -124,13 +124,19 @@ def find_font(text: str, *, prefer: tuple[str, ...] = ("DejaVu Sans", "Noto Sans
 @functools.lru_cache(maxsize=8)
 def _ranked_faces(files: tuple[Path, ...], prefer: tuple[str, ...]) -> tuple[FontInfo, ...]:
     """Every readable face of ``files``, preferred families first (parsed once per set of font files)."""
-    faces = [face for path in files for face in _safe_read(path)]
+    faces = [face for path in files for face in safe_read_font(path)]
     rank = {name: i for i, name in enumerate(prefer)}
     faces.sort(key=lambda f: rank.get(f.family, len(rank)))
     return tuple(faces)
 
 
-def _safe_read(path: Path) -> tuple[FontInfo, ...]:
+def safe_read_font(path: Path) -> tuple[FontInfo, ...]:
+    """The faces in a font file, or none when the file is broken or unsupported (not fatal).
+
+    Example:
+        >>> safe_read_font(Path("no/such/font.ttf"))
+        ()
+    """
     try:
         return read_font(path)
     except (OSError, ValueError, KeyError, AssertionError):

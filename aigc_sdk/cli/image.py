@@ -62,11 +62,9 @@ def _theme(name: str, logo: Path | None, brand: str | None) -> Any:
 
 
 def _size(aspect: str, width: int | None, height: int | None) -> tuple[int, int]:
-    from aigc_sdk.generators.image.cards import ASPECTS
+    from aigc_sdk.generators.image.cards import aspect_size
 
-    if aspect not in ASPECTS:
-        raise InvalidRequestError(f"unknown aspect {aspect!r}", hint=f"use one of {', '.join(ASPECTS)}")
-    w, h = ASPECTS[aspect]
+    w, h = aspect_size(aspect)
     return (width or w, height or h)
 
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 import numpy as np
 from pydantic import Field, FilePath, field_validator, model_validator
 
-from aigc_sdk._internal.fonts import FontInfo, font_files, read_font
+from aigc_sdk._internal.fonts import FontInfo, font_files, safe_read_font
 from aigc_sdk._internal.linebreak import line_atoms
 from aigc_sdk._internal.model import FrozenModel
 from aigc_sdk._internal.optional import require
@@ -50,6 +50,7 @@ __all__ = [
     "FontFace",
     "TextBox",
     "Theme",
+    "aspect_size",
     "font_license",
 ]
 
@@ -60,6 +61,23 @@ ASPECTS: dict[str, tuple[int, int]] = {
     "1:1": (1080, 1080),
     "4:5": (1080, 1350),
 }
+
+
+def aspect_size(aspect: str) -> tuple[int, int]:
+    """Full-HD (width, height) of an aspect ratio name.
+
+    Raises:
+        InvalidRequestError: Not one of :data:`ASPECTS`.
+
+    Example:
+        >>> aspect_size("9:16")
+        (1080, 1920)
+    """
+    if aspect not in ASPECTS:
+        raise InvalidRequestError(f"unknown aspect {aspect!r}", hint=f"use one of {', '.join(ASPECTS)}")
+    return ASPECTS[aspect]
+
+
 CardLayout = Literal["title", "body", "bullets", "quote", "number", "lower-third", "location"]
 _HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
@@ -191,9 +209,7 @@ class CardSpec(FrozenModel):
             >>> (s.width, s.height)
             (540, 960)
         """
-        if aspect not in ASPECTS:
-            raise InvalidRequestError(f"unknown aspect {aspect!r}", hint=f"use one of {', '.join(ASPECTS)}")
-        w, h = ASPECTS[aspect]
+        w, h = aspect_size(aspect)
         return cls(width=round(w * scale), height=round(h * scale), **fields)
 
     @classmethod
@@ -333,11 +349,7 @@ class FontBook:
         self.families = tuple(families)
         self._by_family: dict[str, list[FontInfo]] = {}
         for path in font_files():
-            try:
-                faces = read_font(path)
-            except (OSError, ValueError, KeyError, AssertionError):
-                continue  # a broken file in a system font folder is skipped, not fatal
-            for info in faces:
+            for info in safe_read_font(path):  # a broken file in a system font folder is skipped
                 self._by_family.setdefault(info.family, []).append(info)
         self._pil: dict[tuple[Path, int, int, int], PIL.ImageFont.FreeTypeFont] = {}
         self._variable: dict[tuple[Path, int], bool] = {}
@@ -495,6 +507,21 @@ def _rgb(color: str, alpha: int | None = None) -> tuple[int, ...]:
     return (*value, alpha) if alpha is not None else value
 
 
+@functools.lru_cache(maxsize=4)
+def _gradient(background: str, surface: str, w: int, h: int) -> PIL.Image.Image:
+    """The opaque background of a card (cached: cards of one clip share it; callers copy it)."""
+    pil_image = require("PIL.Image", extra="image", feature="cards")
+    top = np.array(_rgb(background), dtype=np.float32)
+    bottom = np.array(_rgb(surface), dtype=np.float32)
+    ys = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None, None]
+    xs = np.linspace(0.0, 1.0, w, dtype=np.float32)[None, :, None]
+    t = np.clip(0.75 * ys + 0.25 * xs, 0.0, 1.0) ** 1.4
+    rgb = top + (bottom - top) * t
+    alpha = np.full((h, w, 1), 255, dtype=np.float32)
+    gradient: PIL.Image.Image = pil_image.fromarray(np.concatenate([rgb, alpha], axis=2).round().astype(np.uint8))
+    return gradient
+
+
 class _Canvas:
     def __init__(self, spec: CardSpec, book: FontBook) -> None:
         pil_image = require("PIL.Image", extra="image", feature="cards")
@@ -512,24 +539,13 @@ class _Canvas:
             math.floor(self.w * (1 - m)),
             math.floor(self.h * (1 - m)),
         )
-        transparent = spec.layout == "lower-third"
-        mode = "RGBA"
-        self.image: PIL.Image.Image = pil_image.new(mode, (self.w, self.h), (0, 0, 0, 0))
-        if not transparent:
-            self.image.paste(self._gradient(pil_image), (0, 0))
+        self.image: PIL.Image.Image = (
+            pil_image.new("RGBA", (self.w, self.h), (0, 0, 0, 0))
+            if spec.layout == "lower-third"  # an overlay: transparent around its band
+            else _gradient(self.theme.background, self.theme.surface, self.w, self.h).copy()
+        )
         self.draw: PIL.ImageDraw.ImageDraw = image_draw.Draw(self.image)
         self.boxes: list[TextBox] = []
-
-    def _gradient(self, pil_image: Any) -> PIL.Image.Image:
-        top = np.array(_rgb(self.theme.background), dtype=np.float32)
-        bottom = np.array(_rgb(self.theme.surface), dtype=np.float32)
-        ys = np.linspace(0.0, 1.0, self.h, dtype=np.float32)[:, None, None]
-        xs = np.linspace(0.0, 1.0, self.w, dtype=np.float32)[None, :, None]
-        t = np.clip(0.75 * ys + 0.25 * xs, 0.0, 1.0) ** 1.4
-        rgb = top + (bottom - top) * t
-        alpha = np.full((self.h, self.w, 1), 255, dtype=np.float32)
-        gradient: PIL.Image.Image = pil_image.fromarray(np.concatenate([rgb, alpha], axis=2).round().astype(np.uint8))
-        return gradient
 
     # -- text --------------------------------------------------------------------------------
 
@@ -720,7 +736,7 @@ class _Canvas:
             bottom = max(bottom, y0 + pill_h)
         elif right is not None:
             bottom = max(bottom, right)
-        return bottom if bottom > y0 else float(y0)
+        return bottom  # starts at y0 and only grows
 
     def _logo(self, x1: int, y0: int, height: float) -> float | None:
         if self.theme.logo is None:

@@ -200,11 +200,17 @@ class DiffusersImageGenerator(BaseGenerator[ImageRequest, ImageResult]):
             pipe = self._load_pipeline(diffusers, torch)
         pipe.set_progress_bar_config(disable=True)
         self._pipe = pipe
-        self._params = frozenset(inspect.signature(pipe.__call__).parameters)
+        signature = inspect.signature(pipe.__call__).parameters
+        self._params = frozenset(signature)
         self._img2img = self._image_to_image(diffusers, pipe)
+        self._img2img_params = (
+            frozenset(inspect.signature(self._img2img.__call__).parameters)
+            if self._img2img is not None
+            else frozenset()
+        )
         self._base_scheduler = pipe.scheduler
         self._schedulers: dict[str, Any] = {}
-        default = inspect.signature(pipe.__call__).parameters.get("num_inference_steps")
+        default = signature.get("num_inference_steps")
         self._default_steps = int(default.default) if default is not None and default.default else 50
         vae_factor = int(getattr(pipe, "vae_scale_factor", 8) or 8)
         packs = hasattr(pipe, "_pack_latents")
@@ -358,7 +364,7 @@ class DiffusersImageGenerator(BaseGenerator[ImageRequest, ImageResult]):
                     hint="raise steps or strength",
                 )
             init = _load_init(request.image, request.width, request.height)
-        best_of = int(getattr(request, "best_of", 1))
+        best_of = request.best_of
         if best_of > 1 and self._clip is None:
             raise InvalidRequestError(
                 f"best_of={best_of} needs a CLIP model to rank candidates",
@@ -422,7 +428,7 @@ class DiffusersImageGenerator(BaseGenerator[ImageRequest, ImageResult]):
                 kwargs["width"], kwargs["height"] = first.request.width, first.request.height
             if self.on_progress is not None:
                 kwargs["callback_on_step_end"] = self._progress_callback(len(seeds))
-            params = frozenset(inspect.signature(pipe.__call__).parameters)
+            params = self._params if pipe is self._pipe else self._img2img_params
             images = pipe(**{k: v for k, v in kwargs.items() if k in params}).images
             arrays = [np.asarray(img, dtype=np.float32) for img in images]
             cursor = 0

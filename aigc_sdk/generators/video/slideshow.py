@@ -60,7 +60,6 @@ __all__ = ["SlideshowVideoGenerator", "ken_burns_motions", "wrap_text"]
 #: Stills that move are fitted at this multiple of the frame size before ``zoompan`` crops and scales them.
 DEFAULT_PRESCALE = 1.5
 _FONT_PREFERENCE = ("DejaVu Sans", "Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Sans CJK KR")
-# CJK ideographs, kana, hangul, CJK punctuation and full-width forms: a line may break between any two.
 
 
 @dataclass
@@ -173,10 +172,13 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
         inputs: list[str] = []
         graph: list[str] = []
         pil_image = require("PIL.Image", extra="image", feature="slideshows")
-        for i, (source, motion) in enumerate(zip(request.images, motions, strict=True)):
-            head = fade // 2 if i > 0 else 0
-            tail = fade - fade // 2 if i < len(motions) - 1 else 0
-            length = bounds[i + 1] - bounds[i] + head + tail
+        n = len(motions)
+        # Frames per slide: its span, plus half of each crossfade it takes part in.
+        lengths = [
+            bounds[i + 1] - bounds[i] + (fade // 2 if i > 0 else 0) + (fade - fade // 2 if i < n - 1 else 0)
+            for i in range(n)
+        ]
+        for i, (source, motion, length) in enumerate(zip(request.images, motions, lengths, strict=True)):
             still = _open_still(source, pil_image)
             path = workdir / f"still{i}.bmp"
             if motion.is_static:
@@ -198,9 +200,7 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
         # Crossfades touch only the overlapping frames: split each slide into head | body | tail,
         # blend tail(i) with head(i + 1), and concatenate the rest untouched.
         pieces: list[str] = []
-        n = len(motions)
-        for i in range(n):
-            length = bounds[i + 1] - bounds[i] + (fade // 2 if i > 0 else 0) + (fade - fade // 2 if i < n - 1 else 0)
+        for i, length in enumerate(lengths):
             if not fade:
                 pieces.append(f"[z{i}]")
                 continue
