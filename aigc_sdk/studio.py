@@ -78,6 +78,8 @@ class Studio:
         self._owns_scheduler = scheduler is None
         self.scheduler = scheduler if scheduler is not None else GpuScheduler(loader=self._load)
         self.defaults = {Task(task): model for task, model in (defaults or {}).items()}
+        # Registry spec -> the same spec with its measured memory, so weights are not re-read per request.
+        self._sized: dict[str, tuple[ModelSpec, ModelSpec]] = {}
         for task, model in self.defaults.items():
             self.registry.resolve(task, model)  # fail now, not at the first request
 
@@ -97,7 +99,14 @@ class Studio:
     def _spec_id(self, task: Task | str, model: str | None, language: str | None = None) -> str:
         spec = self.model_for(task, model, language=language)
         if spec.memory_bytes is None:
-            spec = spec.model_copy(update={"memory_bytes": estimate_memory(spec)})
+            known = self._sized.get(spec.id)
+            if known is not None and known[0] is spec:
+                spec = known[1]
+            else:
+                sized = spec.model_copy(update={"memory_bytes": estimate_memory(spec)})
+                if sized.memory_bytes:  # 0: no weights on disk yet; measure again once they are
+                    self._sized[spec.id] = (spec, sized)
+                spec = sized
         self.scheduler.add_spec(spec, exist_ok=True)
         return spec.id
 

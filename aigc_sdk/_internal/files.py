@@ -3,29 +3,31 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 
+@functools.cache
 def _file_mode() -> int:
+    """The mode a new file gets (0o666 less the umask); read once, on the first write, not at import."""
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
 
 
-_FILE_MODE = _file_mode()
-
-
 @contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_dir(path: str | os.PathLike[str], *, replace: bool = False) -> Iterator[Path]:
     """Yield a fresh folder beside ``path``; on success it becomes ``path`` in one rename.
 
-    When another thread or process made ``path`` first, theirs is kept and ours dropped.
+    When another thread or process made ``path`` first, theirs is kept and ours dropped;
+    with ``replace=True`` an existing ``path`` is moved aside and removed instead.
     On any exception the folder is removed and ``path`` is left untouched.
 
     Example:
@@ -41,6 +43,10 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name[:24]}.", dir=target.parent))
     try:
         yield staging
+        if replace and target.exists():
+            old = target.with_name(f".{target.name[:24]}.old-{uuid.uuid4().hex}")
+            os.rename(target, old)
+            shutil.rmtree(old, ignore_errors=True)
         try:
             os.rename(staging, target)
         except OSError:
@@ -77,7 +83,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         # mkstemp makes 0600 files; give the result the mode a plain open() would (or the replaced file's)
-        os.chmod(tmp, target.stat().st_mode & 0o7777 if target.exists() else _FILE_MODE)
+        os.chmod(tmp, target.stat().st_mode & 0o7777 if target.exists() else _file_mode())
         os.replace(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -82,19 +82,10 @@ def _torch() -> dict[str, Any]:
     }
 
 
-def _memory_bytes() -> tuple[int | None, int | None]:
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            info = dict(line.split(":", 1) for line in fh)
-    except OSError:
-        return None, None
-    total = int(info["MemTotal"].split()[0]) * 1024
-    available = int(info.get("MemAvailable", info["MemFree"]).split()[0]) * 1024
-    return total, available
-
-
 def _devices() -> list[dict[str, Any]]:
-    total, free = _memory_bytes()
+    from aigc_sdk.runtime.devices import memory_info
+
+    free, total = memory_info("cpu")
     devices: list[dict[str, Any]] = [
         {
             "device": "cpu",
@@ -109,7 +100,7 @@ def _devices() -> list[dict[str, Any]]:
 
         if torch.cuda.is_available():
             for i in range(torch.cuda.device_count()):
-                free_b, total_b = torch.cuda.mem_get_info(i)
+                free_b, total_b = memory_info(f"cuda:{i}")
                 devices.append(
                     {
                         "device": f"cuda:{i}",

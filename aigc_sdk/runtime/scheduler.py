@@ -437,7 +437,7 @@ class GpuScheduler:
             failures: list[Exception] = []
             acquired = self._acquire(slot, [], failures=failures)
             if acquired is None:
-                raise failures[0] if failures else ModelLoadError(f"{model_id} could not be loaded")
+                raise failures[0]  # _acquire records why it returned None
             try:
                 yield acquired[0]
             finally:
