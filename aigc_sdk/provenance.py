@@ -8,6 +8,7 @@ import hashlib
 import importlib.metadata
 import json
 import platform
+import re
 from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any
@@ -46,7 +47,12 @@ def _versions(distributions: tuple[str, ...]) -> dict[str, str]:
     return dict(sorted(versions.items()))
 
 
+_HASHED = re.compile(r"sha256:[0-9a-f]{64}")
+
+
 def _hashed(value: Any) -> Any:
+    if isinstance(value, str) and _HASHED.fullmatch(value):
+        return value  # already redacted: redacting twice gives the same record
     if isinstance(value, str):
         return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()
     if isinstance(value, Mapping):
@@ -60,11 +66,12 @@ def redact(record: Any) -> Any:
     """A copy of a JSON-able record with every ``request`` hashed (sha256) and ``path`` values cut to file names.
 
     Used for privacy: what was asked for stays verifiable (same text, same hash) without being readable.
+    Redacting a redacted record changes nothing, so every copy of a record carries the same hashes.
 
     Example:
         >>> r = redact({"request": {"prompt": "secret"}, "visuals": [{"path": "/home/me/a.png"}]})
-        >>> r["request"]["prompt"][:7], r["visuals"][0]["path"]
-        ('sha256:', 'a.png')
+        >>> r["request"]["prompt"][:7], r["visuals"][0]["path"], redact(r) == r
+        ('sha256:', 'a.png', True)
     """
     if isinstance(record, Mapping):
         out: dict[str, Any] = {}

@@ -105,6 +105,17 @@ def test_article_clip_resumes_after_an_interrupted_run(studio: Studio, data_dir:
     for path in (private.manifest, sidecar_path(private.video)):
         assert sentence not in path.read_text(), path
     assert str(data_dir) not in private.manifest.read_text()
+    # One hash per text in every record: the manifest, the clip's sidecar and its tag agree.
+    manifest = json.loads(private.manifest.read_text())
+    hashed = manifest["ingredients"]["narration"]["request"]["prompt"]
+    assert hashed.startswith("sha256:")
+    assert (
+        json.loads(sidecar_path(private.video).read_text())["extra"]["ingredients"]["narration"]["request"]["prompt"]
+        == hashed
+    )
+    assert manifest["artifacts"]["video"]["provenance"]["extra"]["ingredients"]["narration"]["request"]["prompt"] == (
+        hashed
+    )
 
 
 def test_bad_inputs_are_typed_errors_and_leave_no_mp4(studio: Studio, data_dir: Path, tmp_path: Path) -> None:
