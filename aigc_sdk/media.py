@@ -16,7 +16,7 @@ import io
 import re
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from aigc_sdk.trust.credentials import Ingredient
 
-__all__ = ["Audio", "Image", "Video", "VideoInfo", "read_sidecar", "sidecar_path"]
+__all__ = ["Audio", "Image", "Video", "VideoInfo", "read_sidecar", "sidecar_path", "write_sidecar"]
 
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 AUDIO_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}
@@ -66,7 +66,16 @@ def _check_suffix(path: Path, allowed: Any, kind: str) -> str:
     return suffix
 
 
-def _write_sidecar(path: Path, provenance: Provenance | None) -> None:
+def write_sidecar(path: str | Path, provenance: Provenance | None) -> None:
+    """Write ``provenance`` to ``path``'s ``.provenance.json`` sidecar, atomically (nothing when it is None).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> clip = pathlib.Path(tempfile.mkdtemp()) / "clip.mp4"
+        >>> write_sidecar(clip, Provenance(model_id="m", task="t", backend="b"))
+        >>> read_sidecar(clip).model_id
+        'm'
+    """
     if provenance is not None:
         atomic_write_json(sidecar_path(path), provenance.to_dict())
 
@@ -94,7 +103,15 @@ class _Record:
     parts: Sequence[Ingredient] = ()  # files that went in, signed in as C2PA ingredients
 
 
-def _recorded(path: Path, provenance: Provenance | None, *, credentials: bool | None, privacy: bool) -> _Record:
+def _recorded(
+    path: Path,
+    provenance: Provenance | None,
+    *,
+    credentials: bool | None,
+    privacy: bool,
+    ingredients: Mapping[str, Any] | None = None,
+    parts: Sequence[Ingredient] = (),
+) -> _Record:
     """What a save of ``path`` records, checked before anything is written.
 
     ``credentials``: True signs or raises; None signs when it can (a format that carries
@@ -115,7 +132,7 @@ def _recorded(path: Path, provenance: Provenance | None, *, credentials: bool | 
         if credentials and provenance is None:
             raise InvalidRequestError("content credentials need the result's provenance")
     written = provenance.redacted() if privacy and provenance is not None else provenance
-    return _Record(written, provenance, sign, privacy)
+    return _Record(written, provenance, sign, privacy, ingredients, tuple(parts))
 
 
 @contextlib.contextmanager
@@ -137,7 +154,7 @@ def _publishing(target: Path, record: _Record) -> Iterator[Path]:
                 privacy=record.privacy,
                 title=target.name,
             )
-    _write_sidecar(target, record.provenance)
+    write_sidecar(target, record.provenance)
 
 
 def read_sidecar(path: str | Path) -> Provenance | None:
@@ -519,8 +536,14 @@ class Video:
         """
         target = Path(path)
         suffix = _check_suffix(target, VIDEO_FORMATS, "a video")
-        record = _recorded(target, provenance or self.provenance, credentials=credentials, privacy=privacy)
-        record = replace(record, ingredients=ingredients, parts=tuple(parts))
+        record = _recorded(
+            target,
+            provenance or self.provenance,
+            credentials=credentials,
+            privacy=privacy,
+            ingredients=ingredients,
+            parts=parts,
+        )
         prov = record.provenance
         ffmpeg = require_ffmpeg()
         cmd = [ffmpeg.path, "-hide_banner", "-loglevel", "error", "-y", "-i", str(self.path), "-map", "0", "-c", "copy"]

@@ -828,12 +828,12 @@ class VideoResult(Result):
             >>> result.save("out/final.mp4")  # doctest: +SKIP
             PosixPath('out/final.mp4')
         """
-        from aigc_sdk._internal.files import atomic_write_bytes
+        from aigc_sdk._internal.files import atomic_copy
 
         target = self.video.save(path, provenance=self.provenance)
         for sidecar in (self.subtitles, self.subtitles_vtt):
             if sidecar is not None and sidecar.resolve() != target.with_suffix(sidecar.suffix).resolve():
-                atomic_write_bytes(target.with_suffix(sidecar.suffix), sidecar.read_bytes())
+                atomic_copy(sidecar, target.with_suffix(sidecar.suffix))
         return target
 
 

@@ -115,3 +115,18 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
     """
     text = json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_copy(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> Path:
+    """Copy ``source`` to ``target`` through a temp file and a rename: ``target`` is never half-written.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (d / "a.srt").write_text("1")
+        >>> atomic_copy(d / "a.srt", d / "b.srt").read_text()
+        '1'
+    """
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)
+    return Path(target)

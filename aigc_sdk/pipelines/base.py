@@ -394,8 +394,8 @@ class Pipeline:
             if folder.exists():
                 shutil.rmtree(folder)
             partial.rename(folder)  # artifacts move first; output.json, written last, marks the stage done
-            output = _relocate(output, text, partial, folder)
-            atomic_write_json(folder / _OUTPUT, json.loads(output.model_dump_json()))
+            output, text = _relocate(output, text, partial, folder)
+            atomic_write_json(folder / _OUTPUT, json.loads(text))
         except BaseException as exc:
             shutil.rmtree(partial, ignore_errors=True)
             emit(PipelineEvent(name, "failed", message=str(exc)))
@@ -420,13 +420,13 @@ def _load_cached(step: Step[Any], path: Path) -> BaseModel | None:
     return output
 
 
-def _relocate(output: BaseModel, text: str, old: Path, new: Path) -> BaseModel:
-    """Rewrite paths inside ``old`` (the partial folder) to ``new`` (the final stage folder)."""
+def _relocate(output: BaseModel, text: str, old: Path, new: Path) -> tuple[BaseModel, str]:
+    """Rewrite paths inside ``old`` (the partial folder) to ``new`` (the final stage folder), with its JSON."""
     moved = text.replace(json.dumps(str(old))[1:-1], json.dumps(str(new))[1:-1])
     if moved == text:
-        return output
+        return output, text
     relocated: BaseModel = type(output).model_validate_json(moved)
-    return relocated
+    return relocated, moved
 
 
 def _jsonable(value: Any) -> Any:

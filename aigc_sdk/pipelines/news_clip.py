@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel, Field, FilePath, model_validator
 
-from aigc_sdk._internal.files import atomic_path, atomic_write_json
+from aigc_sdk._internal.files import atomic_copy, atomic_write_json
 from aigc_sdk._internal.model import FrozenModel
 from aigc_sdk._internal.sentences import split_sentences
 from aigc_sdk._internal.settings import Settings
@@ -38,7 +37,7 @@ from aigc_sdk.pipelines.timeline import Timeline, Visual
 from aigc_sdk.provenance import Provenance, redact
 from aigc_sdk.studio import Studio
 from aigc_sdk.trust.credentials import Ingredient, signs_by_default
-from aigc_sdk.trust.licenses import licence_warnings
+from aigc_sdk.trust.licenses import font_licences, licence_warnings
 from aigc_sdk.types import (
     ImageRequest,
     Motion,
@@ -683,18 +682,15 @@ def _licences(ingredients: dict[str, Any]) -> list[dict[str, Any]]:
     for visual in ingredients["visuals"]:
         key = str(visual["source"])
         seen.setdefault(key, {"what": f"visual ({visual['kind']})", "id": key, "license": visual["license"]})
-        for font in (visual.get("provenance") or {}).get("extra", {}).get("fonts", []):
-            seen.setdefault(f"font:{font.get('family')}", {"what": "font", "id": font.get("family"),
-                                                          "license": font.get("license")})  # fmt: skip
+        for font in font_licences(visual.get("provenance")):
+            seen.setdefault(f"font:{font['id']}", font)
     return list(seen.values())
 
 
 def _copy_beside(source: Path | None, target: Path) -> Path | None:
     if source is None:
         return None
-    with atomic_path(target) as tmp:
-        try:
-            shutil.copyfile(source, tmp)
-        except OSError as exc:
-            raise MediaError(f"could not copy {source} to {target}: {exc}") from exc
-    return target
+    try:
+        return atomic_copy(source, target)
+    except OSError as exc:
+        raise MediaError(f"could not copy {source} to {target}: {exc}") from exc

@@ -32,7 +32,7 @@ from aigc_sdk._version import __version__
 from aigc_sdk.errors import InvalidRequestError, MediaError
 from aigc_sdk.media import SIGNABLE_TYPES, read_sidecar
 from aigc_sdk.provenance import Provenance, redact
-from aigc_sdk.trust.licenses import licence_warnings
+from aigc_sdk.trust.licenses import font_licences, licence_warnings
 
 __all__ = [
     "CERT_ENV",
@@ -312,8 +312,7 @@ def signing_identity(settings: Settings | None = None) -> SigningIdentity:
 
 def _licence_list(provenance: dict[str, Any], ingredients: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     items = [{"what": provenance.get("task"), "id": provenance.get("model_id"), "license": provenance.get("license")}]
-    for font in (provenance.get("extra") or {}).get("fonts", []) or []:
-        items.append({"what": "font", "id": font.get("family"), "license": font.get("license")})
+    items += font_licences(provenance)
     for item in (ingredients or {}).get("licenses", []) or []:
         items.append(dict(item))
     seen: dict[tuple[Any, Any], dict[str, Any]] = {}

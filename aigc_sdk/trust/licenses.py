@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from aigc_sdk.registry import ModelRegistry
 
-__all__ = ["licence_warnings", "restricts_commercial_use"]
+__all__ = ["font_licences", "licence_warnings", "restricts_commercial_use"]
 
 #: Licence names that restrict commercial use or add use terms worth a warning.
 _RESTRICTIVE = re.compile(
@@ -58,3 +58,14 @@ def licence_warnings(licenses: Iterable[Mapping[str, Any]]) -> list[str]:
             what = f" ({item['what']})" if item.get("what") else ""
             warnings.append(f"{ident}{what} is licensed under {licence!r}, which restricts commercial use")
     return warnings
+
+
+def font_licences(provenance: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """Licence records (``{"what": "font", "id", "license"}``) of the fonts a result's provenance lists.
+
+    Example:
+        >>> font_licences({"extra": {"fonts": [{"family": "Noto Sans CJK SC", "license": "OFL-1.1"}]}})
+        [{'what': 'font', 'id': 'Noto Sans CJK SC', 'license': 'OFL-1.1'}]
+    """
+    fonts = ((provenance or {}).get("extra") or {}).get("fonts") or []
+    return [{"what": "font", "id": font.get("family"), "license": font.get("license")} for font in fonts]

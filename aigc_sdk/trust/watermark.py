@@ -28,9 +28,9 @@ import numpy as np
 import numpy.typing as npt
 
 from aigc_sdk._internal.ffmpeg import relay_frames, require_ffmpeg
-from aigc_sdk._internal.files import atomic_path, atomic_write_json
+from aigc_sdk._internal.files import atomic_path
 from aigc_sdk.errors import InvalidRequestError, MediaError
-from aigc_sdk.media import Image, Video, sidecar_path
+from aigc_sdk.media import Image, Video, write_sidecar
 from aigc_sdk.provenance import Provenance
 
 __all__ = [
@@ -304,8 +304,7 @@ def watermark_video(source: str | Path, target: str | Path | None = None, *, crf
                   "-map", "1:a?", *tags, "-c:v", "libx264", "-crf", str(crf), "-pix_fmt", "yuv420p",
                   "-c:a", "copy", "-movflags", "+faststart", "-f", "mp4", str(tmp)]  # fmt: skip
         relay_frames(decode, encode, marker.frame_bytes, lambda _, frame: marker.mark(frame))
-    if prov is not None:
-        atomic_write_json(sidecar_path(out), prov.to_dict())
+    write_sidecar(out, prov)
     return out
 
 

@@ -39,14 +39,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from aigc_sdk._internal.ffmpeg import relay_frames, require_ffmpeg
-from aigc_sdk._internal.files import atomic_path, atomic_write_bytes, atomic_write_json
+from aigc_sdk._internal.files import atomic_path, atomic_write_bytes
 from aigc_sdk._internal.fonts import FontInfo, find_font, read_font
 from aigc_sdk._internal.linebreak import line_atoms
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.settings import Settings
 from aigc_sdk.errors import InvalidRequestError, MediaError, map_errors
 from aigc_sdk.generators.base import BaseGenerator
-from aigc_sdk.media import Audio, Image, Video, sidecar_path
+from aigc_sdk.media import Audio, Image, Video, sidecar_path, write_sidecar
 from aigc_sdk.provenance import Provenance
 from aigc_sdk.registry.weights import resolve_weights
 from aigc_sdk.types import Cue, Motion, SubtitleStyle, VideoRequest, VideoResult
@@ -449,7 +449,7 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
             srt = vtt = None
             if plan.cues:
                 srt, vtt = write_subtitle_files(plan.cues, plan.target)
-            atomic_write_json(sidecar_path(plan.target), plan.provenance.to_dict())
+            write_sidecar(plan.target, plan.provenance)
             video = Video(plan.target, provenance=plan.provenance)
             results.append(
                 VideoResult(video=video, subtitles=srt, subtitles_vtt=vtt, cues=plan.cues, provenance=plan.provenance)
