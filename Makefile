@@ -24,6 +24,7 @@ test: $(VENV)/.all-installed
 
 lint:
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/ruff format --check .
 
 typecheck:
