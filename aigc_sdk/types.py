@@ -748,7 +748,9 @@ class ImageResult(Result):
         """
         target, count = Path(path), len(self.images)
         return [
-            publish(img, _numbered(target, i, count), provenance=self.provenance, credentials=credentials, privacy=privacy)
+            publish(
+                img, _numbered(target, i, count), provenance=self.provenance, credentials=credentials, privacy=privacy
+            )
             for i, img in enumerate(self.images)
         ]
 

@@ -37,8 +37,8 @@ from aigc_sdk.pipelines.timeline import Timeline, Visual
 from aigc_sdk.provenance import Provenance, redact
 from aigc_sdk.studio import Studio
 from aigc_sdk.trust.credentials import Ingredient, signs_by_default
-from aigc_sdk.trust.publishing import publish
 from aigc_sdk.trust.licenses import font_licences, licence_warnings
+from aigc_sdk.trust.publishing import publish
 from aigc_sdk.types import (
     ImageRequest,
     Motion,

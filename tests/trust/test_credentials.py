@@ -149,7 +149,9 @@ def test_privacy_hashes_prompts_and_licence_warnings(tmp_path: Path) -> None:
     ]
     assert licence_warnings([{"id": "en-joe", "license": "MIT"}]) == []
     clip = prov.model_copy(update={"extra": {"ingredients": {"visuals": [{"path": "/home/me/x.png"}]}}})
-    manifest = build_manifest("a.mp4", clip, licences=[{"what": "font", "id": "Noto", "license": "OFL-1.1"}], privacy=True)
+    manifest = build_manifest(
+        "a.mp4", clip, licences=[{"what": "font", "id": "Noto", "license": "OFL-1.1"}], privacy=True
+    )
     assert manifest["assertions"][-1]["data"]["visuals"][0]["path"] == "x.png"
     assert manifest["assertions"][-1]["data"]["licenses"] == [{"what": "font", "id": "Noto", "license": "OFL-1.1"}]
 

@@ -92,7 +92,9 @@ def test_results_save_through_publish_and_sign_by_default(tmp_path: Path, monkey
     assert all(verify_file(p).state == "missing" and read_sidecar(p) == PROV for p in saved)
     private = speech.model_copy(update={"provenance": SPEECH.model_copy(update={"request": {"prompt": "secret"}})})
     hidden = private.save(tmp_path / "private.wav", privacy=True)
-    assert "secret" not in json.dumps(verify_file(hidden).provenance) and "secret" not in sidecar_path(hidden).read_text()
+    assert (
+        "secret" not in json.dumps(verify_file(hidden).provenance) and "secret" not in sidecar_path(hidden).read_text()
+    )
     monkeypatch.setenv("AIGC_CREDENTIALS", "0")
     assert verify_file(speech.save(tmp_path / "off.wav")).state == "missing"
 
