@@ -1,21 +1,21 @@
 """Media values: :class:`Image`, :class:`Audio` and :class:`Video`.
 
-Each saves atomically (temp file + rename), writes its provenance into the
-file's metadata where the format allows (PNG text chunk, JPEG comment, WAV/FLAC/
-OGG/MP3 comment, MP4 comment tag) and always into a JSON sidecar
-``<file>.provenance.json``, loads back with that provenance, and shows itself
-in a notebook.
+Values stay values: each saves atomically (temp file + rename) and writes its
+provenance into the file's metadata where the format allows (PNG text chunk,
+JPEG comment, WAV/FLAC/OGG/MP3 comment, MP4 comment tag), loads back with that
+provenance (from the tag, else from a ``<file>.provenance.json`` sidecar), and
+shows itself in a notebook. Publishing (the sidecar, privacy redaction and
+signed C2PA content credentials) is :func:`aigc_sdk.trust.publish`'s job, which
+results' ``save`` call; this module never imports :mod:`aigc_sdk.trust`.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import html
 import io
 import re
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,11 +31,7 @@ from aigc_sdk.errors import InvalidRequestError, MediaError, map_errors
 from aigc_sdk.provenance import METADATA_KEY, Provenance
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
-
     import PIL.Image
-
-    from aigc_sdk.trust.credentials import Ingredient
 
 __all__ = ["Audio", "Image", "Video", "VideoInfo", "read_sidecar", "sidecar_path", "write_sidecar"]
 
@@ -78,83 +74,6 @@ def write_sidecar(path: str | Path, provenance: Provenance | None) -> None:
     """
     if provenance is not None:
         atomic_write_json(sidecar_path(path), provenance.to_dict())
-
-
-#: File suffixes that can carry C2PA content credentials, with their MIME type.
-SIGNABLE_TYPES = {
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".wav": "audio/wav",
-    ".mp3": "audio/mpeg",
-    ".mp4": "video/mp4",
-}
-
-
-@dataclass(frozen=True)
-class _Record:
-    """What a save records: the provenance for tags and sidecar, and whether and how it signs."""
-
-    provenance: Provenance | None  # as written in tags and the sidecar (redacted for privacy)
-    source: Provenance | None  # as made: what the credentials sign (they redact it themselves)
-    sign: bool
-    privacy: bool
-    ingredients: Mapping[str, Any] | None = None  # what a pipeline output was made of (the manifest's record)
-    parts: Sequence[Ingredient] = ()  # files that went in, signed in as C2PA ingredients
-
-
-def _recorded(
-    path: Path,
-    provenance: Provenance | None,
-    *,
-    credentials: bool | None,
-    privacy: bool,
-    ingredients: Mapping[str, Any] | None = None,
-    parts: Sequence[Ingredient] = (),
-) -> _Record:
-    """What a save of ``path`` records, checked before anything is written.
-
-    ``credentials``: True signs or raises; None signs when it can (a format that carries
-    credentials, provenance to record, the ``trust`` extra, ``AIGC_CREDENTIALS`` not off); False never.
-    """
-    signable = path.suffix.lower() in SIGNABLE_TYPES
-    if credentials is None:
-        from aigc_sdk.trust.credentials import signs_by_default
-
-        sign = signable and provenance is not None and signs_by_default()
-    else:
-        sign = credentials
-        if credentials and not signable:
-            raise InvalidRequestError(
-                f"content credentials cannot be embedded in {path.suffix!r} files",
-                hint=f"use one of {', '.join(SIGNABLE_TYPES)}",
-            )
-        if credentials and provenance is None:
-            raise InvalidRequestError("content credentials need the result's provenance")
-    written = provenance.redacted() if privacy and provenance is not None else provenance
-    return _Record(written, provenance, sign, privacy, ingredients, tuple(parts))
-
-
-@contextlib.contextmanager
-def _publishing(target: Path, record: _Record) -> Iterator[Path]:
-    """Yield the temporary file to write; it is signed (when asked) before the rename, then the sidecar follows.
-
-    A saved file therefore appears signed or not at all.
-    """
-    with atomic_path(target) as tmp:
-        yield tmp
-        if record.sign:
-            from aigc_sdk.trust.credentials import sign_file
-
-            sign_file(
-                tmp,
-                record.source,
-                ingredients=record.ingredients,
-                parts=record.parts,
-                privacy=record.privacy,
-                title=target.name,
-            )
-    write_sidecar(target, record.provenance)
 
 
 def read_sidecar(path: str | Path) -> Provenance | None:
@@ -244,32 +163,26 @@ class Image:
         """
         return np.asarray(self.pil, dtype=np.uint8)
 
-    def save(
-        self,
-        path: str | Path,
-        *,
-        provenance: Provenance | None = None,
-        credentials: bool | None = None,
-        privacy: bool = False,
-    ) -> Path:
-        """Save atomically as PNG/JPEG/WebP with provenance in metadata and a sidecar.
+    def save(self, path: str | Path, *, provenance: Provenance | None = None) -> Path:
+        """Save atomically as PNG/JPEG/WebP, with provenance in the PNG text chunk or JPEG comment.
 
-        A PNG/JPEG with provenance also gets signed C2PA content credentials when the ``trust``
-        extra is installed (see :func:`aigc_sdk.trust.sign_file`); ``credentials=False`` skips them,
-        ``credentials=True`` makes them required, and ``AIGC_CREDENTIALS=0`` turns the default off.
-        With ``privacy=True`` the recorded request (prompts, text) is replaced by sha256 hashes everywhere.
+        Only the file is written (WebP carries no provenance of its own). To publish it with a
+        ``.provenance.json`` sidecar and signed content credentials, use :func:`aigc_sdk.trust.publish`.
+
+        Args:
+            path: Where to write; the suffix picks the format.
+            provenance: What to record in the file; None: the image's own.
 
         Example:
             >>> import numpy as np, tempfile, pathlib
             >>> p = Image.from_array(np.zeros((4, 4, 3), dtype=np.uint8)).save(
             ...     pathlib.Path(tempfile.mkdtemp()) / "x.jpg")
-            >>> p.suffix
-            '.jpg'
+            >>> p.suffix, sidecar_path(p).exists()
+            ('.jpg', False)
         """
         target = Path(path)
         fmt = IMAGE_FORMATS[_check_suffix(target, IMAGE_FORMATS, "an image")]
-        record = _recorded(target, provenance or self.provenance, credentials=credentials, privacy=privacy)
-        prov = record.provenance
+        prov = provenance or self.provenance
         image = self.pil
         kwargs: dict[str, Any] = {}
         if fmt == "PNG":
@@ -284,7 +197,7 @@ class Image:
             kwargs["quality"] = 92
             if prov is not None and fmt == "JPEG":
                 kwargs["comment"] = prov.to_json().encode("utf-8")
-        with map_errors(f"could not save image to {target}", to=MediaError), _publishing(target, record) as tmp:
+        with map_errors(f"could not save image to {target}", to=MediaError), atomic_path(target) as tmp:
             image.save(tmp, format=fmt, **kwargs)
         return target
 
@@ -377,19 +290,14 @@ class Audio:
         """
         return 1 if self.samples.ndim == 1 else int(self.samples.shape[1])
 
-    def save(
-        self,
-        path: str | Path,
-        *,
-        provenance: Provenance | None = None,
-        credentials: bool | None = None,
-        privacy: bool = False,
-    ) -> Path:
-        """Save atomically as WAV/FLAC/OGG/MP3 with provenance in the comment tag and a sidecar.
+    def save(self, path: str | Path, *, provenance: Provenance | None = None) -> Path:
+        """Save atomically as WAV/FLAC/OGG/MP3, with provenance in the comment tag.
 
-        A WAV/MP3 with provenance also gets signed C2PA content credentials when the ``trust``
-        extra is installed; ``credentials`` works as in :meth:`Image.save`.
-        With ``privacy=True`` the recorded request (prompts, text) is replaced by sha256 hashes everywhere.
+        Only the file is written; :func:`aigc_sdk.trust.publish` adds the sidecar and content credentials.
+
+        Args:
+            path: Where to write; the suffix picks the format.
+            provenance: What to record in the file; None: the audio's own.
 
         Example:
             >>> import tempfile, pathlib
@@ -399,12 +307,11 @@ class Audio:
         sf = require("soundfile", extra="audio", feature="audio files")
         target = Path(path)
         fmt = AUDIO_FORMATS[_check_suffix(target, AUDIO_FORMATS, "audio")]
-        record = _recorded(target, provenance or self.provenance, credentials=credentials, privacy=privacy)
-        prov = record.provenance
+        prov = provenance or self.provenance
         subtype = "PCM_16" if fmt == "WAV" else None
         with (
             map_errors(f"could not save audio to {target}", to=MediaError),
-            _publishing(target, record) as tmp,
+            atomic_path(target) as tmp,
             sf.SoundFile(
                 tmp, "w", samplerate=self.sample_rate, channels=self.channels, format=fmt, subtype=subtype
             ) as fh,
@@ -511,24 +418,14 @@ class Video:
         """
         return cls(path)
 
-    def save(
-        self,
-        path: str | Path,
-        *,
-        provenance: Provenance | None = None,
-        credentials: bool | None = None,
-        privacy: bool = False,
-        ingredients: Mapping[str, Any] | None = None,
-        parts: Sequence[Ingredient] = (),
-    ) -> Path:
-        """Copy to ``path`` atomically (no re-encode), tagging provenance, and write a sidecar.
+    def save(self, path: str | Path, *, provenance: Provenance | None = None) -> Path:
+        """Copy to ``path`` atomically (no re-encode), with provenance in the comment tag.
 
-        An MP4 with provenance also gets signed C2PA content credentials when the ``trust``
-        extra is installed; ``credentials`` works as in :meth:`Image.save`.
-        With ``privacy=True`` the recorded request (prompts, text) is replaced by sha256 hashes everywhere.
-        ``ingredients`` and ``parts`` go into the credentials as in
-        :func:`~aigc_sdk.trust.sign_file`: what a pipeline's output was made of, and the files that
-        went in (a news clip's narration, music and visuals).
+        Only the file is written; :func:`aigc_sdk.trust.publish` adds the sidecar and content credentials.
+
+        Args:
+            path: Where to write (MP4, MOV, MKV or WebM).
+            provenance: What to record in the file; None: the video's own.
 
         Example:
             >>> Video.load("render.mp4").save("final.mp4", provenance=prov)  # doctest: +SKIP
@@ -536,22 +433,14 @@ class Video:
         """
         target = Path(path)
         suffix = _check_suffix(target, VIDEO_FORMATS, "a video")
-        record = _recorded(
-            target,
-            provenance or self.provenance,
-            credentials=credentials,
-            privacy=privacy,
-            ingredients=ingredients,
-            parts=parts,
-        )
-        prov = record.provenance
+        prov = provenance or self.provenance
         ffmpeg = require_ffmpeg()
         cmd = [ffmpeg.path, "-hide_banner", "-loglevel", "error", "-y", "-i", str(self.path), "-map", "0", "-c", "copy"]
         if prov is not None:
             cmd += ["-metadata", f"comment={prov.to_json()}"]
         if suffix in (".mp4", ".mov"):
             cmd += ["-movflags", "+faststart"]
-        with _publishing(target, record) as tmp:
+        with atomic_path(target) as tmp:
             done = subprocess.run([*cmd, str(tmp)], capture_output=True, text=True, errors="replace", timeout=600)
             if done.returncode != 0:
                 raise MediaError(f"ffmpeg could not write {target}: {done.stderr.strip()[-500:]}")

@@ -38,6 +38,7 @@ from aigc_sdk._internal.model import FrozenModel
 from aigc_sdk.errors import InvalidRequestError
 from aigc_sdk.media import Audio, Image, Video
 from aigc_sdk.provenance import Provenance
+from aigc_sdk.trust.publishing import publish
 
 __all__ = [
     "AudioResult",
@@ -731,8 +732,11 @@ class ImageResult(Result):
         """
         return self.images[0]
 
-    def save(self, path: str | Path) -> list[Path]:
-        """Save every image (``name.png``, or ``name-1.png``, ``name-2.png`` …) with provenance.
+    def save(self, path: str | Path, *, credentials: bool | None = None, privacy: bool = False) -> list[Path]:
+        """Publish every image (``name.png``, or ``name-1.png``, ``name-2.png`` …) with provenance.
+
+        Each gets its provenance tag, a ``.provenance.json`` sidecar and, by default (PNG/JPEG), signed
+        content credentials (``credentials`` and ``privacy`` as in :func:`aigc_sdk.trust.publish`).
 
         Example:
             >>> import numpy as np, tempfile, pathlib
@@ -742,9 +746,11 @@ class ImageResult(Result):
             >>> [p.name for p in result.save(pathlib.Path(tempfile.mkdtemp()) / "fox.png")]
             ['fox-1.png', 'fox-2.png']
         """
-        target = Path(path)
+        target, count = Path(path), len(self.images)
         return [
-            img.save(_numbered(target, i, len(self.images)), provenance=self.provenance)
+            publish(
+                img, _numbered(target, i, count), provenance=self.provenance, credentials=credentials, privacy=privacy
+            )
             for i, img in enumerate(self.images)
         ]
 
@@ -763,8 +769,11 @@ class AudioResult(Result):
     audio: Audio
     segments: tuple[Segment, ...] = ()
 
-    def save(self, path: str | Path) -> Path:
-        """Save the audio (WAV/FLAC/OGG/MP3) with provenance.
+    def save(self, path: str | Path, *, credentials: bool | None = None, privacy: bool = False) -> Path:
+        """Publish the audio (WAV/FLAC/OGG/MP3) with provenance.
+
+        It gets its provenance tag, a ``.provenance.json`` sidecar and, by default (WAV/MP3), signed
+        content credentials (``credentials`` and ``privacy`` as in :func:`aigc_sdk.trust.publish`).
 
         Example:
             >>> import tempfile, pathlib
@@ -774,7 +783,7 @@ class AudioResult(Result):
             >>> result.save(pathlib.Path(tempfile.mkdtemp()) / "speech.flac").suffix
             '.flac'
         """
-        return self.audio.save(path, provenance=self.provenance)
+        return publish(self.audio, path, provenance=self.provenance, credentials=credentials, privacy=privacy)
 
 
 class TranscriptResult(Result):
@@ -821,8 +830,11 @@ class VideoResult(Result):
     subtitles_vtt: Path | None = Field(default=None, description="The WebVTT sidecar.")
     cues: tuple[Cue, ...] = Field(default=(), description="The subtitle cues in the video.")
 
-    def save(self, path: str | Path) -> Path:
-        """Copy the video to ``path`` with provenance tags (no re-encode), and its ``.srt``/``.vtt`` beside it.
+    def save(self, path: str | Path, *, credentials: bool | None = None, privacy: bool = False) -> Path:
+        """Publish the video to ``path`` (no re-encode), and its ``.srt``/``.vtt`` beside it.
+
+        It gets its provenance tag, a ``.provenance.json`` sidecar and, by default (MP4), signed
+        content credentials (``credentials`` and ``privacy`` as in :func:`aigc_sdk.trust.publish`).
 
         Example:
             >>> result.save("out/final.mp4")  # doctest: +SKIP
@@ -830,7 +842,7 @@ class VideoResult(Result):
         """
         from aigc_sdk._internal.files import atomic_copy
 
-        target = self.video.save(path, provenance=self.provenance)
+        target = publish(self.video, path, provenance=self.provenance, credentials=credentials, privacy=privacy)
         for sidecar in (self.subtitles, self.subtitles_vtt):
             if sidecar is not None and sidecar.resolve() != target.with_suffix(sidecar.suffix).resolve():
                 atomic_copy(sidecar, target.with_suffix(sidecar.suffix))

@@ -132,6 +132,7 @@ def card(
 ) -> None:
     """Render a card with CardRenderer and save it with provenance."""
     from aigc_sdk.generators.image.cards import CardRenderer, CardSpec
+    from aigc_sdk.trust.publishing import publish
 
     with cli_errors():
         w, h = _size(aspect, width, height)
@@ -156,7 +157,7 @@ def card(
         else:
             spec = CardSpec(layout=layout, delta_unit=unit, **fields)
         image = CardRenderer().render(spec)
-        path = image.save(output)
+        path = publish(image, output)
     _print_paths([path], as_json, provenance=image.provenance.to_dict() if image.provenance else None)
 
 
@@ -178,6 +179,7 @@ def chart(
 ) -> None:
     """Render a chart with ChartRenderer and save it with provenance."""
     from aigc_sdk.generators.image.charts import ChartRenderer, ChartSpec
+    from aigc_sdk.trust.publishing import publish
 
     with cli_errors():
         filters: dict[str, str] = {}
@@ -192,7 +194,7 @@ def chart(
             decimals=decimals, width=w, height=h, theme=_theme(theme, None, None),
         )  # fmt: skip
         image = ChartRenderer().render(spec, table)
-        path = image.save(output)
+        path = publish(image, output)
     _print_paths([path], as_json, provenance=image.provenance.to_dict() if image.provenance else None)
 
 

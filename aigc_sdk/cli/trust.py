@@ -79,10 +79,10 @@ def _print(report: dict[str, Any]) -> None:
         console.print(
             f"  source type: {escape(str(report['digital_source_type']).rsplit('/', 1)[-1])}", highlight=False
         )
-    script = (report.get("ingredients") or {}).get("script")
+    script = (report.get("made_of") or {}).get("script")
     if script:
         console.print(f"  ingredient script: {escape(str(script.get('model_id')))}", highlight=False)
-    for part in report.get("parts") or []:
+    for part in report.get("ingredients") or []:
         made = f": {part['model_id']}" if part.get("model_id") else ""
         status = "own credentials valid" if part["signed"] else "no credentials of its own"
         if part["failures"]:

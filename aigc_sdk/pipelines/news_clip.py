@@ -38,6 +38,7 @@ from aigc_sdk.provenance import Provenance, redact
 from aigc_sdk.studio import Studio
 from aigc_sdk.trust.credentials import Ingredient, signs_by_default
 from aigc_sdk.trust.licenses import font_licences, licence_warnings
+from aigc_sdk.trust.publishing import publish
 from aigc_sdk.types import (
     ImageRequest,
     Motion,
@@ -310,7 +311,7 @@ def _visuals(ctx: StepContext, inputs: dict[str, Any]) -> Visuals:
                 ImageRequest(prompt=lines[index], width=_mult8(width), height=_mult8(height), seed=config.seed + index),
                 model=config.image_model,
             )
-            result.image.save(path, provenance=result.provenance)
+            publish(result.image, path, provenance=result.provenance)
             return Visual(
                 path=path, kind="generated", source=result.provenance.model_id, license=result.provenance.license
             )
@@ -320,10 +321,10 @@ def _visuals(ctx: StepContext, inputs: dict[str, Any]) -> Visuals:
                           theme=config.theme, source=config.input.name),
                 config.input,
             )  # fmt: skip
-            image.save(path)
+            publish(image, path)
             return Visual(path=path, kind="chart", source="chart-renderer", license="Apache-2.0")
         spec = _card_for(index, lines, script, features, config, width, height)
-        cards.render(spec).save(path)  # its provenance (fonts and their licences) goes into the sidecar
+        publish(cards.render(spec), path)  # its provenance (fonts and their licences) goes into the sidecar
         return Visual(path=path, kind="card", source="card-renderer", license="Apache-2.0")
 
     return Visuals(items=ctx.map(make, range(len(lines))))
@@ -605,14 +606,14 @@ def _publish(config: NewsClipConfig, run: PipelineRun) -> NewsClip:
     extra = {**rendered.extra, "pipeline": "news-clip", "ingredients": ingredients}
     provenance = rendered.model_copy(update={"extra": extra})
     licences = _licences(ingredients)
-    record = {**ingredients, "licenses": licences}
     parts = _parts(narration, music, visuals, made)
     # Tagged and signed (with its ingredients) under a temporary name, renamed last: the output is the finished
     # clip or whatever was there before.
     signed = config.credentials is True or (config.credentials is None and signs_by_default())
-    video = Video(render.video).save(
-        output, provenance=provenance, credentials=signed, privacy=config.privacy, ingredients=record, parts=parts
-    )
+    video = publish(
+        Video(render.video), output, provenance=provenance, credentials=signed, privacy=config.privacy,
+        ingredients=parts if signed else (), licences=licences,
+    )  # fmt: skip
     recorded = provenance.redacted() if config.privacy else provenance  # as Video.save wrote it in the sidecar
     srt = _copy_beside(render.srt, output.with_suffix(".srt"))
     vtt = _copy_beside(render.vtt, output.with_suffix(".vtt"))

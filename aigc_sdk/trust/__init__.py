@@ -1,11 +1,15 @@
-"""Trust: signed C2PA content credentials, invisible watermarks and licence records.
+"""Trust: publishing (signed C2PA content credentials and provenance sidecars), watermarks and licence records.
 
-Credentials need the ``trust`` extra (``c2pa-python``, ``cryptography``), imported
+:func:`publish` is the one path from a media value to a published file; results' ``save``
+call it. Credentials need the ``trust`` extra (``c2pa-python``, ``cryptography``), imported
 lazily on first use; watermarks need only numpy.
 
+Layering: this package sits above :mod:`aigc_sdk.media` and :mod:`aigc_sdk.provenance` and below
+:mod:`aigc_sdk.types`; media values never import it.
+
 Example:
-    >>> from aigc_sdk.trust import sign_file, verify_file
-    >>> verify_file(sign_file("out/card.png")).valid  # doctest: +SKIP
+    >>> from aigc_sdk.trust import publish, verify_file
+    >>> verify_file(publish(card, "out/card.png", credentials=True)).valid  # doctest: +SKIP
     True
 """
 
@@ -22,16 +26,20 @@ from aigc_sdk.trust.credentials import (
     verify_file,
 )
 from aigc_sdk.trust.licenses import licence_warnings, restricts_commercial_use
+from aigc_sdk.trust.publishing import MediaValue, publish, will_sign
 
 __all__ = [
     "Ingredient",
     "IngredientCheck",
+    "MediaValue",
     "SigningIdentity",
     "Verification",
     "build_manifest",
     "licence_warnings",
+    "publish",
     "restricts_commercial_use",
     "sign_file",
     "signing_identity",
     "verify_file",
+    "will_sign",
 ]

@@ -3,9 +3,10 @@
 A manifest says the file was made by a generative model (the ``c2pa.created``
 action with IPTC digital source type ``trainedAlgorithmicMedia``), carries the
 file's :class:`~aigc_sdk.provenance.Provenance` (model, revision, seed, request)
-and, for pipeline outputs, the ingredients and licences that went into it. Files
-that went in (:class:`Ingredient`) become C2PA ingredients, each with its own
-signed manifest, so readers can follow and check the chain.
+and, for pipeline outputs, the record of what went into it (the provenance's
+``extra["ingredients"]``) and its licences. Files that went in (:class:`Ingredient`)
+become C2PA ingredients, each with its own signed manifest, so readers can follow
+and check the chain.
 
 The signing key and certificate chain come from ``AIGC_C2PA_CERT`` and
 ``AIGC_C2PA_KEY``; without them a development CA and an ES256 signer are made on
@@ -30,7 +31,7 @@ from aigc_sdk._internal.optional import is_available, require
 from aigc_sdk._internal.settings import Settings
 from aigc_sdk._version import __version__
 from aigc_sdk.errors import InvalidRequestError, MediaError
-from aigc_sdk.media import SIGNABLE_TYPES, read_sidecar
+from aigc_sdk.media import read_sidecar
 from aigc_sdk.provenance import Provenance, redact
 from aigc_sdk.trust.licenses import font_licences, licence_warnings
 
@@ -43,6 +44,7 @@ __all__ = [
     "SigningIdentity",
     "Verification",
     "build_manifest",
+    "check_ingredients",
     "sign_file",
     "signing_identity",
     "signs_by_default",
@@ -59,7 +61,14 @@ ALG_ENV = "AIGC_C2PA_ALG"
 #: Signing algorithms C2PA accepts.
 ALGORITHMS = ("es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519")
 #: File suffixes that can carry credentials, with their MIME type.
-MIME_TYPES = SIGNABLE_TYPES
+MIME_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".mp4": "video/mp4",
+}
 #: Formats a file that went in can have (C2PA reads these as ingredients).
 INGREDIENT_TYPES = {
     **MIME_TYPES,
@@ -143,6 +152,10 @@ class IngredientCheck:
 class Verification:
     """What :func:`verify_file` found.
 
+    ``ingredients`` are the file's C2PA ingredients (the files that went in, each checked);
+    ``made_of`` is a pipeline output's record of what went into it (the ``org.aigc-sdk.ingredients``
+    assertion: provenance of the script, narration, music, visuals and the licence list).
+
     Example:
         >>> Verification(path=Path("x.png"), state="missing").valid
         False
@@ -157,9 +170,9 @@ class Verification:
     generator: str | None = None
     digital_source_type: str | None = None
     provenance: dict[str, Any] | None = None
-    ingredients: dict[str, Any] | None = None
+    made_of: dict[str, Any] | None = None
     licenses: dict[str, Any] | None = None
-    parts: tuple[IngredientCheck, ...] = ()
+    ingredients: tuple[IngredientCheck, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -310,11 +323,10 @@ def signing_identity(settings: Settings | None = None) -> SigningIdentity:
     return _dev_identity(settings.cache_dir / "c2pa" / "development")
 
 
-def _licence_list(provenance: dict[str, Any], ingredients: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+def _licence_list(provenance: dict[str, Any], licences: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     items = [{"what": provenance.get("task"), "id": provenance.get("model_id"), "license": provenance.get("license")}]
     items += font_licences(provenance)
-    for item in (ingredients or {}).get("licenses", []) or []:
-        items.append(dict(item))
+    items += [dict(item) for item in licences]
     seen: dict[tuple[Any, Any], dict[str, Any]] = {}
     for item in items:
         seen.setdefault((item.get("what"), item.get("id")), item)
@@ -325,8 +337,8 @@ def build_manifest(
     path: str | Path,
     provenance: Provenance,
     *,
-    ingredients: Mapping[str, Any] | None = None,
-    parts: Sequence[Ingredient] = (),
+    ingredients: Sequence[Ingredient] = (),
+    licences: Sequence[Mapping[str, Any]] = (),
     privacy: bool = False,
     development: bool = False,
     title: str | None = None,
@@ -335,10 +347,12 @@ def build_manifest(
 
     Args:
         path: The file (its name becomes the title; its suffix the format).
-        provenance: How the file was made.
-        ingredients: What went into a pipeline output (e.g. a news clip's script, narration, visuals,
-            music and a ``licenses`` list); recorded in an ``org.aigc-sdk.ingredients`` assertion.
-        parts: Files that went in; a ``c2pa.placed`` action names them (:func:`sign_file` adds them).
+        provenance: How the file was made. A pipeline output lists what went into it (e.g. a news
+            clip's script, narration, music and visuals) under ``extra["ingredients"]``; that record is
+            also written, with ``licences``, as an ``org.aigc-sdk.ingredients`` assertion.
+        ingredients: Files that went in; a ``c2pa.placed`` action names them (:func:`sign_file` adds them).
+        licences: Licence records (``{"what", "id", "license"}``) of what went in, besides the file's own
+            model and fonts.
         privacy: Record the sha256 of prompts and other request text (and file names, not paths).
         development: Mark the manifest as signed with the untrusted development key.
         title: The manifest's title; None: the file's name.
@@ -352,15 +366,16 @@ def build_manifest(
         'sha256:'
     """
     target = Path(path)
-    record = provenance.to_dict()
-    ingredient_record = dict(ingredients) if ingredients else None
+    record = redact(provenance.to_dict()) if privacy else provenance.to_dict()
+    made_of = dict(record.get("extra", {}).get("ingredients") or {})
+    if licences:
+        made_of["licenses"] = [dict(item) for item in licences]
     if privacy:
-        record = redact(record)
-        ingredient_record = redact(ingredient_record) if ingredient_record else None
-    licences = _licence_list(record, ingredient_record)
+        made_of = redact(made_of)
+    licence_list = _licence_list(record, made_of.get("licenses", []))
     action = {
         "action": "c2pa.created",
-        "digitalSourceType": COMPOSITE if ingredients or parts else TRAINED,
+        "digitalSourceType": COMPOSITE if made_of or ingredients else TRAINED,
         "softwareAgent": {"name": "aigc_sdk", "version": __version__},
         "parameters": {"model": provenance.model_id, "task": provenance.task},
     }
@@ -370,18 +385,18 @@ def build_manifest(
         {
             "label": LICENSES_LABEL,
             "data": {
-                "licenses": licences,
-                "warnings": licence_warnings(licences),
+                "licenses": licence_list,
+                "warnings": licence_warnings(licence_list),
                 "development_signer": development,
                 "privacy": privacy,
             },
         },
     ]
-    if parts:
-        placed = {"action": "c2pa.placed", "parameters": {"ingredientIds": [_part_label(i) for i in range(len(parts))]}}
-        assertions[0]["data"]["actions"].append(placed)
-    if ingredient_record:
-        assertions.append({"label": INGREDIENTS_LABEL, "data": ingredient_record})
+    if ingredients:
+        labels = [_part_label(i) for i in range(len(ingredients))]
+        assertions[0]["data"]["actions"].append({"action": "c2pa.placed", "parameters": {"ingredientIds": labels}})
+    if made_of:
+        assertions.append({"label": INGREDIENTS_LABEL, "data": made_of})
     return {
         "claim_generator_info": [{"name": "aigc_sdk", "version": __version__}],
         "title": title or target.name,
@@ -394,8 +409,8 @@ def sign_file(
     path: str | Path,
     provenance: Provenance | None = None,
     *,
-    ingredients: Mapping[str, Any] | None = None,
-    parts: Sequence[Ingredient] = (),
+    ingredients: Sequence[Ingredient] = (),
+    licences: Sequence[Mapping[str, Any]] = (),
     privacy: bool = False,
     identity: SigningIdentity | None = None,
     title: str | None = None,
@@ -405,8 +420,8 @@ def sign_file(
     Args:
         path: The file to sign.
         provenance: How it was made; None: read from the file's ``.provenance.json`` sidecar.
-        ingredients: For pipeline outputs, what went into the file (see :func:`build_manifest`).
-        parts: Files that went in, added as C2PA ingredients (see :class:`Ingredient`).
+        ingredients: Files that went in, added as C2PA ingredients (see :class:`Ingredient`).
+        licences: Licence records of what went in (see :func:`build_manifest`).
         privacy: Record sha256 hashes of prompts and request text instead of the text.
         identity: Key and certificate; None: :func:`signing_identity`.
         title: The manifest's title; None: the file's name (set it when signing a temporary file).
@@ -420,7 +435,7 @@ def sign_file(
         >>> prov = Provenance(model_id="m", task="text-to-image", backend="b", request={"prompt": "a cat"})
         >>> png = Image.from_array(np.zeros((8, 8, 3), dtype=np.uint8), prov).save(
         ...     pathlib.Path(tempfile.mkdtemp()) / "cat.png")
-        >>> verify_file(sign_file(png, privacy=True)).valid
+        >>> verify_file(sign_file(png, prov, privacy=True)).valid
         True
     """
     c2pa = require("c2pa", extra="trust", feature="content credentials")
@@ -432,16 +447,13 @@ def sign_file(
         provenance = read_sidecar(target)
         if provenance is None:
             raise InvalidRequestError(f"{target} has no provenance sidecar; pass provenance=")
-    for part in parts:
-        _mime(part.path, INGREDIENT_TYPES)
-        if not part.path.is_file():
-            raise InvalidRequestError(f"ingredient {part.role!r}: no file at {part.path}")
+    check_ingredients(ingredients)
     identity = identity or signing_identity()
     manifest = build_manifest(
         target,
         provenance,
         ingredients=ingredients,
-        parts=parts,
+        licences=licences,
         privacy=privacy,
         development=identity.development,
         title=title,
@@ -455,7 +467,7 @@ def sign_file(
             target.open("rb") as src,
             tmp.open("w+b") as dst,
         ):
-            for index, part in enumerate(parts):
+            for index, part in enumerate(ingredients):
                 definition = {"title": part.path.name, "relationship": "componentOf", "label": _part_label(index),
                               "description": part.role}  # fmt: skip
                 data = _ingredient_bytes(c2pa, signer, part, privacy=privacy, development=identity.development)
@@ -464,6 +476,21 @@ def sign_file(
     except c2pa.C2paError as exc:
         raise MediaError(f"could not sign {target}: {exc}", hint="check AIGC_C2PA_CERT/AIGC_C2PA_KEY") from exc
     return target
+
+
+def check_ingredients(ingredients: Sequence[Ingredient]) -> None:
+    """Raise :class:`~aigc_sdk.errors.InvalidRequestError` unless every ingredient is a readable file C2PA takes.
+
+    Example:
+        >>> check_ingredients([Ingredient(Path("notes.txt"), "notes")])
+        Traceback (most recent call last):
+        ...
+        aigc_sdk.errors.InvalidRequestError: cannot record as an ingredient '.txt' ...
+    """
+    for part in ingredients:
+        _mime(part.path, INGREDIENT_TYPES)
+        if not part.path.is_file():
+            raise InvalidRequestError(f"ingredient {part.role!r}: no file at {part.path}")
 
 
 def _part_label(index: int) -> str:
@@ -540,14 +567,16 @@ def verify_file(path: str | Path) -> Verification:
         generator=" ".join(str(generators[0].get(k, "")) for k in ("name", "version")).strip() or None,
         digital_source_type=created.get("digitalSourceType"),
         provenance=assertions.get(PROVENANCE_LABEL),
-        ingredients=assertions.get(INGREDIENTS_LABEL),
+        made_of=assertions.get(INGREDIENTS_LABEL),
         licenses=assertions.get(LICENSES_LABEL),
-        parts=_parts(active, results, store.get("manifests") or {}),
+        ingredients=_ingredient_checks(active, results, store.get("manifests") or {}),
         extra={"label": active.get("label"), "title": active.get("title")},
     )
 
 
-def _parts(active: dict[str, Any], results: dict[str, Any], manifests: dict[str, Any]) -> tuple[IngredientCheck, ...]:
+def _ingredient_checks(
+    active: dict[str, Any], results: dict[str, Any], manifests: dict[str, Any]
+) -> tuple[IngredientCheck, ...]:
     """The active manifest's C2PA ingredients, with each one's validation and model."""
     deltas: dict[str, tuple[str, ...]] = {}
     for delta in results.get("ingredientDeltas", []) or []:

@@ -17,7 +17,7 @@ from aigc_sdk.errors import InvalidRequestError
 from aigc_sdk.generators.image.cards import CardRenderer, CardSpec
 from aigc_sdk.media import Audio, Image, Video
 from aigc_sdk.provenance import Provenance
-from aigc_sdk.trust import build_manifest, licence_warnings, sign_file, signing_identity, verify_file
+from aigc_sdk.trust import build_manifest, licence_warnings, publish, sign_file, signing_identity, verify_file
 from aigc_sdk.trust.credentials import CERT_ENV, KEY_ENV, Ingredient
 
 pytest.importorskip("c2pa", reason="needs the trust extra")
@@ -48,7 +48,7 @@ def card() -> Image:
 
 
 def test_card_png_is_signed_and_tampering_is_caught(card: Image, tmp_path: Path) -> None:
-    png = card.save(tmp_path / "card.png", credentials=True)
+    png = publish(card, tmp_path / "card.png", credentials=True)
     check = verify_file(png)
     assert check.valid and check.state == "Valid"
     assert check.untrusted and check.signer is not None and "untrusted" in check.signer
@@ -67,7 +67,7 @@ def test_card_png_is_signed_and_tampering_is_caught(card: Image, tmp_path: Path)
 def test_speech_wav_is_signed_and_tampering_is_caught(studio: Studio, tmp_path: Path) -> None:
     pytest.importorskip("piper", reason="needs the voice extra")
     result = studio.speech("Good evening. Here is the news.", seed=3)
-    wav = result.audio.save(tmp_path / "news.wav", provenance=result.provenance, credentials=True)
+    wav = result.save(tmp_path / "news.wav", credentials=True)
     check = verify_file(wav)
     assert check.valid
     assert check.provenance is not None and check.provenance["model_id"] == "en-joe"
@@ -84,7 +84,7 @@ def test_slideshow_mp4_is_signed_and_tampering_is_caught(studio: Studio, card: I
     result = studio.video(
         [card, card], durations=[0.5, 0.5], width=320, height=256, fps=10, motion="none", transition="none"
     )
-    mp4 = result.video.save(tmp_path / "slides.mp4", provenance=result.provenance, credentials=True)
+    mp4 = result.save(tmp_path / "slides.mp4", credentials=True)
     check = verify_file(mp4)
     assert check.valid and check.provenance is not None and check.provenance["task"] == "images-to-video"
     assert Video.load(mp4).info.duration == pytest.approx(1.0, abs=0.15)
@@ -97,17 +97,17 @@ def test_slideshow_mp4_is_signed_and_tampering_is_caught(studio: Studio, card: I
 def test_saves_are_signed_by_default_unless_turned_off(
     card: Image, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    signed = card.save(tmp_path / "default.png")  # provenance + a signable format + the trust extra
+    signed = publish(card, tmp_path / "default.png")  # provenance + a signable format + the trust extra
     check = verify_file(signed)
     assert check.valid and check.extra["title"] == "default.png"  # signed before the rename, titled as the file
     assert not list(tmp_path.glob(".*.tmp*"))
-    speech = Audio(np.zeros(800, dtype=np.float32), 8000, GENERATED_SPEECH).save(tmp_path / "default.wav")
+    speech = publish(Audio(np.zeros(800, dtype=np.float32), 8000, GENERATED_SPEECH), tmp_path / "default.wav")
     assert verify_file(speech).valid
-    assert verify_file(Image.from_array(np.zeros((8, 8, 3), dtype=np.uint8)).save(tmp_path / "mine.png")).state == (
-        "missing"
-    )  # no provenance: the user's own picture is not claimed
+    mine = publish(Image.from_array(np.zeros((8, 8, 3), dtype=np.uint8)), tmp_path / "mine.png")
+    assert verify_file(mine).state == "missing"  # no provenance: the user's own picture is not claimed
+    assert verify_file(card.save(tmp_path / "value.png")).state == "missing"  # a value's save never signs
     private = verify_file(
-        Image.from_array(np.zeros((8, 8, 3), dtype=np.uint8), PROMPTED).save(tmp_path / "p.png", privacy=True)
+        publish(Image.from_array(np.zeros((8, 8, 3), dtype=np.uint8), PROMPTED), tmp_path / "p.png", privacy=True)
     )
     assert private.valid and private.licenses is not None and private.licenses["privacy"] is True
     assert (
@@ -115,19 +115,19 @@ def test_saves_are_signed_by_default_unless_turned_off(
         and private.provenance["request"]["prompt"] == PROMPTED.redacted().request["prompt"]
     )  # hashed once, the same hash as in the tag and sidecar
     monkeypatch.setenv("AIGC_CREDENTIALS", "0")
-    assert verify_file(card.save(tmp_path / "off.png")).state == "missing"
-    assert verify_file(card.save(tmp_path / "forced.png", credentials=True)).valid
+    assert verify_file(publish(card, tmp_path / "off.png")).state == "missing"
+    assert verify_file(publish(card, tmp_path / "forced.png", credentials=True)).valid
 
 
 def test_unsigned_files_and_bad_requests(card: Image, tmp_path: Path) -> None:
-    png = card.save(tmp_path / "plain.png", credentials=False)
+    png = publish(card, tmp_path / "plain.png", credentials=False)
     assert verify_file(png).state == "missing"
     code, _ = _verify_cli(png)
     assert code == 1
     with pytest.raises(InvalidRequestError):
-        card.save(tmp_path / "card.webp", credentials=True)
+        publish(card, tmp_path / "card.webp", credentials=True)
     with pytest.raises(InvalidRequestError):
-        Image.from_array(np.zeros((8, 8, 3), dtype=np.uint8)).save(tmp_path / "x.png", credentials=True)
+        publish(Image.from_array(np.zeros((8, 8, 3), dtype=np.uint8)), tmp_path / "x.png", credentials=True)
     assert not (tmp_path / "card.webp").exists() and not (tmp_path / "x.png").exists()
     with pytest.raises(InvalidRequestError):
         sign_file(tmp_path / "missing.png", card.provenance)
@@ -138,7 +138,7 @@ def test_privacy_hashes_prompts_and_licence_warnings(tmp_path: Path) -> None:
         model_id="some-lm", task="text-to-image", backend="b", request={"prompt": "my secret", "steps": 4},
         license="CC-BY-NC-4.0",
     )  # fmt: skip
-    png = Image.from_array(np.full((16, 16, 3), 128, dtype=np.uint8), prov).save(tmp_path / "p.png")
+    png = publish(Image.from_array(np.full((16, 16, 3), 128, dtype=np.uint8), prov), tmp_path / "p.png")
     check = verify_file(sign_file(png, privacy=True))
     assert check.valid and check.provenance is not None
     assert check.provenance["request"]["prompt"].startswith("sha256:") and check.provenance["request"]["steps"] == 4
@@ -148,8 +148,12 @@ def test_privacy_hashes_prompts_and_licence_warnings(tmp_path: Path) -> None:
         "some-lm (text-to-image) is licensed under 'CC-BY-NC-4.0', which restricts commercial use"
     ]
     assert licence_warnings([{"id": "en-joe", "license": "MIT"}]) == []
-    manifest = build_manifest("a.mp4", prov, ingredients={"visuals": [{"path": "/home/me/x.png"}]}, privacy=True)
+    clip = prov.model_copy(update={"extra": {"ingredients": {"visuals": [{"path": "/home/me/x.png"}]}}})
+    manifest = build_manifest(
+        "a.mp4", clip, licences=[{"what": "font", "id": "Noto", "license": "OFL-1.1"}], privacy=True
+    )
     assert manifest["assertions"][-1]["data"]["visuals"][0]["path"] == "x.png"
+    assert manifest["assertions"][-1]["data"]["licenses"] == [{"what": "font", "id": "Noto", "license": "OFL-1.1"}]
 
 
 def test_own_certificate_from_the_environment(card: Image, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -162,7 +166,7 @@ def test_own_certificate_from_the_environment(card: Image, tmp_path: Path, monke
     monkeypatch.setenv(KEY_ENV, str(key))
     own = signing_identity()
     assert not own.development
-    png = card.save(tmp_path / "own.png", credentials=True)
+    png = publish(card, tmp_path / "own.png", credentials=True)
     check = verify_file(png)
     assert check.valid and check.licenses is not None and check.licenses["development_signer"] is False
     monkeypatch.setenv("AIGC_C2PA_ALG", "md5")
@@ -175,7 +179,7 @@ def test_own_certificate_from_the_environment(card: Image, tmp_path: Path, monke
 
 
 def test_verify_json_output(card: Image, tmp_path: Path) -> None:
-    png = card.save(tmp_path / "card.png", credentials=True)
+    png = publish(card, tmp_path / "card.png", credentials=True)
     result = runner.invoke(app, ["verify", str(png), "--json", "--no-watermark"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
@@ -183,39 +187,39 @@ def test_verify_json_output(card: Image, tmp_path: Path) -> None:
 
 
 def test_files_that_went_in_become_ingredients_with_their_own_credentials(card: Image, tmp_path: Path) -> None:
-    card_png = card.save(tmp_path / "card.png")
+    card_png = publish(card, tmp_path / "card.png")
     before = card_png.read_bytes()
     photo = Image.from_array(np.full((32, 48, 3), 90, dtype=np.uint8)).save(tmp_path / "photo.jpg")
     webp = tmp_path / "phone.webp"
     Image.from_array(np.full((32, 48, 3), 60, dtype=np.uint8)).pil.save(webp)
-    signed_wav = Audio(np.zeros(800, dtype=np.float32), 8000, GENERATED_SPEECH).save(tmp_path / "voice.wav")
+    signed_wav = publish(Audio(np.zeros(800, dtype=np.float32), 8000, GENERATED_SPEECH), tmp_path / "voice.wav")
     sign_file(signed_wav)  # already carries credentials: goes in as it is, manifest and all
-    out = Image.from_array(np.zeros((64, 64, 3), dtype=np.uint8), CLIP).save(tmp_path / "out.png")
+    out = publish(Image.from_array(np.zeros((64, 64, 3), dtype=np.uint8), CLIP), tmp_path / "out.png")
     parts = [
         Ingredient(card_png, "card 1", card.provenance),
         Ingredient(photo, "photo 2"),
         Ingredient(webp, "photo 3", CLIP),  # WebP: an ingredient format (sign_file itself writes PNG/JPEG/WAV/MP3/MP4)
         Ingredient(signed_wav, "narration", GENERATED_SPEECH),
     ]
-    check = verify_file(sign_file(out, parts=parts))
+    check = verify_file(sign_file(out, ingredients=parts))
     assert check.valid and check.digital_source_type is not None
     assert check.digital_source_type.endswith("compositeWithTrainedAlgorithmicMedia")
-    by_role = {part.role: part for part in check.parts}
+    by_role = {part.role: part for part in check.ingredients}
     assert by_role["card 1"].signed and by_role["card 1"].model_id == "card-renderer"
     assert by_role["card 1"].format == "image/png" and by_role["card 1"].title == "card.png"
     assert not by_role["photo 2"].signed and by_role["photo 2"].model_id is None  # the user's photo: no claims made
     assert by_role["photo 3"].format == "image/webp" and by_role["photo 3"].signed
     assert by_role["narration"].signed and by_role["narration"].model_id == "en-joe"
-    assert all(part.valid for part in check.parts)
+    assert all(part.valid for part in check.ingredients)
     assert card_png.read_bytes() == before  # signed in memory; the file on disk is untouched
     code, output = _verify_cli(out)
     assert code == 0, output
     assert "ingredient card 1 (card.png): card-renderer, own credentials valid" in output
     assert "ingredient photo 2 (photo.jpg), no credentials of its own" in output
     with pytest.raises(InvalidRequestError, match="no file"):
-        sign_file(out, parts=[Ingredient(tmp_path / "gone.png", "card 3")])
+        sign_file(out, ingredients=[Ingredient(tmp_path / "gone.png", "card 3")])
     with pytest.raises(InvalidRequestError, match="cannot record as an ingredient"):
-        sign_file(out, parts=[Ingredient(tmp_path / "notes.txt", "notes")])
+        sign_file(out, ingredients=[Ingredient(tmp_path / "notes.txt", "notes")])
 
 
 GENERATED_SPEECH = Provenance(model_id="en-joe", task="text-to-speech", backend="b", license="MIT")

@@ -47,14 +47,14 @@ def test_news_clip_credentials_and_licences(data_dir: Path, tmp_path: Path, monk
     assert check.digital_source_type is not None and check.digital_source_type.endswith(
         "compositeWithTrainedAlgorithmicMedia"
     )
-    assert check.ingredients is not None and check.ingredients["narration"]["model_id"] == "en-joe"
-    assert {item["id"] for item in check.ingredients["licenses"]} == listed
+    assert check.made_of is not None and check.made_of["narration"]["model_id"] == "en-joe"
+    assert {item["id"] for item in check.made_of["licenses"]} == listed
     # the files that went in are C2PA ingredients, each carrying its own validated manifest
-    parts = {part.role: part for part in check.parts}
+    parts = {part.role: part for part in check.ingredients}
     assert parts["narration"].model_id == "en-joe" and parts["narration"].format == "audio/wav"
     visuals = [part for role, part in parts.items() if role not in ("narration", "music")]
     assert len(visuals) == len(ingredients["visuals"]) and all(part.format == "image/png" for part in visuals)
-    assert all(part.signed and part.valid for part in check.parts)
+    assert all(part.signed and part.valid for part in check.ingredients)
     assert {part.model_id for part in visuals} <= {"card-renderer", "chart-renderer"}
     result = CliRunner().invoke(app, ["verify", str(clip.video)])
     assert result.exit_code == 0, result.output

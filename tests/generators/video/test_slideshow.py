@@ -310,7 +310,7 @@ def test_audio_files_with_chinese_metadata_are_read(video: SlideshowVideoGenerat
 
     prompt = "市图书馆延长夜间开放时间。" * 40
     record = Provenance(model_id="voice", task="text-to-speech", backend="x.Voice", request={"prompt": prompt})
-    narration = Audio(_tone(1.0).samples, 16_000, record).save(tmp_path / "narration.wav", credentials=False)
+    narration = Audio(_tone(1.0).samples, 16_000, record).save(tmp_path / "narration.wav")
     printed = subprocess.run([_ffmpeg(), "-hide_banner", "-i", str(narration)], capture_output=True, check=False)
     with pytest.raises(UnicodeDecodeError):
         printed.stderr.decode("utf-8")  # the case this test is about
