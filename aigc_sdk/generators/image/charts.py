@@ -15,14 +15,15 @@ import io
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from aigc_sdk._internal.model import FrozenModel
 from aigc_sdk._internal.optional import require
+from aigc_sdk._internal.textlayout import FontFace, shared_book
 from aigc_sdk.errors import InvalidRequestError, MediaError, map_errors
-from aigc_sdk.generators.image.cards import FontFace, Theme, _shared_book
+from aigc_sdk.generators.image.cards import Theme
 from aigc_sdk.media import Image
 from aigc_sdk.provenance import Provenance, library_versions
 
@@ -58,8 +59,9 @@ def load_table(path: str | Path) -> list[dict[str, str]]:
 class ChartSpec(FrozenModel):
     """What a chart shows.
 
-    ``line``: one line per ``y`` column over ``x``; ``bar``: bars of the first ``y`` column;
-    ``delta``: bars of the first ``y`` column coloured by sign (rises/falls), labelled with ``unit``.
+    ``line``: one line per ``y`` column over ``x``; ``bar``: bars of the ``y`` column;
+    ``delta``: bars of the ``y`` column coloured by sign (rises/falls), labelled with ``unit``. Bars and deltas
+    draw one column: several ``y`` columns are an error there.
 
     Example:
         >>> ChartSpec(kind="delta", x="date", y="change_pct", unit="%", title="Daily change").y
@@ -83,6 +85,15 @@ class ChartSpec(FrozenModel):
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return (value,) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_series_for_bars(self) -> Self:
+        if self.kind != "line" and len(self.y) > 1:
+            raise InvalidRequestError(
+                f"a {self.kind!r} chart draws one column, got {len(self.y)}: {', '.join(self.y)}",
+                hint="give one y column, or use kind='line' to draw several",
+            )
+        return self
 
 
 def _label(value: str) -> str:
@@ -287,7 +298,7 @@ def _columns(spec: ChartSpec, rows: list[Mapping[str, Any]]) -> tuple[list[str],
 
 
 def _face_for(text: str, theme: Theme) -> FontFace:
-    book = _shared_book(theme.fonts)
+    book = shared_book(theme.fonts)
     runs = book.runs(text, bold=False)
     faces = {face.info.path: face for _, face in runs}
     if len(faces) == 1:
