@@ -13,12 +13,12 @@ import pytest
 
 from aigc_sdk._internal.ffmpeg import require_ffmpeg
 from aigc_sdk._internal.fonts import read_font
-from aigc_sdk.errors import InvalidRequestError, MediaError
 from aigc_sdk._internal.textlayout import wrap_text
+from aigc_sdk.errors import InvalidRequestError, MediaError
 from aigc_sdk.generators.video.slideshow import SlideshowVideoGenerator, ken_burns_motions
 from aigc_sdk.media import Audio, Image, Video, sidecar_path
 from aigc_sdk.registry import ModelRegistry
-from aigc_sdk.types import Cue, Motion, VideoEncoding, VideoRequest
+from aigc_sdk.types import Cue, Motion, SubtitleStyle, VideoEncoding, VideoRequest
 
 pysubs2 = pytest.importorskip("pysubs2", reason="needs the video extra")
 
@@ -174,8 +174,8 @@ def test_cjk_subtitles_render_with_a_font_covering_every_glyph(video: SlideshowV
         encoding=VideoEncoding(output=tmp_path / "a.mp4"),
     )
     result = video(
-        images=[_slide(5)], durations=[1.5], width=160, height=90, fps=FPS, seed=1, encoding=VideoEncoding(output=tmp_path / "b.mp4"),
-        cues=[Cue(text=text, start=0.0, end=1.5)],
+        images=[_slide(5)], durations=[1.5], width=160, height=90, fps=FPS, seed=1,
+        encoding=VideoEncoding(output=tmp_path / "b.mp4"), cues=[Cue(text=text, start=0.0, end=1.5)],
     )  # fmt: skip
     (font,) = result.provenance.extra["subtitle_fonts"]
     path, index = font.rsplit("#", 1)
@@ -242,7 +242,8 @@ def test_logo_watermark_in_its_corner(video: SlideshowVideoGenerator, tmp_path: 
     )
     result = video(
         images=[black], durations=[1.0], width=160, height=90, fps=FPS, motion="none", logo=logo,
-        logo_position="top-right", logo_size=0.2, logo_opacity=1.0, encoding=VideoEncoding(output=tmp_path / "logo.mp4"),
+        logo_position="top-right", logo_size=0.2, logo_opacity=1.0,
+        encoding=VideoEncoding(output=tmp_path / "logo.mp4"),
     )  # fmt: skip
     frame = _frame(result.video.path, 0.5, 160, 90)
     assert frame[5:25, 125:150, 0].mean() > 150  # red, top right (inside the safe margin)
@@ -285,12 +286,30 @@ def test_stills_that_fill_the_frame_exactly_in_one_direction(video: SlideshowVid
         ({"images": []}, "images"),
         ({"durations": [0.4], "motions": [Motion(), Motion()]}, "motions for 1 images"),
         ({"encoding": {"output": "clip.gif"}}, "mp4"),
+        ({"logo_size": 0.3}, "logo_size would be ignored"),
+        ({"music_volume": 0.5, "audio": _tone(1.0)}, "music_volume would be ignored"),
+        ({"duck": False, "music": _tone(1.0)}, "duck would be ignored"),
+        ({"background": "#FF0000"}, "background would be ignored"),
+        ({"transition": "none", "transition_duration": 1.0}, "transition_duration would be ignored"),
+        ({"subtitle_style": SubtitleStyle(font_size=0.1)}, "subtitle_style would be ignored"),
+        ({"burn_subtitles": False, "durations": [2.0], "cues": [Cue(text="a", start=0, end=1)],
+          "subtitle_style": SubtitleStyle(position="top")}, "subtitle_style would be ignored"),
+        ({"motion": "none", "motions": [Motion()]}, "contradict"),
+        ({"encoding": {"sample_rate": 16_000}}, "no audio"),
     ],
 )  # fmt: skip
 def test_bad_requests_are_rejected(fields: dict[str, object], message: str) -> None:
     base: dict[str, object] = {"images": [_slide(1)]}
     with pytest.raises(InvalidRequestError, match=message):
         VideoRequest(**{**base, **fields})
+
+
+def test_options_at_their_defaults_or_that_apply_are_accepted() -> None:
+    base: dict[str, object] = {"images": [_slide(1)], "durations": [2.0]}
+    VideoRequest(**base, logo_size=0.12, background="#000000", duck=True)  # defaults given explicitly: no effect lost
+    VideoRequest(**base, fit="contain", background="#FF0000", transition="none")
+    VideoRequest(**base, cues=[Cue(text="a", start=0, end=1)], subtitle_style=SubtitleStyle(position="top"))
+    VideoRequest(**base, music=_tone(2.0), music_volume=0.5, encoding=VideoEncoding(sample_rate=44_100))
 
 
 def test_timing_errors_found_against_the_audio(video: SlideshowVideoGenerator, tmp_path: Path) -> None:
@@ -341,7 +360,8 @@ def test_failed_render_leaves_no_partial_mp4(tmp_path: Path, monkeypatch: pytest
     failing = SlideshowVideoGenerator(ModelRegistry().get("slideshow"))
     out_dir = tmp_path / "out"
     with pytest.raises(MediaError, match="ffmpeg failed"):
-        failing(images=[_slide(1)], durations=[1.0], width=160, height=90, fps=FPS, encoding=VideoEncoding(output=out_dir / "clip.mp4"),
+        failing(images=[_slide(1)], durations=[1.0], width=160, height=90, fps=FPS,
+                encoding=VideoEncoding(output=out_dir / "clip.mp4"),
                 cues=[Cue(text="hi", start=0, end=0.5)])  # fmt: skip
     assert os.listdir(out_dir) == []
 
