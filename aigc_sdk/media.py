@@ -576,7 +576,10 @@ class Video:
 
 
 def _probe_video(path: Path) -> tuple[VideoInfo, str | None]:
-    probe = probe_media(path)
+    try:
+        probe = probe_media(path)
+    except MediaError as exc:
+        raise MediaError(f"{path} is not a readable video", hint=exc.hint) from exc
     if not probe.has_video:
         raise MediaError(f"{path} is not a readable video", hint="the file has no video stream")
     info = VideoInfo(

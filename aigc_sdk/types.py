@@ -379,7 +379,7 @@ class SubtitleStyle(FrozenModel):
 
 
 class VideoEncoding(FrozenModel):
-    """How a video is encoded and where it is written: codec settings, audio rate, invisible watermark, file.
+    """How a video is encoded and where it is written: x264 settings, invisible watermark, output file.
 
     What a video shows and when lives in :class:`VideoRequest`; this is the part that changes the
     file's bytes and size but not what the viewer sees.
@@ -398,7 +398,6 @@ class VideoEncoding(FrozenModel):
         default="veryfast", description="x264 speed/size trade-off."
     )
     crf: int = Field(default=23, ge=0, le=51, description="x264 quality: lower is better and bigger.")
-    sample_rate: int | None = Field(default=None, ge=8_000, le=192_000, description="Audio rate in the file (48 kHz).")
     watermark: bool | None = Field(
         default=None,
         description="Invisible watermark in the frames: None marks frames of stills made by aigc_sdk (with "
@@ -476,6 +475,12 @@ class VideoRequest(Request):
     logo_position: Literal["top-left", "top-right", "bottom-left", "bottom-right"] = "top-right"
     logo_size: float = Field(default=0.12, gt=0.0, le=0.5, description="Logo width, fraction of the shorter side.")
     logo_opacity: float = Field(default=0.85, ge=0.0, le=1.0, description="Logo opacity.")
+    sample_rate: int | None = Field(
+        default=None,
+        ge=8_000,
+        le=192_000,
+        description="Audio rate in the file (48 kHz; the same name as in speech/music).",
+    )
     encoding: VideoEncoding = Field(
         default_factory=VideoEncoding, description="Codec settings, watermark and output file."
     )
@@ -520,8 +525,8 @@ class VideoRequest(Request):
                 raise InvalidRequestError(f"{', '.join(given)} would be ignored by this request: {hint}", hint=hint)
         if self.motions is not None and self.motion == "none" and "motion" in self.model_fields_set:
             raise InvalidRequestError("motion='none' and motions contradict each other: give one of them")
-        if self.encoding.sample_rate is not None and self.audio is None and self.music is None:
-            raise InvalidRequestError("encoding.sample_rate would be ignored: the video has no audio or music")
+        if self.sample_rate is not None and self.audio is None and self.music is None:
+            raise InvalidRequestError("sample_rate would be ignored: the video has no audio or music")
 
     @property
     def total_duration(self) -> float | None:

@@ -59,7 +59,7 @@ def probe_media(path: str | Path) -> MediaProbe:
         with av.open(str(source), metadata_errors="replace") as container:
             video = next(iter(container.streams.video), None)
             has_audio = bool(container.streams.audio)
-            duration = _duration(container, video)
+            duration = _duration(container)
             tags = {str(k).lower(): str(v) for k, v in container.metadata.items()}
             if video is None:
                 return MediaProbe(duration=duration, has_audio=has_audio, tags=tags)
@@ -77,11 +77,11 @@ def probe_media(path: str | Path) -> MediaProbe:
         raise MediaError(f"{source} is not a readable media file", hint=str(exc)[:300] or None) from exc
 
 
-def _duration(container: Any, video: Any) -> float:
+def _duration(container: Any) -> float:
     """The container's duration in seconds (rounded to ms, as ffmpeg prints it), else the longest stream's."""
     if container.duration is not None:
-        return round(container.duration / 1_000_000, 3)
+        return round(float(container.duration) / 1_000_000, 3)
     spans = [float(s.duration * s.time_base) for s in container.streams if s.duration and s.time_base]
     if not spans:
         raise ValueError("no duration in the container or its streams")
-    return round(max(spans), 3)
+    return round(float(max(spans)), 3)

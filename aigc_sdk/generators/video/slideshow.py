@@ -163,7 +163,7 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
         video = video_graph(slides, fade=timing.fade, width=width, height=height, fps=fps, overlays=overlays)
         marks = self._marks(request, list(timing.bounds), width, height)
         music = None if request.music is None else self._audio_file(request.music, workdir / "music.wav")[0].name
-        rate = encoding.sample_rate or 48_000
+        rate = request.sample_rate or 48_000
         audio = audio_mix(
             first_input=1 if marks else video.streams,  # marked frames come on stdin (input 0) of the encoder
             total=total,

@@ -295,7 +295,7 @@ def test_stills_that_fill_the_frame_exactly_in_one_direction(video: SlideshowVid
         ({"burn_subtitles": False, "durations": [2.0], "cues": [Cue(text="a", start=0, end=1)],
           "subtitle_style": SubtitleStyle(position="top")}, "subtitle_style would be ignored"),
         ({"motion": "none", "motions": [Motion()]}, "contradict"),
-        ({"encoding": {"sample_rate": 16_000}}, "no audio"),
+        ({"sample_rate": 16_000}, "no audio"),
     ],
 )  # fmt: skip
 def test_bad_requests_are_rejected(fields: dict[str, object], message: str) -> None:
@@ -309,7 +309,7 @@ def test_options_at_their_defaults_or_that_apply_are_accepted() -> None:
     VideoRequest(**base, logo_size=0.12, background="#000000", duck=True)  # defaults given explicitly: no effect lost
     VideoRequest(**base, fit="contain", background="#FF0000", transition="none")
     VideoRequest(**base, cues=[Cue(text="a", start=0, end=1)], subtitle_style=SubtitleStyle(position="top"))
-    VideoRequest(**base, music=_tone(2.0), music_volume=0.5, encoding=VideoEncoding(sample_rate=44_100))
+    VideoRequest(**base, music=_tone(2.0), music_volume=0.5, sample_rate=44_100)
 
 
 def test_timing_errors_found_against_the_audio(video: SlideshowVideoGenerator, tmp_path: Path) -> None:
