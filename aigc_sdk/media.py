@@ -14,9 +14,9 @@ from __future__ import annotations
 import base64
 import html
 import io
-import re
 import subprocess
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,7 @@ from aigc_sdk._internal.ffmpeg import require_ffmpeg
 from aigc_sdk._internal.files import atomic_path, atomic_write_json
 from aigc_sdk._internal.hashing import sha256_file
 from aigc_sdk._internal.optional import require
+from aigc_sdk._internal.probe import probe_media
 from aigc_sdk.errors import InvalidRequestError, MediaError, map_errors
 from aigc_sdk.provenance import METADATA_KEY, Provenance
 
@@ -363,7 +364,7 @@ class Audio:
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What ffmpeg reports about a video file.
+    """What a video file's container says (probed with PyAV): length, size, rate, audio, metadata tags.
 
     Example:
         >>> VideoInfo(duration=2.0, fps=25.0, width=640, height=360, has_audio=True).width
@@ -375,12 +376,7 @@ class VideoInfo:
     width: int
     height: int
     has_audio: bool
-
-
-_DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
-_VIDEO_STREAM = re.compile(r"Stream #\S+.*Video: .*?(\d{2,5})x(\d{2,5})")
-_FPS = re.compile(r"(\d+(?:\.\d+)?) fps")
-_COMMENT = re.compile(r"^\s*comment\s*:\s(.*)$", re.MULTILINE)
+    tags: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 class Video:
@@ -470,23 +466,18 @@ class Video:
 
 
 def _probe_video(path: Path) -> tuple[VideoInfo, str | None]:
-    ffmpeg = require_ffmpeg()
-    done = subprocess.run(
-        [ffmpeg.path, "-hide_banner", "-i", str(path)], capture_output=True, text=True, errors="replace", timeout=60
-    )  # exits 1 ("At least one output file must be specified"); the probe is in stderr
-    text = done.stderr
-    duration = _DURATION.search(text)
-    stream = _VIDEO_STREAM.search(text)
-    if duration is None or stream is None:
-        raise MediaError(f"{path} is not a readable video", hint=text.strip().splitlines()[-1] if text else None)
-    h, m, s = duration.groups()
-    fps = _FPS.search(text[stream.start() :])
-    comment = _COMMENT.search(text)
+    try:
+        probe = probe_media(path)
+    except MediaError as exc:
+        raise MediaError(f"{path} is not a readable video", hint=exc.hint) from exc
+    if not probe.has_video:
+        raise MediaError(f"{path} is not a readable video", hint="the file has no video stream")
     info = VideoInfo(
-        duration=int(h) * 3600 + int(m) * 60 + float(s),
-        fps=float(fps.group(1)) if fps else 0.0,
-        width=int(stream.group(1)),
-        height=int(stream.group(2)),
-        has_audio="Audio:" in text,
+        duration=probe.duration,
+        fps=probe.fps,
+        width=probe.width,
+        height=probe.height,
+        has_audio=probe.has_audio,
+        tags=probe.tags,
     )
-    return info, comment.group(1) if comment else None
+    return info, probe.tags.get("comment")

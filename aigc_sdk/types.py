@@ -62,6 +62,7 @@ __all__ = [
     "TextResult",
     "TranscribeRequest",
     "TranscriptResult",
+    "VideoEncoding",
     "VideoRequest",
     "VideoResult",
     "Word",
@@ -378,12 +379,51 @@ class SubtitleStyle(FrozenModel):
     font: FilePath | None = Field(default=None, description="Font file; None: the first font covering the text.")
 
 
+class VideoEncoding(FrozenModel):
+    """How a video is encoded and where it is written: x264 settings, invisible watermark, output file.
+
+    What a video shows and when lives in :class:`VideoRequest`; this is the part that changes the
+    file's bytes and size but not what the viewer sees.
+
+    Example:
+        >>> VideoEncoding(preset="slow", crf=18).crf
+        18
+        >>> try:
+        ...     VideoEncoding(output="clip.gif")
+        ... except ValueError as e:
+        ...     "mp4" in str(e)
+        True
+    """
+
+    preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"] = Field(
+        default="veryfast", description="x264 speed/size trade-off."
+    )
+    crf: int = Field(default=23, ge=0, le=51, description="x264 quality: lower is better and bigger.")
+    watermark: bool | None = Field(
+        default=None,
+        description="Invisible watermark in the frames: None marks frames of stills made by aigc_sdk (with "
+        "provenance) but not the user's own pictures; True every frame; False none.",
+    )
+    output: Path | None = Field(default=None, description="Where to write the MP4; None: the cache's renders folder.")
+
+    @model_validator(mode="after")
+    def _container(self) -> Self:
+        if self.output is not None and self.output.suffix.lower() not in (".mp4", ".mov"):
+            raise ValueError(f"output must be an .mp4 or .mov file, got {self.output.name!r}")
+        return self
+
+
 class VideoRequest(Request):
-    """Make a video from images (``images-to-video``): a slideshow with optional audio and subtitles.
+    """Make a video from images (``images-to-video``): what is shown and when, plus how it is encoded.
 
     Slides last ``durations`` seconds (None: the audio's length spread evenly, or 3 s each);
     crossfades are centred on the cuts, so the video lasts exactly ``sum(durations)``. With
-    audio, that sum must equal the audio's length within 0.1 s.
+    audio, that sum must equal the audio's length within 0.1 s. Codec settings, the invisible
+    watermark and the output file are in ``encoding`` (:class:`VideoEncoding`).
+
+    Options that would have no effect are refused (a logo size without a logo, a music volume
+    without music, a letterbox colour when nothing is letterboxed, a crossfade length without
+    crossfades, a subtitle style for subtitles that are not drawn).
 
     Example:
         >>> import numpy as np
@@ -391,9 +431,10 @@ class VideoRequest(Request):
         >>> frame = Image.from_array(np.zeros((64, 64, 3), dtype=np.uint8))
         >>> VideoRequest(images=[frame, frame], durations=[1.5, 2.0], fps=25).fps
         25
-        >>> r = VideoRequest(images=[frame], durations=[2.0], cues=[Cue(text="Hello", start=0.2, end=1.5)])
-        >>> r.total_duration, r.cues[0].text
-        (2.0, 'Hello')
+        >>> r = VideoRequest(images=[frame], durations=[2.0], cues=[Cue(text="Hello", start=0.2, end=1.5)],
+        ...                  encoding=VideoEncoding(crf=20))
+        >>> r.total_duration, r.cues[0].text, r.encoding.crf
+        (2.0, 'Hello', 20)
         >>> try:
         ...     VideoRequest(images=[frame], durations=[2.0], cues=[Cue(text="late", start=1.0, end=3.0)])
         ... except ValueError as e:
@@ -435,17 +476,15 @@ class VideoRequest(Request):
     logo_position: Literal["top-left", "top-right", "bottom-left", "bottom-right"] = "top-right"
     logo_size: float = Field(default=0.12, gt=0.0, le=0.5, description="Logo width, fraction of the shorter side.")
     logo_opacity: float = Field(default=0.85, ge=0.0, le=1.0, description="Logo opacity.")
-    sample_rate: int | None = Field(default=None, ge=8_000, le=192_000, description="Audio rate in the file (48 kHz).")
-    preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"] = Field(
-        default="veryfast", description="x264 speed/size trade-off."
-    )
-    crf: int = Field(default=23, ge=0, le=51, description="x264 quality: lower is better and bigger.")
-    watermark: bool | None = Field(
+    sample_rate: int | None = Field(
         default=None,
-        description="Invisible watermark in the frames: None marks frames of stills made by aigc_sdk (with "
-        "provenance) but not the user's own pictures; True every frame; False none.",
+        ge=8_000,
+        le=192_000,
+        description="Audio rate in the file (48 kHz; the same name as in speech/music).",
     )
-    output: Path | None = Field(default=None, description="Where to write the MP4; None: the cache's renders folder.")
+    encoding: VideoEncoding = Field(
+        default_factory=VideoEncoding, description="Codec settings, watermark and output file."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -461,12 +500,34 @@ class VideoRequest(Request):
                 raise ValueError(
                     f"cue {after.text!r} starts at {after.start:g} s, before the previous one ends ({before.end:g} s)"
                 )
-        if self.output is not None and self.output.suffix.lower() not in (".mp4", ".mov"):
-            raise ValueError(f"output must be an .mp4 or .mov file, got {self.output.name!r}")
+        self._no_ignored_options()
         total = self.total_duration
         if total is not None:
             self.check_timing(total)
         return self
+
+    def _no_ignored_options(self) -> None:
+        """Refuse options given (with a non-default value) that this request would not use."""
+        rules = (
+            (("logo_position", "logo_size", "logo_opacity"), self.logo is not None, "give a logo, or leave them out"),
+            (("music_volume",), self.music is not None, "give music, or leave music_volume out"),
+            (("duck",), self.music is not None and self.audio is not None, "ducking needs both audio and music"),
+            (("background",), self.fit == "contain", "background is the letterbox colour of fit='contain'"),
+            (("transition_duration",), self.transition == "crossfade", "it sets the length of crossfades"),
+            (
+                ("subtitle_style",),
+                self.burn_subtitles and (bool(self.cues) or self.subtitles is not None),
+                "a style applies to burned-in cues or a subtitles file",
+            ),
+        )
+        for names, applies, hint in rules:
+            given = [n for n in names if n in self.model_fields_set and getattr(self, n) != _DEFAULT_VIDEO[n]]
+            if given and not applies:
+                raise InvalidRequestError(f"{', '.join(given)} would be ignored by this request: {hint}", hint=hint)
+        if self.motions is not None and self.motion == "none" and "motion" in self.model_fields_set:
+            raise InvalidRequestError("motion='none' and motions contradict each other: give one of them")
+        if self.sample_rate is not None and self.audio is None and self.music is None:
+            raise InvalidRequestError("sample_rate would be ignored: the video has no audio or music")
 
     @property
     def total_duration(self) -> float | None:
@@ -525,6 +586,14 @@ class VideoRequest(Request):
             raise InvalidRequestError(
                 f"cue {self.cues[-1].text!r} ends at {self.cues[-1].end:g} s, after the video ends ({total:g} s)"
             )
+
+
+#: Default values of the VideoRequest options that :meth:`VideoRequest._no_ignored_options` checks.
+_DEFAULT_VIDEO: dict[str, Any] = {
+    name: VideoRequest.model_fields[name].get_default(call_default_factory=True)
+    for name in ("logo_position", "logo_size", "logo_opacity", "music_volume", "duck", "background",
+                 "transition_duration", "subtitle_style")
+}  # fmt: skip
 
 
 class EmbedRequest(Request):

@@ -29,7 +29,7 @@ from PIL import Image, ImageDraw
 from aigc_sdk._internal.ffmpeg import require_ffmpeg
 from aigc_sdk.generators.video.slideshow import SlideshowVideoGenerator
 from aigc_sdk.registry import ModelRegistry
-from aigc_sdk.types import Motion, VideoRequest
+from aigc_sdk.types import Motion, VideoEncoding, VideoRequest
 
 W, H, FPS, FADE, ZOOM = 1280, 720, 25, 0.5, 1.15
 PRESET, CRF = "veryfast", 23
@@ -72,11 +72,8 @@ def run_sdk(stills: list[Path], slide: float, out: Path, *, watermark: bool = Fa
         fps=FPS,
         transition_duration=FADE,
         motions=[motion(i) for i in range(len(stills))],
-        preset=PRESET,
-        crf=CRF,
-        output=out,
         seed=0,
-        watermark=watermark,
+        encoding=VideoEncoding(preset=PRESET, crf=CRF, output=out, watermark=watermark),
     )
     start = time.perf_counter()
     generator(request)

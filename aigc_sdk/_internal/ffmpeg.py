@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from aigc_sdk._internal.optional import is_available
 from aigc_sdk._internal.settings import Settings
@@ -130,37 +130,10 @@ def relay_frames(
         stop = threading.Event()
         errors: list[BaseException] = []
 
-        def read() -> None:
-            try:
-                while not stop.is_set():
-                    buffer = bytearray(frame_bytes)
-                    got = _read_full(stdout, buffer)
-                    if got == 0:
-                        break
-                    if got < frame_bytes:
-                        raise MediaError(f"ffmpeg gave a partial frame ({got} of {frame_bytes} bytes)")
-                    if not _put(fresh, buffer, stop):
-                        break
-            except BaseException as exc:
-                errors.append(exc)
-                stop.set()
-            finally:
-                _put(fresh, None, stop)
-
-        def write() -> None:
-            try:
-                while (buffer := _get(done, stop)) is not None:
-                    stdin.write(buffer)
-            except BrokenPipeError:
-                stop.set()  # the sink stopped early: its exit status and log say why
-            except BaseException as exc:
-                errors.append(exc)
-                stop.set()
-            finally:
-                with contextlib.suppress(BrokenPipeError):
-                    stdin.close()
-
-        threads = [threading.Thread(target=read, daemon=True), threading.Thread(target=write, daemon=True)]
+        threads = [
+            threading.Thread(target=_read_frames, args=(stdout, frame_bytes, fresh, stop, errors), daemon=True),
+            threading.Thread(target=_write_frames, args=(stdin, done, stop, errors), daemon=True),
+        ]
         for thread in threads:
             thread.start()
         count = 0
@@ -195,6 +168,48 @@ def relay_frames(
 
 
 _RELAY_DEPTH = 8
+
+
+def _read_frames(
+    stdout: io.BufferedReader,
+    frame_bytes: int,
+    fresh: queue.Queue[bytearray | None],
+    stop: threading.Event,
+    errors: list[BaseException],
+) -> None:
+    """Thread: read whole frames from the source into ``fresh``; None at the end."""
+    try:
+        while not stop.is_set():
+            buffer = bytearray(frame_bytes)
+            got = _read_full(stdout, buffer)
+            if got == 0:
+                break
+            if got < frame_bytes:
+                raise MediaError(f"ffmpeg gave a partial frame ({got} of {frame_bytes} bytes)")
+            if not _put(fresh, buffer, stop):
+                break
+    except BaseException as exc:
+        errors.append(exc)
+        stop.set()
+    finally:
+        _put(fresh, None, stop)
+
+
+def _write_frames(
+    stdin: IO[bytes], done: queue.Queue[bytearray | None], stop: threading.Event, errors: list[BaseException]
+) -> None:
+    """Thread: write the frames of ``done`` to the sink, then close its stdin."""
+    try:
+        while (buffer := _get(done, stop)) is not None:
+            stdin.write(buffer)
+    except BrokenPipeError:
+        stop.set()  # the sink stopped early: its exit status and log say why
+    except BaseException as exc:
+        errors.append(exc)
+        stop.set()
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            stdin.close()
 
 
 def _read_full(stream: io.BufferedReader, buffer: bytearray) -> int:

@@ -31,26 +31,11 @@ Example: aigc transcribe news.wav --srt news.srt
 Example: aigc transcribe interview.mp3 --model whisper-base --language zh --json"""
 
 
-def _srt_time(seconds: float) -> str:
-    ms = round(seconds * 1000)
-    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+def _write_subtitles(path: Path, segments: Sequence[Any]) -> None:
+    """One cue per segment, as WebVTT for a ``.vtt`` path and SubRip otherwise (the one writer, pysubs2)."""
+    from aigc_sdk._internal.subtitles import subtitle_text
 
-
-def srt(segments: Sequence[Any]) -> str:
-    """SubRip subtitles with one cue per segment.
-
-    Example:
-        >>> from aigc_sdk.types import Segment
-        >>> print(srt([Segment(text="Good evening.", start=0.0, end=1.25)]))
-        1
-        00:00:00,000 --> 00:00:01,250
-        Good evening.
-        <BLANKLINE>
-    """
-    cues = [
-        f"{i}\n{_srt_time(s.start)} --> {_srt_time(s.end)}\n{s.text}\n" for i, s in enumerate(segments, 1) if s.text
-    ]
-    return "\n".join(cues)
+    write_text(path, subtitle_text(segments, "vtt" if path.suffix.lower() == ".vtt" else "srt"))
 
 
 def _print_json(result: Any, **extra: Any) -> None:
@@ -75,7 +60,7 @@ def speak(
     loudness: Annotated[
         float | None, typer.Option("--loudness", help="Normalise to this loudness in LUFS, e.g. -16.")
     ] = None,
-    subtitles: Annotated[Path | None, typer.Option("--subtitles", help="Also write an SRT file.")] = None,
+    subtitles: Annotated[Path | None, typer.Option("--subtitles", help="Also write subtitles (.srt, or .vtt).")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed (recorded in provenance).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print segments and provenance as JSON.")] = False,
 ) -> None:
@@ -108,7 +93,7 @@ def speak(
             result = result.model_copy(update={"audio": normalize_loudness(result.audio, loudness)})
         path = result.save(output)
         if subtitles is not None:
-            write_text(subtitles, srt(result.segments))
+            _write_subtitles(subtitles, result.segments)
     if as_json:
         _print_json(result, output=str(path))
     else:
@@ -158,7 +143,7 @@ def transcribe(
     language: Annotated[str | None, typer.Option("--language", "-l", help="Spoken language; default: detect.")] = None,
     prompt: Annotated[str | None, typer.Option("--prompt", help="Names and spellings to expect.")] = None,
     words: Annotated[bool, typer.Option("--words/--no-words", help="Word timestamps.")] = True,
-    srt_path: Annotated[Path | None, typer.Option("--srt", help="Also write an SRT file.")] = None,
+    srt_path: Annotated[Path | None, typer.Option("--srt", help="Also write subtitles (.srt, or .vtt).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Also write the text to this file.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed (recorded in provenance).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print segments, words and provenance as JSON.")] = False,
@@ -172,7 +157,7 @@ def transcribe(
         with Studio() as studio:  # without --model, the registry picks a model for the language
             result = studio.transcribe(request, model=model)
         if srt_path is not None:
-            write_text(srt_path, srt(result.segments))
+            _write_subtitles(srt_path, result.segments)
         if output is not None:
             write_text(output, result.text + "\n")
     if as_json:

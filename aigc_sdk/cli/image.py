@@ -65,7 +65,7 @@ def _size(aspect: str, width: int | None, height: int | None) -> tuple[int, int]
     from aigc_sdk.generators.image.cards import aspect_size
 
     w, h = aspect_size(aspect)
-    return (width or w, height or h)
+    return (w if width is None else width, h if height is None else height)  # 0 is refused by the spec, not replaced
 
 
 def generate(

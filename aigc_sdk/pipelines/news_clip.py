@@ -49,6 +49,7 @@ from aigc_sdk.types import (
     StoryResult,
     Task,
     TemplateRequest,
+    VideoEncoding,
     VideoResult,
     normalize_language,
 )
@@ -369,8 +370,7 @@ def _render(ctx: StepContext, inputs: dict[str, Any]) -> Render:
         burn_subtitles=config.subtitles,
         seed=config.seed,
         prompt=inputs["script"].headline,
-        output=ctx.workdir / "clip.mp4",
-        watermark=None if config.watermark else False,
+        encoding=VideoEncoding(output=ctx.workdir / "clip.mp4", watermark=None if config.watermark else False),
     )
     result: VideoResult = ctx.studio.run(request)
     return Render(

@@ -15,7 +15,7 @@ from pydantic import Field, FilePath, model_validator
 
 from aigc_sdk._internal.linebreak import is_cjk
 from aigc_sdk._internal.model import FrozenModel
-from aigc_sdk.types import Cue, Motion, Segment, VideoRequest
+from aigc_sdk.types import Cue, Motion, Segment, VideoEncoding, VideoRequest
 
 __all__ = ["Timeline", "TimelineSegment", "Visual", "split_cues"]
 
@@ -185,20 +185,24 @@ class Timeline(FrozenModel):
         ends = [*starts[1:], self.duration]
         return tuple(round(end - start, 6) for start, end in zip(starts, ends, strict=True))
 
-    def to_video_request(self, **fields: Any) -> VideoRequest:
+    def to_video_request(self, *, encoding: VideoEncoding | None = None, **fields: Any) -> VideoRequest:
         """The slideshow request that renders this timeline (extra fields: size, fps, music, style …).
+
+        ``encoding`` (codec settings, watermark, output file) is passed through as it is.
 
         Example:
             >>> card = Visual(path="examples/data/market_close.csv", kind="card")
             >>> tl = Timeline.from_speech([Segment(text="One.", start=0.0, end=1.0)], [card], duration=1.0)
-            >>> tl.to_video_request(width=320, height=180).durations
-            (1.0,)
+            >>> request = tl.to_video_request(width=320, height=180, encoding=VideoEncoding(crf=20))
+            >>> request.durations, request.encoding.crf
+            ((1.0,), 20)
         """
         common: dict[str, Any] = {
             "images": tuple(seg.visual.path for seg in self.segments),
             "durations": self.slide_durations(),
             "cues": self.cues,
             "audio": self.narration,
+            "encoding": encoding or VideoEncoding(),
             **fields,
         }
         request = VideoRequest(**common)

@@ -28,6 +28,7 @@ from aigc_sdk.trust.watermark import (
     is_generated,
     watermark_video,
 )
+from aigc_sdk.types import VideoEncoding
 
 
 def _scene(width: int, height: int, seed: int = 0) -> npt.NDArray[np.uint8]:
@@ -97,11 +98,15 @@ def test_rendered_frames_are_marked_except_the_users_own_pictures(tmp_path: Path
     assert card.provenance is not None and photo.provenance is None
     with Studio() as studio:
         common = {"durations": [1.0, 1.0], "width": 320, "height": 256, "fps": 10, "transition": "none"}
-        default = studio.video([card, photo], output=tmp_path / "default.mp4", **common)
-        everything = studio.video([card, photo], output=tmp_path / "all.mp4", watermark=True, **common)
-        nothing = studio.video([card, photo], output=tmp_path / "none.mp4", watermark=False, **common)
+        default = studio.video([card, photo], encoding=VideoEncoding(output=tmp_path / "default.mp4"), **common)
+        everything = studio.video(
+            [card, photo], encoding=VideoEncoding(output=tmp_path / "all.mp4", watermark=True), **common
+        )
+        nothing = studio.video(
+            [card, photo], encoding=VideoEncoding(output=tmp_path / "none.mp4", watermark=False), **common
+        )
         with pytest.raises(InvalidRequestError, match="at least 256"):
-            studio.video([card], durations=[1.0], width=160, height=128, watermark=True)
+            studio.video([card], durations=[1.0], width=160, height=128, encoding=VideoEncoding(watermark=True))
     marker = FrameMarker(320, 256)
     marked = [marker.accuracy(_frame(default.video.path, t)) for t in (0.3, 0.7, 1.3, 1.7)]
     assert min(marked[:2]) >= 0.95  # the card's frames, after H.264 at CRF 23

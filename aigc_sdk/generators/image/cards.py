@@ -17,19 +17,15 @@ import datetime as _dt
 import functools
 import math
 import re
-import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 import numpy as np
 from pydantic import Field, FilePath, field_validator, model_validator
 
-from aigc_sdk._internal.fonts import FontInfo, font_files, safe_read_font
-from aigc_sdk._internal.linebreak import line_atoms
 from aigc_sdk._internal.model import FrozenModel
 from aigc_sdk._internal.optional import require
+from aigc_sdk._internal.textlayout import FontBook, FontFace, TextBlock, TextLayout, font_license, shared_book
 from aigc_sdk.errors import InvalidRequestError
 from aigc_sdk.media import Image
 from aigc_sdk.provenance import Provenance, library_versions
@@ -142,12 +138,30 @@ THEMES: dict[str, Theme] = {
 }
 
 
+_CHROME = frozenset({"kicker", "source"})  # the header's label and the footer's credit line
+#: The text fields each layout draws (every other content field must be left out).
+_DRAWN: dict[str, frozenset[str]] = {
+    "title": _CHROME | {"title", "subtitle"},
+    "body": _CHROME | {"title", "body"},
+    "bullets": _CHROME | {"title", "bullets"},
+    "quote": _CHROME | {"quote", "attribution"},
+    "number": _CHROME | {"value", "label", "delta", "delta_unit", "subtitle"},
+    "lower-third": frozenset({"kicker", "title", "subtitle"}),
+    "location": _CHROME | {"lat", "lon", "title", "body"},
+}
+_CONTENT_FIELDS = (
+    "kicker", "title", "subtitle", "body", "bullets", "quote", "attribution", "value", "label", "delta",
+    "delta_unit", "lat", "lon", "source",
+)  # fmt: skip
+
+
 class CardSpec(FrozenModel):
     """What a card shows; which fields are needed depends on ``layout``.
 
     ``title`` → title (+ subtitle); ``body`` → title + body; ``bullets`` → title + bullets;
     ``quote`` → quote (+ attribution); ``number`` → value (+ label, delta, unit); ``lower-third`` → title
-    (+ subtitle), drawn on a transparent canvas; ``location`` → lat + lon (+ title/place, body).
+    (+ subtitle), drawn on a transparent canvas; ``location`` → lat + lon (+ title/place, body). Every layout
+    but ``lower-third`` also draws ``kicker`` and ``source``. A field the layout does not draw is an error.
 
     Example:
         >>> CardSpec(layout="number", value="4,189.77", delta=0.93, delta_unit="%", label="Composite").delta
@@ -156,6 +170,11 @@ class CardSpec(FrozenModel):
         ...     CardSpec(layout="bullets", title="x")
         ... except ValueError as e:
         ...     "bullets" in str(e)
+        True
+        >>> try:
+        ...     CardSpec(layout="title", title="x", body="never drawn")
+        ... except ValueError as e:
+        ...     "does not draw body" in str(e)
         True
     """
 
@@ -198,6 +217,16 @@ class CardSpec(FrozenModel):
                 raise ValueError(f"{name} is blank")
         if any(not b.strip() for b in self.bullets):
             raise ValueError("bullets must not be blank")
+        unused = [
+            name
+            for name in _CONTENT_FIELDS
+            if name not in _DRAWN[self.layout] and getattr(self, name) != CardSpec.model_fields[name].default
+        ]
+        if unused:
+            raise InvalidRequestError(
+                f"a {self.layout!r} card does not draw {', '.join(unused)}",
+                hint=f"it draws {', '.join(sorted(_DRAWN[self.layout]))}; choose another layout or leave them out",
+            )
         return self
 
     @classmethod
@@ -248,215 +277,6 @@ class CardSpec(FrozenModel):
         return cls(**{k: v for k, v in defaults.items() if v is not None})
 
 
-# --------------------------------------------------------------------------------------------- fonts
-
-
-@dataclass(frozen=True)
-class FontFace:
-    """A font face at a weight: the file, the face index in a collection, and its cmap.
-
-    Example:
-        >>> face = FontFace(FontInfo(Path("DejaVuSans.ttf"), 0, "DejaVu Sans", frozenset(map(ord, "ab"))), 400)
-        >>> face.family, face.covers("ab"), face.license
-        ('DejaVu Sans', True, 'Bitstream-Vera')
-    """
-
-    info: FontInfo
-    weight: int
-
-    @property
-    def family(self) -> str:
-        """The family name.
-
-        Example:
-            >>> FontFace(FontInfo(Path("a.ttf"), 0, "Demo", frozenset()), 400).family
-            'Demo'
-        """
-        return self.info.family
-
-    @property
-    def license(self) -> str:
-        """The font's licence (see :func:`font_license`).
-
-        Example:
-            >>> FontFace(FontInfo(Path("NotoSansCJK.ttc"), 2, "Noto Sans CJK SC", frozenset()), 700).license
-            'OFL-1.1'
-        """
-        return font_license(self.info)
-
-    def covers(self, text: str) -> bool:
-        """Whether every non-space character has a glyph in this face.
-
-        Example:
-            >>> FontFace(FontInfo(Path("a.ttf"), 0, "Demo", frozenset(map(ord, "hi"))), 400).covers("hi hi")
-            True
-        """
-        return self.info.covers(text)
-
-
-def font_license(info: FontInfo) -> str:
-    """The licence of a font: DejaVu → ``Bitstream-Vera``, Noto → ``OFL-1.1``, else what the file says.
-
-    Example:
-        >>> font_license(FontInfo(Path("DejaVuSans-Bold.ttf"), 0, "DejaVu Sans", frozenset()))
-        'Bitstream-Vera'
-    """
-    family = info.family.lower()
-    if "dejavu" in family or "bitstream vera" in family:
-        return "Bitstream-Vera"  # DejaVu changes are public domain
-    if family.startswith(("noto", "source han")):
-        return "OFL-1.1"
-    return _name_record(info.path, info.index, 13) or "unknown (see the font file)"
-
-
-@functools.lru_cache(maxsize=64)
-def _name_record(path: Path, index: int, name_id: int) -> str | None:
-    ttlib = require("fontTools.ttLib", extra="image", feature="font licences")
-    try:
-        font = ttlib.TTFont(str(path), fontNumber=index, lazy=True)
-    except (OSError, ValueError, KeyError, AssertionError):
-        return None
-    with font:
-        record = font["name"].getDebugName(name_id)
-    return str(record)[:120] if record else None
-
-
-_STYLE_WORDS = ("bold", "oblique", "italic", "condensed", "mono", "light", "thin", "black", "medium", "math", "semi")
-
-
-def _style_score(path: Path, bold: bool) -> int:
-    """Lower is better: the plain (or plain bold) file of a static family."""
-    name = path.stem.lower()
-    words = [w for w in _STYLE_WORDS if w in name]
-    if bold:
-        return 0 if words == ["bold"] else (1 if "bold" in words else 5) + len(words)
-    return len(words)
-
-
-class FontBook:
-    """Installed fonts by family, with glyph-coverage fallback (fontTools cmaps).
-
-    Args:
-        families: Families to prefer, in order (a theme's ``fonts``).
-
-    Example:
-        >>> book = FontBook(("DejaVu Sans", "Noto Sans CJK SC"))
-        >>> [f.family for _, f in book.runs("Hi 你好", bold=False)]  # doctest: +SKIP
-        ['Noto Sans CJK SC']
-    """
-
-    def __init__(self, families: Sequence[str]) -> None:
-        self.families = tuple(families)
-        self._by_family: dict[str, list[FontInfo]] = {}
-        for path in font_files():
-            for info in safe_read_font(path):  # a broken file in a system font folder is skipped
-                self._by_family.setdefault(info.family, []).append(info)
-        self._pil: dict[tuple[Path, int, int, int], PIL.ImageFont.FreeTypeFont] = {}
-        self._variable: dict[tuple[Path, int], bool] = {}
-
-    def face(self, family: str, *, bold: bool) -> FontFace | None:
-        """The regular or bold face of ``family``, or None when it is not installed.
-
-        Example:
-            >>> FontBook(("DejaVu Sans",)).face("No Such Family", bold=False) is None
-            True
-        """
-        infos = self._by_family.get(family)
-        if not infos:
-            return None
-        best = min(infos, key=lambda i: (_style_score(i.path, bold), str(i.path)))
-        weight = 700 if bold else 400
-        if bold and "bold" not in best.path.stem.lower() and not self._is_variable(best):
-            weight = 400  # no bold file: the regular one
-        return FontFace(best, weight)
-
-    def runs(self, text: str, *, bold: bool) -> list[tuple[str, FontFace]]:
-        """Split ``text`` into runs, each with a face that has every glyph of the run.
-
-        Raises:
-            InvalidRequestError: A character has no glyph in any installed font.
-
-        Example:
-            >>> runs = FontBook(("DejaVu Sans", "Noto Sans CJK SC")).runs("Hello", bold=True)
-            >>> "".join(t for t, _ in runs)
-            'Hello'
-        """
-        preferred = [f for f in (self.face(name, bold=bold) for name in self.families) if f is not None]
-        for face in preferred:
-            if face.covers(text):
-                return [(text, face)]
-        runs: list[tuple[str, FontFace]] = []
-        for ch in text:
-            face = self._face_for(ch, preferred, bold)
-            if runs and (ch.isspace() or runs[-1][1] == face):
-                runs[-1] = (runs[-1][0] + ch, runs[-1][1])
-            else:
-                runs.append((ch, face))
-        return runs
-
-    def _face_for(self, ch: str, preferred: list[FontFace], bold: bool) -> FontFace:
-        if ch.isspace():
-            return preferred[0] if preferred else self._any_face(bold)
-        for face in preferred:
-            if ord(ch) in face.info.codepoints:
-                return face
-        for family in sorted(self._by_family):
-            candidate = self.face(family, bold=bold)
-            if candidate is not None and ord(ch) in candidate.info.codepoints:
-                return candidate
-        name = unicodedata.name(ch, f"U+{ord(ch):04X}")
-        raise InvalidRequestError(
-            f"no installed font has a glyph for {ch!r} ({name})",
-            hint="install a font that covers it (AIGC_FONT_DIRS), or remove the character",
-        )
-
-    def _any_face(self, bold: bool) -> FontFace:
-        for family in sorted(self._by_family):
-            face = self.face(family, bold=bold)
-            if face is not None:
-                return face
-        raise InvalidRequestError("no fonts are installed", hint='pip install "aigc-sdk[image]" (Noto CJK)')
-
-    def _is_variable(self, info: FontInfo) -> bool:
-        key = (info.path, info.index)
-        if key not in self._variable:
-            font = self._load(info, 12)
-            try:
-                font.get_variation_axes()
-                self._variable[key] = True
-            except OSError:
-                self._variable[key] = False
-        return self._variable[key]
-
-    def _load(self, info: FontInfo, size: int) -> PIL.ImageFont.FreeTypeFont:
-        image_font = require("PIL.ImageFont", extra="image", feature="cards")
-        font: PIL.ImageFont.FreeTypeFont = image_font.truetype(str(info.path), size, index=info.index)
-        return font
-
-    def pil_font(self, face: FontFace, size: int) -> PIL.ImageFont.FreeTypeFont:
-        """A Pillow font for ``face`` at ``size`` pixels (variable fonts set to the face's weight).
-
-        Example:
-            >>> book = FontBook(("DejaVu Sans",))
-            >>> face = book.face("DejaVu Sans", bold=False)
-            >>> face is None or book.pil_font(face, 20).size == 20
-            True
-        """
-        key = (face.info.path, face.info.index, size, face.weight)
-        font = self._pil.get(key)
-        if font is None:
-            font = self._load(face.info, size)
-            if self._is_variable(face.info):
-                font.set_variation_by_axes([face.weight])
-            self._pil[key] = font
-        return font
-
-
-@functools.lru_cache(maxsize=8)
-def _shared_book(families: tuple[str, ...]) -> FontBook:
-    return FontBook(families)
-
-
 # ------------------------------------------------------------------------------------------- drawing
 
 
@@ -488,18 +308,6 @@ class Card:
     image: Image
     boxes: tuple[TextBox, ...]
     safe_area: tuple[int, int, int, int]
-
-
-@dataclass
-class _Block:
-    lines: list[list[tuple[str, FontFace]]]
-    size: int
-    line_height: int
-    widths: list[float]
-
-    @property
-    def height(self) -> int:
-        return self.line_height * len(self.lines)
 
 
 def _rgb(color: str, alpha: int | None = None) -> tuple[int, ...]:
@@ -545,65 +353,10 @@ class _Canvas:
             else _gradient(self.theme.background, self.theme.surface, self.w, self.h).copy()
         )
         self.draw: PIL.ImageDraw.ImageDraw = image_draw.Draw(self.image)
+        self.layout = TextLayout(book, self.draw)
         self.boxes: list[TextBox] = []
 
-    # -- text --------------------------------------------------------------------------------
-
-    def measure(self, runs: Sequence[tuple[str, FontFace]], size: int) -> float:
-        return sum(self.book.pil_font(face, size).getlength(text) for text, face in runs)
-
-    def wrap(self, text: str, size: int, max_width: float, *, bold: bool) -> tuple[list[str], list[float], bool]:
-        """Greedy line filling; the flag says a word had to be broken inside."""
-        broke = False
-        lines: list[str] = []
-        widths: list[float] = []
-        current = ""
-        current_w = 0.0
-
-        def width_of(s: str) -> float:
-            return self.measure(self.book.runs(s, bold=bold), size)
-
-        for paragraph in text.split("\n"):
-            for atom, space in line_atoms(paragraph):
-                candidate = current + (" " if space and current else "") + atom
-                cw = width_of(candidate)
-                if cw <= max_width or not current:
-                    if cw > max_width:  # one atom wider than the line: break it by characters
-                        broke = True
-                        for piece in self._hard_break(atom, size, max_width, bold):
-                            if current:
-                                lines.append(current)
-                                widths.append(current_w)
-                            current, current_w = piece, width_of(piece)
-                        continue
-                    current, current_w = candidate, cw
-                else:
-                    lines.append(current)
-                    widths.append(current_w)
-                    current = atom
-                    current_w = width_of(atom)
-                    if current_w > max_width:
-                        broke = True
-                        pieces = self._hard_break(atom, size, max_width, bold)
-                        for piece in pieces[:-1]:
-                            lines.append(piece)
-                            widths.append(width_of(piece))
-                        current, current_w = pieces[-1], width_of(pieces[-1])
-            if current or not lines:
-                lines.append(current)
-                widths.append(current_w)
-            current, current_w = "", 0.0
-        return lines, widths, broke
-
-    def _hard_break(self, atom: str, size: int, max_width: float, bold: bool) -> list[str]:
-        pieces, piece = [], ""
-        for ch in atom:
-            if piece and self.measure(self.book.runs(piece + ch, bold=bold), size) > max_width:
-                pieces.append(piece)
-                piece = ""
-            piece += ch
-        pieces.append(piece)
-        return pieces
+    # -- text (the shared layout of aigc_sdk._internal.textlayout) -----------------------------
 
     def fit(
         self,
@@ -616,39 +369,15 @@ class _Canvas:
         bold: bool = False,
         max_lines: int | None = None,
         spacing: float = 1.22,
-    ) -> _Block:
+    ) -> TextBlock:
         """The largest size (≤ max_size) at which ``text`` wraps into the box; ellipsis at min_size."""
-        size = max(int(max_size), int(min_size))
-        floor = max(6, int(min_size))
-        while True:
-            lines, widths, broke = self.wrap(text, size, width - 0.06 * size, bold=bold)
-            line_height = max(1, round(size * spacing))
-            fits = not broke and len(lines) * line_height <= height and (max_lines is None or len(lines) <= max_lines)
-            if fits or size <= floor:
-                break
-            size = max(floor, min(size - 1, int(size * 0.94)))
-        if len(lines) * line_height > height or (max_lines is not None and len(lines) > max_lines):
-            keep = max(1, min(len(lines), int(height // line_height), max_lines or len(lines)))
-            if keep < len(lines):
-                lines, widths = lines[:keep], widths[:keep]
-                lines[-1], widths[-1] = self._ellipsize(lines[-1], size, width, bold)
-        return _Block(
-            lines=[self.book.runs(line, bold=bold) for line in lines], size=size, line_height=line_height, widths=widths
+        return self.layout.fit(
+            text, width, height, max_size=max_size, min_size=min_size, bold=bold, max_lines=max_lines, spacing=spacing
         )
-
-    def _ellipsize(self, line: str, size: int, width: float, bold: bool) -> tuple[str, float]:
-        text = line.rstrip()
-        while text:
-            candidate = text + "…"
-            w = self.measure(self.book.runs(candidate, bold=bold), size)
-            if w <= width:
-                return candidate, w
-            text = text[:-1].rstrip()
-        return "…", self.measure(self.book.runs("…", bold=bold), size)
 
     def text_block(
         self,
-        block: _Block,
+        block: TextBlock,
         x: float,
         y: float,
         *,
@@ -658,36 +387,9 @@ class _Canvas:
         align: Literal["left", "center", "right"] = "left",
     ) -> tuple[int, int, int, int]:
         """Draw ``block`` with its first line's top at ``y``; returns and records the ink box."""
-        fill = _rgb(color, 255)
-        ink: list[tuple[float, float, float, float]] = []
-        for i, (runs, line_w) in enumerate(zip(block.lines, block.widths, strict=True)):
-            ascent = max(self.book.pil_font(face, block.size).getmetrics()[0] for _, face in runs)
-            baseline = y + i * block.line_height + (block.line_height - block.size) / 2 + ascent * 0.92
-            if align == "left" or width is None:
-                cursor = x
-            elif align == "center":
-                cursor = x + (width - line_w) / 2
-            else:
-                cursor = x + width - line_w
-            first_text, first_face = next(((t, f) for t, f in runs if t.strip()), runs[0])
-            bearing = self.draw.textbbox(
-                (cursor, baseline), first_text.lstrip(), font=self.book.pil_font(first_face, block.size), anchor="ls"
-            )[0]
-            cursor += max(0.0, (x if align == "left" or width is None else cursor) - bearing)  # glyphs overhanging left
-            for text, face in runs:
-                font = self.book.pil_font(face, block.size)
-                if text.strip():
-                    self.draw.text((cursor, baseline), text, font=font, fill=fill, anchor="ls")
-                    ink.append(self.draw.textbbox((cursor, baseline), text, font=font, anchor="ls"))
-                cursor += font.getlength(text)
-        if not ink:
+        box = self.layout.draw_block(block, x, y, fill=_rgb(color, 255), width=width, align=align)
+        if box is None:
             return (int(x), int(y), int(x), int(y))
-        box = (
-            math.floor(min(b[0] for b in ink)),
-            math.floor(min(b[1] for b in ink)),
-            math.ceil(max(b[2] for b in ink)),
-            math.ceil(max(b[3] for b in ink)),
-        )
         text = "\n".join("".join(t for t, _ in line) for line in block.lines)
         faces = tuple((t, f) for line in block.lines for t, f in line)
         self.boxes.append(TextBox(role=role, text=text, box=box, faces=faces))
@@ -796,7 +498,7 @@ class CardRenderer:
             >>> all(card.safe_area[0] <= b.box[0] and b.box[2] <= card.safe_area[2] for b in card.boxes)
             True
         """
-        canvas = _Canvas(spec, _shared_book(spec.theme.fonts))
+        canvas = _Canvas(spec, shared_book(spec.theme.fonts))
         draw = getattr(self, "_" + spec.layout.replace("-", "_"))
         draw(canvas)
         image = canvas.image if spec.layout == "lower-third" else canvas.image.convert("RGB")
@@ -857,7 +559,7 @@ class CardRenderer:
         if sub:
             c.text_block(sub, tx, top + title.height + 3 * u, role="subtitle", color=theme.muted)
 
-    def _heading(self, c: _Canvas, width: float, height: float, max_size: float) -> _Block:
+    def _heading(self, c: _Canvas, width: float, height: float, max_size: float) -> TextBlock:
         return c.fit(
             c.spec.title or "",
             width,
@@ -869,7 +571,7 @@ class CardRenderer:
             spacing=1.14,
         )
 
-    def _draw_heading(self, c: _Canvas, title: _Block, x0: float, y0: float) -> float:
+    def _draw_heading(self, c: _Canvas, title: TextBlock, x0: float, y0: float) -> float:
         c.text_block(title, x0, y0, role="title", color=c.theme.text)
         rule_y = y0 + title.height + 2.0 * c.u
         c.draw.rectangle((x0, rule_y, x0 + 9 * c.u, rule_y + 0.6 * c.u), fill=_rgb(c.theme.accent, 255))
@@ -941,7 +643,7 @@ class CardRenderer:
         s, u, theme = c.spec, c.u, c.theme
         x0, y0, x1, y1 = self._content(c)
         width, avail = x1 - x0, y1 - y0
-        parts: list[tuple[_Block, str, str]] = []
+        parts: list[tuple[TextBlock, str, str]] = []
         if s.label:
             parts.append(
                 (
@@ -1034,7 +736,7 @@ class CardRenderer:
         tx0, ty0, tx1, ty1 = text_box
         width, avail = tx1 - tx0, ty1 - ty0
         coords = f"{abs(s.lat):.2f}° {'N' if s.lat >= 0 else 'S'}, {abs(s.lon):.2f}° {'E' if s.lon >= 0 else 'W'}"
-        parts: list[tuple[_Block, str, str]] = []
+        parts: list[tuple[TextBlock, str, str]] = []
         if s.title:
             parts.append(
                 (

@@ -15,14 +15,15 @@ import io
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from aigc_sdk._internal.model import FrozenModel
 from aigc_sdk._internal.optional import require
+from aigc_sdk._internal.textlayout import FontFace, shared_book
 from aigc_sdk.errors import InvalidRequestError, MediaError, map_errors
-from aigc_sdk.generators.image.cards import FontFace, Theme, _shared_book
+from aigc_sdk.generators.image.cards import Theme
 from aigc_sdk.media import Image
 from aigc_sdk.provenance import Provenance, library_versions
 
@@ -58,8 +59,9 @@ def load_table(path: str | Path) -> list[dict[str, str]]:
 class ChartSpec(FrozenModel):
     """What a chart shows.
 
-    ``line``: one line per ``y`` column over ``x``; ``bar``: bars of the first ``y`` column;
-    ``delta``: bars of the first ``y`` column coloured by sign (rises/falls), labelled with ``unit``.
+    ``line``: one line per ``y`` column over ``x``; ``bar``: bars of the ``y`` column;
+    ``delta``: bars of the ``y`` column coloured by sign (rises/falls), labelled with ``unit``. Bars and deltas
+    draw one column: several ``y`` columns are an error there.
 
     Example:
         >>> ChartSpec(kind="delta", x="date", y="change_pct", unit="%", title="Daily change").y
@@ -83,6 +85,15 @@ class ChartSpec(FrozenModel):
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return (value,) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_series_for_bars(self) -> Self:
+        if self.kind != "line" and len(self.y) > 1:
+            raise InvalidRequestError(
+                f"a {self.kind!r} chart draws one column, got {len(self.y)}: {', '.join(self.y)}",
+                hint="give one y column, or use kind='line' to draw several",
+            )
+        return self
 
 
 def _label(value: str) -> str:
@@ -162,64 +173,12 @@ class ChartRenderer:
         left, right = m + fx(9 * u), 1 - m - fx(2 * u)
         ax = fig.add_axes((left, bottom + fy(5.0 * u), right - left, top - bottom - fy(8.0 * u)))
         self._style(ax, theme, u * pt, family)
-        palette = [theme.accent, theme.text, theme.muted, theme.positive, theme.negative]
         positions = list(range(len(xs)))
         fmt = f"{{:,.{spec.decimals}f}}{spec.unit}"
         if spec.kind == "line":
-            for i, (name, values) in enumerate(series.items()):
-                color = palette[i % len(palette)]
-                ax.plot(
-                    positions,
-                    values,
-                    color=color,
-                    linewidth=0.55 * u * pt * 2,
-                    marker="o",
-                    markersize=1.3 * u * pt * 2,
-                    label=name,
-                    solid_capstyle="round",
-                )
-                ax.annotate(
-                    fmt.format(values[-1]),
-                    (positions[-1], values[-1]),
-                    xytext=(0, 1.6 * u * pt * 2),
-                    textcoords="offset points",
-                    ha="center",
-                    va="bottom",
-                    color=color,
-                    fontsize=2.6 * u * pt,
-                    fontweight="bold",
-                    **font,
-                )
-            if len(series) > 1:
-                legend = ax.legend(frameon=False, loc="upper left", prop={"family": family, "size": 2.4 * u * pt})
-                for text in legend.get_texts():
-                    text.set_color(theme.muted)
-            low = min(min(v) for v in series.values())
-            high = max(max(v) for v in series.values())
-            pad = (high - low) * 0.25 or abs(high) * 0.05 or 1.0
-            ax.set_ylim(low - pad, high + pad)
+            self._lines(ax, positions, series, fmt, theme, u, pt, family)
         else:
-            values = next(iter(series.values()))
-            if spec.kind == "delta":
-                colors = [theme.positive if v > 0 else theme.negative if v < 0 else theme.muted for v in values]
-                labels = [("+" if v > 0 else "") + fmt.format(v) for v in values]
-                ax.axhline(0, color=theme.muted, linewidth=0.25 * u * pt * 2)
-            else:
-                colors = [theme.accent] * len(values)
-                labels = [fmt.format(v) for v in values]
-            bars = ax.bar(positions, values, color=colors, width=0.62)
-            ax.bar_label(
-                bars,
-                labels=labels,
-                padding=0.8 * u * pt * 2,
-                color=theme.text,
-                fontsize=2.6 * u * pt,
-                fontweight="bold",
-                **font,
-            )
-            low, high = min(0.0, min(values)), max(0.0, max(values))
-            pad = (high - low) * 0.18 or 1.0
-            ax.set_ylim(low - (pad if low < 0 else 0), high + (pad if high > 0 else 0))
+            self._bars(ax, positions, next(iter(series.values())), fmt, spec, u, pt, family)
         ax.set_xticks(positions, [_label(x) for x in xs])
         ticks = [float(t) for t in ax.get_yticks()]
         places = next((p for p in range(5) if all(abs(t * 10**p - round(t * 10**p)) < 1e-6 for t in ticks)), 4)
@@ -247,6 +206,82 @@ class ChartRenderer:
             },
         )
         return Image(pil.convert("RGB"), provenance)
+
+    @staticmethod
+    def _lines(
+        ax: Any,
+        positions: list[int],
+        series: dict[str, list[float]],
+        fmt: str,
+        theme: Theme,
+        u: float,
+        pt: float,
+        family: str,
+    ) -> None:
+        """One line per series, its last value labelled; a legend when there are several."""
+        font = {"family": family}
+        palette = [theme.accent, theme.text, theme.muted, theme.positive, theme.negative]
+        for i, (name, values) in enumerate(series.items()):
+            color = palette[i % len(palette)]
+            ax.plot(
+                positions,
+                values,
+                color=color,
+                linewidth=0.55 * u * pt * 2,
+                marker="o",
+                markersize=1.3 * u * pt * 2,
+                label=name,
+                solid_capstyle="round",
+            )
+            ax.annotate(
+                fmt.format(values[-1]),
+                (positions[-1], values[-1]),
+                xytext=(0, 1.6 * u * pt * 2),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                color=color,
+                fontsize=2.6 * u * pt,
+                fontweight="bold",
+                **font,
+            )
+        if len(series) > 1:
+            legend = ax.legend(frameon=False, loc="upper left", prop={"family": family, "size": 2.4 * u * pt})
+            for text in legend.get_texts():
+                text.set_color(theme.muted)
+        low = min(min(v) for v in series.values())
+        high = max(max(v) for v in series.values())
+        pad = (high - low) * 0.25 or abs(high) * 0.05 or 1.0
+        ax.set_ylim(low - pad, high + pad)
+
+    @staticmethod
+    def _bars(
+        ax: Any, positions: list[int], values: list[float], fmt: str, spec: ChartSpec, u: float, pt: float, family: str
+    ) -> None:
+        """Bars labelled with their values; deltas coloured by sign about a zero line."""
+        font = {"family": family}
+        if spec.kind == "delta":
+            colors = [
+                spec.theme.positive if v > 0 else spec.theme.negative if v < 0 else spec.theme.muted for v in values
+            ]
+            labels = [("+" if v > 0 else "") + fmt.format(v) for v in values]
+            ax.axhline(0, color=spec.theme.muted, linewidth=0.25 * u * pt * 2)
+        else:
+            colors = [spec.theme.accent] * len(values)
+            labels = [fmt.format(v) for v in values]
+        bars = ax.bar(positions, values, color=colors, width=0.62)
+        ax.bar_label(
+            bars,
+            labels=labels,
+            padding=0.8 * u * pt * 2,
+            color=spec.theme.text,
+            fontsize=2.6 * u * pt,
+            fontweight="bold",
+            **font,
+        )
+        low, high = min(0.0, min(values)), max(0.0, max(values))
+        pad = (high - low) * 0.18 or 1.0
+        ax.set_ylim(low - (pad if low < 0 else 0), high + (pad if high > 0 else 0))
 
     @staticmethod
     def _style(ax: Any, theme: Theme, scale: float, family: str) -> None:
@@ -287,7 +322,7 @@ def _columns(spec: ChartSpec, rows: list[Mapping[str, Any]]) -> tuple[list[str],
 
 
 def _face_for(text: str, theme: Theme) -> FontFace:
-    book = _shared_book(theme.fonts)
+    book = shared_book(theme.fonts)
     runs = book.runs(text, bold=False)
     faces = {face.info.path: face for _, face in runs}
     if len(faces) == 1:

@@ -9,7 +9,10 @@ frames only, everything else is passed through ``concat``), subtitle and logo
 overlays, the narration with a music bed ducked under it (``sidechaincompress``),
 H.264 + AAC encoding (yuv420p, ``+faststart``) and the provenance comment tag.
 
-Frames that carry the invisible watermark (``VideoRequest.watermark``; by default
+The plan is built by the small builders of :mod:`aigc_sdk.generators.video.ffgraph` (slide timing and
+video graph, audio mix, command); burned-in subtitles are drawn by :mod:`aigc_sdk.generators.video.captions`.
+
+Frames that carry the invisible watermark (``VideoEncoding.watermark``; by default
 those of stills made by aigc_sdk) take a second path: the filter graph writes raw
 4:2:0 frames, Python marks them in their chroma plane (:mod:`aigc_sdk.trust.watermark`),
 and a second ffmpeg mixes the audio and encodes, the three overlapping.
@@ -23,10 +26,8 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import math
 import os
 import random
-import re
 import shutil
 import subprocess
 import tempfile
@@ -39,27 +40,36 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from aigc_sdk._internal.ffmpeg import relay_frames, require_ffmpeg
-from aigc_sdk._internal.files import atomic_path, atomic_write_bytes
-from aigc_sdk._internal.fonts import FontInfo, find_font, read_font
-from aigc_sdk._internal.linebreak import line_atoms
+from aigc_sdk._internal.files import atomic_path
 from aigc_sdk._internal.optional import require
+from aigc_sdk._internal.probe import probe_media
 from aigc_sdk._internal.settings import Settings
+from aigc_sdk._internal.subtitles import read_subtitles, write_subtitles
 from aigc_sdk.errors import InvalidRequestError, MediaError, map_errors
 from aigc_sdk.generators.base import BaseGenerator
+from aigc_sdk.generators.video.captions import subtitle_band
+from aigc_sdk.generators.video.ffgraph import (
+    Encoding,
+    Overlay,
+    Slide,
+    audio_mix,
+    ffmpeg_commands,
+    slide_timing,
+    video_graph,
+)
 from aigc_sdk.media import Audio, Image, Video, sidecar_path, write_sidecar
 from aigc_sdk.provenance import Provenance
 from aigc_sdk.registry.weights import resolve_weights
-from aigc_sdk.types import Cue, Motion, SubtitleStyle, VideoRequest, VideoResult
+from aigc_sdk.types import Cue, Motion, VideoRequest, VideoResult
 
 if TYPE_CHECKING:
     import PIL.Image
     import PIL.ImageFont
 
-__all__ = ["SlideshowVideoGenerator", "ken_burns_motions", "wrap_text"]
+__all__ = ["SlideshowVideoGenerator", "ken_burns_motions"]
 
 #: Stills that move are fitted at this multiple of the frame size before ``zoompan`` crops and scales them.
 DEFAULT_PRESCALE = 1.5
-_FONT_PREFERENCE = ("DejaVu Sans", "Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Sans CJK KR")
 
 
 @dataclass
@@ -87,20 +97,20 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
       frame size; higher is smoother and slower;
     * ``threads`` (default 0: ffmpeg decides): encoder threads.
 
-    The request's ``preset``/``crf`` choose the x264 speed and quality; ``watermark``
-    which frames carry the invisible mark (None: those of stills with provenance). Ken Burns
-    moves are drawn from the request's seed unless ``motions`` gives one per slide.
+    The request's ``encoding`` (:class:`~aigc_sdk.types.VideoEncoding`): ``preset``/``crf`` choose the x264
+    speed and quality, ``watermark`` which frames carry the invisible mark (None: those of stills with
+    provenance). Ken Burns moves are drawn from the request's seed unless ``motions`` gives one per slide.
 
     Example:
         >>> import numpy as np, tempfile, pathlib
         >>> from aigc_sdk.media import Image
         >>> from aigc_sdk.registry import ModelRegistry
-        >>> from aigc_sdk.types import Cue
+        >>> from aigc_sdk.types import Cue, VideoEncoding
         >>> video = SlideshowVideoGenerator(ModelRegistry().get("slideshow"))
         >>> slides = [Image.from_array(np.full((90, 160, 3), v, dtype=np.uint8)) for v in (40, 200)]
         >>> out = pathlib.Path(tempfile.mkdtemp()) / "clip.mp4"
-        >>> result = video(images=slides, durations=[1.0, 1.0], width=160, height=90, fps=10, output=out,
-        ...                cues=[Cue(text="Hello", start=0.2, end=1.6)], seed=1)
+        >>> result = video(images=slides, durations=[1.0, 1.0], width=160, height=90, fps=10,
+        ...                cues=[Cue(text="Hello", start=0.2, end=1.6)], seed=1, encoding=VideoEncoding(output=out))
         >>> result.video.info.width, result.video.info.duration, result.subtitles.suffix
         (160, 2.0, '.srt')
     """
@@ -138,146 +148,31 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
             raise
 
     def _plan_in(self, request: VideoRequest, workdir: Path) -> _Plan:
+        """Prepare the files and build the ffmpeg plan: timing, stills, overlays, graphs, provenance, command."""
+        encoding = request.encoding
         width, height, fps = request.width, request.height, request.fps
-        narration: tuple[Path, float] | None = None
-        if request.audio is not None:
-            narration = self._audio_file(request.audio, workdir / "narration.wav")
-            total = narration[1] if request.durations is None else float(sum(request.durations))
-            if abs(total - narration[1]) > 0.1:
-                raise InvalidRequestError(
-                    f"the slides last {total:.2f} s but the audio lasts {narration[1]:.2f} s",
-                    hint="make the durations add up to the audio's length, or leave durations out to spread them",
-                )
-        else:
-            total = float(request.total_duration or 0.0)
+        narration, total = self._narration(request, workdir)
         request.check_timing(total)
         cues = self._cues(request, total)
         target = self._target(request)
-
-        # Frame bookkeeping: slide i owns frames [bounds[i], bounds[i + 1]); crossfades are centred on the cuts.
-        durations = request.slide_durations(total)
-        starts = np.concatenate([[0.0], np.cumsum(durations)])
-        bounds = [round(float(t) * fps) for t in starts]
-        frames = bounds[-1]
-        fade = round(request.transition_duration * fps) if request.transition == "crossfade" else 0
-        fade = fade if len(durations) > 1 else 0
-        if fade and min(b - a for a, b in itertools.pairwise(bounds)) <= fade:
-            raise InvalidRequestError(
-                f"slides of {min(durations):.3g} s are too short for {request.transition_duration:g} s crossfades "
-                f"at {fps} fps",
-                hint="lower transition_duration or use longer slides",
-            )
-
+        crossfade = request.transition_duration if request.transition == "crossfade" else 0.0
+        timing = slide_timing(request.slide_durations(total), fps=fps, crossfade=crossfade)
         motions = ken_burns_motions(request)
-        inputs: list[str] = []
-        graph: list[str] = []
-        pil_image = require("PIL.Image", extra="image", feature="slideshows")
-        n = len(motions)
-        # Frames per slide: its span, plus half of each crossfade it takes part in.
-        lengths = [
-            bounds[i + 1] - bounds[i] + (fade // 2 if i > 0 else 0) + (fade - fade // 2 if i < n - 1 else 0)
-            for i in range(n)
-        ]
-        for i, (source, motion, length) in enumerate(zip(request.images, motions, lengths, strict=True)):
-            still = _open_still(source, pil_image)
-            path = workdir / f"still{i}.bmp"
-            if motion.is_static:
-                frame = _fit(
-                    still, width, height, request, zoom=motion.zoom_start, centre=(motion.x_start, motion.y_start)
-                )
-                frame.save(path)
-                inputs += ["-framerate", str(fps), "-i", path.name]
-                graph.append(
-                    f"[{i}:v]format=yuv420p,loop=loop={length - 1}:size=1:start=0,setpts=N/({fps}*TB),setsar=1[z{i}]"
-                )
-            else:
-                pw, ph = _even(width * self._prescale), _even(height * self._prescale)
-                _fit(still, pw, ph, request).save(path)
-                inputs += ["-framerate", str(fps), "-i", path.name]
-                graph.append(f"[{i}:v]format=yuv420p,{_zoompan(motion, length, width, height, fps)},setsar=1[z{i}]")
-            still.close()
-
-        # Crossfades touch only the overlapping frames: split each slide into head | body | tail,
-        # blend tail(i) with head(i + 1), and concatenate the rest untouched.
-        pieces: list[str] = []
-        for i, length in enumerate(lengths):
-            if not fade:
-                pieces.append(f"[z{i}]")
-                continue
-            has_head, has_tail = i > 0, i < n - 1
-            names = (["h"] if has_head else []) + ["b"] + (["t"] if has_tail else [])
-            graph.append(f"[z{i}]split={len(names)}" + "".join(f"[{k}{i}in]" for k in names))
-            body_start = fade if has_head else 0
-            body_end = length - fade if has_tail else length
-            if has_head:
-                graph.append(f"[h{i}in]trim=end_frame={fade},setpts=PTS-STARTPTS[h{i}]")
-            graph.append(f"[b{i}in]trim=start_frame={body_start}:end_frame={body_end},setpts=PTS-STARTPTS[b{i}]")
-            if has_tail:
-                graph.append(f"[t{i}in]trim=start_frame={length - fade},setpts=PTS-STARTPTS[t{i}]")
-            pieces.append(f"[b{i}]")
-            if has_tail:
-                pieces.append(f"[x{i}]")
-        if fade:
-            for i in range(n - 1):
-                graph.append(f"[t{i}][h{i + 1}]xfade=transition=fade:duration={fade / fps:.6f}:offset=0[x{i}]")
-        graph.append("".join(pieces) + f"concat=n={len(pieces)}:v=1:a=0[slides]")
-        video_label = "slides"
-        next_input = n
-
-        fonts: list[str] = []
-        if cues and request.burn_subtitles:
-            concat_file, band_y, fonts = _subtitle_band(cues, total, request, workdir)
-            inputs += ["-f", "concat", "-safe", "0", "-i", concat_file.name]
-            graph.append(f"[{next_input}:v]format=yuva420p[subs]")
-            graph.append(f"[{video_label}][subs]overlay=x=0:y={band_y}:eof_action=repeat:format=yuv420[subbed]")
-            video_label = "subbed"
-            next_input += 1
-        if request.logo is not None:
-            logo_path, (lx, ly) = _logo(request, workdir, pil_image)
-            inputs += ["-i", logo_path.name]
-            graph.append(
-                f"[{video_label}][{next_input}:v]overlay=x={lx}:y={ly}:eof_action=repeat:format=yuv420[logoed]"
-            )
-            video_label = "logoed"
-            next_input += 1
-        graph.append(f"[{video_label}]format=yuv420p[vout]")
-
-        marks = self._marks(request, bounds, width, height)
-        # Marking frames: this ffmpeg writes raw frames, Python marks them, a second ffmpeg encodes.
-        audio_base = 1 if marks else next_input
-        audio_label: str | None = None
-        audio_inputs: list[str] = []
-        audio_graph: list[str] = []
+        slides = self._stills(request, motions, timing.lengths, workdir)
+        overlays, fonts = self._overlays(request, cues, total, workdir)
+        video = video_graph(slides, fade=timing.fade, width=width, height=height, fps=fps, overlays=overlays)
+        marks = self._marks(request, list(timing.bounds), width, height)
+        music = None if request.music is None else self._audio_file(request.music, workdir / "music.wav")[0].name
         rate = request.sample_rate or 48_000
-        fmt = f"aresample={rate},aformat=sample_fmts=fltp:channel_layouts=stereo"
-        if narration is not None:
-            audio_inputs += ["-i", narration[0].name]
-            audio_graph.append(f"[{audio_base}:a]{fmt},apad,atrim=end={total:.6f}[voice]")
-            audio_label = "voice"
-            audio_base += 1
-        if request.music is not None:
-            music_path, _ = self._audio_file(request.music, workdir / "music.wav")
-            audio_inputs += ["-stream_loop", "-1", "-i", music_path.name]
-            fade_out = min(2.0, total / 4)
-            audio_graph.append(
-                f"[{audio_base}:a]{fmt},atrim=end={total:.6f},volume={request.music_volume:.4f},"
-                f"afade=t=in:d={min(0.5, total / 4):.3f},afade=t=out:st={total - fade_out:.3f}:d={fade_out:.3f}[music]"
-            )
-            audio_base += 1
-            if audio_label is None:
-                audio_label = "music"
-            else:
-                if request.duck:
-                    audio_graph.append("[voice]asplit=2[voice_mix][voice_key]")
-                    audio_graph.append(
-                        "[music][voice_key]sidechaincompress=threshold=0.015:ratio=8:attack=20:release=400[bed]"
-                    )
-                    audio_graph.append("[voice_mix][bed]amix=inputs=2:duration=first:normalize=0[mixed]")
-                else:
-                    audio_graph.append("[voice][music]amix=inputs=2:duration=first:normalize=0[mixed]")
-                audio_graph.append("[mixed]alimiter=limit=0.97:level=0[mix]")
-                audio_label = "mix"
-
+        audio = audio_mix(
+            first_input=1 if marks else video.streams,  # marked frames come on stdin (input 0) of the encoder
+            total=total,
+            rate=rate,
+            narration=None if narration is None else narration.name,
+            music=music,
+            music_volume=request.music_volume,
+            duck=request.duck,
+        )
         extra: dict[str, Any] = {}
         if marks:
             from aigc_sdk.trust.watermark import METHOD, PAYLOAD
@@ -287,33 +182,66 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
             request,
             renderer="ffmpeg",
             ffmpeg=self._ffmpeg.version,
-            duration=round(frames / fps, 6),
-            frames=frames,
+            duration=round(timing.frames / fps, 6),
+            frames=timing.frames,
             motions=[m.model_dump() for m in motions],
             subtitle_fonts=fonts,
             **extra,
         )
-        ffmpeg = [self._ffmpeg.path, "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
-        encode = ["-c:v", "libx264", "-preset", request.preset, "-crf", str(request.crf), "-pix_fmt", "yuv420p"]
-        encode += ["-r", str(fps), "-frames:v", str(frames), "-movflags", "+faststart"]
-        if audio_label is not None:
-            encode += ["-map", f"[{audio_label}]", "-c:a", "aac", "-b:a", "160k", "-ar", str(rate)]
-        if self._threads:
-            encode += ["-threads", str(self._threads)]
-        encode += ["-metadata", f"comment={provenance.to_json()}"]
-        if request.prompt:
-            encode += ["-metadata", f"title={request.prompt}"]
-        producer: list[str] = []
-        if marks:
-            producer = [*ffmpeg, *inputs, "-filter_complex", ";".join(graph), "-map", "[vout]",
-                      "-frames:v", str(frames), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"]  # fmt: skip
-            raw = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", "-r", str(fps), "-i", "-"]
-            mix = ["-filter_complex", ";".join(audio_graph)] if audio_graph else []
-            command = [*ffmpeg, *raw, *audio_inputs, *mix, "-map", "0:v", *encode]
-        else:
-            filters = ";".join(graph + audio_graph)
-            command = [*ffmpeg, *inputs, *audio_inputs, "-filter_complex", filters, "-map", "[vout]", *encode]
-        return _Plan(request, workdir, target, total, frames, cues, provenance, command, producer, marks)
+        metadata = [("comment", provenance.to_json())] + ([("title", request.prompt)] if request.prompt else [])
+        settings = Encoding(width=width, height=height, fps=fps, frames=timing.frames, preset=encoding.preset,
+                            crf=encoding.crf, rate=rate, threads=self._threads, metadata=tuple(metadata))  # fmt: skip
+        command, producer = ffmpeg_commands(self._ffmpeg.path, video, audio, settings, marked=bool(marks))
+        return _Plan(request, workdir, target, total, timing.frames, cues, provenance, command, producer, marks)
+
+    def _narration(self, request: VideoRequest, workdir: Path) -> tuple[Path | None, float]:
+        """The narration as a file ffmpeg reads (None: no audio), and the video's length in seconds."""
+        if request.audio is None:
+            return None, float(request.total_duration or 0.0)
+        path, seconds = self._audio_file(request.audio, workdir / "narration.wav")
+        total = seconds if request.durations is None else float(sum(request.durations))
+        if abs(total - seconds) > 0.1:
+            raise InvalidRequestError(
+                f"the slides last {total:.2f} s but the audio lasts {seconds:.2f} s",
+                hint="make the durations add up to the audio's length, or leave durations out to spread them",
+            )
+        return path, total
+
+    def _stills(
+        self, request: VideoRequest, motions: list[Motion], lengths: tuple[int, ...], workdir: Path
+    ) -> list[Slide]:
+        """Fit each still to the frame (moving ones at ``prescale`` × the frame) and save it for ffmpeg."""
+        width, height = request.width, request.height
+        pil_image = require("PIL.Image", extra="image", feature="slideshows")
+        slides = []
+        for i, (source, motion, length) in enumerate(zip(request.images, motions, lengths, strict=True)):
+            still = _open_still(source, pil_image)
+            path = workdir / f"still{i}.bmp"
+            if motion.is_static:
+                centre = (motion.x_start, motion.y_start)
+                _fit(still, width, height, request, zoom=motion.zoom_start, centre=centre).save(path)
+            else:
+                _fit(still, _even(width * self._prescale), _even(height * self._prescale), request).save(path)
+            still.close()
+            slides.append(Slide(path.name, length, None if motion.is_static else motion))
+        return slides
+
+    @staticmethod
+    def _overlays(
+        request: VideoRequest, cues: tuple[Cue, ...], total: float, workdir: Path
+    ) -> tuple[list[Overlay], list[str]]:
+        """The burned-in subtitle band and the logo, as overlays; and the subtitle fonts used."""
+        overlays: list[Overlay] = []
+        fonts: list[str] = []
+        if cues and request.burn_subtitles:
+            playlist, band_y, fonts = subtitle_band(cues, total, request, workdir)
+            args = ("-f", "concat", "-safe", "0", "-i", playlist.name)
+            overlays.append(Overlay("subbed", args, x=0, y=band_y, convert="format=yuva420p", stream="subs"))
+        if request.logo is not None:
+            pil_image = require("PIL.Image", extra="image", feature="slideshows")
+            logo_path, (lx, ly) = _logo(request, workdir, pil_image)
+            overlays.append(Overlay("logoed", ("-i", logo_path.name), x=lx, y=ly))
+        return overlays, fonts
 
     @staticmethod
     def _marks(request: VideoRequest, bounds: list[int], width: int, height: int) -> tuple[bool, ...]:
@@ -322,11 +250,11 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
         ``watermark=None`` marks the frames of stills made by aigc_sdk (with provenance),
         not the user's own pictures, when the frame is big enough to hold the mark.
         """
-        if request.watermark is False:
+        if request.encoding.watermark is False:
             return ()
         from aigc_sdk.trust.watermark import MIN_SIDE
 
-        if request.watermark is None:
+        if request.encoding.watermark is None:
             if min(width, height) < MIN_SIDE:
                 return ()
             made = [
@@ -343,40 +271,30 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
         marks = tuple(m for i, m in enumerate(made) for _ in range(bounds[i + 1] - bounds[i]))
         return marks if any(marks) else ()
 
-    def _audio_file(self, value: Audio | Path, path: Path) -> tuple[Path, float]:
-        """An audio input as a file ffmpeg can read, with its duration in seconds."""
+    @staticmethod
+    def _audio_file(value: Audio | Path, path: Path) -> tuple[Path, float]:
+        """An audio input as a file ffmpeg can read, with its duration in seconds (PyAV's probe)."""
         if isinstance(value, Audio):
             _write_wav(value, path)
             return path, value.duration
         source = Path(value)
-        done = subprocess.run(
-            [self._ffmpeg.path, "-hide_banner", "-nostdin", "-i", str(source)],
-            capture_output=True,
-            text=True,
-            errors="replace",  # metadata tags print cut at a byte count, which can split a character
-            timeout=60,
-        )
-        found = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", done.stderr)
-        if found is None or "Audio:" not in done.stderr:
-            last = (done.stderr.strip().splitlines() or [""])[-1]
-            raise MediaError(f"{source} is not a readable audio file", hint=last or None)
-        h, m, s = found.groups()
+        try:
+            probe = probe_media(source)
+        except MediaError as exc:
+            raise MediaError(f"{source} is not a readable audio file", hint=exc.hint) from exc
+        if not probe.has_audio:
+            raise MediaError(f"{source} is not a readable audio file", hint="it has no audio stream")
         link = path.with_suffix(source.suffix.lower() or ".audio")
         with contextlib.suppress(FileExistsError):
             os.symlink(source.resolve(), link)
-        return link, int(h) * 3600 + int(m) * 60 + float(s)
+        return link, probe.duration
 
     def _cues(self, request: VideoRequest, total: float) -> tuple[Cue, ...]:
         cues = request.cues
         if request.subtitles is not None:
-            pysubs2: Any = require("pysubs2", extra="video", feature="subtitle files")
             with map_errors(f"could not read subtitles {request.subtitles}", to=InvalidRequestError):
-                events = pysubs2.load(str(request.subtitles)).events
-                cues = tuple(
-                    Cue(text=e.plaintext.strip(), start=e.start / 1000, end=e.end / 1000)
-                    for e in sorted(events, key=lambda e: e.start)
-                    if not e.is_comment and e.plaintext.strip() and e.end > e.start
-                )
+                read = read_subtitles(request.subtitles)
+            cues = tuple(Cue(text=text, start=start, end=end) for text, start, end in read)
             for before, after in itertools.pairwise(cues):
                 if after.start < before.end - 1e-6:
                     raise InvalidRequestError(f"{request.subtitles}: cue {after.text!r} overlaps the one before")
@@ -386,8 +304,8 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
         return tuple(c if c.end <= total else Cue(text=c.text, start=c.start, end=total) for c in kept)
 
     def _target(self, request: VideoRequest) -> Path:
-        if request.output is not None:
-            target = request.output.expanduser().absolute()
+        if request.encoding.output is not None:
+            target = request.encoding.output.expanduser().absolute()
         else:
             target = Settings.from_env().cache_dir / "renders" / f"{uuid.uuid4().hex}.mp4"
         try:
@@ -448,7 +366,7 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
         for plan in outputs:
             srt = vtt = None
             if plan.cues:
-                srt, vtt = write_subtitle_files(plan.cues, plan.target)
+                srt, vtt = write_subtitles(plan.cues, plan.target.with_suffix(".srt"), plan.target.with_suffix(".vtt"))
             write_sidecar(plan.target, plan.provenance)
             video = Video(plan.target, provenance=plan.provenance)
             results.append(
@@ -500,98 +418,6 @@ def ken_burns_motions(request: VideoRequest) -> list[Motion]:
             motion = Motion(zoom_start=far, zoom_end=far, x_start=x0, x_end=x1, y_start=yc, y_end=yc)
         motions.append(motion)
     return motions
-
-
-def wrap_text(text: str, max_width: float, measure: Any) -> list[str]:
-    """Break ``text`` into lines no wider than ``max_width`` (greedy), breaking between words or CJK characters.
-
-    Closing punctuation (``，。！？）`` …) never starts a line; a word wider than a line is cut.
-
-    Args:
-        text: The text.
-        max_width: Widest line, in the units ``measure`` returns.
-        measure: Width of a string, e.g. ``font.getlength`` of a Pillow font.
-
-    Example:
-        >>> wrap_text("The council voted seven to two", 12, len)
-        ['The council', 'voted seven', 'to two']
-        >>> wrap_text("市议会周二以七比二通过了预算。", 6, len)
-        ['市议会周二以', '七比二通过了', '预算。']
-    """
-    lines: list[str] = []
-    line = ""
-    for token in _tokens(text):
-        candidate = line + token
-        if line.strip() and measure(candidate.rstrip()) > max_width:
-            lines.append(line.rstrip())
-            line = token.lstrip()
-        else:
-            line = candidate
-        while len(line.rstrip()) > 1 and measure(line.rstrip()) > max_width:
-            cut = max(1, max(k for k in range(1, len(line) + 1) if k == 1 or measure(line[:k]) <= max_width))
-            lines.append(line[:cut].rstrip())
-            line = line[cut:].lstrip()
-    if line.strip():
-        lines.append(line.rstrip())
-    return lines
-
-
-def _tokens(text: str) -> list[str]:
-    """The text's unbreakable pieces, each carrying the space that follows it."""
-    atoms = line_atoms(text)
-    spaced = [space for _, space in atoms[1:]] + [False]
-    return [atom + (" " if space else "") for (atom, _), space in zip(atoms, spaced, strict=True)]
-
-
-def _balanced(text: str, max_width: float, measure: Any) -> list[str]:
-    """Greedy wrap, then the narrowest width that keeps the line count (even line lengths)."""
-    lines = wrap_text(text, max_width, measure)
-    if len(lines) < 2:
-        return lines
-    low, high, best = max_width / 2, max_width, lines
-    for _ in range(10):
-        middle = (low + high) / 2
-        trial = wrap_text(text, middle, measure)
-        if len(trial) <= len(lines):
-            best, high = trial, middle
-        else:
-            low = middle
-    return best
-
-
-def write_subtitle_files(cues: tuple[Cue, ...] | list[Cue], video_path: str | Path) -> tuple[Path, Path]:
-    """Write ``cues`` as SRT and WebVTT beside ``video_path`` (``clip.srt``, ``clip.vtt``), atomically.
-
-    Example:
-        >>> import tempfile, pathlib
-        >>> srt, vtt = write_subtitle_files([Cue(text="Hello", start=0.5, end=1.25)],
-        ...                                 pathlib.Path(tempfile.mkdtemp()) / "clip.mp4")
-        >>> print(srt.read_text().strip())
-        1
-        00:00:00,500 --> 00:00:01,250
-        Hello
-        >>> vtt.read_text().startswith("WEBVTT")
-        True
-    """
-    pysubs2: Any = require("pysubs2", extra="video", feature="SRT/VTT subtitles")
-    subs = pysubs2.SSAFile()
-    for cue in cues:
-        event = pysubs2.SSAEvent(start=round(cue.start * 1000), end=round(cue.end * 1000))
-        event.plaintext = cue.text
-        subs.append(event)
-    target = Path(video_path)
-    srt, vtt = target.with_suffix(".srt"), target.with_suffix(".vtt")
-    atomic_write_bytes(srt, subs.to_string("srt").encode("utf-8"))
-    atomic_write_bytes(vtt, subs.to_string("vtt").encode("utf-8"))
-    return srt, vtt
-
-
-def _zoompan(motion: Motion, length: int, width: int, height: int, fps: int) -> str:
-    p = f"(on/{max(length - 1, 1)})"
-    zoom = f"{motion.zoom_start:.6f}{motion.zoom_end - motion.zoom_start:+.6f}*{p}"
-    x = f"({motion.x_start:.6f}{motion.x_end - motion.x_start:+.6f}*{p})*iw-iw/zoom/2"
-    y = f"({motion.y_start:.6f}{motion.y_end - motion.y_start:+.6f}*{p})*ih-ih/zoom/2"
-    return f"zoompan=z='{zoom}':x='{x}':y='{y}':d={length}:s={width}x{height}:fps={fps}"
 
 
 def _open_still(source: Image | Path, pil_image: Any) -> PIL.Image.Image:
@@ -664,111 +490,6 @@ def _write_wav(audio: Audio, path: Path) -> None:
         fh.setsampwidth(2)
         fh.setframerate(audio.sample_rate)
         fh.writeframes(pcm.tobytes())
-
-
-def _rgba(colour: str) -> tuple[int, int, int, int]:
-    value = colour.lstrip("#")
-    alpha = int(value[6:8], 16) if len(value) == 8 else 255
-    return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16), alpha)
-
-
-def _face_for(text: str, style: SubtitleStyle) -> FontInfo:
-    if style.font is not None:
-        faces = read_font(style.font)
-        return next((f for f in faces if f.covers(text)), faces[0])
-    face = find_font(text, prefer=_FONT_PREFERENCE)
-    if face is None:
-        missing = sorted({ch for ch in text if not ch.isspace() and find_font(ch, prefer=_FONT_PREFERENCE) is None})
-        raise MediaError(
-            f"no installed font has glyphs for {''.join(missing[:20])!r}",
-            hint='pip install "aigc-sdk[image]" (Noto CJK fonts), or point AIGC_FONT_DIRS at a folder of fonts',
-        )
-    return face
-
-
-def _truetype(face: FontInfo, size: int, cache: dict[tuple[Path, int, int], Any]) -> PIL.ImageFont.FreeTypeFont:
-    key = (face.path, face.index, size)
-    if key not in cache:
-        image_font = require("PIL.ImageFont", extra="image", feature="subtitles")
-        font = image_font.truetype(str(face.path), size=size, index=face.index)
-        with contextlib.suppress(OSError, AttributeError):
-            # Variable fonts (Noto CJK VF) default to their lightest weight: pick a bold one for legibility.
-            axes = font.get_variation_axes()
-            font.set_variation_by_axes([min(max(700, a["minimum"]), a["maximum"]) for a in axes])
-        cache[key] = font
-    font_out: PIL.ImageFont.FreeTypeFont = cache[key]
-    return font_out
-
-
-def _subtitle_band(
-    cues: tuple[Cue, ...], total: float, request: VideoRequest, workdir: Path
-) -> tuple[Path, int, list[str]]:
-    """Render each cue to a transparent band PNG; return an ffconcat playlist, the band's y and the fonts used."""
-    pil_image = require("PIL.Image", extra="image", feature="subtitles")
-    image_draw = require("PIL.ImageDraw", extra="image", feature="subtitles")
-    style = request.subtitle_style
-    width, height = request.width, request.height
-    margin_x, margin_y = round(style.margin * width), round(style.margin * height)
-    base = max(8, round(style.font_size * min(width, height)))
-    pad_x, pad_y = round(base * 0.45), round(base * 0.25)
-    max_text = max(base, width - 2 * margin_x - 2 * pad_x)
-    cache: dict[tuple[Path, int, int], Any] = {}
-    layouts = []
-    fonts: dict[str, None] = {}
-    for cue in cues:
-        face = _face_for(cue.text, style)
-        fonts[f"{face.path}#{face.index}"] = None
-        for scale in (1.0, 0.9, 0.8, 0.7):
-            font = _truetype(face, max(8, round(base * scale)), cache)
-            lines = _balanced(cue.text, max_text, font.getlength)
-            if len(lines) <= style.max_lines:
-                break
-        ascent, descent = font.getmetrics()
-        line_height = math.ceil((ascent + descent) * 1.08)
-        layouts.append((font, lines, line_height))
-    band = max(len(lines) * lh + 2 * pad_y for _, lines, lh in layouts)
-    band = min(_even(band + 1), _even(height - 2 * margin_y) if height > 2 * margin_y + 2 else height)
-    band_y = {"bottom": height - margin_y - band, "top": margin_y, "center": (height - band) // 2}[style.position]
-    band_y = max(0, min(height - band, band_y))
-
-    colour, outline, background = _rgba(style.color), _rgba(style.outline_color), style.background
-    blank = pil_image.new("RGBA", (width, band), (0, 0, 0, 0))
-    blank.save(workdir / "blank.png", compress_level=1)
-    playlist = ["ffconcat version 1.0"]
-    cursor = 0.0
-    for k, (cue, (font, lines, line_height)) in enumerate(zip(cues, layouts, strict=True)):
-        text_w = max(font.getlength(line) for line in lines)
-        box_w, box_h = text_w + 2 * pad_x, len(lines) * line_height + 2 * pad_y
-        x0 = (width - box_w) / 2
-        y0 = {"bottom": band - box_h, "top": 0, "center": (band - box_h) / 2}[style.position]
-        y0 = max(0.0, y0)
-        layer = blank.copy()
-        if background is not None:
-            image_draw.Draw(layer).rounded_rectangle(
-                (x0, y0, x0 + box_w, y0 + box_h), radius=pad_y, fill=_rgba(background)
-            )
-        text_layer = pil_image.new("RGBA", (width, band), (0, 0, 0, 0))
-        draw = image_draw.Draw(text_layer)
-        stroke = round(style.outline * font.size)
-        for j, line in enumerate(lines):
-            draw.text(
-                (width / 2, y0 + pad_y + j * line_height),
-                line,
-                font=font,
-                fill=colour,
-                anchor="ma",
-                stroke_width=stroke,
-                stroke_fill=outline,
-            )
-        pil_image.alpha_composite(layer, text_layer).save(workdir / f"cue{k}.png", compress_level=1)
-        if cue.start - cursor > 1e-3:
-            playlist += ["file blank.png", f"duration {cue.start - cursor:.6f}"]
-        playlist += [f"file cue{k}.png", f"duration {cue.end - cue.start:.6f}"]
-        cursor = cue.end
-    playlist += ["file blank.png", f"duration {max(total - cursor, 1.0 / request.fps) + 1.0:.6f}", "file blank.png"]
-    path = workdir / "subtitles.ffconcat"
-    path.write_text("\n".join(playlist) + "\n", encoding="utf-8")
-    return path, band_y, list(fonts)
 
 
 def _logo(request: VideoRequest, workdir: Path, pil_image: Any) -> tuple[Path, tuple[int, int]]:

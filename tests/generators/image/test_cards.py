@@ -79,7 +79,8 @@ def _check(card: Card, spec: CardSpec) -> None:
 @pytest.mark.parametrize("layout", list(EN))
 @pytest.mark.parametrize("texts", [EN, ZH], ids=["en", "zh"])
 def test_every_layout_aspect_and_language(renderer: CardRenderer, layout: str, aspect: str, texts: dict) -> None:
-    spec = CardSpec.for_aspect(aspect, scale=0.5, layout=layout, kicker="News", source="Source: test", **texts[layout])
+    credit = {} if layout == "lower-third" else {"source": "Source: test"}  # a lower third has no footer
+    spec = CardSpec.for_aspect(aspect, scale=0.5, layout=layout, kicker="News", **credit, **texts[layout])
     card = renderer.compose(spec)
     _check(card, spec)
     drawn = "".join(b.text for b in card.boxes).replace("\n", "").replace(" ", "")
@@ -170,3 +171,30 @@ def test_location_card_from_usgs_geojson(renderer: CardRenderer, data_dir: Path,
     _check(card, spec)
     saved = Image.load(card.image.save(tmp_path / "quake.png"))
     assert saved.provenance is not None and saved.provenance.request["lat"] == pytest.approx(23.8431)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"layout": "title", "title": "x", "body": "not drawn"}, "does not draw body"),
+        ({"layout": "lower-third", "title": "x", "source": "Source: test"}, "does not draw source"),
+        ({"layout": "quote", "quote": "x", "title": "not drawn", "bullets": ["a"]}, "does not draw title, bullets"),
+        ({"layout": "body", "title": "x", "body": "y", "delta_unit": "pts"}, "does not draw delta_unit"),
+        ({"title": "x", "width": 0, "height": 0}, "width"),
+        ({"title": "x", "width": 100}, "width"),
+    ],
+)
+def test_options_a_card_would_ignore_or_cannot_draw_are_errors(fields: dict, message: str) -> None:
+    with pytest.raises(InvalidRequestError, match=message):
+        CardSpec(**fields)
+
+
+def test_cli_card_of_size_zero_is_refused_not_drawn_at_the_default(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from aigc_sdk.cli.app import app
+
+    out = tmp_path / "card.png"
+    result = CliRunner().invoke(app, ["image", "card", "--title", "x", "--width", "0", "--height", "0", "-o", str(out)])
+    assert result.exit_code != 0 and "width" in result.output
+    assert not out.exists()

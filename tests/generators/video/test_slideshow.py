@@ -13,11 +13,12 @@ import pytest
 
 from aigc_sdk._internal.ffmpeg import require_ffmpeg
 from aigc_sdk._internal.fonts import read_font
+from aigc_sdk._internal.textlayout import wrap_text
 from aigc_sdk.errors import InvalidRequestError, MediaError
-from aigc_sdk.generators.video.slideshow import SlideshowVideoGenerator, ken_burns_motions, wrap_text
+from aigc_sdk.generators.video.slideshow import SlideshowVideoGenerator, ken_burns_motions
 from aigc_sdk.media import Audio, Image, Video, sidecar_path
 from aigc_sdk.registry import ModelRegistry
-from aigc_sdk.types import Cue, Motion, VideoRequest
+from aigc_sdk.types import Cue, Motion, SubtitleStyle, VideoEncoding, VideoRequest
 
 pysubs2 = pytest.importorskip("pysubs2", reason="needs the video extra")
 
@@ -81,7 +82,7 @@ def test_renders_a_clean_mp4_of_the_asked_size_lasting_as_long_as_the_audio(
     narration = _tone(2.37)
     result = video(
         images=[_slide(1), _slide(2, 160, 240), _slide(3)], audio=narration, width=width, height=height, fps=FPS,
-        transition_duration=0.3, output=out, seed=5, prompt="A test clip",
+        transition_duration=0.3, encoding=VideoEncoding(output=out), seed=5, prompt="A test clip",
     )  # fmt: skip
     assert result.video.path == out and out.is_file()
     assert _decode_errors(out) == ""
@@ -110,11 +111,13 @@ def test_ken_burns_moves_the_picture_and_is_reproducible(video: SlideshowVideoGe
     assert motions == ken_burns_motions(request)
     assert ken_burns_motions(request.with_seed(12)) != motions
     assert not motions[0].is_static
-    moving = video(request.model_copy(update={"output": tmp_path / "moving.mp4"}))
+    moving = video(request.model_copy(update={"encoding": VideoEncoding(output=tmp_path / "moving.mp4")}))
     first, last = _frame(moving.video.path, 0.0, 160, 90), _frame(moving.video.path, 1.9, 160, 90)
     assert np.abs(first - last).mean() > 3
     assert moving.provenance.extra["motions"] == [m.model_dump() for m in motions]
-    still = video(request.model_copy(update={"motion": "none", "output": tmp_path / "still.mp4"}))
+    still = video(
+        request.model_copy(update={"motion": "none", "encoding": VideoEncoding(output=tmp_path / "still.mp4")})
+    )
     first, last = _frame(still.video.path, 0.0, 160, 90), _frame(still.video.path, 1.9, 160, 90)
     assert np.abs(first - last).mean() < 2
 
@@ -124,7 +127,7 @@ def test_crossfade_blends_neighbouring_slides(video: SlideshowVideoGenerator, tm
     white = Image.from_array(np.full((90, 160, 3), 255, np.uint8))
     result = video(
         images=[black, white], durations=[1.0, 1.0], width=160, height=90, fps=FPS, motion="none",
-        transition_duration=0.6, output=tmp_path / "fade.mp4",
+        transition_duration=0.6, encoding=VideoEncoding(output=tmp_path / "fade.mp4"),
     )  # fmt: skip
     levels = [_frame(result.video.path, t, 160, 90).mean() for t in (0.1, 0.9, 1.0, 1.1, 1.9)]
     assert levels[0] < 20 and levels[-1] > 235
@@ -139,8 +142,8 @@ def test_subtitles_are_burned_in_and_written_as_srt_and_vtt(video: SlideshowVide
         Cue(text="The council voted seven to two.", start=1.0, end=1.9),
     )
     common = {"images": [_slide(4)], "durations": [2.0], "width": 256, "height": 144, "fps": FPS, "seed": 3}
-    plain = video(**common, output=tmp_path / "plain.mp4")
-    subbed = video(**common, cues=cues, output=tmp_path / "subbed.mp4")
+    plain = video(**common, encoding=VideoEncoding(output=tmp_path / "plain.mp4"))
+    subbed = video(**common, cues=cues, encoding=VideoEncoding(output=tmp_path / "subbed.mp4"))
     assert _decode_errors(subbed.video.path) == ""
     during = np.abs(_frame(plain.video.path, 0.5, 256, 144) - _frame(subbed.video.path, 0.5, 256, 144))
     assert during[90:].mean() > 4  # the lower band holds text
@@ -161,10 +164,18 @@ def test_subtitles_are_burned_in_and_written_as_srt_and_vtt(video: SlideshowVide
 
 def test_cjk_subtitles_render_with_a_font_covering_every_glyph(video: SlideshowVideoGenerator, tmp_path: Path) -> None:
     text = "市议会周二以七比二通过了预算，工程明年春天开始。"
-    plain = video(images=[_slide(5)], durations=[1.5], width=160, height=90, fps=FPS, seed=1, output=tmp_path / "a.mp4")
+    plain = video(
+        images=[_slide(5)],
+        durations=[1.5],
+        width=160,
+        height=90,
+        fps=FPS,
+        seed=1,
+        encoding=VideoEncoding(output=tmp_path / "a.mp4"),
+    )
     result = video(
-        images=[_slide(5)], durations=[1.5], width=160, height=90, fps=FPS, seed=1, output=tmp_path / "b.mp4",
-        cues=[Cue(text=text, start=0.0, end=1.5)],
+        images=[_slide(5)], durations=[1.5], width=160, height=90, fps=FPS, seed=1,
+        encoding=VideoEncoding(output=tmp_path / "b.mp4"), cues=[Cue(text=text, start=0.0, end=1.5)],
     )  # fmt: skip
     (font,) = result.provenance.extra["subtitle_fonts"]
     path, index = font.rsplit("#", 1)
@@ -191,7 +202,13 @@ def test_subtitle_file_input_is_burned_like_cues(video: SlideshowVideoGenerator,
     srt = tmp_path / "in.srt"
     srt.write_text("1\n00:00:00,200 --> 00:00:01,000\nFrom a file\n", encoding="utf-8")
     result = video(
-        images=[_slide(6)], durations=[1.5], width=160, height=90, fps=FPS, subtitles=srt, output=tmp_path / "s.mp4"
+        images=[_slide(6)],
+        durations=[1.5],
+        width=160,
+        height=90,
+        fps=FPS,
+        subtitles=srt,
+        encoding=VideoEncoding(output=tmp_path / "s.mp4"),
     )
     assert result.cues == (Cue(text="From a file", start=0.2, end=1.0),)
     assert result.subtitles is not None and result.subtitles.is_file()
@@ -203,7 +220,7 @@ def test_music_bed_is_ducked_under_the_narration(video: SlideshowVideoGenerator,
     music = _tone(0.7, 1000.0, rate, 0.5)  # shorter than the video: looped
     result = video(
         images=[_slide(7)], audio=Audio(voice, rate), music=music, music_volume=0.5, width=160, height=90, fps=FPS,
-        output=tmp_path / "m.mp4",
+        encoding=VideoEncoding(output=tmp_path / "m.mp4"),
     )  # fmt: skip
     samples = _samples(result.video.path, rate)
 
@@ -225,7 +242,8 @@ def test_logo_watermark_in_its_corner(video: SlideshowVideoGenerator, tmp_path: 
     )
     result = video(
         images=[black], durations=[1.0], width=160, height=90, fps=FPS, motion="none", logo=logo,
-        logo_position="top-right", logo_size=0.2, logo_opacity=1.0, output=tmp_path / "logo.mp4",
+        logo_position="top-right", logo_size=0.2, logo_opacity=1.0,
+        encoding=VideoEncoding(output=tmp_path / "logo.mp4"),
     )  # fmt: skip
     frame = _frame(result.video.path, 0.5, 160, 90)
     assert frame[5:25, 125:150, 0].mean() > 150  # red, top right (inside the safe margin)
@@ -236,7 +254,7 @@ def test_letterbox_fills_with_the_background_colour(video: SlideshowVideoGenerat
     square = Image.from_array(np.full((100, 100, 3), 255, np.uint8))
     result = video(
         images=[square], durations=[1.0], width=160, height=90, fps=FPS, motion="none", fit="contain",
-        background="#0000FF", output=tmp_path / "box.mp4",
+        background="#0000FF", encoding=VideoEncoding(output=tmp_path / "box.mp4"),
     )  # fmt: skip
     frame = _frame(result.video.path, 0.5, 160, 90)
     assert frame[:, :30, 2].mean() > 200 and frame[:, :30, 0].mean() < 40  # blue bars at the sides
@@ -246,7 +264,15 @@ def test_letterbox_fills_with_the_background_colour(video: SlideshowVideoGenerat
 def test_stills_that_fill_the_frame_exactly_in_one_direction(video: SlideshowVideoGenerator, tmp_path: Path) -> None:
     """640x427 in a 1080x1920 moving frame: the crop box is the whole height, give or take rounding."""
     wide = Image.from_array(np.full((427, 640, 3), 128, np.uint8))
-    result = video(images=[wide], durations=[0.4], width=720, height=1280, fps=5, seed=0, output=tmp_path / "p.mp4")
+    result = video(
+        images=[wide],
+        durations=[0.4],
+        width=720,
+        height=1280,
+        fps=5,
+        seed=0,
+        encoding=VideoEncoding(output=tmp_path / "p.mp4"),
+    )
     assert result.video.info.height == 1280
 
 
@@ -259,7 +285,17 @@ def test_stills_that_fill_the_frame_exactly_in_one_direction(video: SlideshowVid
          "before the previous one ends"),
         ({"images": []}, "images"),
         ({"durations": [0.4], "motions": [Motion(), Motion()]}, "motions for 1 images"),
-        ({"output": "clip.gif"}, "mp4"),
+        ({"encoding": {"output": "clip.gif"}}, "mp4"),
+        ({"logo_size": 0.3}, "logo_size would be ignored"),
+        ({"music_volume": 0.5, "audio": _tone(1.0)}, "music_volume would be ignored"),
+        ({"duck": False, "music": _tone(1.0)}, "duck would be ignored"),
+        ({"background": "#FF0000"}, "background would be ignored"),
+        ({"transition": "none", "transition_duration": 1.0}, "transition_duration would be ignored"),
+        ({"subtitle_style": SubtitleStyle(font_size=0.1)}, "subtitle_style would be ignored"),
+        ({"burn_subtitles": False, "durations": [2.0], "cues": [Cue(text="a", start=0, end=1)],
+          "subtitle_style": SubtitleStyle(position="top")}, "subtitle_style would be ignored"),
+        ({"motion": "none", "motions": [Motion()]}, "contradict"),
+        ({"sample_rate": 16_000}, "no audio"),
     ],
 )  # fmt: skip
 def test_bad_requests_are_rejected(fields: dict[str, object], message: str) -> None:
@@ -268,17 +304,35 @@ def test_bad_requests_are_rejected(fields: dict[str, object], message: str) -> N
         VideoRequest(**{**base, **fields})
 
 
+def test_options_at_their_defaults_or_that_apply_are_accepted() -> None:
+    base: dict[str, object] = {"images": [_slide(1)], "durations": [2.0]}
+    VideoRequest(**base, logo_size=0.12, background="#000000", duck=True)  # defaults given explicitly: no effect lost
+    VideoRequest(**base, fit="contain", background="#FF0000", transition="none")
+    VideoRequest(**base, cues=[Cue(text="a", start=0, end=1)], subtitle_style=SubtitleStyle(position="top"))
+    VideoRequest(**base, music=_tone(2.0), music_volume=0.5, sample_rate=44_100)
+
+
 def test_timing_errors_found_against_the_audio(video: SlideshowVideoGenerator, tmp_path: Path) -> None:
     with pytest.raises(InvalidRequestError, match="audio lasts"):
-        video(images=[_slide(1)], durations=[3.0], audio=_tone(2.0), output=tmp_path / "x.mp4")
+        video(images=[_slide(1)], durations=[3.0], audio=_tone(2.0), encoding=VideoEncoding(output=tmp_path / "x.mp4"))
     with pytest.raises(InvalidRequestError, match="too short"):
-        video(images=[_slide(1), _slide(2)], audio=_tone(0.8), transition_duration=0.5, output=tmp_path / "y.mp4")
+        video(
+            images=[_slide(1), _slide(2)],
+            audio=_tone(0.8),
+            transition_duration=0.5,
+            encoding=VideoEncoding(output=tmp_path / "y.mp4"),
+        )
     with pytest.raises(InvalidRequestError, match="after the video ends"):
-        video(images=[_slide(1)], audio=_tone(1.0), cues=[Cue(text="x", start=0.5, end=1.5)], output=tmp_path / "z.mp4")
+        video(
+            images=[_slide(1)],
+            audio=_tone(1.0),
+            cues=[Cue(text="x", start=0.5, end=1.5)],
+            encoding=VideoEncoding(output=tmp_path / "z.mp4"),
+        )
     garbage = tmp_path / "garbage.png"
     garbage.write_bytes(b"not an image")
     with pytest.raises(InvalidRequestError, match="not a readable image"):
-        video(images=[garbage], durations=[1.0], output=tmp_path / "w.mp4")
+        video(images=[garbage], durations=[1.0], encoding=VideoEncoding(output=tmp_path / "w.mp4"))
     assert [p.name for p in tmp_path.iterdir()] == ["garbage.png"]
 
 
@@ -286,7 +340,14 @@ def test_unwritable_output_leaves_nothing(video: SlideshowVideoGenerator, tmp_pa
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
     with pytest.raises(MediaError):
-        video(images=[_slide(1)], durations=[1.0], width=160, height=90, fps=FPS, output=blocker / "clip.mp4")
+        video(
+            images=[_slide(1)],
+            durations=[1.0],
+            width=160,
+            height=90,
+            fps=FPS,
+            encoding=VideoEncoding(output=blocker / "clip.mp4"),
+        )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["not-a-folder"]
 
 
@@ -299,7 +360,8 @@ def test_failed_render_leaves_no_partial_mp4(tmp_path: Path, monkeypatch: pytest
     failing = SlideshowVideoGenerator(ModelRegistry().get("slideshow"))
     out_dir = tmp_path / "out"
     with pytest.raises(MediaError, match="ffmpeg failed"):
-        failing(images=[_slide(1)], durations=[1.0], width=160, height=90, fps=FPS, output=out_dir / "clip.mp4",
+        failing(images=[_slide(1)], durations=[1.0], width=160, height=90, fps=FPS,
+                encoding=VideoEncoding(output=out_dir / "clip.mp4"),
                 cues=[Cue(text="hi", start=0, end=0.5)])  # fmt: skip
     assert os.listdir(out_dir) == []
 
@@ -314,6 +376,13 @@ def test_audio_files_with_chinese_metadata_are_read(video: SlideshowVideoGenerat
     printed = subprocess.run([_ffmpeg(), "-hide_banner", "-i", str(narration)], capture_output=True, check=False)
     with pytest.raises(UnicodeDecodeError):
         printed.stderr.decode("utf-8")  # the case this test is about
-    result = video(images=[_slide(1)], audio=narration, width=160, height=90, fps=FPS, output=tmp_path / "zh.mp4")
+    result = video(
+        images=[_slide(1)],
+        audio=narration,
+        width=160,
+        height=90,
+        fps=FPS,
+        encoding=VideoEncoding(output=tmp_path / "zh.mp4"),
+    )
     assert _samples(tmp_path / "zh.mp4").size / 16_000 == pytest.approx(1.0, abs=0.1)
     assert result.video.path == tmp_path / "zh.mp4"

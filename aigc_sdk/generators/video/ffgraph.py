@@ -1,0 +1,350 @@
+"""The slideshow's ffmpeg plan as three small builders: slide timing and video graph, audio mix, command.
+
+Each builder takes plain values (file names, frame counts, moves) and returns text: nothing here
+reads a file or runs ffmpeg, so each can be checked alone on small inputs. The slideshow generator
+(:mod:`aigc_sdk.generators.video.slideshow`) prepares the files and calls them in order:
+
+1. :func:`slide_timing`: which frames each slide owns, and how long crossfades are, in frames;
+2. :func:`video_graph`: Ken Burns motion (``zoompan``) or held stills, crossfades (``xfade`` on the
+   overlapping frames only, the rest through ``concat``), then overlays (subtitles, logo);
+3. :func:`audio_mix`: the narration padded to the video's length, a looped music bed faded in and out
+   and ducked under the voice (``sidechaincompress``), limited;
+4. :func:`ffmpeg_commands`: one ffmpeg command, or a producer of raw frames plus an encoder when
+   frames are marked with the invisible watermark in between.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aigc_sdk.errors import InvalidRequestError
+from aigc_sdk.types import Motion
+
+__all__ = [
+    "Encoding",
+    "FilterGraph",
+    "Overlay",
+    "Slide",
+    "SlideTiming",
+    "audio_mix",
+    "ffmpeg_commands",
+    "slide_timing",
+    "video_graph",
+    "zoompan",
+]
+
+
+@dataclass(frozen=True)
+class SlideTiming:
+    """Frame bookkeeping: slide ``i`` owns frames ``[bounds[i], bounds[i + 1])``; crossfades are centred on cuts.
+
+    Example:
+        >>> t = slide_timing([1.0, 1.0], fps=10, crossfade=0.4)
+        >>> t.bounds, t.fade, t.lengths, t.frames
+        ((0, 10, 20), 4, (12, 12), 20)
+    """
+
+    bounds: tuple[int, ...]
+    fade: int  # frames of each crossfade (0: cuts)
+    lengths: tuple[int, ...]  # frames each slide renders: its span plus its share of the crossfades around it
+
+    @property
+    def frames(self) -> int:
+        """Frames in the whole video.
+
+        Example:
+            >>> slide_timing([0.5], fps=10, crossfade=0.0).frames
+            5
+        """
+        return self.bounds[-1]
+
+
+def slide_timing(durations: Sequence[float], *, fps: int, crossfade: float) -> SlideTiming:
+    """Frames per slide for slides of ``durations`` seconds at ``fps``, with crossfades of ``crossfade`` seconds.
+
+    A single slide has no crossfade; ``crossfade=0`` means cuts.
+
+    Raises:
+        InvalidRequestError: A slide is not longer than a crossfade, in frames.
+
+    Example:
+        >>> slide_timing([1.0, 2.0, 1.0], fps=10, crossfade=0.2).lengths
+        (11, 22, 11)
+        >>> try:
+        ...     slide_timing([0.3, 1.0], fps=10, crossfade=0.3)
+        ... except ValueError as e:
+        ...     "too short" in str(e)
+        True
+    """
+    starts = list(itertools.accumulate(durations, initial=0.0))
+    bounds = tuple(round(t * fps) for t in starts)
+    n = len(durations)
+    fade = round(crossfade * fps) if n > 1 else 0
+    if fade and min(b - a for a, b in itertools.pairwise(bounds)) <= fade:
+        raise InvalidRequestError(
+            f"slides of {min(durations):.3g} s are too short for {crossfade:g} s crossfades at {fps} fps",
+            hint="lower transition_duration or use longer slides",
+        )
+    lengths = tuple(
+        bounds[i + 1] - bounds[i] + (fade // 2 if i > 0 else 0) + (fade - fade // 2 if i < n - 1 else 0)
+        for i in range(n)
+    )
+    return SlideTiming(bounds=bounds, fade=fade, lengths=lengths)
+
+
+@dataclass(frozen=True)
+class Slide:
+    """One prepared still in the graph: its file, the frames it renders, and its move (None: held).
+
+    Example:
+        >>> Slide("still0.bmp", 25, None).motion is None
+        True
+    """
+
+    file: str
+    frames: int
+    motion: Motion | None
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """A picture stream laid over the video at ``(x, y)``: its input arguments and an optional conversion.
+
+    Example:
+        >>> Overlay("logoed", ("-i", "logo.png"), x=4, y=4).convert is None
+        True
+    """
+
+    name: str
+    args: tuple[str, ...]
+    x: int
+    y: int
+    convert: str | None = None  # a filter applied to the overlay's stream first, e.g. "format=yuva420p"
+    stream: str = ""  # the label given to the converted stream
+
+
+@dataclass(frozen=True)
+class FilterGraph:
+    """Input arguments, filter chains and the label of the output pad (None: nothing to map).
+
+    Example:
+        >>> g = FilterGraph(inputs=("-i", "a.wav"), chains=("[0:a]volume=2[out]",), output="out", streams=1)
+        >>> g.text
+        '[0:a]volume=2[out]'
+    """
+
+    inputs: tuple[str, ...]
+    chains: tuple[str, ...]
+    output: str | None
+    streams: int  # inputs this graph opens (its first one is numbered by the caller)
+
+    @property
+    def text(self) -> str:
+        """The chains joined as ffmpeg's ``-filter_complex`` wants them.
+
+        Example:
+            >>> FilterGraph((), ("[0:v]null[a]", "[a]null[b]"), "b", 0).text
+            '[0:v]null[a];[a]null[b]'
+        """
+        return ";".join(self.chains)
+
+
+def zoompan(motion: Motion, length: int, width: int, height: int, fps: int) -> str:
+    """The ``zoompan`` filter moving linearly from the motion's start to its end over ``length`` frames.
+
+    Example:
+        >>> zoompan(Motion(zoom_start=1.0, zoom_end=1.2), 11, 160, 90, 10)[:40]
+        "zoompan=z='1.000000+0.200000*(on/10)':x="
+    """
+    p = f"(on/{max(length - 1, 1)})"
+    zoom = f"{motion.zoom_start:.6f}{motion.zoom_end - motion.zoom_start:+.6f}*{p}"
+    x = f"({motion.x_start:.6f}{motion.x_end - motion.x_start:+.6f}*{p})*iw-iw/zoom/2"
+    y = f"({motion.y_start:.6f}{motion.y_end - motion.y_start:+.6f}*{p})*ih-ih/zoom/2"
+    return f"zoompan=z='{zoom}':x='{x}':y='{y}':d={length}:s={width}x{height}:fps={fps}"
+
+
+def video_graph(
+    slides: Sequence[Slide], *, fade: int, width: int, height: int, fps: int, overlays: Sequence[Overlay] = ()
+) -> FilterGraph:
+    """The video filter graph: moving or held slides, crossfades of ``fade`` frames, overlays; output ``vout``.
+
+    Crossfades touch only the overlapping frames: each slide is split into head | body | tail,
+    tail ``i`` is blended with head ``i + 1``, and the rest is concatenated untouched.
+
+    Example:
+        >>> g = video_graph([Slide("a.bmp", 12, None), Slide("b.bmp", 12, None)], fade=4, width=16, height=16, fps=10)
+        >>> g.inputs
+        ('-framerate', '10', '-i', 'a.bmp', '-framerate', '10', '-i', 'b.bmp')
+        >>> [c for c in g.chains if "xfade" in c]
+        ['[t0][h1]xfade=transition=fade:duration=0.400000:offset=0[x0]']
+        >>> g.chains[-2:], g.output
+        (('[b0][x0][b1]concat=n=3:v=1:a=0[slides]', '[slides]format=yuv420p[vout]'), 'vout')
+    """
+    inputs: list[str] = []
+    chains: list[str] = []
+    for i, slide in enumerate(slides):
+        inputs += ["-framerate", str(fps), "-i", slide.file]
+        if slide.motion is None:
+            move = f"loop=loop={slide.frames - 1}:size=1:start=0,setpts=N/({fps}*TB)"
+        else:
+            move = zoompan(slide.motion, slide.frames, width, height, fps)
+        chains.append(f"[{i}:v]format=yuv420p,{move},setsar=1[z{i}]")
+    chains += _crossfades([s.frames for s in slides], fade, fps)
+    label, streams = "slides", len(slides)
+    for overlay in overlays:
+        inputs += overlay.args
+        source = f"[{streams}:v]"
+        if overlay.convert is not None:
+            chains.append(f"{source}{overlay.convert}[{overlay.stream}]")
+            source = f"[{overlay.stream}]"
+        chains.append(
+            f"[{label}]{source}overlay=x={overlay.x}:y={overlay.y}:eof_action=repeat:format=yuv420[{overlay.name}]"
+        )
+        label, streams = overlay.name, streams + 1
+    chains.append(f"[{label}]format=yuv420p[vout]")
+    return FilterGraph(inputs=tuple(inputs), chains=tuple(chains), output="vout", streams=streams)
+
+
+def _crossfades(lengths: Sequence[int], fade: int, fps: int) -> list[str]:
+    """Split, trim, blend and concatenate the slide streams ``[z0]`` … into ``[slides]``."""
+    n = len(lengths)
+    if not fade:
+        return ["".join(f"[z{i}]" for i in range(n)) + f"concat=n={n}:v=1:a=0[slides]"]
+    chains: list[str] = []
+    pieces: list[str] = []
+    for i, length in enumerate(lengths):
+        has_head, has_tail = i > 0, i < n - 1
+        names = (["h"] if has_head else []) + ["b"] + (["t"] if has_tail else [])
+        chains.append(f"[z{i}]split={len(names)}" + "".join(f"[{k}{i}in]" for k in names))
+        body_start = fade if has_head else 0
+        body_end = length - fade if has_tail else length
+        if has_head:
+            chains.append(f"[h{i}in]trim=end_frame={fade},setpts=PTS-STARTPTS[h{i}]")
+        chains.append(f"[b{i}in]trim=start_frame={body_start}:end_frame={body_end},setpts=PTS-STARTPTS[b{i}]")
+        if has_tail:
+            chains.append(f"[t{i}in]trim=start_frame={length - fade},setpts=PTS-STARTPTS[t{i}]")
+            pieces += [f"[b{i}]", f"[x{i}]"]
+        else:
+            pieces.append(f"[b{i}]")
+    chains += [f"[t{i}][h{i + 1}]xfade=transition=fade:duration={fade / fps:.6f}:offset=0[x{i}]" for i in range(n - 1)]
+    chains.append("".join(pieces) + f"concat=n={len(pieces)}:v=1:a=0[slides]")
+    return chains
+
+
+def audio_mix(
+    *,
+    first_input: int,
+    total: float,
+    rate: int,
+    narration: str | None = None,
+    music: str | None = None,
+    music_volume: float = 0.25,
+    duck: bool = True,
+) -> FilterGraph:
+    """The audio graph: narration padded or cut to ``total`` s, music looped, faded and ducked under it.
+
+    Inputs are numbered from ``first_input`` (after the video's). The output is ``voice``, ``music``
+    or ``mix``; None when there is no audio at all.
+
+    Example:
+        >>> g = audio_mix(first_input=2, total=4.0, rate=48000, narration="narration.wav", music="music.wav")
+        >>> g.inputs
+        ('-i', 'narration.wav', '-stream_loop', '-1', '-i', 'music.wav')
+        >>> g.chains[0].startswith("[2:a]aresample=48000"), g.chains[1].startswith("[3:a]"), g.output
+        (True, True, 'mix')
+        >>> import re
+        >>> [re.search("[]]([a-z]+)=", c)[1] for c in g.chains[2:]]
+        ['asplit', 'sidechaincompress', 'amix', 'alimiter']
+        >>> audio_mix(first_input=0, total=1.0, rate=48000).output is None
+        True
+    """
+    fmt = f"aresample={rate},aformat=sample_fmts=fltp:channel_layouts=stereo"
+    inputs: list[str] = []
+    chains: list[str] = []
+    index = first_input
+    if narration is not None:
+        inputs += ["-i", narration]
+        chains.append(f"[{index}:a]{fmt},apad,atrim=end={total:.6f}[voice]")
+        index += 1
+    if music is not None:
+        inputs += ["-stream_loop", "-1", "-i", music]
+        fade_out = min(2.0, total / 4)
+        chains.append(
+            f"[{index}:a]{fmt},atrim=end={total:.6f},volume={music_volume:.4f},"
+            f"afade=t=in:d={min(0.5, total / 4):.3f},afade=t=out:st={total - fade_out:.3f}:d={fade_out:.3f}[music]"
+        )
+        index += 1
+    output = "voice" if narration is not None else "music" if music is not None else None
+    if narration is not None and music is not None:
+        if duck:
+            chains.append("[voice]asplit=2[voice_mix][voice_key]")
+            chains.append("[music][voice_key]sidechaincompress=threshold=0.015:ratio=8:attack=20:release=400[bed]")
+            chains.append("[voice_mix][bed]amix=inputs=2:duration=first:normalize=0[mixed]")
+        else:
+            chains.append("[voice][music]amix=inputs=2:duration=first:normalize=0[mixed]")
+        chains.append("[mixed]alimiter=limit=0.97:level=0[mix]")
+        output = "mix"
+    return FilterGraph(inputs=tuple(inputs), chains=tuple(chains), output=output, streams=index - first_input)
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """What the encoder needs besides the graphs: size, rate, length, x264 settings, tags.
+
+    Example:
+        >>> Encoding(width=16, height=16, fps=10, frames=20, preset="veryfast", crf=23, rate=48000).threads
+        0
+    """
+
+    width: int
+    height: int
+    fps: int
+    frames: int
+    preset: str
+    crf: int
+    rate: int
+    threads: int = 0
+    metadata: tuple[tuple[str, str], ...] = ()
+
+
+def ffmpeg_commands(
+    ffmpeg: str, video: FilterGraph, audio: FilterGraph, encoding: Encoding, *, marked: bool
+) -> tuple[list[str], list[str]]:
+    """The encoder command (output file still to append) and, when frames are marked, the frame producer.
+
+    Unmarked: one ffmpeg renders both graphs and encodes H.264 + AAC (``+faststart``). Marked: the
+    producer writes raw yuv420p frames of the video graph to stdout, and the encoder reads them on
+    stdin (input 0) with the audio inputs after it; the audio graph must then number its inputs from 1.
+
+    Example:
+        >>> v = video_graph([Slide("a.bmp", 5, None)], fade=0, width=16, height=16, fps=10)
+        >>> a = audio_mix(first_input=1, total=0.5, rate=48000, narration="n.wav")
+        >>> enc = Encoding(width=16, height=16, fps=10, frames=5, preset="veryfast", crf=23, rate=48000)
+        >>> command, producer = ffmpeg_commands("ffmpeg", v, a, enc, marked=False)
+        >>> producer, command[command.index("-map") + 1], command[-2:]
+        ([], '[vout]', ['-ar', '48000'])
+        >>> command, producer = ffmpeg_commands("ffmpeg", v, a, enc, marked=True)
+        >>> producer[-1], command[command.index("-map") + 1]
+        ('-', '0:v')
+    """
+    base = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+    e = encoding
+    encode = ["-c:v", "libx264", "-preset", e.preset, "-crf", str(e.crf), "-pix_fmt", "yuv420p"]
+    encode += ["-r", str(e.fps), "-frames:v", str(e.frames), "-movflags", "+faststart"]
+    if audio.output is not None:
+        encode += ["-map", f"[{audio.output}]", "-c:a", "aac", "-b:a", "160k", "-ar", str(e.rate)]
+    if e.threads:
+        encode += ["-threads", str(e.threads)]
+    for key, value in e.metadata:
+        encode += ["-metadata", f"{key}={value}"]
+    if not marked:
+        filters = ";".join(video.chains + audio.chains)
+        command = [*base, *video.inputs, *audio.inputs, "-filter_complex", filters, "-map", f"[{video.output}]"]
+        return [*command, *encode], []
+    producer = [*base, *video.inputs, "-filter_complex", video.text, "-map", f"[{video.output}]",
+                "-frames:v", str(e.frames), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"]  # fmt: skip
+    raw = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{e.width}x{e.height}", "-r", str(e.fps), "-i", "-"]
+    mix = ["-filter_complex", audio.text] if audio.chains else []
+    return [*base, *raw, *audio.inputs, *mix, "-map", "0:v", *encode], producer
