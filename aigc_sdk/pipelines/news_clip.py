@@ -127,12 +127,12 @@ class NewsClipConfig(FrozenModel):
             feed_only = [f"{name}={getattr(self, name)!r}" for name in ("template", "timezone") if getattr(self, name)]
             if feed_only:
                 raise ValueError(
-                    f"{' and '.join(feed_only)} apply to feeds, but {self.input.name} is an article "
+                    f"{' and '.join(feed_only)}: only for feeds, and {self.input.name} is an article "
                     "(hint: leave them out; a feed template tells a .geojson/.csv/.json feed)"
                 )
         elif "target_seconds" in self.model_fields_set:
             raise ValueError(
-                f"target_seconds applies to articles, but {self.input.name} is a feed "
+                f"target_seconds={self.target_seconds}: only for articles, and {self.input.name} is a feed "
                 "(hint: leave it out; the feed's template sets the clip's length)"
             )
         if self.photos is not None and self.image_model is not None:
