@@ -245,3 +245,22 @@ def test_the_voice_invalidates_the_narration_and_an_unrelated_default_model_does
         assert until_narration(other_voice) == {"script": "cached", "narration": "started"}
     models = json.loads(next((tmp_path / "cache" / "news-clip" / "narration").glob("*/models.json")).read_text())
     assert [m["id"] for m in models] == ["espeak-en"]
+
+
+def test_the_cli_reports_options_that_do_not_apply_as_bad_input(data_dir: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from aigc_sdk.cli import app
+
+    out = str(tmp_path / "x.mp4")
+    article, feed = str(data_dir / "article_en.md"), str(data_dir / "usgs_significant_week.geojson")
+    for args, said in [
+        ([article, "--template", "usgs-earthquakes"], "only for feeds"),
+        ([feed, "--duration", "30"], "only for articles"),
+        ([feed, "--voice", "sd-turbo"], "does text-to-image, not text-to-speech"),
+    ]:
+        result = CliRunner().invoke(app, ["news-clip", *args, "-o", out])
+        assert result.exit_code == 2, result.output
+        shown = " ".join(result.output.split())  # rich wraps long lines
+        assert said in shown and "Traceback" not in shown
+    assert not list(tmp_path.rglob("*.mp4"))
