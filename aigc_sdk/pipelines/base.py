@@ -1,40 +1,56 @@
-"""Typed pipelines: ``Step`` s composed into a DAG, with a stage cache, progress events and a manifest.
+"""Typed pipelines: steps are plain typed functions, and the pipeline reads its DAG from their signatures.
 
-A step is a function of its inputs (the pipeline's parameters it names, plus the
-outputs of the steps it needs) that returns a pydantic model. Each stage's output is
-cached under a content hash of its inputs, its version and the model specs it
-uses, so an interrupted run resumes where it stopped and an unchanged stage is
-never run twice. Steps reach models only through the :class:`~aigc_sdk.studio.Studio`
-passed in their context.
+A step's parameters name what it needs: the output of another step (a parameter named
+after that step, annotated with its output type) or an input of the pipeline (any other
+name, annotated with its type); a parameter annotated :class:`StepContext` gets the
+step's context. The return annotation, a pydantic model, is the step's output::
+
+    @step(version="2")
+    def narration(ctx: StepContext, script: Script, voice: VoiceOptions) -> Narration: ...
+
+Each stage's output is cached under a hash of the pipeline and step names, the step's
+version, the actual values of its inputs (pydantic models by their fields, files by
+their content) and, for each step it needs, that step's key and the models it used.
+The models a step used are those its Studio resolved while it ran (``ctx.studio`` is a
+recording view, see :meth:`~aigc_sdk.studio.Studio.recording`): they are stored beside
+the output, and a cached output whose models now resolve to another spec is stale. So
+an interrupted run resumes where it stopped, and a changed model invalidates exactly the
+stages that used it and those downstream of them.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import inspect
 import json
 import shutil
 import threading
 import time
+import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, ParamSpec, TypeVar, overload
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import to_jsonable_python
 
 from aigc_sdk._internal.files import atomic_write_json
-from aigc_sdk._internal.hashing import sha256_json
+from aigc_sdk._internal.hashing import sha256_file, sha256_json
 from aigc_sdk.errors import AigcError, InvalidRequestError, PipelineCancelledError, PipelineError
-from aigc_sdk.types import Task
+from aigc_sdk.studio import ModelUse, Studio
 
-__all__ = ["Pipeline", "PipelineEvent", "PipelineRun", "Step", "StepContext"]
+__all__ = ["Pipeline", "PipelineEvent", "PipelineRun", "Step", "StepContext", "step"]
 
+P = ParamSpec("P")
 OutT = TypeVar("OutT", bound=BaseModel)
 ItemT = TypeVar("ItemT")
 ResT = TypeVar("ResT")
 
 _OUTPUT = "output.json"
+_MODELS = "models.json"
+_USES: TypeAdapter[list[ModelUse]] = TypeAdapter(list[ModelUse])
 
 
 @dataclass(frozen=True)
@@ -67,7 +83,7 @@ class StepContext:
         self,
         step: str,
         workdir: Path,
-        studio: Any,
+        studio: Studio | None,
         cancel: threading.Event,
         emit: Callable[[PipelineEvent], None],
         *,
@@ -75,10 +91,33 @@ class StepContext:
     ) -> None:
         self.step = step
         self.workdir = workdir
-        self.studio = studio
+        self._studio = studio
         self._cancel = cancel
         self._emit = emit
         self._max_workers = max_workers
+
+    @property
+    def studio(self) -> Studio:
+        """The step's view of the pipeline's Studio: it records every model the step's requests resolve to.
+
+        Raises:
+            InvalidRequestError: The pipeline was built without a Studio.
+
+        Example:
+            >>> import tempfile, pathlib, threading
+            >>> ctx = StepContext("s", pathlib.Path(tempfile.mkdtemp()), None, threading.Event(), lambda e: None)
+            >>> try:
+            ...     ctx.studio
+            ... except InvalidRequestError as e:
+            ...     e.hint
+            'Pipeline(..., studio=Studio())'
+        """
+        if self._studio is None:
+            raise InvalidRequestError(
+                f"step {self.step!r} asked for a model, but the pipeline has no Studio",
+                hint="Pipeline(..., studio=Studio())",
+            )
+        return self._studio
 
     def progress(self, fraction: float, message: str = "") -> None:
         """Report progress in [0, 1]; also a cancellation point.
@@ -144,46 +183,119 @@ def _as_completed(futures: Mapping[Future[Any], int]) -> Iterable[Future[Any]]:
         yield from finished
 
 
-@dataclass(frozen=True)
-class Step(Generic[OutT]):
-    """One stage: a function of named inputs returning a pydantic model of type ``output``.
+class Step(Generic[P, OutT]):
+    """A typed function as a pipeline stage; calling the step calls the function.
+
+    The function's parameters are read with :func:`typing.get_type_hints`: one annotated
+    :class:`StepContext` (any name, optional) gets the context; every other one is another
+    step's output or a pipeline input, by its name. The return annotation (a pydantic model)
+    is the output type, used to check the result and to reload it from the cache.
 
     Args:
-        name: Unique name in the pipeline; also the key of its output.
-        run: ``run(ctx, inputs) -> output``; ``inputs`` maps each name in ``params`` and ``needs``
-            to its value.
-        output: The pydantic type of the output (used to reload it from the cache).
-        needs: Steps whose outputs this step takes.
-        params: Pipeline parameters this step takes (they go into its cache key).
-        context: Pipeline parameters this step also receives but that stay out of its cache key
-            (e.g. a whole config whose relevant slice is already among ``params``).
-        tasks: Tasks whose models the step uses; their specs go into the cache key.
-        version: Bump to invalidate cached outputs after changing the step's code.
+        fn: The function.
+        name: The step's name (default: the function's); other steps take its output by this name.
+        version: Bump it after changing the step's code, so outputs made by the old code are not reused.
         cache: Cache the output (turn off for cheap or side-effect-only steps).
+
+    Raises:
+        InvalidRequestError: A parameter or the return value has no usable annotation.
 
     Example:
         >>> from pydantic import BaseModel
         >>> class Words(BaseModel):
         ...     words: list[str]
-        >>> split = Step("split", lambda ctx, i: Words(words=i["text"].split()), Words, params=("text",))
-        >>> split.name, split.params
-        ('split', ('text',))
+        >>> def split(text: str) -> Words:
+        ...     return Words(words=text.split())
+        >>> s = Step(split, version="2")
+        >>> s.name, s.params, s.output.__name__, s("a b").words
+        ('split', {'text': <class 'str'>}, 'Words', ['a', 'b'])
     """
 
-    name: str
-    run: Callable[[StepContext, dict[str, Any]], OutT]
-    output: type[OutT]
-    needs: tuple[str, ...] = ()
-    params: tuple[str, ...] = ()
-    context: tuple[str, ...] = ()
-    tasks: tuple[Task, ...] = ()
-    version: str = "1"
-    cache: bool = True
+    def __init__(
+        self, fn: Callable[P, OutT], *, name: str | None = None, version: str = "1", cache: bool = True
+    ) -> None:
+        self.fn = fn
+        self.name: str = name or str(getattr(fn, "__name__", ""))
+        if not self.name or self.name == "<lambda>":
+            raise InvalidRequestError("a step needs a name", hint="define it with def, or pass name=")
+        self.version = version
+        self.cache = cache
+        try:
+            hints = typing.get_type_hints(fn)
+        except (NameError, TypeError) as exc:
+            raise InvalidRequestError(f"cannot read the annotations of step {self.name!r}: {exc}") from exc
+        output = hints.pop("return", None)
+        if not (isinstance(output, type) and issubclass(output, BaseModel)):
+            raise InvalidRequestError(
+                f"step {self.name!r} must return a pydantic model, annotated", hint=f"def {self.name}(...) -> MyOutput:"
+            )
+        self.output: type[OutT] = typing.cast("type[OutT]", output)
+        #: The parameter that gets the :class:`StepContext`, if any.
+        self.context: str | None = None
+        #: Every other parameter and its annotation: another step's output or a pipeline input.
+        self.params: dict[str, Any] = {}
+        for param in inspect.signature(fn).parameters.values():
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD) or param.name not in hints:
+                raise InvalidRequestError(
+                    f"parameter {param.name!r} of step {self.name!r} needs a type annotation and a name",
+                    hint="steps take named, annotated parameters: no *args, **kwargs or bare names",
+                )
+            if hints[param.name] is StepContext:
+                self.context = param.name
+            else:
+                self.params[param.name] = hints[param.name]
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> OutT:
+        """Call the function: a step stays an ordinary function (handy in tests and notebooks).
+
+        Example:
+            >>> from pydantic import BaseModel
+            >>> class N(BaseModel):
+            ...     n: int
+            >>> def one() -> N:
+            ...     return N(n=1)
+            >>> Step(one)().n
+            1
+        """
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Step({self.name!r}, version={self.version!r})"
+
+
+@overload
+def step(fn: Callable[P, OutT], /) -> Step[P, OutT]: ...
+@overload
+def step(
+    *, name: str | None = None, version: str = "1", cache: bool = True
+) -> Callable[[Callable[P, OutT]], Step[P, OutT]]: ...
+def step(
+    fn: Callable[P, OutT] | None = None, /, *, name: str | None = None, version: str = "1", cache: bool = True
+) -> Step[P, OutT] | Callable[[Callable[P, OutT]], Step[P, OutT]]:
+    """Make a typed function a :class:`Step`: ``@step`` or ``@step(version="2", cache=False)``.
+
+    Example:
+        >>> from pydantic import BaseModel
+        >>> class Count(BaseModel):
+        ...     n: int
+        >>> @step(version="2")
+        ... def count(text: str) -> Count:
+        ...     return Count(n=len(text.split()))
+        >>> count.name, count.version, count("a b c").n
+        ('count', '2', 3)
+    """
+
+    def wrap(function: Callable[P, OutT]) -> Step[P, OutT]:
+        return Step(function, name=name, version=version, cache=cache)
+
+    return wrap if fn is None else wrap(fn)
 
 
 @dataclass
 class PipelineRun:
-    """The outcome of :meth:`Pipeline.run`: every step's output, which came from the cache, and timings.
+    """The outcome of :meth:`Pipeline.run`: every step's output, which came from the cache, timings, models.
+
+    ``run[step]`` is a step's output, typed as the step's return type.
 
     Example:
         >>> PipelineRun(outputs={}, cached=set(), seconds={}, keys={}).reused
@@ -194,7 +306,26 @@ class PipelineRun:
     cached: set[str]
     seconds: dict[str, float]
     keys: dict[str, str]
+    models: dict[str, list[ModelUse]] = field(default_factory=dict)
     events: list[PipelineEvent] = field(default_factory=list)
+
+    def __getitem__(self, step: Step[..., OutT]) -> OutT:
+        """The output of ``step``, typed.
+
+        Example:
+            >>> from pydantic import BaseModel
+            >>> class Out(BaseModel):
+            ...     n: int
+            >>> @step
+            ... def one() -> Out:
+            ...     return Out(n=1)
+            >>> PipelineRun(outputs={"one": Out(n=1)}, cached=set(), seconds={}, keys={})[one].n
+            1
+        """
+        value = self.outputs.get(step.name)
+        if not isinstance(value, step.output):
+            raise InvalidRequestError(f"this run has no output of step {step.name!r}", hint=f"{sorted(self.outputs)}")
+        return value
 
     @property
     def reused(self) -> list[str]:
@@ -207,7 +338,7 @@ class PipelineRun:
         return sorted(self.cached)
 
     def manifest(self, **extra: Any) -> dict[str, Any]:
-        """A JSON-able record of the run (steps, cache keys, timings, outputs).
+        """A JSON-able record of the run (steps, cache keys, timings, models used, outputs).
 
         Example:
             >>> PipelineRun(outputs={}, cached=set(), seconds={}, keys={}).manifest(name="x")["name"]
@@ -222,6 +353,7 @@ class PipelineRun:
                     "key": self.keys[name],
                     "cached": name in self.cached,
                     "seconds": round(self.seconds.get(name, 0.0), 4),
+                    "models": _USES.dump_python(self.models.get(name, []), mode="json"),
                     "output": json.loads(self.outputs[name].model_dump_json()),
                 }
                 for name in self.keys  # dependency order, not completion order
@@ -231,15 +363,19 @@ class PipelineRun:
 
 
 class Pipeline:
-    """A DAG of :class:`Step` s run with a stage cache; independent steps run concurrently.
+    """Typed steps run as a DAG read from their signatures, with a stage cache; independent steps run concurrently.
 
     Args:
         name: Pipeline name (part of every cache key).
-        steps: The steps; each one's ``needs`` must name earlier-declared or later steps of this pipeline.
+        steps: The steps, in any order (plain typed functions are made :class:`Step` s with defaults).
         cache_dir: Where stage outputs live (``<cache_dir>/<name>/<step>/<key>/``).
-        studio: Passed to steps for model access (may be None for steps that use no model).
+        studio: Where steps get models (``ctx.studio``); None for steps that use no model.
         max_workers: Steps (and ``ctx.map`` items) run at once.
         on_event: Called with every :class:`PipelineEvent`.
+
+    Raises:
+        InvalidRequestError: Duplicate step names, a cycle, a parameter whose type differs from the output
+            of the step it names (or from the same input elsewhere), or one that looks like a misspelt step.
 
     Example:
         >>> import tempfile, pathlib
@@ -248,45 +384,80 @@ class Pipeline:
         ...     words: list[str]
         >>> class Count(BaseModel):
         ...     n: int
-        >>> pipe = Pipeline("demo", [
-        ...     Step("split", lambda ctx, i: Words(words=i["text"].split()), Words, params=("text",)),
-        ...     Step("count", lambda ctx, i: Count(n=len(i["split"].words)), Count, needs=("split",)),
-        ... ], cache_dir=pathlib.Path(tempfile.mkdtemp()))
+        >>> @step
+        ... def split(text: str) -> Words:
+        ...     return Words(words=text.split())
+        >>> @step
+        ... def count(split: Words) -> Count:
+        ...     return Count(n=len(split.words))
+        >>> pipe = Pipeline("demo", [split, count], cache_dir=pathlib.Path(tempfile.mkdtemp()))
+        >>> pipe.inputs, pipe.needs["count"]
+        ({'text': <class 'str'>}, ('split',))
         >>> first = pipe.run({"text": "a b c"})
-        >>> first.outputs["count"].n, pipe.run({"text": "a b c"}).reused
+        >>> first[count].n, pipe.run({"text": "a b c"}).reused
         (3, ['count', 'split'])
     """
 
     def __init__(
         self,
         name: str,
-        steps: Sequence[Step[Any]],
+        steps: Sequence[Step[..., Any] | Callable[..., BaseModel]],
         *,
         cache_dir: str | Path,
-        studio: Any = None,
+        studio: Studio | None = None,
         max_workers: int = 2,
         on_event: Callable[[PipelineEvent], None] | None = None,
     ) -> None:
-        names = [s.name for s in steps]
+        made = [s if isinstance(s, Step) else Step(s) for s in steps]
+        names = [s.name for s in made]
         if len(set(names)) != len(names):
             raise InvalidRequestError(f"pipeline {name!r} has duplicate step names: {names}")
         self.name = name
-        self.steps = {s.name: s for s in steps}
-        for step in steps:
-            unknown = [n for n in step.needs if n not in self.steps]
-            if unknown:
-                raise InvalidRequestError(f"step {step.name!r} needs unknown steps {unknown}")
-        self._order = _topological(self.steps)
+        self.steps: dict[str, Step[..., Any]] = {s.name: s for s in made}
+        #: For each step, the steps whose outputs it takes.
+        self.needs: dict[str, tuple[str, ...]] = {}
+        #: The pipeline's inputs (the parameters that name no step) and their types.
+        self.inputs: dict[str, Any] = {}
+        for s in made:
+            self.needs[s.name] = tuple(p for p in s.params if p in self.steps)
+            for param, hint in s.params.items():
+                self._check_param(s, param, hint)
+        self._adapters = {n: TypeAdapter(hint) for n, hint in self.inputs.items()}
+        self._order = _topological(self.needs)
         self.cache_dir = Path(cache_dir)
         self.studio = studio
         self.max_workers = max(1, max_workers)
         self.on_event = on_event
 
-    def run(self, params: Mapping[str, Any], *, cancel: threading.Event | None = None) -> PipelineRun:
+    def _check_param(self, step: Step[..., Any], param: str, hint: Any) -> None:
+        where = f"parameter {param!r} of step {step.name!r}"
+        if param in self.steps:
+            made = self.steps[param].output
+            if not (isinstance(hint, type) and issubclass(made, hint)):
+                raise InvalidRequestError(
+                    f"{where} is annotated {_name(hint)}, but step {param!r} returns {made.__name__}",
+                    hint=f"annotate it {made.__name__}",
+                )
+            return
+        makers = [s.name for s in self.steps.values() if s.output is hint]
+        if makers:
+            raise InvalidRequestError(
+                f"{where} takes a {_name(hint)}, which step {makers[0]!r} returns, but names no step",
+                hint=f"name the parameter {makers[0]!r} to take that step's output",
+            )
+        if param in self.inputs and self.inputs[param] != hint:
+            raise InvalidRequestError(
+                f"{where} is annotated {_name(hint)}, but another step takes input {param!r} as "
+                f"{_name(self.inputs[param])}",
+                hint="give one input one type",
+            )
+        self.inputs[param] = hint
+
+    def run(self, inputs: Mapping[str, Any] | None = None, *, cancel: threading.Event | None = None) -> PipelineRun:
         """Run every step whose output is not cached; return all outputs.
 
         Raises:
-            InvalidRequestError: A step's parameter is missing.
+            InvalidRequestError: An input is missing, unknown or not of its type (before any step runs).
             PipelineCancelledError: ``cancel`` was set; finished stages stay cached.
             PipelineError: A step failed (the cause is chained); its partial work is discarded.
 
@@ -294,12 +465,10 @@ class Pipeline:
             >>> import threading
             >>> stop = threading.Event()  # set it from another thread to cancel
             >>> run = pipeline.run({"text": "a b c"}, cancel=stop)  # doctest: +SKIP
-            >>> run.outputs["count"].n, run.reused  # doctest: +SKIP
+            >>> run[count].n, run.reused  # doctest: +SKIP
             (3, [])
         """
-        missing = sorted({p for s in self.steps.values() for p in (*s.params, *s.context)} - set(params))
-        if missing:
-            raise InvalidRequestError(f"pipeline {self.name!r} is missing parameters: {', '.join(missing)}")
+        values = self._validated(inputs or {})
         cancel = cancel or threading.Event()
         run = PipelineRun(outputs={}, cached=set(), seconds={}, keys={})
         lock = threading.Lock()
@@ -315,13 +484,12 @@ class Pipeline:
         with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix=f"pipeline-{self.name}") as pool:
             try:
                 while remaining or running:
-                    for name in [n for n in remaining if all(d in run.outputs for d in self.steps[n].needs)]:
+                    for name in [n for n in remaining if all(d in run.outputs for d in self.needs[n])]:
                         if cancel.is_set():
                             raise PipelineCancelledError(f"pipeline {self.name!r} cancelled before step {name!r}")
                         remaining.remove(name)
-                        key = self._key(self.steps[name], params, run.keys)
-                        run.keys[name] = key
-                        running[pool.submit(self._stage, name, key, params, run, emit, cancel)] = name
+                        run.keys[name] = self._key(self.steps[name], values, run)
+                        running[pool.submit(self._stage, name, values, run, emit, cancel)] = name
                     if not running:
                         break
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -335,24 +503,42 @@ class Pipeline:
                 raise
         return run
 
-    def _key(self, step: Step[Any], params: Mapping[str, Any], upstream: Mapping[str, str]) -> str:
-        specs: dict[str, Any] = {}
-        if step.tasks and self.studio is not None:
-            for task in step.tasks:
-                spec = self.studio.model_for(task)
-                specs[task.value] = {"id": spec.id, "revision": spec.revision, "files": spec.files}
+    def _validated(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        missing = sorted(set(self.inputs) - set(inputs))
+        if missing:
+            raise InvalidRequestError(f"pipeline {self.name!r} is missing inputs: {', '.join(missing)}")
+        unknown = sorted(set(inputs) - set(self.inputs))
+        if unknown:
+            raise InvalidRequestError(
+                f"no step of pipeline {self.name!r} takes {', '.join(unknown)}",
+                hint=f"its inputs are: {', '.join(sorted(self.inputs)) or 'none'}",
+            )
+        values: dict[str, Any] = {}
+        for name, adapter in self._adapters.items():
+            try:
+                values[name] = adapter.validate_python(inputs[name])
+            except ValidationError as exc:
+                raise InvalidRequestError(
+                    f"input {name!r} of pipeline {self.name!r} is not a {_name(self.inputs[name])}: "
+                    f"{exc.errors(include_url=False)[0]['msg']}"
+                ) from exc
+        return values
+
+    def _key(self, step: Step[..., Any], values: Mapping[str, Any], run: PipelineRun) -> str:
         payload = {
             "pipeline": self.name,
             "step": step.name,
             "version": step.version,
-            "params": {p: _jsonable(params[p]) for p in step.params},
-            "needs": {n: upstream[n] for n in step.needs},
-            "specs": specs,
+            "inputs": {p: _jsonable(values[p]) for p in step.params if p in values},
+            "needs": {
+                n: {"key": run.keys[n], "models": _USES.dump_python(run.models[n], mode="json")}
+                for n in self.needs[step.name]
+            },
         }
         return sha256_json(payload)[:24]
 
     def stage_dir(self, step: str, key: str) -> Path:
-        """The folder holding a stage's artifacts and cached output.
+        """The folder holding a stage's artifacts, the models it used and its cached output.
 
         Example:
             >>> import pathlib
@@ -364,37 +550,41 @@ class Pipeline:
     def _stage(
         self,
         name: str,
-        key: str,
-        params: Mapping[str, Any],
+        values: Mapping[str, Any],
         run: PipelineRun,
         emit: Callable[[PipelineEvent], None],
         cancel: threading.Event,
     ) -> BaseModel:
-        step = self.steps[name]
+        step, key = self.steps[name], run.keys[name]
         folder = self.stage_dir(name, key)
-        cached = folder / _OUTPUT
-        reused = _load_cached(step, cached) if step.cache else None
+        reused = self._cached(step, folder) if step.cache else None
         if reused is not None:
+            run.models[name] = reused[1]
             run.cached.add(name)
             emit(PipelineEvent(name, "cached", 1.0))
-            return reused
+            return reused[0]
         partial = folder.with_name(f".{key}.partial")
         shutil.rmtree(partial, ignore_errors=True)  # leftovers of a crashed attempt
         partial.mkdir(parents=True)
-        ctx = StepContext(name, partial, self.studio, cancel, emit, max_workers=self.max_workers)
-        inputs = {p: params[p] for p in (*step.params, *step.context)} | {n: run.outputs[n] for n in step.needs}
+        studio = self.studio.recording() if self.studio is not None else None
+        ctx = StepContext(name, partial, studio, cancel, emit, max_workers=self.max_workers)
+        args = {p: run.outputs[p] if p in self.steps else values[p] for p in step.params}
+        if step.context is not None:
+            args[step.context] = ctx
         emit(PipelineEvent(name, "started"))
         started = time.perf_counter()
         try:
             ctx.check_cancelled()
-            output = step.run(ctx, inputs)
+            output = step.fn(**args)
             if not isinstance(output, step.output):
                 raise PipelineError(f"step {name!r} returned {type(output).__name__}, not {step.output.__name__}")
+            uses = studio.used if studio is not None else []
             text = output.model_dump_json()
             if folder.exists():
                 shutil.rmtree(folder)
             partial.rename(folder)  # artifacts move first; output.json, written last, marks the stage done
             output, text = _relocate(output, text, partial, folder)
+            atomic_write_json(folder / _MODELS, _USES.dump_python(uses, mode="json"))
             atomic_write_json(folder / _OUTPUT, json.loads(text))
         except BaseException as exc:
             shutil.rmtree(partial, ignore_errors=True)
@@ -404,20 +594,40 @@ class Pipeline:
             if isinstance(exc, Exception):
                 raise PipelineError(f"step {name!r} failed: {exc}") from exc
             raise
+        run.models[name] = uses
         run.seconds[name] = time.perf_counter() - started
         emit(PipelineEvent(name, "done", 1.0, seconds=run.seconds[name]))
         return output
 
+    def _cached(self, step: Step[..., Any], folder: Path) -> tuple[BaseModel, list[ModelUse]] | None:
+        """The cached output and the models that made it, or None when there is none or it is stale.
 
-def _load_cached(step: Step[Any], path: Path) -> BaseModel | None:
-    """The cached output, or None when there is none or it is stale (e.g. a file it names was deleted)."""
+        Stale: the output no longer validates (e.g. a file it names was deleted), or a model the step
+        used now resolves, through this pipeline's Studio, to another spec, revision or file hash.
+        """
+        output = _read(folder / _OUTPUT, TypeAdapter(step.output))
+        uses = _read(folder / _MODELS, _USES)
+        if output is None or uses is None:
+            return None
+        for use in uses:
+            if self.studio is None:
+                return None
+            try:
+                now = self.studio.model_use(use.task, use.model, language=use.language)
+            except AigcError:
+                return None  # the model is gone: rerun, and let the step say why
+            if now != use:
+                return None
+        return output, uses
+
+
+def _read(path: Path, kind: TypeAdapter[ResT]) -> ResT | None:
     if not path.is_file():
         return None
     try:
-        output: BaseModel = step.output.model_validate_json(path.read_bytes())
+        return kind.validate_json(path.read_bytes())
     except ValueError:
         return None  # stale entries are recomputed, not fatal
-    return output
 
 
 def _relocate(output: BaseModel, text: str, old: Path, new: Path) -> tuple[BaseModel, str]:
@@ -430,24 +640,28 @@ def _relocate(output: BaseModel, text: str, old: Path, new: Path) -> tuple[BaseM
 
 
 def _jsonable(value: Any) -> Any:
+    """The value as it counts for a cache key: models by their fields, files by content, folders by their files."""
     if isinstance(value, BaseModel):
-        return json.loads(value.model_dump_json())
+        return {name: _jsonable(getattr(value, name)) for name in type(value).model_fields}
     if isinstance(value, Path):  # a file counts by content, so ./a.md and /abs/a.md share a cache entry
-        return {"sha256": _file_digest(value)} if value.is_file() else str(value.resolve())
+        if value.is_file():
+            return {"sha256": sha256_file(value)}
+        if value.is_dir():
+            files = sorted(p for p in value.rglob("*") if p.is_file() and not p.name.startswith("."))
+            return {"files": {p.relative_to(value).as_posix(): sha256_file(p) for p in files}}
+        return str(value.resolve())
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
-    return value
+    return to_jsonable_python(value)
 
 
-def _file_digest(path: Path) -> str:
-    from aigc_sdk._internal.hashing import sha256_file
-
-    return sha256_file(path)
+def _name(hint: Any) -> str:
+    return hint.__name__ if isinstance(hint, type) else str(hint)
 
 
-def _topological(steps: Mapping[str, Step[Any]]) -> list[str]:
+def _topological(needs: Mapping[str, tuple[str, ...]]) -> list[str]:
     order: list[str] = []
     state: dict[str, int] = {}
 
@@ -457,11 +671,11 @@ def _topological(steps: Mapping[str, Step[Any]]) -> list[str]:
         if state.get(name) == 1:
             raise InvalidRequestError(f"pipeline steps form a cycle: {' -> '.join((*chain, name))}")
         state[name] = 1
-        for dep in steps[name].needs:
+        for dep in needs[name]:
             visit(dep, (*chain, name))
         state[name] = 2
         order.append(name)
 
-    for name in steps:
+    for name in needs:
         visit(name, ())
     return order

@@ -1,8 +1,11 @@
 """``news_clip``: an article or a data feed → script → narration → visuals → timeline → MP4 + SRT + VTT + manifest.
 
-Every stage is cached (see :mod:`aigc_sdk.pipelines.base`), so an interrupted run
-resumes where it stopped. Models are reached only through a
-:class:`~aigc_sdk.studio.Studio`; cards and charts need no weights.
+Read it top to bottom: the config, the options each step reads, the five steps (typed
+functions: their signatures are the DAG), and :func:`news_clip`, the recipe that checks
+the options, builds the step options, runs the steps and publishes. Every stage is
+cached (see :mod:`aigc_sdk.pipelines.base`), so an interrupted run resumes where it
+stopped. Models are reached only through a :class:`~aigc_sdk.studio.Studio`; cards and
+charts need no weights.
 
 Example:
     >>> from aigc_sdk.pipelines.news_clip import NewsClipConfig, news_clip
@@ -19,11 +22,12 @@ import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, Self, TypeVar
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, Field, FilePath, model_validator
+from pydantic import BaseModel, DirectoryPath, Field, FilePath, model_validator
 
 from aigc_sdk._internal.files import atomic_copy, atomic_write_json
+from aigc_sdk._internal.languages import speaks
 from aigc_sdk._internal.model import FrozenModel
 from aigc_sdk._internal.sentences import split_sentences
 from aigc_sdk._internal.settings import Settings
@@ -32,7 +36,7 @@ from aigc_sdk.errors import InvalidRequestError, MediaError, PipelineError
 from aigc_sdk.generators.image.cards import CardRenderer, CardSpec, Theme
 from aigc_sdk.generators.image.charts import ChartRenderer, ChartSpec
 from aigc_sdk.media import Video, read_sidecar
-from aigc_sdk.pipelines.base import Pipeline, PipelineEvent, PipelineRun, Step, StepContext
+from aigc_sdk.pipelines.base import Pipeline, PipelineEvent, PipelineRun, StepContext, step
 from aigc_sdk.pipelines.timeline import Timeline, Visual
 from aigc_sdk.provenance import Provenance, redact
 from aigc_sdk.studio import Studio
@@ -43,6 +47,7 @@ from aigc_sdk.types import (
     ImageRequest,
     Motion,
     MusicRequest,
+    Request,
     ScriptRequest,
     Segment,
     SpeechRequest,
@@ -55,8 +60,6 @@ from aigc_sdk.types import (
 )
 
 __all__ = ["NewsClip", "NewsClipConfig", "news_clip"]
-
-OutT = TypeVar("OutT", bound=BaseModel)
 
 #: Frame size per aspect at 720p; 1080p scales by 1.5.
 FRAMES = {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (720, 720)}
@@ -117,7 +120,28 @@ class NewsClipConfig(FrozenModel):
             raise ValueError(f"photos folder {self.photos} does not exist")
         if self.language is not None:
             normalize_language(self.language)
+        self._check_applies()
         return self
+
+    def _check_applies(self) -> None:
+        """No option is silently ignored: one that cannot apply to this input is an error."""
+        if self.kind == "article":
+            feed_only = [f"{name}={getattr(self, name)!r}" for name in ("template", "timezone") if getattr(self, name)]
+            if feed_only:
+                raise ValueError(
+                    f"{' and '.join(feed_only)}: only for feeds, and {self.input.name} is an article "
+                    "(hint: leave them out; a feed template tells a .geojson/.csv/.json feed)"
+                )
+        elif "target_seconds" in self.model_fields_set:
+            raise ValueError(
+                f"target_seconds={self.target_seconds}: only for articles, and {self.input.name} is a feed "
+                "(hint: leave it out; the feed's template sets the clip's length)"
+            )
+        if self.photos is not None and self.image_model is not None:
+            raise ValueError(
+                "photos and image_model both choose the visuals: your photos would hide every generated image "
+                "(hint: give one of them)"
+            )
 
     @classmethod
     def from_yaml(cls, path: str | Path, *, defaults: dict[str, Any] | None = None, **overrides: Any) -> NewsClipConfig:
@@ -164,7 +188,97 @@ class NewsClipConfig(FrozenModel):
         return (round(w * scale / 2) * 2, round(h * scale / 2) * 2)
 
 
-# ------------------------------------------------------------------------------------------ stage outputs
+# ------------------------------------------------------------------------------------------ step options
+
+
+class ArticleOptions(FrozenModel):
+    """What the script step reads from an article: the file, its language, the narration length, the seed.
+
+    Example:
+        >>> ArticleOptions(input="examples/data/article_en.md", target_seconds=30, seed=1).language is None
+        True
+    """
+
+    input: FilePath
+    language: str | None = None
+    target_seconds: float
+    seed: int
+
+
+class FeedOptions(FrozenModel):
+    """What the script step reads from a feed: the file, its template, language and time zone, the seed.
+
+    Example:
+        >>> FeedOptions(input="examples/data/market_close.csv", template="market-close", seed=0).language
+        'en'
+    """
+
+    input: FilePath
+    template: str
+    language: str = "en"
+    timezone: str | None = None
+    seed: int
+
+
+class VoiceOptions(FrozenModel):
+    """What the narration step reads: the speech model (None: the Studio's voice for the language), the seed.
+
+    Example:
+        >>> VoiceOptions(seed=3).model is None
+        True
+    """
+
+    model: str | None = None
+    seed: int
+
+
+class VisualOptions(FrozenModel):
+    """What the visuals step reads: frame size, theme, photos or image model, the feed charts and maps draw on.
+
+    Example:
+        >>> VisualOptions(width=1280, height=720, seed=0).feed is None
+        True
+    """
+
+    width: int
+    height: int
+    theme: Theme = Field(default_factory=Theme)
+    photos: DirectoryPath | None = None
+    image_model: str | None = None
+    feed: FilePath | None = Field(default=None, description="The feed (charts, maps); None for an article.")
+    seed: int
+
+
+class MusicOptions(FrozenModel):
+    """What the music step reads: whether to lay a bed, the seed.
+
+    Example:
+        >>> MusicOptions(enabled=False, seed=0).enabled
+        False
+    """
+
+    enabled: bool
+    seed: int
+
+
+class RenderOptions(FrozenModel):
+    """What the render step reads: frame size and rate, subtitles, watermark, the text-safe margin, the seed.
+
+    Example:
+        >>> RenderOptions(width=720, height=720, fps=25, subtitles=True, watermark=True, safe_margin=0.06, seed=0).fps
+        25
+    """
+
+    width: int
+    height: int
+    fps: int
+    subtitles: bool
+    watermark: bool
+    safe_margin: float
+    seed: int
+
+
+# ------------------------------------------------------------------------------------------ step outputs
 
 
 class Script(BaseModel):
@@ -229,59 +343,29 @@ class NewsClip(BaseModel):
 # ------------------------------------------------------------------------------------------ steps
 
 
-def _script(ctx: StepContext, inputs: dict[str, Any]) -> Script:
-    config: NewsClipConfig = inputs["config"]
-    studio: Studio = ctx.studio
-    template: str | None = None  # feeds only
-    if config.kind == "article":
-        text = config.input.read_text(encoding="utf-8")
-        if not text.strip():
-            raise InvalidRequestError(f"the article {config.input} is empty")
-        story: StoryResult = studio.run(
-            ScriptRequest(
-                prompt=text, target_seconds=config.target_seconds, language=config.language, seed=config.seed
-            ),
-            model="script-writer",
-        )
-    else:
-        if _record_count(config.input) == 0:
-            raise InvalidRequestError(f"the feed {config.input} has no events", hint="nothing to report: no clip made")
-        template = config.template or FEED_TEMPLATES[config.input.suffix.lower()]
-        story = studio.run(
-            TemplateRequest(
-                template=template,
-                data=config.input,
-                language=config.language or "en",
-                timezone=config.timezone,
-                seed=config.seed,
-            ),
-            model="news-templates",
-        )
+@step
+def script(ctx: StepContext, source: ArticleOptions | FeedOptions) -> Script:
+    """The article condensed to its target length, or the feed told by its template; one sentence per line."""
+    request = _story_request(source)
+    story: StoryResult = ctx.studio.run(request, model=_STORY_MODELS[type(request)])
     sentences = [s for p in story.paragraphs for s in split_sentences(p)]
     if not sentences:
-        raise InvalidRequestError(f"{config.input} gave no sentences to narrate")
+        raise InvalidRequestError(f"{source.input} gave no sentences to narrate")
     return Script(
         headline=story.headline,
         sentences=sentences,
         language=story.language,
-        template=template,
+        template=source.template if isinstance(source, FeedOptions) else None,
         provenance=story.provenance.to_dict(),
     )
 
 
-def _lines(script: Script) -> list[str]:
-    headline = script.headline.rstrip()
-    if not re.search(r"[.!?。！？]$", headline):
-        headline += "。" if script.language.startswith("zh") else "."
-    return [headline, *script.sentences]
-
-
-def _narration(ctx: StepContext, inputs: dict[str, Any]) -> Narration:
-    config: NewsClipConfig = inputs["config"]
-    script: Script = inputs["script"]
+@step
+def narration(ctx: StepContext, script: Script, voice: VoiceOptions) -> Narration:
+    """The headline and every sentence spoken in one WAV, with one timed segment per line."""
     lines = _lines(script)
-    request = SpeechRequest(prompt="\n\n".join(lines), language=script.language, seed=config.seed)
-    result = ctx.studio.run(request, model=config.voice)
+    request = SpeechRequest(prompt="\n\n".join(lines), language=script.language, seed=voice.seed)
+    result = ctx.studio.run(request, model=voice.model)
     if len(result.segments) != len(lines):
         raise PipelineError(f"the voice returned {len(result.segments)} sentence timings for {len(lines)} sentences")
     path = result.save(ctx.workdir / "narration.wav")
@@ -293,13 +377,12 @@ def _narration(ctx: StepContext, inputs: dict[str, Any]) -> Narration:
     )
 
 
-def _visuals(ctx: StepContext, inputs: dict[str, Any]) -> Visuals:
-    config: NewsClipConfig = inputs["config"]
-    script: Script = inputs["script"]
-    width, height = config.frame_size
+@step
+def visuals(ctx: StepContext, script: Script, look: VisualOptions) -> Visuals:
+    """One still per line: the title card, then a matched photo, a generated image, a chart or a card."""
     lines = _lines(script)
-    photos = _photo_matches(config, lines[1:])
-    features = _feed_features(config) if script.template == "usgs-earthquakes" else []
+    photos = _photo_matches(look.photos, lines[1:])
+    features = _feed_features(look.feed) if look.feed is not None and script.template == "usgs-earthquakes" else []
     cards, charts = CardRenderer(), ChartRenderer()
 
     def make(index: int) -> Visual:
@@ -307,70 +390,64 @@ def _visuals(ctx: StepContext, inputs: dict[str, Any]) -> Visuals:
         if index > 0 and photos:
             match = photos[index - 1]
             return Visual(path=match, kind="photo", source=str(match), license="user-supplied")
-        if index > 0 and config.image_model is not None:
-            result = ctx.studio.run(
-                ImageRequest(prompt=lines[index], width=_mult8(width), height=_mult8(height), seed=config.seed + index),
-                model=config.image_model,
+        if index > 0 and look.image_model is not None:
+            request = ImageRequest(
+                prompt=lines[index], width=_mult8(look.width), height=_mult8(look.height), seed=look.seed + index
             )
+            result = ctx.studio.run(request, model=look.image_model)
             publish(result.image, path, provenance=result.provenance)
             return Visual(
                 path=path, kind="generated", source=result.provenance.model_id, license=result.provenance.license
             )
-        if index > 0 and script.template == "market-close" and index == 1:
-            image = charts.render(
-                ChartSpec(kind="line", x="date", y="close", title=script.headline, width=width, height=height,
-                          theme=config.theme, source=config.input.name),
-                config.input,
-            )  # fmt: skip
-            publish(image, path)
+        chart = _chart_for(index, script, look)
+        if chart is not None and look.feed is not None:
+            publish(charts.render(chart, look.feed), path)
             return Visual(path=path, kind="chart", source="chart-renderer", license="Apache-2.0")
-        spec = _card_for(index, lines, script, features, config, width, height)
+        spec = _card_for(index, lines, script, features, look)
         publish(cards.render(spec), path)  # its provenance (fonts and their licences) goes into the sidecar
         return Visual(path=path, kind="card", source="card-renderer", license="Apache-2.0")
 
     return Visuals(items=ctx.map(make, range(len(lines))))
 
 
-def _music(ctx: StepContext, inputs: dict[str, Any]) -> Music:
-    config: NewsClipConfig = inputs["config"]
-    if not config.music:
+@step
+def music(ctx: StepContext, script: Script, narration: Narration, bed: MusicOptions) -> Music:
+    """A bed in the story's mood, half a second longer than the narration; nothing when music is off."""
+    if not bed.enabled:
         return Music(audio=None, provenance=None)
-    script: Script = inputs["script"]
-    narration: Narration = inputs["narration"]
-    mood = _MOODS.get(script.template or "", "calm")
-    result = ctx.studio.run(
-        MusicRequest(
-            prompt=f"{mood} news bed", duration=round(narration.duration + 0.5, 2), mood=mood, seed=config.seed
-        )
+    mood = _mood(script)
+    request = MusicRequest(
+        prompt=f"{mood} news bed", duration=round(narration.duration + 0.5, 2), mood=mood, seed=bed.seed
     )
+    result = ctx.studio.run(request)
     path = result.save(ctx.workdir / "music.wav")
     return Music(audio=path, provenance=result.provenance.to_dict())
 
 
-def _render(ctx: StepContext, inputs: dict[str, Any]) -> Render:
-    config: NewsClipConfig = inputs["config"]
-    narration: Narration = inputs["narration"]
-    visuals: Visuals = inputs["visuals"]
-    music: Music = inputs["music"]
+@step(version="2")
+def render(
+    ctx: StepContext, script: Script, narration: Narration, visuals: Visuals, music: Music, video: RenderOptions
+) -> Render:
+    """The timeline (stills on the narration's sentence timings, cues) encoded as an MP4 with SRT and VTT."""
     if len(visuals.items) != len(narration.segments):
         raise PipelineError(f"{len(visuals.items)} visuals for {len(narration.segments)} narrated sentences")
     # cards and charts carry text: a centred push instead of a seeded Ken Burns move
-    margin = config.theme.safe_margin
     items = [
-        v.model_copy(update={"motion": _text_safe_motion(i, config.seed, margin)}) if v.kind in ("card", "chart") else v
+        v.model_copy(update={"motion": _text_safe_motion(i, video.seed, video.safe_margin)})
+        if v.kind in ("card", "chart")
+        else v
         for i, v in enumerate(visuals.items)
     ]
     timeline = Timeline.from_speech(narration.segments, items, duration=narration.duration, narration=narration.audio)
-    width, height = config.frame_size
     request = timeline.to_video_request(
-        width=width,
-        height=height,
-        fps=config.fps,
+        width=video.width,
+        height=video.height,
+        fps=video.fps,
         music=music.audio,
-        burn_subtitles=config.subtitles,
-        seed=config.seed,
-        prompt=inputs["script"].headline,
-        encoding=VideoEncoding(output=ctx.workdir / "clip.mp4", watermark=None if config.watermark else False),
+        burn_subtitles=video.subtitles,
+        seed=video.seed,
+        prompt=script.headline,
+        encoding=VideoEncoding(output=ctx.workdir / "clip.mp4", watermark=None if video.watermark else False),
     )
     result: VideoResult = ctx.studio.run(request)
     return Render(
@@ -382,7 +459,168 @@ def _render(ctx: StepContext, inputs: dict[str, Any]) -> Render:
     )
 
 
+# ------------------------------------------------------------------------------------------ the recipe
+
+
+def news_clip(
+    config: NewsClipConfig,
+    *,
+    studio: Studio | None = None,
+    on_event: Callable[[PipelineEvent], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> NewsClip:
+    """Make the clip: run (or resume) script → (narration ∥ visuals) → music → render, then publish atomically.
+
+    Raises:
+        InvalidRequestError: An option that names no model or does not apply, an empty article, an unknown
+            template, a feed with no events, an unwritable output … (options are checked before any work).
+        PipelineError: A stage failed; finished stages stay cached and a rerun resumes.
+
+    Example:
+        >>> config = NewsClipConfig(input="examples/data/article_en.md", output="out/park.mp4")
+        >>> clip = news_clip(config)  # doctest: +SKIP
+        >>> clip.reused  # doctest: +SKIP
+        []
+    """
+    # 1. check the options: every one names something and applies, and the output can be written
+    _check_writable(config.output)
+    own = studio is None
+    studio = studio or Studio()
+    try:
+        _check_models(config, studio)
+        # 2. each step's options: exactly what changes its output, so its cache key covers that and no more
+        width, height = config.frame_size
+        source: ArticleOptions | FeedOptions
+        if config.kind == "article":
+            source = ArticleOptions(
+                input=config.input, language=config.language, target_seconds=config.target_seconds, seed=config.seed
+            )
+        else:
+            source = FeedOptions(
+                input=config.input,
+                template=config.template or _feed_template(config.input),
+                language=config.language or "en",
+                timezone=config.timezone,
+                seed=config.seed,
+            )
+        voice = VoiceOptions(model=config.voice, seed=config.seed)
+        look = VisualOptions(
+            width=width,
+            height=height,
+            theme=config.theme,
+            photos=config.photos,
+            image_model=config.image_model,
+            feed=config.input if config.kind == "feed" else None,
+            seed=config.seed,
+        )
+        bed = MusicOptions(enabled=config.music, seed=config.seed)
+        video = RenderOptions(
+            width=width,
+            height=height,
+            fps=config.fps,
+            subtitles=config.subtitles,
+            watermark=config.watermark,
+            safe_margin=config.theme.safe_margin,
+            seed=config.seed,
+        )
+        # 3. the steps; their signatures say what runs after what
+        pipeline = Pipeline(
+            "news-clip",
+            [script, narration, visuals, music, render],
+            cache_dir=config.cache_dir or Settings.from_env().cache_dir / "pipelines",
+            studio=studio,
+            on_event=on_event,
+        )
+        # 4. run, or resume from the stages already cached
+        run = pipeline.run({"source": source, "voice": voice, "look": look, "bed": bed, "video": video}, cancel=cancel)
+    finally:
+        if own:
+            studio.close()
+    # 5. publish: the MP4 (tagged, signed when asked), SRT, VTT and the manifest
+    return _publish(config, run)
+
+
+# ------------------------------------------------------------------------------------------ story knowledge
+# What each feed template looks and sounds like (FEED_TEMPLATES, _MOODS, _KICKERS above, and these helpers). It
+# moves into the story templates themselves (each template's visual plan), after which they go.
+
+# Which model tells each kind of story: the one place the news clip names model ids, until requests route by type.
+_STORY_MODELS: dict[type[Request], str] = {ScriptRequest: "script-writer", TemplateRequest: "news-templates"}
+
+
+def _feed_template(feed: Path) -> str:
+    return FEED_TEMPLATES[feed.suffix.lower()]
+
+
+def _mood(script: Script) -> str:
+    return _MOODS.get(script.template or "", "calm")
+
+
+def _chart_for(index: int, script: Script, look: VisualOptions) -> ChartSpec | None:
+    """The chart shown on the first sentence of a market report (drawn from the feed), else None."""
+    if index != 1 or script.template != "market-close" or look.feed is None:
+        return None
+    return ChartSpec(kind="line", x="date", y="close", title=script.headline, width=look.width, height=look.height,
+                     theme=look.theme, source=look.feed.name)  # fmt: skip
+
+
+def _card_for(
+    index: int, lines: list[str], script: Script, features: list[dict[str, Any]], look: VisualOptions
+) -> CardSpec:
+    common: dict[str, Any] = {"width": look.width, "height": look.height, "theme": look.theme}
+    kicker = _KICKERS.get(script.template or "", "NEWS" if not script.language.startswith("zh") else "新闻")
+    if index == 0:
+        return CardSpec(layout="title", kicker=kicker, title=script.headline, **common)
+    if features and index <= len(features) and index <= 2:
+        return CardSpec.from_geojson(features[index - 1], kicker=kicker, **common)
+    sentence = lines[index]
+    quote = re.match(r'^[“"](.+?)[,，]?[”"][,，]?\s*(?:said|says)?\s*(.*?)[.。]?$', sentence)
+    if quote and quote.group(2):
+        return CardSpec(layout="quote", quote=quote.group(1), attribution=quote.group(2), **common)
+    return CardSpec(layout="body", kicker=kicker, title=script.headline, body=sentence, **common)
+
+
 # ------------------------------------------------------------------------------------------ helpers
+
+
+def _story_request(source: ArticleOptions | FeedOptions) -> ScriptRequest | TemplateRequest:
+    """The request that writes the script; an empty article or a feed with no events is an error."""
+    if isinstance(source, ArticleOptions):
+        text = source.input.read_text(encoding="utf-8")
+        if not text.strip():
+            raise InvalidRequestError(f"the article {source.input} is empty")
+        return ScriptRequest(
+            prompt=text, target_seconds=source.target_seconds, language=source.language, seed=source.seed
+        )
+    if _record_count(source.input) == 0:
+        raise InvalidRequestError(f"the feed {source.input} has no events", hint="nothing to report: no clip made")
+    return TemplateRequest(
+        template=source.template,
+        data=source.input,
+        language=source.language,
+        timezone=source.timezone,
+        seed=source.seed,
+    )
+
+
+def _check_models(config: NewsClipConfig, studio: Studio) -> None:
+    """The voice and image model named exist, do their task, and the voice speaks the language asked."""
+    if config.voice is not None:
+        spec = studio.model_for(Task.TEXT_TO_SPEECH, config.voice)
+        if config.language is not None and spec.languages and not speaks(spec.languages, config.language):
+            raise InvalidRequestError(
+                f"the voice {config.voice!r} does not speak {config.language!r}: it speaks {', '.join(spec.languages)}",
+                hint="pick a voice for the language (aigc models list), or leave --voice out",
+            )
+    if config.image_model is not None:
+        studio.model_for(Task.TEXT_TO_IMAGE, config.image_model)
+
+
+def _lines(script: Script) -> list[str]:
+    headline = script.headline.rstrip()
+    if not re.search(r"[.!?。！？]$", headline):
+        headline += "。" if script.language.startswith("zh") else "."
+    return [headline, *script.sentences]
 
 
 def _text_safe_motion(index: int, seed: int, margin: float) -> Motion:
@@ -411,12 +649,12 @@ def _mult8(n: int) -> int:
     return max(64, n // 8 * 8)
 
 
-def _photo_matches(config: NewsClipConfig, sentences: list[str]) -> list[Path]:
-    if config.photos is None:
+def _photo_matches(photos: Path | None, sentences: list[str]) -> list[Path]:
+    if photos is None:
         return []
     from aigc_sdk.generators.image.photos import PhotoMatcher
 
-    return [m.path for m in PhotoMatcher(config.photos).match(sentences)]
+    return [m.path for m in PhotoMatcher(photos).match(sentences)]
 
 
 def _read_json(path: Path) -> Any:
@@ -426,150 +664,10 @@ def _read_json(path: Path) -> Any:
         raise InvalidRequestError(f"{path} is not valid JSON: {exc}") from exc
 
 
-def _feed_features(config: NewsClipConfig) -> list[dict[str, Any]]:
-    data = _read_json(config.input)
+def _feed_features(feed: Path) -> list[dict[str, Any]]:
+    data = _read_json(feed)
     features = [f for f in data.get("features", []) if (f.get("geometry") or {}).get("type") == "Point"]
     return sorted(features, key=lambda f: -float((f.get("properties") or {}).get("mag") or 0.0))
-
-
-def _card_for(
-    index: int,
-    lines: list[str],
-    script: Script,
-    features: list[dict[str, Any]],
-    config: NewsClipConfig,
-    width: int,
-    height: int,
-) -> CardSpec:
-    common: dict[str, Any] = {"width": width, "height": height, "theme": config.theme}
-    kicker = _KICKERS.get(script.template or "", "NEWS" if not script.language.startswith("zh") else "新闻")
-    if index == 0:
-        return CardSpec(layout="title", kicker=kicker, title=script.headline, **common)
-    if features and index <= len(features) and index <= 2:
-        return CardSpec.from_geojson(features[index - 1], kicker=kicker, **common)
-    sentence = lines[index]
-    quote = re.match(r'^[“"](.+?)[,，]?[”"][,，]?\s*(?:said|says)?\s*(.*?)[.。]?$', sentence)
-    if quote and quote.group(2):
-        return CardSpec(layout="quote", quote=quote.group(1), attribution=quote.group(2), **common)
-    return CardSpec(layout="body", kicker=kicker, title=script.headline, body=sentence, **common)
-
-
-# ------------------------------------------------------------------------------------------ the pipeline
-
-
-def build_pipeline(studio: Studio, cache_dir: Path, on_event: Callable[[PipelineEvent], None] | None) -> Pipeline:
-    """The news-clip DAG: script → (narration ∥ visuals) → music → render.
-
-    Example:
-        >>> import pathlib, tempfile
-        >>> pipe = build_pipeline(None, pathlib.Path(tempfile.mkdtemp()), None)  # type: ignore[arg-type]
-        >>> sorted(pipe.steps)
-        ['music', 'narration', 'render', 'script', 'visuals']
-    """
-    return Pipeline(
-        "news-clip",
-        [
-            Step(
-                "script",
-                _script,
-                Script,
-                params=("config_script",),
-                context=("config",),
-                tasks=(Task.TEXT_GENERATION,),
-                version="1",
-            ),
-            Step(
-                "narration",
-                _narration,
-                Narration,
-                needs=("script",),
-                params=("config_voice",),
-                context=("config",),
-                version="1",
-            ),
-            Step(
-                "visuals",
-                _visuals,
-                Visuals,
-                needs=("script",),
-                params=("config_visuals",),
-                context=("config",),
-                version="1",
-            ),
-            Step(
-                "music",
-                _music,
-                Music,
-                needs=("script", "narration"),
-                params=("config_music",),
-                context=("config",),
-                version="1",
-            ),
-            Step(
-                "render",
-                _render,
-                Render,
-                needs=("script", "narration", "visuals", "music"),
-                params=("config_render",),
-                context=("config",),
-                tasks=(Task.IMAGES_TO_VIDEO,),
-                version="2",
-            ),
-        ],
-        cache_dir=cache_dir,
-        studio=studio,
-        on_event=on_event,
-    )
-
-
-def _params(config: NewsClipConfig) -> dict[str, Any]:
-    """Each stage's cache key covers only the options that change its output."""
-
-    def pick(*names: str) -> dict[str, Any]:
-        return {n: getattr(config, n) for n in names}
-
-    return {
-        "config": config,
-        "config_script": {"input": config.input, **pick("template", "language", "target_seconds", "timezone", "seed")},
-        "config_voice": pick("voice", "seed"),
-        "config_visuals": pick("aspect", "resolution", "photos", "image_model", "theme", "seed"),
-        "config_music": pick("music", "seed"),
-        "config_render": pick("aspect", "resolution", "fps", "subtitles", "seed", "watermark"),
-    }
-
-
-def news_clip(
-    config: NewsClipConfig,
-    *,
-    studio: Studio | None = None,
-    on_event: Callable[[PipelineEvent], None] | None = None,
-    cancel: threading.Event | None = None,
-) -> NewsClip:
-    """Make the clip: run (or resume) the pipeline, then write the MP4, SRT, VTT and manifest atomically.
-
-    Raises:
-        InvalidRequestError: Empty article, unknown template, a feed with no events, unwritable output …
-        PipelineError: A stage failed; finished stages stay cached and a rerun resumes.
-
-    Example:
-        >>> config = NewsClipConfig(input="examples/data/article_en.md", output="out/park.mp4")
-        >>> clip = news_clip(config)  # doctest: +SKIP
-        >>> clip.reused  # doctest: +SKIP
-        []
-    """
-    _check_writable(config.output)
-    own = studio is None
-    studio = studio or Studio()
-    cache = config.cache_dir or Settings.from_env().cache_dir / "pipelines"
-    params = _params(config)
-    pipeline = build_pipeline(studio, cache, on_event)
-    # the step functions read the whole config; keys use only the relevant slices
-    try:
-        run = pipeline.run(params, cancel=cancel)
-    finally:
-        if own:
-            studio.close()
-    return _publish(config, run)
 
 
 def _check_writable(output: Path) -> None:
@@ -586,12 +684,12 @@ def _check_writable(output: Path) -> None:
         raise InvalidRequestError(f"the output folder {folder} is not writable: {exc}") from exc
 
 
+def _outputs(run: PipelineRun) -> tuple[Render, Narration, Music, Visuals, Script]:
+    return run[render], run[narration], run[music], run[visuals], run[script]
+
+
 def _publish(config: NewsClipConfig, run: PipelineRun) -> NewsClip:
-    render = _output(run, "render", Render)
-    narration = _output(run, "narration", Narration)
-    music = _output(run, "music", Music)
-    visuals = _output(run, "visuals", Visuals)
-    script = _output(run, "script", Script)
+    render, narration, music, visuals, script = _outputs(run)
     output = config.output.expanduser().absolute()
     made = {visual.path: read_sidecar(visual.path) for visual in visuals.items}  # None: the user's photo
     ingredients = {
@@ -657,13 +755,6 @@ def _parts(
     for index, visual in enumerate(visuals.items, start=1):
         parts.append(Ingredient(visual.path, f"{visual.kind} {index}", made[visual.path]))
     return parts
-
-
-def _output(run: PipelineRun, name: str, kind: type[OutT]) -> OutT:
-    value = run.outputs[name]
-    if not isinstance(value, kind):
-        raise PipelineError(f"stage {name!r} produced {type(value).__name__}, not {kind.__name__}")
-    return value
 
 
 def _visual_record(visual: Visual, made: Provenance | None) -> dict[str, Any]:

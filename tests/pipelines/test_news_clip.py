@@ -13,7 +13,7 @@ import pytest
 
 from aigc_sdk import Studio
 from aigc_sdk._internal.ffmpeg import require_ffmpeg
-from aigc_sdk.errors import InvalidRequestError, PipelineCancelledError
+from aigc_sdk.errors import InvalidRequestError, PipelineCancelledError, UnknownModelError
 from aigc_sdk.media import Audio, Video, sidecar_path
 from aigc_sdk.pipelines import PipelineEvent
 from aigc_sdk.pipelines.news_clip import NewsClipConfig, news_clip
@@ -171,3 +171,96 @@ def test_feed_suffix_in_capitals_picks_its_template(studio: Studio, data_dir: Pa
 
     with pytest.raises(PipelineCancelledError):  # the script stage finished: the template was found
         news_clip(config, studio=studio, on_event=stop_after_script, cancel=cancel)
+
+
+def test_options_that_cannot_apply_or_name_nothing_fail_before_any_work(
+    studio: Studio, data_dir: Path, tmp_path: Path
+) -> None:
+    article, feed = data_dir / "article_en.md", data_dir / "usgs_significant_week.geojson"
+    out = tmp_path / "o.mp4"
+    with pytest.raises(
+        InvalidRequestError, match=r"template='usgs-earthquakes': only for feeds, and article_en\.md is an article"
+    ):
+        NewsClipConfig(input=article, output=out, template="usgs-earthquakes")
+    with pytest.raises(InvalidRequestError, match="timezone='Asia/Taipei': only for feeds"):
+        NewsClipConfig(input=article, output=out, timezone="Asia/Taipei")
+    with pytest.raises(
+        InvalidRequestError,
+        match=r"target_seconds=30\.0: only for articles, and usgs_significant_week\.geojson is a feed",
+    ):
+        NewsClipConfig(input=feed, output=out, target_seconds=30)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    with pytest.raises(InvalidRequestError, match="photos and image_model both choose the visuals"):
+        NewsClipConfig(input=article, output=out, photos=photos, image_model="sd-turbo")
+    # the defaults and the options that do apply are fine
+    assert NewsClipConfig(input=feed, output=out, timezone="Asia/Taipei", template="usgs-earthquakes").kind == "feed"
+    assert NewsClipConfig(input=article, output=out, target_seconds=30, photos=photos).kind == "article"
+
+    events: list[PipelineEvent] = []
+    bad = {
+        "voice='no-such-voice'": (UnknownModelError, {"voice": "no-such-voice"}),
+        "voice='sd-turbo'": (InvalidRequestError, {"voice": "sd-turbo"}),  # a model, but not a voice
+        "image_model='en-joe'": (InvalidRequestError, {"image_model": "en-joe"}),
+        "voice='espeak-zh', language='en'": (InvalidRequestError, {"voice": "espeak-zh", "language": "en"}),
+    }
+    for what, (error, options) in bad.items():
+        config = NewsClipConfig(input=feed, output=out, cache_dir=tmp_path / "cache", **options)
+        with pytest.raises(error):
+            news_clip(config, studio=studio, on_event=events.append)
+        assert events == [], what  # no stage started
+    with pytest.raises(InvalidRequestError, match="does not speak 'en'"):
+        news_clip(NewsClipConfig(input=feed, output=out, voice="espeak-zh", language="en"), studio=studio)
+    assert not list(tmp_path.rglob("*.mp4"))
+
+
+def test_the_voice_invalidates_the_narration_and_an_unrelated_default_model_does_not(
+    studio: Studio, data_dir: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("espeakng_loader", reason="needs the audio extra (eSpeak)")
+    config = NewsClipConfig(
+        input=data_dir / "usgs_significant_week.geojson", output=tmp_path / "q.mp4", cache_dir=tmp_path / "cache"
+    )
+
+    def until_narration(with_studio: Studio) -> dict[str, str]:
+        """Run until the narration is made or found; the status each stage reached first."""
+        cancel = threading.Event()
+        first: dict[str, str] = {}
+
+        def on_event(event: PipelineEvent) -> None:
+            first.setdefault(event.step, event.status)
+            if event.step == "narration" and event.status in ("done", "cached"):
+                cancel.set()
+
+        with pytest.raises(PipelineCancelledError):
+            news_clip(config, studio=with_studio, on_event=on_event, cancel=cancel)
+        return {step: first[step] for step in ("script", "narration")}
+
+    assert until_narration(studio) == {"script": "started", "narration": "started"}
+    # Another default LLM: the script stage runs the feed's template, not the LLM, so nothing reruns.
+    with Studio(defaults={"text-generation": "script-writer"}) as other_llm:
+        assert until_narration(other_llm) == {"script": "cached", "narration": "cached"}
+    # Another default voice for the script's language: the narration reruns, the script does not.
+    with Studio(defaults={"text-to-speech": "espeak-en"}) as other_voice:
+        assert until_narration(other_voice) == {"script": "cached", "narration": "started"}
+    models = json.loads(next((tmp_path / "cache" / "news-clip" / "narration").glob("*/models.json")).read_text())
+    assert [m["id"] for m in models] == ["espeak-en"]
+
+
+def test_the_cli_reports_options_that_do_not_apply_as_bad_input(data_dir: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from aigc_sdk.cli import app
+
+    out = str(tmp_path / "x.mp4")
+    article, feed = str(data_dir / "article_en.md"), str(data_dir / "usgs_significant_week.geojson")
+    for args, said in [
+        ([article, "--template", "usgs-earthquakes"], "only for feeds"),
+        ([feed, "--duration", "30"], "only for articles"),
+        ([feed, "--voice", "sd-turbo"], "does text-to-image, not text-to-speech"),
+    ]:
+        result = CliRunner().invoke(app, ["news-clip", *args, "-o", out])
+        assert result.exit_code == 2, result.output
+        shown = " ".join(result.output.split())  # rich wraps long lines
+        assert said in shown and "Traceback" not in shown
+    assert not list(tmp_path.rglob("*.mp4"))
