@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
+from tests.support import require_module
+
 ROOT = Path(__file__).resolve().parents[1]
 
-pytest.importorskip("piper", reason="needs the voice extra")
+require_module("piper", reason="needs the voice extra")
 
 
 def test_news_clip_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

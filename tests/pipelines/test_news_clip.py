@@ -17,9 +17,9 @@ from aigc_sdk.errors import InvalidRequestError, PipelineCancelledError
 from aigc_sdk.media import Audio, Video, sidecar_path
 from aigc_sdk.pipelines import PipelineEvent
 from aigc_sdk.pipelines.news_clip import NewsClipConfig, news_clip
-from tests.support import word_error_rate
+from tests.support import require_module, word_error_rate
 
-pytest.importorskip("piper", reason="needs the voice extra")
+require_module("piper", reason="needs the voice extra")
 
 
 @pytest.fixture(scope="module")

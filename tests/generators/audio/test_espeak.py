@@ -10,8 +10,9 @@ import pytest
 from aigc_sdk.errors import InvalidRequestError
 from aigc_sdk.generators.audio.espeak import EspeakSpeechGenerator, espeak_voice_for, to_pinyin
 from aigc_sdk.registry import ModelRegistry
+from tests.support import require_module
 
-pytest.importorskip("espeakng_loader", reason="needs the audio extra")
+require_module("espeakng_loader", reason="needs the audio extra")
 
 HANZI = "今天的天气很好。我们下午去公园散步吧！"
 

@@ -13,8 +13,9 @@ from aigc_sdk.generators.audio.piper import PiperSpeechGenerator
 from aigc_sdk.media import Audio
 from aigc_sdk.registry import LocalSource, ModelRegistry
 from aigc_sdk.types import SpeechRequest
+from tests.support import require_module
 
-pytest.importorskip("piper", reason="needs the voice extra")
+require_module("piper", reason="needs the voice extra")
 
 
 @pytest.fixture(scope="module")

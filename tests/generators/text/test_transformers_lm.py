@@ -12,8 +12,9 @@ from aigc_sdk.errors import InvalidRequestError, ModelLoadError, ModelNotAvailab
 from aigc_sdk.generators.text.transformers_lm import TransformersTextGenerator, convert_gguf
 from aigc_sdk.registry import LocalSource, ModelRegistry, ModelSpec
 from aigc_sdk.types import TextRequest
+from tests.support import require_module
 
-pytest.importorskip("transformers")
+require_module("transformers")
 
 
 def _spec(path: Path, **extra: object) -> ModelSpec:
