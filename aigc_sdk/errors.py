@@ -126,19 +126,19 @@ class MissingDependencyError(AigcError, ImportError):
 
     Args:
         package: The importable module that is missing.
-        extra: The aigc-sdk extra that brings it.
+        extra: The aigc-studio extra that brings it.
         feature: What needed it.
 
     Example:
         >>> e = MissingDependencyError(package="piper", extra="voice", feature="the Piper voice")
         >>> e.install_command
-        'pip install "aigc-sdk[voice]"'
+        'pip install "aigc-studio[voice]"'
     """
 
     def __init__(self, *, package: str, extra: str, feature: str | None = None) -> None:
         self.package = package
         self.extra = extra
-        self.install_command = f'pip install "aigc-sdk[{extra}]"'
+        self.install_command = f'pip install "aigc-studio[{extra}]"'
         what = f" (needed for {feature})" if feature else ""
         super().__init__(f"the optional package '{package}' is not installed{what}", hint=self.install_command)
         self.name = package

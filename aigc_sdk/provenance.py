@@ -22,7 +22,7 @@ METADATA_KEY = "aigc:provenance"
 
 
 def library_versions(*distributions: str) -> dict[str, str]:
-    """Installed versions of ``aigc-sdk``, Python and the given distributions.
+    """Installed versions of ``aigc-studio``, Python and the given distributions.
 
     Distributions that are not installed are left out. Looked up once per set of names per
     process (reading package metadata takes milliseconds, and renderers record it on every call).
@@ -30,14 +30,14 @@ def library_versions(*distributions: str) -> dict[str, str]:
     Example:
         >>> v = library_versions("pydantic")
         >>> sorted(v)[:3]
-        ['aigc-sdk', 'pydantic', 'python']
+        ['aigc-studio', 'pydantic', 'python']
     """
     return dict(_versions(distributions))
 
 
 @functools.lru_cache(maxsize=64)
 def _versions(distributions: tuple[str, ...]) -> dict[str, str]:
-    names = ("aigc-sdk", *distributions)
+    names = ("aigc-studio", *distributions)
     versions = {"python": platform.python_version()}
     for name in names:
         try:

@@ -46,7 +46,7 @@ def test_hint_and_retryable_defaults_and_overrides() -> None:
 
 def test_missing_dependency_names_the_extra() -> None:
     err = MissingDependencyError(package="piper", extra="voice", feature="Piper voices")
-    assert 'pip install "aigc-sdk[voice]"' in str(err)
+    assert 'pip install "aigc-studio[voice]"' in str(err)
     assert err.name == "piper"
 
 

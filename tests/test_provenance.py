@@ -27,4 +27,4 @@ def test_round_trip_and_fields() -> None:
 def test_library_versions_skips_missing() -> None:
     versions = library_versions("surely-not-installed-dist")
     assert "surely-not-installed-dist" not in versions
-    assert versions["aigc-sdk"]
+    assert versions["aigc-studio"]

@@ -12,8 +12,9 @@ import aigc_sdk
 from aigc_sdk import Studio
 from aigc_sdk.errors import InvalidRequestError, UnknownModelError
 from aigc_sdk.types import MusicRequest, SpeechRequest
+from tests.support import require_module
 
-pytest.importorskip("piper", reason="needs the voice extra")
+require_module("piper", reason="needs the voice extra")
 
 
 @pytest.fixture(scope="module")

@@ -219,7 +219,7 @@ class FontBook:
             face = self.face(family, bold=bold)
             if face is not None:
                 return face
-        raise InvalidRequestError("no fonts are installed", hint='pip install "aigc-sdk[image]" (Noto CJK)')
+        raise InvalidRequestError("no fonts are installed", hint='pip install "aigc-studio[image]" (Noto CJK)')
 
     def _is_variable(self, info: FontInfo) -> bool:
         key = (info.path, info.index)

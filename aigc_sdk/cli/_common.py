@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,23 @@ def cli_errors() -> Iterator[None]:
         if exc.hint:
             err_console.print(f"[yellow]hint:[/] {escape(exc.hint)}", highlight=False)
         raise typer.Exit(2 if isinstance(exc, InvalidRequestError) else 1) from exc
+
+
+def check_output(path: Path, suffixes: Iterable[str], what: str) -> None:
+    """Refuse an output file the command cannot write, before any work (a model load, a render).
+
+    Example:
+        >>> try:
+        ...     check_output(Path("speech.txt"), [".wav", ".mp3"], "audio")
+        ... except InvalidRequestError as e:
+        ...     e.message, e.hint
+        ("cannot save audio as '.txt'", 'use one of .mp3, .wav')
+    """
+    suffix = path.suffix.lower()
+    allowed = sorted(suffixes)
+    if suffix not in allowed:
+        shown = repr(suffix) if suffix else "a file without an extension"
+        raise InvalidRequestError(f"cannot save {what} as {shown}", hint=f"use one of {', '.join(allowed)}")
 
 
 def read_text(path: Path, what: str = "") -> str:

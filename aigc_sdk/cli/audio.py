@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from aigc_sdk.cli._common import cli_errors, console, print_json, read_text, write_text
+from aigc_sdk.cli._common import check_output, cli_errors, console, print_json, read_text, write_text
 from aigc_sdk.errors import InvalidRequestError
 
 SPEAK_HELP = """Speak text with a voice and save it (WAV, FLAC, OGG or MP3) with provenance.
@@ -65,10 +65,12 @@ def speak(
     as_json: Annotated[bool, typer.Option("--json", help="Print segments and provenance as JSON.")] = False,
 ) -> None:
     """Speak text through the Studio and save the audio."""
+    from aigc_sdk.media import AUDIO_FORMATS
     from aigc_sdk.studio import Studio
     from aigc_sdk.types import SpeechRequest
 
     with cli_errors():
+        check_output(output, AUDIO_FORMATS, "audio")
         if (text is None) == (file is None):
             raise InvalidRequestError(
                 "give the text or --file, not both or neither", hint='aigc speak "Hello." -o hi.wav'
@@ -119,10 +121,12 @@ def music(
     as_json: Annotated[bool, typer.Option("--json", help="Print segments and provenance as JSON.")] = False,
 ) -> None:
     """Generate music through the Studio and save it."""
+    from aigc_sdk.media import AUDIO_FORMATS
     from aigc_sdk.studio import Studio
     from aigc_sdk.types import MusicRequest
 
     with cli_errors():
+        check_output(output, AUDIO_FORMATS, "audio")
         request = MusicRequest(
             prompt=prompt, duration=duration, tempo=tempo, key=key, mood=mood, sample_rate=sample_rate, seed=seed
         )

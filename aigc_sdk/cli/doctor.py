@@ -151,7 +151,7 @@ def _models() -> list[dict[str, Any]]:
 
 def _extras() -> dict[str, dict[str, Any]]:
     try:
-        requires = importlib.metadata.requires("aigc-sdk") or []
+        requires = importlib.metadata.requires("aigc-studio") or []
     except importlib.metadata.PackageNotFoundError:
         requires = []
     needed: dict[str, list[str]] = {extra: [] for extra in EXTRAS}
@@ -159,7 +159,7 @@ def _extras() -> dict[str, dict[str, Any]]:
         req = Requirement(line)
         marker = str(req.marker or "")
         match = re.search(r'extra == "([^"]+)"', marker)
-        if match and match.group(1) in needed and not req.name.startswith("aigc-sdk"):
+        if match and match.group(1) in needed and not req.name.startswith("aigc-studio"):
             needed[match.group(1)].append(req.name)
     report = {}
     for extra, names in needed.items():
@@ -217,7 +217,7 @@ def doctor(
     console.print(f"offline: {offline['offline']}; downloads allowed: {offline['downloads_allowed']}")
     signing = report["credentials"]
     if not signing["available"]:
-        state = "unavailable (pip install 'aigc-sdk[trust]')"
+        state = "unavailable (pip install 'aigc-studio[trust]')"
     elif signing["sign_on_save"]:
         state = f"saves are signed, with the {signing['signer']}"
     else:

@@ -14,6 +14,7 @@ from aigc_sdk._internal.optional import is_available, require
 from aigc_sdk._internal.sentences import split_sentences
 from aigc_sdk._internal.settings import Settings
 from aigc_sdk.errors import MediaError, MissingDependencyError
+from tests.support import require_module
 
 
 def test_atomic_path_replaces_only_on_success(tmp_path: Path) -> None:
@@ -44,7 +45,7 @@ def _umask() -> int:
 
 
 def test_require_names_the_extra() -> None:
-    with pytest.raises(MissingDependencyError, match=r"aigc-sdk\[video\]"):
+    with pytest.raises(MissingDependencyError, match=r"aigc-studio\[video\]"):
         require("surely_missing_module_xyz", extra="video")
     assert not is_available("surely_missing_module_xyz")
 
@@ -86,7 +87,7 @@ def test_fonts_cover_latin_and_cjk() -> None:
     assert font_files()
     latin = find_font("Hello, world")
     assert latin is not None and latin.covers("Hello")
-    pytest.importorskip("manimgx_fonts_cjk", reason="CJK fonts come with the image extra")
+    require_module("manimgx_fonts_cjk", reason="CJK fonts come with the image extra")
     cjk = find_font(CJK_PROBE)
     assert cjk is not None
     assert all(ord(ch) in cjk.codepoints for ch in CJK_PROBE)

@@ -15,9 +15,10 @@ from aigc_sdk._internal.textlayout import TextLayout, balanced_lines, shared_boo
 from aigc_sdk.errors import MediaError
 from aigc_sdk.media import Audio
 from aigc_sdk.types import Cue, Segment
+from tests.support import require_module
 
-pytest.importorskip("pysubs2", reason="needs the video extra")
-pytest.importorskip("av", reason="needs the video extra")
+require_module("pysubs2", reason="needs the video extra")
+require_module("av", reason="needs the video extra")
 
 
 def test_one_writer_for_cues_and_segments_round_trips(tmp_path: Path) -> None:

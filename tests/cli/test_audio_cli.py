@@ -10,10 +10,11 @@ from typer.testing import CliRunner
 
 from aigc_sdk.cli import app
 from aigc_sdk.media import Audio
+from tests.support import require_module
 
 runner = CliRunner()
-pytest.importorskip("piper", reason="needs the voice extra")
-pytest.importorskip("faster_whisper", reason="needs the asr extra")
+require_module("piper", reason="needs the voice extra")
+require_module("faster_whisper", reason="needs the asr extra")
 
 
 def test_speak_then_transcribe(tmp_path: Path) -> None:

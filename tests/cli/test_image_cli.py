@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from aigc_sdk.cli import app
 from aigc_sdk.media import Image
+from tests.support import require_module
 
 runner = CliRunner()
 
@@ -144,7 +145,7 @@ def test_chart_from_the_shared_csv(tmp_path: Path, data_dir: Path) -> None:
 
 @pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
 def test_generate_through_the_studio_with_a_local_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("diffusers", reason="needs the image extra")
+    require_module("diffusers", reason="needs the image extra")
     from tests.generators.image.helpers import save_tiny_pipeline
 
     model_dir = save_tiny_pipeline(tmp_path / "tiny-sd")

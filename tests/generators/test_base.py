@@ -63,7 +63,7 @@ def test_call_with_fields_or_request_and_provenance() -> None:
     assert prov.model_hash == "ab" * 32
     assert prov.request["prompt"] == "go"
     assert set(prov.timings) >= {"preprocess_s", "forward_s", "postprocess_s", "total_s"}
-    assert "aigc-sdk" in prov.versions
+    assert "aigc-studio" in prov.versions
 
 
 def test_batch_equals_alone_and_seeds_are_drawn_and_recorded() -> None:

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from aigc_sdk.errors import InvalidRequestError, PipelineCancelledError, PipelineError
 from aigc_sdk.pipelines import Pipeline, PipelineEvent, PipelineRun, Step, StepContext, step
+from tests.support import require_module
 
 
 class Text(BaseModel):
@@ -302,8 +303,8 @@ def publish(speak: Take) -> Text:
 
 
 def test_a_stage_reruns_when_its_voice_changes_and_not_when_an_unrelated_default_does(tmp_path: Path) -> None:
-    pytest.importorskip("piper", reason="needs the voice extra")
-    pytest.importorskip("espeakng_loader", reason="needs the audio extra (eSpeak)")
+    require_module("piper", reason="needs the voice extra")
+    require_module("espeakng_loader", reason="needs the audio extra (eSpeak)")
     from aigc_sdk import Studio
     from aigc_sdk.registry import ModelRegistry
 

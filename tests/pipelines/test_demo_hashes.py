@@ -24,8 +24,9 @@ from aigc_sdk import Studio
 from aigc_sdk._internal.ffmpeg import require_ffmpeg
 from aigc_sdk.media import Audio
 from aigc_sdk.pipelines.news_clip import NewsClipConfig, news_clip
+from tests.support import require_module
 
-pytest.importorskip("piper", reason="needs the voice extra")
+require_module("piper", reason="needs the voice extra")
 
 RECORDED = Path(__file__).with_name("data") / "demo_stage_hashes.json"
 DEMOS = {

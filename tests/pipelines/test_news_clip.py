@@ -17,9 +17,9 @@ from aigc_sdk.errors import InvalidRequestError, PipelineCancelledError, Unknown
 from aigc_sdk.media import Audio, Video, sidecar_path
 from aigc_sdk.pipelines import PipelineEvent
 from aigc_sdk.pipelines.news_clip import NewsClipConfig, news_clip
-from tests.support import word_error_rate
+from tests.support import require_module, word_error_rate
 
-pytest.importorskip("piper", reason="needs the voice extra")
+require_module("piper", reason="needs the voice extra")
 
 
 @pytest.fixture(scope="module")
@@ -217,7 +217,7 @@ def test_options_that_cannot_apply_or_name_nothing_fail_before_any_work(
 def test_the_voice_invalidates_the_narration_and_an_unrelated_default_model_does_not(
     studio: Studio, data_dir: Path, tmp_path: Path
 ) -> None:
-    pytest.importorskip("espeakng_loader", reason="needs the audio extra (eSpeak)")
+    require_module("espeakng_loader", reason="needs the audio extra (eSpeak)")
     config = NewsClipConfig(
         input=data_dir / "usgs_significant_week.geojson", output=tmp_path / "q.mp4", cache_dir=tmp_path / "cache"
     )

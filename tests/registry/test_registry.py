@@ -17,6 +17,7 @@ from aigc_sdk.errors import (
 from aigc_sdk.registry import HubSource, LocalSource, ModelRegistry, ModelSpec, PackageSource, load_catalog
 from aigc_sdk.registry.registry import import_backend
 from aigc_sdk.registry.weights import fetch_command, is_available_offline, resolve_weights
+from tests.support import require_module
 
 BACKEND = "tests.generators.test_base.NoiseText"
 
@@ -220,7 +221,7 @@ def test_import_backend_errors() -> None:
 
 
 def test_memory_estimates_from_safetensors_headers(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
+    torch = require_module("torch")
     from safetensors.torch import save_file
 
     from aigc_sdk.registry import estimate_memory

@@ -19,8 +19,9 @@ from aigc_sdk.media import Audio, Image, Video
 from aigc_sdk.provenance import Provenance
 from aigc_sdk.trust import build_manifest, licence_warnings, publish, sign_file, signing_identity, verify_file
 from aigc_sdk.trust.credentials import CERT_ENV, KEY_ENV, Ingredient
+from tests.support import require_module
 
-pytest.importorskip("c2pa", reason="needs the trust extra")
+require_module("c2pa", reason="needs the trust extra")
 runner = CliRunner()
 
 
@@ -65,7 +66,7 @@ def test_card_png_is_signed_and_tampering_is_caught(card: Image, tmp_path: Path)
 
 
 def test_speech_wav_is_signed_and_tampering_is_caught(studio: Studio, tmp_path: Path) -> None:
-    pytest.importorskip("piper", reason="needs the voice extra")
+    require_module("piper", reason="needs the voice extra")
     result = studio.speech("Good evening. Here is the news.", seed=3)
     wav = result.save(tmp_path / "news.wav", credentials=True)
     check = verify_file(wav)

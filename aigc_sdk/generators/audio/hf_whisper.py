@@ -3,7 +3,7 @@
 Use it for Whisper variants that exist only in transformers format (fine-tunes,
 distil-whisper). The faster-whisper :class:`~aigc_sdk.generators.audio.whisper.Transcriber`
 is quicker on a CPU and gives word timestamps; this backend gives one timed segment per
-30-second window. Install with ``pip install "aigc-sdk[audio]"``.
+30-second window. Install with ``pip install "aigc-studio[audio]"``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 No MusicGen weights ship in a package: register a hub snapshot (pinned revision) or a
 local folder written by ``save_pretrained`` (model + tokenizer). Tempo, key and mood of
 the request are appended to the description, since MusicGen only reads text.
-Install with ``pip install "aigc-sdk[audio]"``.
+Install with ``pip install "aigc-studio[audio]"``.
 """
 
 from __future__ import annotations

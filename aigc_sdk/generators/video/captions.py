@@ -42,7 +42,7 @@ def _face_for(text: str, style: SubtitleStyle, book: FontBook) -> FontFace:
         missing = sorted({ch for ch in text if not ch.isspace() and book.face_covering(ch, bold=True) is None})
         raise MediaError(
             f"no installed font has glyphs for {''.join(missing[:20])!r}",
-            hint='pip install "aigc-sdk[image]" (Noto CJK fonts), or point AIGC_FONT_DIRS at a folder of fonts',
+            hint='pip install "aigc-studio[image]" (Noto CJK fonts), or point AIGC_FONT_DIRS at a folder of fonts',
         )
     return face
 

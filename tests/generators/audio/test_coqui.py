@@ -11,8 +11,9 @@ import pytest
 from aigc_sdk.errors import InvalidRequestError, ModelLoadError, ModelNotAvailableError, UnsafeModelError
 from aigc_sdk.generators.audio.coqui import CoquiSpeechGenerator, chunk_text
 from aigc_sdk.registry import LocalSource, ModelRegistry, ModelSpec
+from tests.support import require_module
 
-pytest.importorskip("TTS", reason="needs the audio extra")
+require_module("TTS", reason="needs the audio extra")
 
 
 def save_tiny_vits(folder: Path) -> Path:

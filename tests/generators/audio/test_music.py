@@ -11,8 +11,9 @@ from aigc_sdk.errors import InvalidRequestError, ModelLoadError
 from aigc_sdk.generators.audio.music import MusicGenerator, describe
 from aigc_sdk.registry import LocalSource, ModelRegistry, ModelSpec
 from aigc_sdk.types import MusicRequest
+from tests.support import require_module
 
-pytest.importorskip("transformers", reason="needs the audio extra")
+require_module("transformers", reason="needs the audio extra")
 
 WORDS = ["<pad>", "</s>", "<unk>", *"calm piano news bed upbeat drums in bpm mood a minor major".split()]
 

@@ -13,8 +13,9 @@ from aigc_sdk.generators.audio.piper import PiperSpeechGenerator
 from aigc_sdk.media import Audio
 from aigc_sdk.registry import LocalSource, ModelRegistry
 from aigc_sdk.types import SpeechRequest
+from tests.support import require_module
 
-pytest.importorskip("piper", reason="needs the voice extra")
+require_module("piper", reason="needs the voice extra")
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +141,13 @@ def test_noise_options_and_unknown_speaker(voice: PiperSpeechGenerator) -> None:
     b = flat(prompt="Flat and steady.", seed=2)
     assert np.array_equal(a.audio.samples, b.audio.samples)  # no noise: the seed has no effect
     assert a.provenance.extra["noise_scale"] == 0.0
-    # joe has one speaker: a voice name is ignored rather than refused
+    # joe has one speaker: its name (the voice's dataset) and 0 pick it, any other name is refused before work
     assert voice(prompt="Hi.", voice="joe", seed=1).audio.duration > 0.1
+    by_number, default = voice(prompt="Hi.", voice="0", seed=1), voice(prompt="Hi.", seed=1)
+    assert np.array_equal(by_number.audio.samples, default.audio.samples)
+    for wrong in ("nobody", "1", "", "Joe"):
+        with pytest.raises(InvalidRequestError, match=f"no speaker {wrong!r}") as refused:
+            voice(prompt="Hi.", voice=wrong, seed=1)
+        assert refused.value.hint == "it has one speaker ('joe' or 0); leave the voice out, or pick another model"
     with pytest.raises(InvalidRequestError, match="nothing to speak"):
         voice(prompt="...")

@@ -13,8 +13,9 @@ from aigc_sdk.generators.audio.whisper import Transcriber, assemble_parts, load_
 from aigc_sdk.media import Audio
 from aigc_sdk.registry import ModelRegistry
 from aigc_sdk.types import AudioResult
+from tests.support import require_module
 
-pytest.importorskip("faster_whisper", reason="needs the asr extra")
+require_module("faster_whisper", reason="needs the asr extra")
 
 
 @pytest.fixture(scope="module")

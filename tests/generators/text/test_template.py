@@ -11,8 +11,9 @@ from aigc_sdk.errors import InvalidRequestError
 from aigc_sdk.generators.text.template import TemplateTextGenerator, builtin_templates, need, render_filters
 from aigc_sdk.registry import ModelRegistry
 from aigc_sdk.types import StoryResult, TemplateRequest
+from tests.support import require_module
 
-pytest.importorskip("jinja2")
+require_module("jinja2")
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "aigc_sdk" / "generators" / "text" / "templates" / "examples"
 

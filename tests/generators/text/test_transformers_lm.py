@@ -1,4 +1,5 @@
-"""TransformersTextGenerator on a tiny random GPT-2 (built from config, tokenizer trained offline)."""
+"""TransformersTextGenerator on a tiny random GPT-2 (built from config, tokenizer trained offline), and the
+default model's path on a tiny random Gemma 3 written as a chunked GGUF (assembled, converted, cached)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from aigc_sdk._internal.hashing import sha256_file
+from aigc_sdk._internal.settings import Settings
 from aigc_sdk.errors import InvalidRequestError, ModelLoadError, ModelNotAvailableError
 from aigc_sdk.generators.text.transformers_lm import TransformersTextGenerator, convert_gguf
 from aigc_sdk.registry import LocalSource, ModelRegistry, ModelSpec
 from aigc_sdk.types import TextRequest
+from tests.generators.text import tiny_gguf
+from tests.support import require_module
 
-pytest.importorskip("transformers")
+require_module("transformers")
 
 
 def _spec(path: Path, **extra: object) -> ModelSpec:
@@ -146,3 +151,92 @@ def test_gemma_catalog_entry_is_marked_non_commercial() -> None:
     assert spec.commercial_use is False and spec.default is True
     assert spec.options["chat_template"] is False
     assert len(str(spec.options["gguf_sha256"])) == 64
+
+
+# -- the default model's path: a chunked GGUF assembled by its package's function, converted once, then cached --
+
+
+@pytest.fixture(scope="module")
+def gemma_gguf(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path, str]:
+    """The tiny Gemma 3, its GGUF cut into chunks (in a folder the spec points at) and the GGUF's sha256."""
+    folder = tmp_path_factory.mktemp("tiny-gemma3-gguf")
+    model = tiny_gguf.build_tiny_gemma3()
+    whole = tiny_gguf.write_gguf(model, folder / "whole.gguf")
+    tiny_gguf.split(whole, folder / "chunks")
+    digest = sha256_file(whole)
+    whole.unlink()
+    return model, folder / "chunks", digest
+
+
+def _gguf_spec(chunks: Path, sha256: str) -> ModelSpec:
+    """A spec shaped like the catalog's gemma-3-270m entry, pointing at the tiny chunks."""
+    return _spec(
+        chunks,
+        options={
+            "chat_template": False,
+            "gguf_assemble": "tests.generators.text.tiny_gguf.assemble",
+            "gguf_sha256": sha256,
+        },
+    ).model_copy(update={"id": "tiny-gemma3"})
+
+
+def _greedy(model: object, ids: list[int], steps: int, eos: int) -> list[int]:
+    import torch
+
+    out: list[int] = []
+    with torch.no_grad():
+        for _ in range(steps):
+            logits = model(torch.tensor([ids + out])).logits  # type: ignore[operator]
+            token = int(logits[0, -1].argmax())
+            if token == eos:
+                break
+            out.append(token)
+    return out
+
+
+def test_a_chunked_gguf_is_assembled_converted_and_generates_like_its_source(
+    gemma_gguf: tuple[object, Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source, chunks, digest = gemma_gguf
+    monkeypatch.setenv(tiny_gguf.CHUNKS_ENV, str(chunks))
+    spec = _gguf_spec(chunks, digest)
+    assert set(spec.options) == set(ModelRegistry().get("gemma-3-270m").options)  # the same kind of entry
+    with ModelRegistry(catalogs=False).create(spec) as lm:
+        result = lm(prompt="the council voted", max_new_tokens=12, temperature=0.0, seed=1)
+    cache = Settings.from_env().cache_dir / "gguf"
+    assert sorted(p.name for p in cache.iterdir()) == [digest]  # converted once, under the GGUF's sha256
+    assert (cache / digest / "model.safetensors").is_file()  # the assembled .gguf itself was dropped
+    tokenizer = require_module("transformers").AutoTokenizer.from_pretrained(str(cache / digest))
+    prompt = tokenizer("the council voted")["input_ids"]
+    assert prompt[0] == 2  # the GGUF's add_bos_token flag is honoured
+    expected = _greedy(source, prompt, 12, eos=1)
+    assert result.completion_tokens[0] == len(expected) > 0
+    assert result.text == tokenizer.decode(expected)  # the GGUF path reproduces the model it was written from
+    assert result.provenance.model_id == "tiny-gemma3"
+
+
+def test_a_converted_gguf_is_reused_without_assembling_again(
+    gemma_gguf: tuple[object, Path, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _, chunks, digest = gemma_gguf
+    monkeypatch.setenv(tiny_gguf.CHUNKS_ENV, str(chunks))
+    spec = _gguf_spec(chunks, digest)
+    with ModelRegistry(catalogs=False).create(spec) as lm:
+        first = lm(prompt="rain today", max_new_tokens=6, seed=3).text
+    empty = tmp_path / "no-chunks"
+    empty.mkdir()
+    monkeypatch.setenv(tiny_gguf.CHUNKS_ENV, str(empty))  # assembling again would fail: nothing to join
+    with ModelRegistry(catalogs=False).create(spec) as lm:
+        assert lm(prompt="rain today", max_new_tokens=6, seed=3).text == first
+
+
+def test_an_assembled_gguf_with_another_sha256_is_refused(
+    gemma_gguf: tuple[object, Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, chunks, digest = gemma_gguf
+    monkeypatch.setenv(tiny_gguf.CHUNKS_ENV, str(chunks))
+    with pytest.raises(ModelLoadError, match=f"sha256 is {digest}, expected 0000"):
+        ModelRegistry(catalogs=False).create(_gguf_spec(chunks, "0" * 64))
+    monkeypatch.setenv(tiny_gguf.CHUNKS_ENV, str(chunks / "missing"))
+    with pytest.raises(ModelLoadError, match="could not assemble"):
+        ModelRegistry(catalogs=False).create(_gguf_spec(chunks, "1" * 64))

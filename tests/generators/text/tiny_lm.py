@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
+from tests.support import require_module
 
 CORPUS = [
     "The council voted seven to two on Tuesday to rebuild the bridge.",
@@ -17,9 +17,9 @@ CORPUS = [
 
 
 def build_tiny_lm(folder: Path) -> Path:
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
-    tokenizers = pytest.importorskip("tokenizers")
+    torch = require_module("torch")
+    transformers = require_module("transformers")
+    tokenizers = require_module("tokenizers")
 
     bpe = tokenizers.Tokenizer(tokenizers.models.BPE(unk_token=None))
     bpe.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False)

@@ -19,8 +19,9 @@ from aigc_sdk.generators.video.slideshow import SlideshowVideoGenerator, ken_bur
 from aigc_sdk.media import Audio, Image, Video, sidecar_path
 from aigc_sdk.registry import ModelRegistry
 from aigc_sdk.types import Cue, Motion, SubtitleStyle, VideoEncoding, VideoRequest
+from tests.support import require_module
 
-pysubs2 = pytest.importorskip("pysubs2", reason="needs the video extra")
+pysubs2 = require_module("pysubs2", reason="needs the video extra")
 
 FPS = 10
 
