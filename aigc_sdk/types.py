@@ -164,7 +164,7 @@ class Request(FrozenModel):
             raise InvalidRequestError("pass either a request object or keyword fields, not both")
         if not isinstance(request, cls):
             raise InvalidRequestError(
-                f"expected a {cls.__name__}, got {type(request).__name__}",
+                f"this call takes {cls.__name__}, got {type(request).__name__}",
                 hint=f"build a {cls.__name__} or pass its fields as keywords",
             )
         return request
