@@ -74,6 +74,7 @@ __all__ = [
 
 MAX_SEED = 2**63 - 1
 
+
 class Task(enum.StrEnum):
     """The tasks a generator can perform.
 

@@ -127,9 +127,10 @@ def run_all(models: Models, requests: Sequence[Request], *, model: str | None = 
 
 
 class DirectModels:
-    """:class:`Models` without a scheduler: each model is created once through the registry's loader
-    (safety policy applied) and run in the caller's thread. For generators used without a Studio;
-    the models it loads are not on any scheduler's books.
+    """:class:`Models` without a scheduler, for generators used without a Studio.
+
+    Each model is created once through the registry's loader (safety policy applied) and run
+    in the caller's thread; the models it loads are on no scheduler's books.
 
     Args:
         registry: Where models are resolved and created (default: a new :class:`~aigc_sdk.registry.ModelRegistry`).
@@ -190,9 +191,7 @@ class DirectModels:
 
                 self._registry = ModelRegistry()
             language = getattr(request, "language", None)
-            spec = self._registry.resolve(
-                request.task, model, language=language if isinstance(language, str) else None
-            )
+            spec = self._registry.resolve(request.task, model, language=language if isinstance(language, str) else None)
             generator = self._generators.get(spec.id)
             if generator is None:
                 generator = self._registry.create(spec, device=self.device)
@@ -387,8 +386,10 @@ class BaseGenerator(abc.ABC, Generic[ReqT, ResT]):
 
     @property
     def models(self) -> Models:
-        """The handle for sub-requests: the one given to :meth:`use_models`, else a :class:`DirectModels`
-        of this generator's own (created on first use, closed with the generator).
+        """The handle for sub-requests.
+
+        The one given to :meth:`use_models`, else a :class:`DirectModels` of this generator's
+        own (created on first use, closed with the generator).
 
         Example:
             >>> from aigc_sdk.registry import ModelRegistry

@@ -252,7 +252,9 @@ class ScriptWriter(BaseGenerator[ScriptRequest, StoryResult]):
 
     def _postprocess(self, outputs: list[_Chosen], requests: list[ScriptRequest]) -> list[StoryResult]:
         results = []
-        for plan, chosen, method, rewritten, rewritten_by in ((o.plan, o.chosen, o.method, o.rewritten, o.rewriter) for o in outputs):
+        for plan, chosen, method, rewritten, rewritten_by in (
+            (o.plan, o.chosen, o.method, o.rewritten, o.rewriter) for o in outputs
+        ):
             request, article = plan.request, plan.article
             sentences = article.sentences
             groups: list[list[str]] = []

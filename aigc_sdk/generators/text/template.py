@@ -126,7 +126,7 @@ def builtin_names(folder: Path) -> set[str]:
 
 
 def read_story_plan(folder: str | Path, name: str | None = None) -> StoryPlan:
-    """The plan declared in a template folder's ``story.toml`` (the default plan when it has none).
+    r"""The plan declared in a template folder's ``story.toml`` (the default plan when it has none).
 
     Raises:
         InvalidRequestError: ``story.toml`` is not valid TOML or not a valid plan.
@@ -134,7 +134,7 @@ def read_story_plan(folder: str | Path, name: str | None = None) -> StoryPlan:
     Example:
         >>> import tempfile, pathlib
         >>> d = pathlib.Path(tempfile.mkdtemp())
-        >>> _ = (d / "story.toml").write_text('mood = "urgent"\\n[kicker]\\nen = "FLOOD"\\n')
+        >>> _ = (d / "story.toml").write_text('mood = "urgent"\n[kicker]\nen = "FLOOD"\n')
         >>> plan = read_story_plan(d, "flood")
         >>> plan.template, plan.mood, plan.kicker_for("en")
         ('flood', 'urgent', 'FLOOD')

@@ -44,7 +44,11 @@ def test_generator_batches_like_alone() -> None:
     assert all(check.ok for check in registry.verify("all-minilm-l6-v2"))
     embedder = registry.create("all-minilm-l6-v2")
     assert isinstance(embedder, SentenceEmbedder)
-    requests = [EmbedRequest(prompt=TEXTS[0]), EmbedRequest(prompt="Stocks", normalize=False), EmbedRequest(prompt=TEXTS[1])]
+    requests = [
+        EmbedRequest(prompt=TEXTS[0]),
+        EmbedRequest(prompt="Stocks", normalize=False),
+        EmbedRequest(prompt=TEXTS[1]),
+    ]
     results = embedder.batch(requests)
     assert results[0].dim == 384
     for request, result in zip(requests, results, strict=True):

@@ -93,7 +93,9 @@ def test_rewrite_step_runs_through_the_studio_and_is_marked(tiny_lm_dir: Path) -
     registry.register(rewriting)
     text = "Rain fell all night. The river rose two metres. Schools closed."
     with Studio(registry) as studio:
-        script = studio.run(ScriptRequest(prompt=text, target_seconds=5, rewrite=True, seed=3), model="rewriting-writer")
+        script = studio.run(
+            ScriptRequest(prompt=text, target_seconds=5, rewrite=True, seed=3), model="rewriting-writer"
+        )
         loaded = set(studio.scheduler.metrics().loaded)
     metrics = studio.scheduler.metrics()  # after close: every request is counted
     extra = script.provenance.extra

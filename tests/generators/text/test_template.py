@@ -203,7 +203,7 @@ def test_each_template_declares_its_story_plan(writer: TemplateTextGenerator, da
     assert (sports.kicker_for("en"), sports.kicker_for("zh"), sports.mood) == ("NEWS", "新闻", "upbeat")
     assert feed_templates() == {".csv": "market-close", ".geojson": "usgs-earthquakes"}
     assert template_for_feed(data_dir / "market_close.csv") == "market-close"
-    with pytest.raises(InvalidRequestError, match=".json feeds"):
+    with pytest.raises(InvalidRequestError, match=r"\.json feeds"):
         template_for_feed("feed.json")
     with pytest.raises(InvalidRequestError, match="no built-in template 'nope'"):
         story_plan("nope")
@@ -221,18 +221,20 @@ def test_each_template_declares_its_story_plan(writer: TemplateTextGenerator, da
 def test_a_new_story_type_is_one_folder(writer: TemplateTextGenerator, tmp_path: Path) -> None:
     folder = tmp_path / "flood-warning"
     folder.mkdir()
-    (folder / "en.j2").write_text("# Flood warning for {{ need(data, 'river', 'text') }}\n\nStay away from the banks.\n")
+    (folder / "en.j2").write_text(
+        "# Flood warning for {{ need(data, 'river', 'text') }}\n\nStay away from the banks.\n"
+    )
     (folder / "story.toml").write_text('mood = "urgent"\n[kicker]\nen = "FLOOD"\nzh = "洪水"\n')
     story = writer(template=str(folder), data={"river": "Avon"}, seed=1)
     assert story.headline == "Flood warning for Avon"
     assert story.plan == StoryPlan(template="flood-warning", kicker={"en": "FLOOD", "zh": "洪水"}, mood="urgent")
-    with pytest.raises(InvalidRequestError, match="has no zh.j2"):
+    with pytest.raises(InvalidRequestError, match=r"has no zh\.j2"):
         writer(template=str(folder), data={"river": "Avon"}, language="zh")
     single = folder / "en.j2"
     assert writer(template=str(single), data={"river": "Avon"}).plan == StoryPlan(template="en")
     # a plan that names nothing is refused, naming the file
     (folder / "story.toml").write_text('mood = "urgent"\nmap = true\n')
-    with pytest.raises(InvalidRequestError, match="story.toml.*map"):
+    with pytest.raises(InvalidRequestError, match=r"story\.toml.*map"):
         read_story_plan(folder)
     (folder / "story.toml").write_text("[kicker]\nxx = 'NEWS'\n")
     with pytest.raises(InvalidRequestError, match="unknown language 'xx'"):
