@@ -204,7 +204,7 @@ class ScriptWriter(BaseGenerator[ScriptRequest, StoryResult]):
     """
 
     request_type: ClassVar[type[ScriptRequest]] = ScriptRequest
-    distributions: ClassVar[tuple[str, ...]] = ("transformers", "torch")
+    distributions: ClassVar[tuple[str, ...]] = ("numpy",)  # the embedding models record their own
     known_options: ClassVar[tuple[str, ...] | None] = ("scorer", "rewriter")
 
     def _load(self) -> None:
