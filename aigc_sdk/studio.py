@@ -114,7 +114,13 @@ class Studio:
             self.registry.resolve(task, model)  # fail now, not at the first request
 
     def _load(self, spec: ModelSpec, device: str) -> Any:
-        return self.registry.create(spec, device=device)
+        """Create a generator through the registry's loader and give it this Studio for its sub-requests."""
+        from aigc_sdk.generators.base import BaseGenerator
+
+        generator = self.registry.create(spec, device=device)
+        if isinstance(generator, BaseGenerator):
+            generator.use_models(self)  # the models it composes go through the scheduler too
+        return generator
 
     def model_for(self, task: Task | str, model: str | None = None, *, language: str | None = None) -> ModelSpec:
         """The spec a request runs on: ``model``, else this Studio's default, else the registry's (per language).

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
-import re
+import secrets
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
     ConfigDict,
@@ -34,6 +34,7 @@ from pydantic import (
     model_validator,
 )
 
+from aigc_sdk._internal.languages import normalize_language, primary_language
 from aigc_sdk._internal.model import FrozenModel
 from aigc_sdk.errors import InvalidRequestError
 from aigc_sdk.media import Audio, Image, Video
@@ -42,11 +43,13 @@ from aigc_sdk.trust.publishing import publish
 
 __all__ = [
     "AudioResult",
+    "ChartPlan",
     "Cue",
     "EmbedRequest",
     "EmbeddingResult",
     "ImageRequest",
     "ImageResult",
+    "LocationPlan",
     "Motion",
     "MusicRequest",
     "Request",
@@ -54,12 +57,14 @@ __all__ = [
     "ScriptRequest",
     "Segment",
     "SpeechRequest",
+    "StoryPlan",
     "StoryResult",
     "SubtitleStyle",
     "Task",
     "TemplateRequest",
     "TextRequest",
     "TextResult",
+    "TimeSpan",
     "TranscribeRequest",
     "TranscriptResult",
     "VideoEncoding",
@@ -71,48 +76,6 @@ __all__ = [
 
 MAX_SEED = 2**63 - 1
 
-# ISO 639-1 codes plus the ISO 639-3 codes speech models commonly use.
-_LANGUAGES = frozenset(
-    """aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de dv dz
-    ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii ik io
-    is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr
-    ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si
-    sk sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh
-    yi yo za zh zu cmn yue wuu nan hak fil haw ast ceb""".split()
-)
-_LANG_TAG = re.compile(r"^([a-zA-Z]{2,3})((?:[-_][a-zA-Z0-9]{2,8})*)$")
-
-
-def _parse_language(code: str) -> str:
-    match = _LANG_TAG.match(code.strip())
-    if not match or match.group(1).lower() not in _LANGUAGES:
-        raise ValueError(f"unknown language {code!r}; use an ISO 639 code such as 'en', 'zh', 'en-US' or 'zh-Hans'")
-    parts = [match.group(1).lower()]
-    for sub in re.split(r"[-_]", match.group(2))[1:]:
-        parts.append(sub.upper() if len(sub) == 2 else sub.title() if len(sub) == 4 else sub.lower())
-    return "-".join(parts)
-
-
-def normalize_language(code: str) -> str:
-    """Validate a BCP-47-style language tag and return it normalised (``en-US``, ``zh-Hans``).
-
-    Raises:
-        InvalidRequestError: The primary language is not a known ISO 639 code.
-
-    Example:
-        >>> normalize_language("en_us"), normalize_language("ZH-hans"), normalize_language("cmn")
-        ('en-US', 'zh-Hans', 'cmn')
-        >>> try:
-        ...     normalize_language("xx")
-        ... except ValueError as e:
-        ...     "unknown language" in str(e)
-        True
-    """
-    try:
-        return _parse_language(code)
-    except ValueError as exc:
-        raise InvalidRequestError(str(exc)) from exc
-
 
 class Task(enum.StrEnum):
     """The tasks a generator can perform.
@@ -123,6 +86,10 @@ class Task(enum.StrEnum):
     """
 
     TEXT_GENERATION = "text-generation"
+    #: Data to a news story through a story template (:class:`TemplateRequest`).
+    STORY_TEMPLATE = "story-template"
+    #: An article cut into a narration script (:class:`ScriptRequest`).
+    SCRIPT_WRITING = "script-writing"
     TEXT_TO_IMAGE = "text-to-image"
     TEXT_TO_SPEECH = "text-to-speech"
     TEXT_TO_MUSIC = "text-to-music"
@@ -171,7 +138,50 @@ class Request(FrozenModel):
     @field_validator("language", mode="before", check_fields=False)
     @classmethod
     def _language(cls, value: Any) -> Any:
-        return _parse_language(value) if isinstance(value, str) else value
+        return normalize_language(value) if isinstance(value, str) else value
+
+    @classmethod
+    def coerce(cls, request: Any = None, /, **fields: Any) -> Self:
+        """The request given as an object of this type, or built from keyword fields (not both).
+
+        The one place where a call's arguments become a request (generators and the Studio use it).
+
+        Raises:
+            InvalidRequestError: Both or neither given, a request of another type, or invalid fields.
+
+        Example:
+            >>> SpeechRequest.coerce(prompt="Hi").prompt
+            'Hi'
+            >>> r = SpeechRequest(prompt="Hi")
+            >>> SpeechRequest.coerce(r) is r
+            True
+            >>> try:
+            ...     SpeechRequest.coerce(r, speed=2.0)
+            ... except ValueError as e:
+            ...     "not both" in str(e)
+            True
+        """
+        if request is None:
+            return cls.model_validate(fields)
+        if fields:
+            raise InvalidRequestError("pass either a request object or keyword fields, not both")
+        if not isinstance(request, cls):
+            raise InvalidRequestError(
+                f"this call takes {cls.__name__}, got {type(request).__name__}",
+                hint=f"build a {cls.__name__} or pass its fields as keywords",
+            )
+        return request
+
+    def seeded(self) -> Self:
+        """This request if it has a seed, else a copy with a freshly drawn one: the one source of seeds.
+
+        Example:
+            >>> TextRequest(prompt="x", seed=5).seeded().seed
+            5
+            >>> TextRequest(prompt="x").seeded().seed is not None
+            True
+        """
+        return self if self.seed is not None else self.with_seed(secrets.randbelow(MAX_SEED))
 
     def with_seed(self, seed: int) -> Self:
         """A copy with ``seed`` set (validated).
@@ -612,7 +622,7 @@ class EmbedRequest(Request):
 
 
 class TemplateRequest(Request):
-    """Write a news story from data with a Jinja2 template (``text-generation``, data-to-text).
+    """Write a news story from data with a Jinja2 story template (``story-template``, data-to-text).
 
     Example:
         >>> r = TemplateRequest(template="market-close", data="examples/data/market_close.csv", language="zh")
@@ -620,7 +630,7 @@ class TemplateRequest(Request):
         ('zh', True)
     """
 
-    task: ClassVar[Task] = Task.TEXT_GENERATION
+    task: ClassVar[Task] = Task.STORY_TEMPLATE
 
     template: str = Field(
         min_length=1, max_length=4096, description="Built-in template name (e.g. 'usgs-earthquakes') or a file path."
@@ -635,14 +645,14 @@ class TemplateRequest(Request):
 
 
 class ScriptRequest(Request):
-    r"""Cut an article into a narration script of a target length (``text-generation``, extractive).
+    r"""Cut an article into a narration script of a target length (``script-writing``, extractive).
 
     Example:
         >>> ScriptRequest(prompt="# Title\n\nFirst sentence. Second one.", target_seconds=20).language is None
         True
     """
 
-    task: ClassVar[Task] = Task.TEXT_GENERATION
+    task: ClassVar[Task] = Task.SCRIPT_WRITING
 
     prompt: Prompt = Field(description="The article: Markdown or plain text.")
     target_seconds: float = Field(default=60.0, gt=0.0, le=3600.0, description="Narration length to aim for.")
@@ -655,7 +665,41 @@ class ScriptRequest(Request):
 # ---------------------------------------------------------------------------------------------- results
 
 
-class Word(FrozenModel):
+class TimeSpan(FrozenModel):
+    """Base of everything with a ``start`` and an ``end`` in seconds: the one check that they are in order.
+
+    Subclasses declare the two fields (with their own bounds); ``empty_ok`` says whether
+    ``end == start`` is allowed (a word may be instantaneous, a subtitle cue may not).
+
+    Example:
+        >>> class Blip(TimeSpan):
+        ...     start: float
+        ...     end: float
+        >>> Blip(start=1.0, end=1.0).end
+        1.0
+        >>> try:
+        ...     Blip(start=2.0, end=1.0)
+        ... except ValueError as e:
+        ...     "before start" in str(e)
+        True
+    """
+
+    #: Whether a span may last zero seconds.
+    empty_ok: ClassVar[bool] = True
+
+    if TYPE_CHECKING:
+        start: float
+        end: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end < self.start or (self.end == self.start and not self.empty_ok):
+            equal = "" if self.empty_ok else " (or equal)"
+            raise ValueError(f"end {self.end} is before start {self.start}{equal}")
+        return self
+
+
+class Word(TimeSpan):
     """A word with its time span in seconds.
 
     Example:
@@ -668,14 +712,8 @@ class Word(FrozenModel):
     end: float = Field(ge=0.0)
     probability: float | None = Field(default=None, ge=0.0, le=1.0)
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        if self.end < self.start:
-            raise ValueError(f"end {self.end} is before start {self.start}")
-        return self
 
-
-class Segment(FrozenModel):
+class Segment(TimeSpan):
     """A sentence or phrase with its time span and, when known, its words.
 
     Example:
@@ -688,12 +726,6 @@ class Segment(FrozenModel):
     end: float = Field(ge=0.0)
     words: tuple[Word, ...] = ()
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        if self.end < self.start:
-            raise ValueError(f"end {self.end} is before start {self.start}")
-        return self
-
     @property
     def duration(self) -> float:
         """Length in seconds.
@@ -705,7 +737,7 @@ class Segment(FrozenModel):
         return round(self.end - self.start, 9)
 
 
-class Cue(FrozenModel):
+class Cue(TimeSpan):
     """A subtitle cue: text shown from ``start`` to ``end`` seconds.
 
     Example:
@@ -721,12 +753,7 @@ class Cue(FrozenModel):
     text: str = Field(min_length=1, max_length=2_000)
     start: float = Field(ge=0.0)
     end: float = Field(gt=0.0)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        if self.end <= self.start:
-            raise ValueError(f"end {self.end} is before start {self.start} (or equal)")
-        return self
+    empty_ok: ClassVar[bool] = False
 
 
 class Result(FrozenModel):
@@ -942,8 +969,107 @@ class EmbeddingResult(Result):
         return len(self.embedding)
 
 
+class ChartPlan(FrozenModel):
+    """A chart of the story's data file, shown on one narrated line (columns of a CSV feed).
+
+    Example:
+        >>> ChartPlan(x="date", y="close").line
+        1
+    """
+
+    kind: Literal["line", "bar", "delta"] = Field(default="line", description="Chart kind (see ChartSpec).")
+    x: str = Field(min_length=1, max_length=200, description="Column on the x axis.")
+    y: str = Field(min_length=1, max_length=200, description="Column on the y axis.")
+    line: int = Field(default=1, ge=1, description="Narrated line it illustrates: 1 is the first body sentence.")
+
+
+class LocationPlan(FrozenModel):
+    """Location cards from a GeoJSON feed's point features, the largest first, on the first body lines.
+
+    Example:
+        >>> quake = {"features": [
+        ...     {"geometry": {"type": "Point", "coordinates": [0, 0]}, "properties": {"mag": 4.1}},
+        ...     {"geometry": {"type": "Point", "coordinates": [1, 1]}, "properties": {"mag": 6.4}},
+        ...     {"geometry": {"type": "Polygon", "coordinates": []}, "properties": {"mag": 9.0}}]}
+        >>> [f["properties"]["mag"] for f in LocationPlan(rank_by="mag", count=2).features(quake)]
+        [6.4, 4.1]
+    """
+
+    rank_by: str = Field(default="mag", min_length=1, max_length=200, description="Property ranking the features.")
+    count: int = Field(default=2, ge=1, le=50, description="How many location cards (lines 1..count).")
+
+    def features(self, geojson: Any) -> list[dict[str, Any]]:
+        """The point features to show, ranked by ``rank_by`` (largest first, ties in feed order), at most ``count``.
+
+        Raises:
+            InvalidRequestError: ``geojson`` is not a FeatureCollection-like mapping.
+
+        Example:
+            >>> LocationPlan().features({"features": []})
+            []
+        """
+        if not isinstance(geojson, dict) or not isinstance(geojson.get("features", []), list):
+            raise InvalidRequestError("location cards need GeoJSON with a 'features' list")
+        points = [
+            f
+            for f in geojson.get("features", [])
+            if isinstance(f, dict) and (f.get("geometry") or {}).get("type") == "Point"
+        ]
+        ranked = sorted(points, key=lambda f: -float((f.get("properties") or {}).get(self.rank_by) or 0.0))
+        return ranked[: self.count]
+
+
+_DEFAULT_KICKERS = {"en": "NEWS", "zh": "新闻"}
+
+
+class StoryPlan(FrozenModel):
+    """What a story type shows besides its text: kicker, music mood, chart, location cards, and its feeds.
+
+    Each built-in story template declares its plan in ``templates/<name>/story.toml``; an
+    article's script gets the default plan (kicker ``NEWS``/``新闻``, a calm music bed).
+
+    Example:
+        >>> plan = StoryPlan(template="market-close", kicker={"en": "MARKETS"}, mood="upbeat",
+        ...                  chart=ChartPlan(x="date", y="close"), feeds=(".csv",))
+        >>> plan.kicker_for("en-GB"), plan.kicker_for("zh"), StoryPlan().kicker_for("zh")
+        ('MARKETS', 'MARKETS', '新闻')
+    """
+
+    template: str | None = Field(default=None, max_length=200, description="The story template; None: an article.")
+    kicker: dict[str, str] = Field(
+        default_factory=lambda: dict(_DEFAULT_KICKERS), description="Kicker per language (primary subtag)."
+    )
+    mood: str = Field(default="calm", min_length=1, max_length=100, description="Mood of the music bed.")
+    chart: ChartPlan | None = Field(default=None, description="A chart of the data, or none.")
+    locations: LocationPlan | None = Field(default=None, description="Location cards from GeoJSON points, or none.")
+    feeds: tuple[Annotated[str, Field(pattern=r"^\.[a-z0-9]+$")], ...] = Field(
+        default=(), description="Feed file suffixes (e.g. '.csv') for which this template is the default."
+    )
+
+    @field_validator("kicker")
+    @classmethod
+    def _kicker_languages(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("kicker needs at least one language, e.g. {en = 'NEWS'}")
+        for language, text in value.items():
+            normalize_language(language)
+            if not text.strip():
+                raise ValueError(f"kicker for {language!r} is empty")
+        return {primary_language(language): text.strip() for language, text in value.items()}
+
+    def kicker_for(self, language: str) -> str:
+        """The kicker in ``language``: its own entry, else the English one, else ``NEWS``/``新闻``.
+
+        Example:
+            >>> StoryPlan(kicker={"en": "WEATHER", "zh": "天气"}).kicker_for("zh-Hans")
+            '天气'
+        """
+        primary = primary_language(language)
+        return self.kicker.get(primary) or self.kicker.get("en") or _DEFAULT_KICKERS.get(primary, "NEWS")
+
+
 class StoryResult(Result):
-    """A written story: a headline and narration paragraphs.
+    """A written story: a headline, narration paragraphs, and the plan of its story type (kicker, mood, visuals).
 
     Example:
         >>> from aigc_sdk.provenance import Provenance
@@ -956,6 +1082,7 @@ class StoryResult(Result):
     headline: str = Field(min_length=1)
     paragraphs: tuple[str, ...] = Field(min_length=1)
     language: str
+    plan: StoryPlan = Field(default_factory=StoryPlan, description="What the story shows besides its text.")
 
     @property
     def narration(self) -> str:

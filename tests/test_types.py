@@ -144,3 +144,61 @@ def test_results_and_timing_values() -> None:
         Segment(text="x", start=2.0, end=1.0)
     with pytest.raises(InvalidRequestError):
         Word(text="x", start=-1.0, end=1.0)
+
+
+def test_one_language_normaliser_folds_mandarin_everywhere() -> None:
+    from aigc_sdk._internal.languages import primary_language
+
+    for tag, normal in [("cmn", "zh"), ("CMN-hans", "zh-Hans"), ("cmn_CN", "zh-CN"), ("zh-hant-tw", "zh-Hant-TW")]:
+        assert normalize_language(tag) == normal
+        assert SpeechRequest(prompt="x", language=tag).language == normal
+        assert primary_language(tag) == primary_language(normal) == "zh"
+    assert normalize_language("yue") == "yue" and normalize_language("EN_gb") == "en-GB"
+
+
+def test_each_request_type_asks_for_its_own_task() -> None:
+    from aigc_sdk.types import EmbedRequest, ScriptRequest, TemplateRequest
+
+    tasks = [cls.task for cls in (TextRequest, TemplateRequest, ScriptRequest, EmbedRequest, SpeechRequest)]
+    assert tasks == [Task.TEXT_GENERATION, Task.STORY_TEMPLATE, Task.SCRIPT_WRITING, Task.TEXT_EMBEDDING,
+                     Task.TEXT_TO_SPEECH]  # fmt: skip
+
+
+def test_one_seed_source_and_one_coercion() -> None:
+    seeded = TextRequest(prompt="x").seeded()
+    assert seeded.seed is not None and seeded.seeded() is seeded
+    request = TextRequest(prompt="x", seed=4)
+    assert TextRequest.coerce(request) is request and TextRequest.coerce(prompt="x", seed=4) == request
+    with pytest.raises(InvalidRequestError, match="not both"):
+        TextRequest.coerce(request, seed=5)
+    with pytest.raises(InvalidRequestError, match="takes TextRequest, got SpeechRequest"):
+        TextRequest.coerce(SpeechRequest(prompt="x"))
+    with pytest.raises(InvalidRequestError, match="prompt"):
+        TextRequest.coerce()
+
+
+def test_spans_share_one_order_check() -> None:
+    from aigc_sdk.types import Cue, TimeSpan
+
+    assert all(issubclass(cls, TimeSpan) for cls in (Word, Segment, Cue))
+    assert Word(text="a", start=1.0, end=1.0).end == Segment(text="a", start=1.0, end=1.0).end == 1.0
+    for cls in (Word, Segment, Cue):
+        with pytest.raises(InvalidRequestError, match="before start"):
+            cls(text="x", start=2.0, end=1.0)
+    with pytest.raises(InvalidRequestError, match=r"before start 1.0 \(or equal\)"):
+        Cue(text="x", start=1.0, end=1.0)  # a cue must last
+
+
+def test_story_plans_are_typed() -> None:
+    from aigc_sdk.types import ChartPlan, StoryPlan, StoryResult
+
+    plan = StoryPlan(template="t", kicker={"EN-us": "QUAKE"}, chart=ChartPlan(x="d", y="v"), feeds=(".geojson",))
+    assert plan.kicker == {"en": "QUAKE"} and plan.kicker_for("zh") == "QUAKE"
+    assert StoryPlan().kicker_for("en") == "NEWS" and StoryPlan().kicker_for("zh-Hans") == "新闻"
+    prov = Provenance(model_id="m", task="t", backend="b")
+    assert StoryResult(headline="h", paragraphs=["p"], language="en", provenance=prov).plan == StoryPlan()
+    for bad in ({"kicker": {}}, {"kicker": {"en": " "}}, {"feeds": ["csv"]}, {"mood": ""}, {"map": True}):
+        with pytest.raises(InvalidRequestError):
+            StoryPlan(**bad)
+    with pytest.raises(InvalidRequestError):
+        ChartPlan(x="d", y="v", line=0)

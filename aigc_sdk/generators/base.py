@@ -10,25 +10,36 @@ A backend implements four methods, like a transformers pipeline:
 
 ``BaseGenerator`` owns the rest: request coercion, seed drawing, timings,
 provenance, error mapping and the length check on batches.
+
+A generator that composes other models (the script writer embeds sentences, the
+photo matcher embeds captions) never loads them itself: it sends sub-requests through
+a :class:`Models` handle. The :class:`~aigc_sdk.studio.Studio` is one (it hands itself
+to every generator it loads, see :meth:`BaseGenerator.use_models`), so those models are
+on the scheduler's books. Without a Studio, :class:`DirectModels` creates them through
+the registry's loader and runs them in the caller's thread.
 """
 
 from __future__ import annotations
 
 import abc
 import contextlib
-import secrets
 import sys
+import threading
 import time
 from collections.abc import Sequence
-from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar, runtime_checkable
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVar, runtime_checkable
 
 from aigc_sdk._internal.oom import is_out_of_memory
 from aigc_sdk.errors import AigcError, GenerationError, InvalidRequestError, OutOfDeviceMemoryError
 from aigc_sdk.provenance import Provenance, library_versions
 from aigc_sdk.registry.spec import ModelSpec
-from aigc_sdk.types import MAX_SEED, Request, Result, Task
+from aigc_sdk.types import Request, Result, Task
 
-__all__ = ["BaseGenerator", "Generator"]
+if TYPE_CHECKING:
+    from aigc_sdk.registry.registry import ModelRegistry
+
+__all__ = ["BaseGenerator", "DirectModels", "Generator", "Models", "run_all"]
 
 ReqT = TypeVar("ReqT", bound=Request)
 ResT = TypeVar("ResT", bound=Result)
@@ -84,6 +95,112 @@ class Generator(Protocol[ReqT_contra, ResT_co]):
         ...
 
 
+@runtime_checkable
+class Models(Protocol):
+    """A handle to run sub-requests on other models; :class:`~aigc_sdk.studio.Studio` is one.
+
+    Generators that compose models get one through :meth:`BaseGenerator.use_models`, and never
+    import the Studio or the runtime themselves.
+
+    Example:
+        >>> from aigc_sdk.generators.base import DirectModels, Models
+        >>> isinstance(DirectModels(), Models)
+        True
+    """
+
+    def submit(self, request: Request, *, model: str | None = None) -> Future[Any]:
+        """Queue ``request`` on ``model`` (None: the default for its task and language); a future of its result."""
+        ...
+
+
+def run_all(models: Models, requests: Sequence[Request], *, model: str | None = None) -> list[Any]:
+    """Submit every request at once (so a scheduler can batch them), then wait for the results, in order.
+
+    Example:
+        >>> from aigc_sdk.types import EmbedRequest
+        >>> rows = run_all(studio, [EmbedRequest(prompt="a"), EmbedRequest(prompt="b")])  # doctest: +SKIP
+        >>> len(rows)  # doctest: +SKIP
+        2
+    """
+    futures = [models.submit(request, model=model) for request in requests]
+    return [future.result() for future in futures]
+
+
+class DirectModels:
+    """:class:`Models` without a scheduler, for generators used without a Studio.
+
+    Each model is created once through the registry's loader (safety policy applied) and run
+    in the caller's thread; the models it loads are on no scheduler's books.
+
+    Args:
+        registry: Where models are resolved and created (default: a new :class:`~aigc_sdk.registry.ModelRegistry`).
+        device: Where they are loaded.
+
+    Example:
+        >>> from aigc_sdk.types import EmbedRequest
+        >>> with DirectModels() as models:
+        ...     result = models.submit(EmbedRequest(prompt="The river rose.", language="en")).result()
+        >>> result.provenance.model_id, result.dim
+        ('all-minilm-l6-v2', 384)
+    """
+
+    def __init__(self, registry: ModelRegistry | None = None, *, device: str = "cpu") -> None:
+        self._registry = registry
+        self.device = device
+        self._generators: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, request: Request, *, model: str | None = None) -> Future[Any]:
+        """Run ``request`` now on ``model`` (None: the registry's default for its task and language).
+
+        The returned future is already done; errors are set on it, as a scheduler would.
+
+        Example:
+            >>> from aigc_sdk.types import ScriptRequest
+            >>> DirectModels().submit(ScriptRequest(prompt="Rain fell. The river rose.")).result().language
+            'en'
+        """
+        future: Future[Any] = Future()
+        try:
+            future.set_result(self._generator(request, model)(request))
+        except Exception as exc:  # delivered through the future, as GpuScheduler.submit does
+            future.set_exception(exc)
+        return future
+
+    def close(self) -> None:
+        """Close every model this handle created.
+
+        Example:
+            >>> DirectModels().close()
+        """
+        with self._lock:
+            generators, self._generators = list(self._generators.values()), {}
+        for generator in generators:
+            generator.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _generator(self, request: Request, model: str | None) -> Any:
+        with self._lock:
+            if self._registry is None:
+                from aigc_sdk.registry.registry import ModelRegistry
+
+                self._registry = ModelRegistry()
+            language = getattr(request, "language", None)
+            spec = self._registry.resolve(request.task, model, language=language if isinstance(language, str) else None)
+            generator = self._generators.get(spec.id)
+            if generator is None:
+                generator = self._registry.create(spec, device=self.device)
+                if isinstance(generator, BaseGenerator):
+                    generator.use_models(self)
+                self._generators[spec.id] = generator
+            return generator
+
+
 class BaseGenerator(abc.ABC, Generic[ReqT, ResT]):
     """Base class of every backend: implements ``__call__``, ``batch``, ``to`` and ``close`` once.
 
@@ -115,15 +232,25 @@ class BaseGenerator(abc.ABC, Generic[ReqT, ResT]):
     request_type: ClassVar[type[Request]]
     #: Distributions whose versions go into provenance.
     distributions: ClassVar[tuple[str, ...]] = ()
+    #: The spec options this backend reads; any other is refused (None: not checked).
+    known_options: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(self, spec: ModelSpec, *, device: str = "cpu") -> None:
         if spec.task != self.request_type.task:
             raise InvalidRequestError(
                 f"{type(self).__name__} does {self.request_type.task.value}, but spec {spec.id!r} is {spec.task.value}"
             )
+        unknown = sorted(set(spec.options) - set(self.known_options)) if self.known_options is not None else []
+        if unknown:
+            raise InvalidRequestError(
+                f"{type(self).__name__} has no option {', '.join(map(repr, unknown))} (spec {spec.id!r})",
+                hint=f"its options: {', '.join(self.known_options or ()) or 'none'}",
+            )
         self.spec = spec
         self.device = device
         self._closed = False
+        self._models: Models | None = None
+        self._own_models: DirectModels | None = None
         self._versions = library_versions(*self.distributions)
         self._load()
 
@@ -147,7 +274,7 @@ class BaseGenerator(abc.ABC, Generic[ReqT, ResT]):
             >>> voice(prompt="Hello.", speed=1.2)  # doctest: +SKIP
             >>> voice(SpeechRequest(prompt="Hello.", speed=1.2))  # the same  # doctest: +SKIP
         """
-        return self.batch([self._request(request, fields)])[0]
+        return self.batch([self.request_type.coerce(request, **fields)])[0]  # type: ignore[list-item]
 
     def batch(self, requests: Sequence[ReqT], /) -> list[ResT]:
         """Run requests together and return one result per request, in order.
@@ -215,6 +342,8 @@ class BaseGenerator(abc.ABC, Generic[ReqT, ResT]):
         if not self._closed:
             self._closed = True
             self._unload()
+            if self._own_models is not None:
+                self._own_models.close()
 
     def __enter__(self) -> Self:
         return self
@@ -243,6 +372,36 @@ class BaseGenerator(abc.ABC, Generic[ReqT, ResT]):
             extra=extra,
         )
 
+    def use_models(self, models: Models) -> Self:
+        """Run this generator's sub-requests (embeddings, a rewriter LLM …) through ``models``.
+
+        The Studio calls it on every generator it loads, so the models a generator composes
+        are on the scheduler's books. Generators that compose nothing ignore it.
+
+        Example:
+            >>> writer = ModelRegistry().create("script-writer").use_models(studio)  # doctest: +SKIP
+        """
+        self._models = models
+        return self
+
+    @property
+    def models(self) -> Models:
+        """The handle for sub-requests.
+
+        The one given to :meth:`use_models`, else a :class:`DirectModels` of this generator's
+        own (created on first use, closed with the generator).
+
+        Example:
+            >>> from aigc_sdk.registry import ModelRegistry
+            >>> type(ModelRegistry().create("script-writer").models).__name__
+            'DirectModels'
+        """
+        if self._models is None:
+            if self._own_models is None:
+                self._own_models = DirectModels(device=self.device)
+            return self._own_models
+        return self._models
+
     # -- what a backend implements -------------------------------------------------------------
 
     @abc.abstractmethod
@@ -270,14 +429,6 @@ class BaseGenerator(abc.ABC, Generic[ReqT, ResT]):
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _request(self, request: ReqT | None, fields: dict[str, Any]) -> ReqT:
-        """The request given as an object, or built from keyword fields (not both)."""
-        if request is None:
-            return self.request_type.model_validate(fields)  # type: ignore[return-value]
-        if fields:
-            raise InvalidRequestError("pass either a request object or keyword fields, not both")
-        return request
-
     def _check_open(self) -> None:
         if self._closed:
             raise GenerationError(f"generator for {self.spec.id!r} is closed")
@@ -287,7 +438,7 @@ class BaseGenerator(abc.ABC, Generic[ReqT, ResT]):
             raise InvalidRequestError(
                 f"{type(self).__name__} takes {self.request_type.__name__}, got {type(request).__name__}"
             )
-        return request if request.seed is not None else request.with_seed(secrets.randbelow(MAX_SEED))
+        return request.seeded()
 
     def _inference_context(self) -> contextlib.AbstractContextManager[Any]:
         torch = sys.modules.get("torch")

@@ -118,3 +118,39 @@ def test_close_and_context_manager() -> None:
     with pytest.raises(GenerationError, match="closed"):
         gen(prompt="x")
     gen.close()  # idempotent
+
+
+def test_unknown_spec_options_are_refused_before_loading() -> None:
+    class Picky(NoiseText):
+        known_options: ClassVar[tuple[str, ...] | None] = ("size",)
+
+    assert Picky(SPEC.model_copy(update={"options": {"size": 3}})).loaded
+    with pytest.raises(InvalidRequestError, match="no option 'colour'") as info:
+        Picky(SPEC.model_copy(update={"options": {"size": 3, "colour": "red"}}))
+    assert info.value.hint == "its options: size"
+    assert NoiseText(SPEC.model_copy(update={"options": {"anything": 1}})).loaded  # None: not checked
+
+
+class Composer(NoiseText):
+    """Composes another model: asks its models handle for a sub-request per request."""
+
+    def _forward(self, inputs: list[np.random.Generator]) -> list[str]:
+        return [self.models.submit(TextRequest(prompt="inner", seed=1), model="noise").result().text for _ in inputs]
+
+
+def test_composed_models_run_through_the_handle_they_are_given() -> None:
+    from aigc_sdk.generators.base import DirectModels, Models, run_all
+    from aigc_sdk.registry import ModelRegistry
+
+    registry = ModelRegistry([SPEC], catalogs=False)
+    with DirectModels(registry) as models:
+        assert isinstance(models, Models)
+        composer = Composer(SPEC).use_models(models)
+        inner = NoiseText(SPEC)(TextRequest(prompt="inner", seed=1)).text
+        assert composer(prompt="outer", seed=2).text == inner
+        assert [r.text for r in run_all(models, [TextRequest(prompt="a", seed=1)] * 2)] == [inner, inner]
+        failed = models.submit(TextRequest(prompt="x"), model="nope")
+        assert failed.done() and isinstance(failed.exception(), KeyError)  # errors come back on the future
+    own = Composer(SPEC)
+    assert type(own.models).__name__ == "DirectModels" and own.models is own.models
+    own.close()

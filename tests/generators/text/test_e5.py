@@ -31,6 +31,16 @@ def test_matches_sentences_across_languages_and_batches_like_alone() -> None:
         e5(EmbedRequest(prompt="raw please", normalize=False))
 
 
+def test_options_that_name_nothing_are_refused() -> None:
+    from aigc_sdk.generators.text.e5 import E5Embedder
+
+    spec = ModelRegistry().get("multilingual-e5-small")
+    with pytest.raises(InvalidRequestError, match="prefix must be"):
+        E5Embedder(spec.model_copy(update={"options": {"prefix": "document"}}))
+    with pytest.raises(InvalidRequestError, match="no option 'prefx'"):
+        E5Embedder(spec.model_copy(update={"options": {"prefx": "query"}}))
+
+
 def test_studio_picks_the_multilingual_model_for_chinese() -> None:
     from aigc_sdk import Studio
 

@@ -9,7 +9,6 @@ import pytest
 from aigc_sdk._internal.sentences import split_sentences
 from aigc_sdk.errors import InvalidRequestError
 from aigc_sdk.generators.text.script_writer import ScriptWriter, estimate_seconds, parse_article
-from aigc_sdk.generators.text.transformers_lm import TransformersTextGenerator
 from aigc_sdk.registry import LocalSource, ModelRegistry, ModelSpec
 from aigc_sdk.types import ScriptRequest
 
@@ -76,18 +75,64 @@ def test_markdown_is_cleaned_and_errors_are_typed(writer: ScriptWriter) -> None:
         ScriptRequest(prompt="x", target_seconds=0)
 
 
-def test_rewrite_step_is_marked_in_provenance(writer: ScriptWriter, tiny_lm_dir: Path, data_dir: Path) -> None:
-    spec = ModelSpec(
-        id="tiny-gpt2",
-        task="text-generation",
-        backend="aigc_sdk.generators.text.transformers_lm.TransformersTextGenerator",
-        source=LocalSource(path=tiny_lm_dir),
+def test_rewrite_step_runs_through_the_studio_and_is_marked(tiny_lm_dir: Path) -> None:
+    from aigc_sdk import Studio
+
+    registry = ModelRegistry()
+    registry.register(
+        ModelSpec(
+            id="tiny-gpt2",
+            task="text-generation",
+            backend="aigc_sdk.generators.text.transformers_lm.TransformersTextGenerator",
+            source=LocalSource(path=tiny_lm_dir),
+        )
     )
-    rewriting = ScriptWriter(ModelRegistry().get("script-writer"))
-    rewriting.set_rewriter(TransformersTextGenerator(spec))
+    rewriting = registry.get("script-writer").model_copy(
+        update={"id": "rewriting-writer", "default": False, "options": {"scorer": "tfidf", "rewriter": "tiny-gpt2"}}
+    )
+    registry.register(rewriting)
     text = "Rain fell all night. The river rose two metres. Schools closed."
-    script = rewriting(prompt=text, target_seconds=5, rewrite=True, seed=3)
+    with Studio(registry) as studio:
+        script = studio.run(
+            ScriptRequest(prompt=text, target_seconds=5, rewrite=True, seed=3), model="rewriting-writer"
+        )
+        loaded = set(studio.scheduler.metrics().loaded)
+    metrics = studio.scheduler.metrics()  # after close: every request is counted
     extra = script.provenance.extra
     assert extra["rewritten"] is True and extra["rewriter"] == "tiny-gpt2"
     assert extra["extractive_paragraphs"]
     assert all(s in _article_sentences(text) for p in extra["extractive_paragraphs"] for s in split_sentences(p))
+    # the rewriter LLM is on the scheduler's books, loaded once beside the writer
+    assert loaded == {"rewriting-writer", "tiny-gpt2"} and metrics.loads == 2
+    assert metrics.completed == 2
+
+
+def test_studio_routes_script_requests_and_runs_the_embedder_on_its_scheduler(data_dir: Path) -> None:
+    from aigc_sdk import Studio
+
+    text = (data_dir / "article_en.md").read_text(encoding="utf-8")
+    request = ScriptRequest(prompt=text, target_seconds=30, seed=1)
+    with Studio() as studio:
+        assert studio.model_for(ScriptRequest.task, language="en").id == "script-writer"
+        script = studio.run(request)  # no model named: the script writer, by the request's type
+        loaded = set(studio.scheduler.metrics().loaded)
+    metrics = studio.scheduler.metrics()  # after close: every request is counted
+    sentences = len(parse_article(text).sentences)
+    assert script.provenance.model_id == "script-writer" and script.provenance.extra["scorer"] == "embeddings"
+    assert loaded == {"script-writer", "all-minilm-l6-v2"}
+    assert metrics.loads == 2 and metrics.completed == 1 + sentences  # one embedding request per sentence
+    # the same script as a writer made without a Studio (which loads its embedder through the registry)
+    alone = ModelRegistry().create("script-writer")(request)
+    assert alone.paragraphs == script.paragraphs and alone.plan.kicker_for("en") == "NEWS"
+
+
+def test_options_that_do_not_apply_are_refused(writer: ScriptWriter) -> None:
+    with pytest.raises(InvalidRequestError, match="words_per_second does not apply"):
+        writer(prompt="会议结束。明天再议。", words_per_second=3.0)
+    with pytest.raises(InvalidRequestError, match="chars_per_second does not apply"):
+        writer(prompt="Rain fell. The river rose.", chars_per_second=5.0)
+    spec = ModelRegistry().get("script-writer")
+    with pytest.raises(InvalidRequestError, match="no option 'scorrer'"):
+        ScriptWriter(spec.model_copy(update={"options": {"scorrer": "tfidf"}}))
+    with pytest.raises(InvalidRequestError, match="rewriter must be"):
+        ScriptWriter(spec.model_copy(update={"options": {"rewriter": 3}}))

@@ -8,14 +8,23 @@ from pathlib import Path
 import pytest
 
 from aigc_sdk.errors import InvalidRequestError
-from aigc_sdk.generators.text.template import TemplateTextGenerator, builtin_templates, need, render_filters
+from aigc_sdk.generators.text.template import (
+    TemplateTextGenerator,
+    builtin_templates,
+    feed_templates,
+    need,
+    read_story_plan,
+    render_filters,
+    story_plan,
+    template_for_feed,
+)
 from aigc_sdk.registry import ModelRegistry
-from aigc_sdk.types import StoryResult, TemplateRequest
+from aigc_sdk.types import ChartPlan, LocationPlan, StoryPlan, StoryResult, TemplateRequest
 from tests.support import require_module
 
 require_module("jinja2")
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "aigc_sdk" / "generators" / "text" / "templates" / "examples"
+TEMPLATES = Path(__file__).resolve().parents[3] / "aigc_sdk" / "generators" / "text" / "templates"
 
 
 @pytest.fixture(scope="module")
@@ -81,16 +90,16 @@ def test_market_close_english_and_chinese(writer: TemplateTextGenerator, data_di
 
 
 def test_sports_and_weather_examples(writer: TemplateTextGenerator) -> None:
-    sports = writer(template="sports-result", data=EXAMPLES / "sports-result.json", seed=2)
+    sports = writer(template="sports-result", data=TEMPLATES / "sports-result" / "example.json", seed=2)
     assert "Harbor City" in sports.headline and "3–1" in sports.headline
     assert "41,235" in sports.paragraphs[0]
     assert "M. Alvarez (12th minute)" in sports.paragraphs[1]
-    zh = writer(template="sports-result", data=EXAMPLES / "sports-result.json", language="zh", seed=2)
+    zh = writer(template="sports-result", data=TEMPLATES / "sports-result" / "example.json", language="zh", seed=2)
     assert zh.headline == "Harbour League：海港城3比1击败河畔流浪者"
-    weather = writer(template="weather-summary", data=EXAMPLES / "weather-summary.json", seed=1)
+    weather = writer(template="weather-summary", data=TEMPLATES / "weather-summary" / "example.json", seed=1)
     assert weather.headline == "Hong Kong: Rain, high of 21°C"
     assert "6:00 AM on Thursday, November 26, 2026" in weather.paragraphs[0]
-    wzh = writer(template="weather-summary", data=EXAMPLES / "weather-summary.json", language="zh", seed=1)
+    wzh = writer(template="weather-summary", data=TEMPLATES / "weather-summary" / "example.json", language="zh", seed=1)
     assert wzh.headline == "香港今天有雨，最高气温21摄氏度"
 
 
@@ -180,3 +189,57 @@ def test_filters_and_need() -> None:
     with pytest.raises(InvalidRequestError, match=r"'x\.y' is missing"):
         need({"x": {}}, "x.y")
     assert need({"x": None}, "x", "number", default=0) == 0
+
+
+def test_each_template_declares_its_story_plan(writer: TemplateTextGenerator, data_dir: Path) -> None:
+    # what news_clip.py hard-coded (_KICKERS, _MOODS, the chart, the quake map cards, FEED_TEMPLATES)
+    quake = story_plan("usgs-earthquakes")
+    assert (quake.kicker_for("en"), quake.kicker_for("zh"), quake.mood) == ("EARTHQUAKE", "EARTHQUAKE", "urgent")
+    assert quake.locations == LocationPlan(rank_by="mag", count=2) and quake.chart is None
+    market = story_plan("market-close")
+    assert (market.kicker_for("en"), market.mood) == ("MARKETS", "upbeat")
+    assert market.chart == ChartPlan(kind="line", x="date", y="close", line=1) and market.locations is None
+    assert (story_plan("weather-summary").kicker_for("en"), story_plan("weather-summary").mood) == ("WEATHER", "calm")
+    sports = story_plan("sports-result")
+    assert (sports.kicker_for("en"), sports.kicker_for("zh"), sports.mood) == ("NEWS", "新闻", "upbeat")
+    assert feed_templates() == {".csv": "market-close", ".geojson": "usgs-earthquakes"}
+    assert template_for_feed(data_dir / "market_close.csv") == "market-close"
+    with pytest.raises(InvalidRequestError, match=r"\.json feeds"):
+        template_for_feed("feed.json")
+    with pytest.raises(InvalidRequestError, match="no built-in template 'nope'"):
+        story_plan("nope")
+    # the plan travels on the result
+    story = writer(template="market-close", data=data_dir / "market_close.csv", seed=1)
+    assert story.plan == market and story.plan.template == "market-close"
+    quake_story = writer(template="usgs-earthquakes", data=data_dir / "usgs_significant_week.geojson", seed=1)
+    data = json.loads((data_dir / "usgs_significant_week.geojson").read_text())
+    biggest = quake_story.plan.locations.features(data)  # type: ignore[union-attr]
+    assert [f["properties"]["mag"] for f in biggest] == sorted(
+        (f["properties"]["mag"] for f in data["features"] if f["geometry"]["type"] == "Point"), reverse=True
+    )[:2]
+
+
+def test_a_new_story_type_is_one_folder(writer: TemplateTextGenerator, tmp_path: Path) -> None:
+    folder = tmp_path / "flood-warning"
+    folder.mkdir()
+    (folder / "en.j2").write_text(
+        "# Flood warning for {{ need(data, 'river', 'text') }}\n\nStay away from the banks.\n"
+    )
+    (folder / "story.toml").write_text('mood = "urgent"\n[kicker]\nen = "FLOOD"\nzh = "洪水"\n')
+    story = writer(template=str(folder), data={"river": "Avon"}, seed=1)
+    assert story.headline == "Flood warning for Avon"
+    assert story.plan == StoryPlan(template="flood-warning", kicker={"en": "FLOOD", "zh": "洪水"}, mood="urgent")
+    with pytest.raises(InvalidRequestError, match=r"has no zh\.j2"):
+        writer(template=str(folder), data={"river": "Avon"}, language="zh")
+    single = folder / "en.j2"
+    assert writer(template=str(single), data={"river": "Avon"}).plan == StoryPlan(template="en")
+    # a plan that names nothing is refused, naming the file
+    (folder / "story.toml").write_text('mood = "urgent"\nmap = true\n')
+    with pytest.raises(InvalidRequestError, match=r"story\.toml.*map"):
+        read_story_plan(folder)
+    (folder / "story.toml").write_text("[kicker]\nxx = 'NEWS'\n")
+    with pytest.raises(InvalidRequestError, match="unknown language 'xx'"):
+        writer(template=str(folder), data={"river": "Avon"})
+    (folder / "story.toml").write_text('feeds = ["csv"]\n')
+    with pytest.raises(InvalidRequestError, match="feeds"):
+        read_story_plan(folder)
