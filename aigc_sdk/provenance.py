@@ -116,6 +116,9 @@ class Provenance(BaseModel):
     request: dict[str, Any] = Field(default_factory=dict, description="The request, as JSON.")
     versions: dict[str, str] = Field(default_factory=dict, description="Library versions.")
     license: str | None = Field(default=None, description="Licence of the model/voice (SPDX id or name).")
+    commercial_use: bool | None = Field(
+        default=None, description="False when the model's terms forbid commercial use (the registry's flag)."
+    )
     device: str | None = Field(default=None, description="Device the model ran on.")
     timings: dict[str, float] = Field(default_factory=dict, description="Seconds per stage (preprocess, forward, ...).")
     created_at: _dt.datetime = Field(default_factory=_utcnow, description="UTC time the result was made.")

@@ -29,7 +29,6 @@ from typing import Any, Self, TypeVar
 from pydantic import Field
 
 from aigc_sdk._internal.model import FrozenModel
-from aigc_sdk.errors import InvalidRequestError
 from aigc_sdk.media import Audio, Image
 from aigc_sdk.registry import ModelRegistry, ModelSpec, estimate_memory
 from aigc_sdk.runtime import GpuScheduler
@@ -248,11 +247,9 @@ class Studio:
         fields: dict[str, Any],
     ) -> Any:
         if isinstance(first, request_type):
-            if fields:
-                raise InvalidRequestError("pass either a request object or keyword fields, not both")
-            request = first
+            request = request_type.coerce(first, **fields)
         else:
-            request = request_type.model_validate({first_field: first, **fields})
+            request = request_type.coerce(**{first_field: first, **fields})
         return self.run(request, model=model, timeout=timeout)
 
     def text(

@@ -69,13 +69,13 @@ def text(
                 request: Any = TemplateRequest(
                     template=template, data=data, language=language or "en", timezone=timezone, seed=seed
                 )
-                result = studio.run(request, model=model or "news-templates")
+                result = studio.run(request, model=model)
                 body = result.text
             elif article is not None:
                 request = ScriptRequest(
                     prompt=read_text(article, "article "), target_seconds=seconds, language=language, seed=seed
                 )
-                result = studio.run(request, model=model or "script-writer")
+                result = studio.run(request, model=model)
                 body = result.text
             else:
                 request = TextRequest(

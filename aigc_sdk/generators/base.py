@@ -368,6 +368,7 @@ class BaseGenerator(abc.ABC, Generic[ReqT, ResT]):
             request=request.model_dump(mode="json"),
             versions=self._versions,
             license=self.spec.license,
+            commercial_use=self.spec.commercial_use,
             device=self.device,
             extra=extra,
         )

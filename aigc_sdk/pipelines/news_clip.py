@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -35,6 +35,7 @@ from aigc_sdk._version import __version__
 from aigc_sdk.errors import InvalidRequestError, MediaError, PipelineError
 from aigc_sdk.generators.image.cards import CardRenderer, CardSpec, Theme
 from aigc_sdk.generators.image.charts import ChartRenderer, ChartSpec
+from aigc_sdk.generators.text.template import feed_templates, template_for_feed
 from aigc_sdk.media import Video, read_sidecar
 from aigc_sdk.pipelines.base import Pipeline, PipelineEvent, PipelineRun, StepContext, step
 from aigc_sdk.pipelines.timeline import Timeline, Visual
@@ -47,10 +48,10 @@ from aigc_sdk.types import (
     ImageRequest,
     Motion,
     MusicRequest,
-    Request,
     ScriptRequest,
     Segment,
     SpeechRequest,
+    StoryPlan,
     StoryResult,
     Task,
     TemplateRequest,
@@ -63,11 +64,7 @@ __all__ = ["NewsClip", "NewsClipConfig", "news_clip"]
 
 #: Frame size per aspect at 720p; 1080p scales by 1.5.
 FRAMES = {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (720, 720)}
-#: Template picked for a feed by its file suffix when none is given.
-FEED_TEMPLATES = {".geojson": "usgs-earthquakes", ".csv": "market-close"}
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
-_MOODS = {"usgs-earthquakes": "urgent", "market-close": "upbeat", "weather-summary": "calm", "sports-result": "upbeat"}
-_KICKERS = {"usgs-earthquakes": "EARTHQUAKE", "market-close": "MARKETS", "weather-summary": "WEATHER"}
 
 
 class NewsClipConfig(FrozenModel):
@@ -110,9 +107,10 @@ class NewsClipConfig(FrozenModel):
     @model_validator(mode="after")
     def _check(self) -> Self:
         suffix = self.input.suffix.lower()
-        if suffix not in (*ARTICLE_SUFFIXES, ".json", *FEED_TEMPLATES):
+        feeds = feed_templates()  # the suffixes the story templates declare (.geojson, .csv)
+        if suffix not in (*ARTICLE_SUFFIXES, ".json", *feeds):
             raise ValueError(f"input must be an article (.md/.txt) or a feed (.geojson/.json/.csv), got {suffix!r}")
-        if self.kind == "feed" and self.template is None and suffix not in FEED_TEMPLATES:
+        if self.kind == "feed" and self.template is None and suffix not in feeds:
             raise ValueError(f"a {suffix} feed needs a template (e.g. --template usgs-earthquakes)")
         if self.output.suffix.lower() != ".mp4":
             raise ValueError(f"output must be an .mp4 file, got {self.output.name!r}")
@@ -282,12 +280,13 @@ class RenderOptions(FrozenModel):
 
 
 class Script(BaseModel):
-    """The script stage: headline + sentences to narrate, and what the visuals need."""
+    """The script stage: headline + sentences to narrate, and the story's plan (kicker, mood, chart, maps)."""
 
     headline: str
     sentences: list[str]
     language: str
     template: str | None
+    plan: StoryPlan
     provenance: dict[str, Any]
 
 
@@ -347,7 +346,7 @@ class NewsClip(BaseModel):
 def script(ctx: StepContext, source: ArticleOptions | FeedOptions) -> Script:
     """The article condensed to its target length, or the feed told by its template; one sentence per line."""
     request = _story_request(source)
-    story: StoryResult = ctx.studio.run(request, model=_STORY_MODELS[type(request)])
+    story: StoryResult = ctx.studio.run(request)
     sentences = [s for p in story.paragraphs for s in split_sentences(p)]
     if not sentences:
         raise InvalidRequestError(f"{source.input} gave no sentences to narrate")
@@ -356,6 +355,7 @@ def script(ctx: StepContext, source: ArticleOptions | FeedOptions) -> Script:
         sentences=sentences,
         language=story.language,
         template=source.template if isinstance(source, FeedOptions) else None,
+        plan=story.plan,
         provenance=story.provenance.to_dict(),
     )
 
@@ -381,8 +381,9 @@ def narration(ctx: StepContext, script: Script, voice: VoiceOptions) -> Narratio
 def visuals(ctx: StepContext, script: Script, look: VisualOptions) -> Visuals:
     """One still per line: the title card, then a matched photo, a generated image, a chart or a card."""
     lines = _lines(script)
-    photos = _photo_matches(look.photos, lines[1:])
-    features = _feed_features(look.feed) if look.feed is not None and script.template == "usgs-earthquakes" else []
+    photos = _photo_matches(ctx, look.photos, lines[1:])
+    locations = script.plan.locations
+    features = locations.features(_read_json(look.feed)) if locations is not None and look.feed is not None else []
     cards, charts = CardRenderer(), ChartRenderer()
 
     def make(index: int) -> Visual:
@@ -415,7 +416,7 @@ def music(ctx: StepContext, script: Script, narration: Narration, bed: MusicOpti
     """A bed in the story's mood, half a second longer than the narration; nothing when music is off."""
     if not bed.enabled:
         return Music(audio=None, provenance=None)
-    mood = _mood(script)
+    mood = script.plan.mood
     request = MusicRequest(
         prompt=f"{mood} news bed", duration=round(narration.duration + 0.5, 2), mood=mood, seed=bed.seed
     )
@@ -498,7 +499,7 @@ def news_clip(
         else:
             source = FeedOptions(
                 input=config.input,
-                template=config.template or _feed_template(config.input),
+                template=config.template or template_for_feed(config.input),
                 language=config.language or "en",
                 timezone=config.timezone,
                 seed=config.seed,
@@ -540,38 +541,27 @@ def news_clip(
     return _publish(config, run)
 
 
-# ------------------------------------------------------------------------------------------ story knowledge
-# What each feed template looks and sounds like (FEED_TEMPLATES, _MOODS, _KICKERS above, and these helpers). It
-# moves into the story templates themselves (each template's visual plan), after which they go.
-
-# Which model tells each kind of story: the one place the news clip names model ids, until requests route by type.
-_STORY_MODELS: dict[type[Request], str] = {ScriptRequest: "script-writer", TemplateRequest: "news-templates"}
-
-
-def _feed_template(feed: Path) -> str:
-    return FEED_TEMPLATES[feed.suffix.lower()]
-
-
-def _mood(script: Script) -> str:
-    return _MOODS.get(script.template or "", "calm")
+# ------------------------------------------------------------------------------------------ the story's visuals
+# What a story type shows (kicker, mood, chart, location cards) is its template's plan (StoryPlan); these read it.
 
 
 def _chart_for(index: int, script: Script, look: VisualOptions) -> ChartSpec | None:
-    """The chart shown on the first sentence of a market report (drawn from the feed), else None."""
-    if index != 1 or script.template != "market-close" or look.feed is None:
+    """The chart the story's plan puts on this line (drawn from the feed), else None."""
+    chart = script.plan.chart
+    if chart is None or index != chart.line or look.feed is None:
         return None
-    return ChartSpec(kind="line", x="date", y="close", title=script.headline, width=look.width, height=look.height,
-                     theme=look.theme, source=look.feed.name)  # fmt: skip
+    return ChartSpec(kind=chart.kind, x=chart.x, y=chart.y, title=script.headline, width=look.width,
+                     height=look.height, theme=look.theme, source=look.feed.name)  # fmt: skip
 
 
 def _card_for(
     index: int, lines: list[str], script: Script, features: list[dict[str, Any]], look: VisualOptions
 ) -> CardSpec:
     common: dict[str, Any] = {"width": look.width, "height": look.height, "theme": look.theme}
-    kicker = _KICKERS.get(script.template or "", "NEWS" if not script.language.startswith("zh") else "新闻")
+    kicker = script.plan.kicker_for(script.language)
     if index == 0:
         return CardSpec(layout="title", kicker=kicker, title=script.headline, **common)
-    if features and index <= len(features) and index <= 2:
+    if index <= len(features):
         return CardSpec.from_geojson(features[index - 1], kicker=kicker, **common)
     sentence = lines[index]
     quote = re.match(r'^[“"](.+?)[,，]?[”"][,，]?\s*(?:said|says)?\s*(.*?)[.。]?$', sentence)
@@ -649,12 +639,12 @@ def _mult8(n: int) -> int:
     return max(64, n // 8 * 8)
 
 
-def _photo_matches(photos: Path | None, sentences: list[str]) -> list[Path]:
+def _photo_matches(ctx: StepContext, photos: Path | None, sentences: list[str]) -> list[Path]:
     if photos is None:
         return []
     from aigc_sdk.generators.image.photos import PhotoMatcher
 
-    return [m.path for m in PhotoMatcher(photos).match(sentences)]
+    return [m.path for m in PhotoMatcher(photos, embed=ctx.studio).match(sentences)]
 
 
 def _read_json(path: Path) -> Any:
@@ -662,12 +652,6 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise InvalidRequestError(f"{path} is not valid JSON: {exc}") from exc
-
-
-def _feed_features(feed: Path) -> list[dict[str, Any]]:
-    data = _read_json(feed)
-    features = [f for f in data.get("features", []) if (f.get("geometry") or {}).get("type") == "Point"]
-    return sorted(features, key=lambda f: -float((f.get("properties") or {}).get("mag") or 0.0))
 
 
 def _check_writable(output: Path) -> None:
@@ -766,14 +750,20 @@ def _visual_record(visual: Visual, made: Provenance | None) -> dict[str, Any]:
 
 
 def _licences(ingredients: dict[str, Any]) -> list[dict[str, Any]]:
+    """One licence record per model, visual source and font; ``commercial_use`` where the model's terms forbid it."""
     seen: dict[str, dict[str, Any]] = {}
+
+    def record(what: str, ident: str, licence: Any, made: Mapping[str, Any] | None) -> dict[str, Any]:
+        found = {"what": what, "id": ident, "license": licence}
+        return found | {"commercial_use": False} if (made or {}).get("commercial_use") is False else found
+
     for name in ("script", "narration", "music"):
         prov = ingredients.get(name)
         if prov:
-            seen[prov["model_id"]] = {"what": name, "id": prov["model_id"], "license": prov.get("license")}
+            seen[prov["model_id"]] = record(name, prov["model_id"], prov.get("license"), prov)
     for visual in ingredients["visuals"]:
         key = str(visual["source"])
-        seen.setdefault(key, {"what": f"visual ({visual['kind']})", "id": key, "license": visual["license"]})
+        seen.setdefault(key, record(f"visual ({visual['kind']})", key, visual["license"], visual.get("provenance")))
         for font in font_licences(visual.get("provenance")):
             seen.setdefault(f"font:{font['id']}", font)
     return list(seen.values())

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from aigc_sdk.registry import ModelRegistry
+from typing import Any
 
 __all__ = ["font_licences", "licence_warnings", "restricts_commercial_use"]
 
@@ -19,32 +15,26 @@ _RESTRICTIVE = re.compile(
 )
 
 
-@functools.cache
-def _registry() -> ModelRegistry:
-    from aigc_sdk.registry import ModelRegistry
+def restricts_commercial_use(licence: str | None, commercial_use: bool | None = None) -> bool:
+    """Whether a model's terms restrict commercial use: its registry flag, else its licence's name.
 
-    return ModelRegistry()
-
-
-def restricts_commercial_use(licence: str | None, model_id: str | None = None) -> bool:
-    """Whether a licence (or the registry entry ``model_id``) restricts commercial use.
-
-    The registry's ``commercial_use = false`` wins; otherwise licence names such as
-    ``CC-BY-NC-4.0``, "non-commercial", "research only" or the Gemma terms count.
+    ``commercial_use=False`` (the registry's flag, recorded in the provenance of what the model made)
+    wins; otherwise licence names such as ``CC-BY-NC-4.0``, "non-commercial", "research only" or the
+    Gemma terms count.
 
     Example:
         >>> restricts_commercial_use("CC-BY-NC-4.0"), restricts_commercial_use("gemma"), restricts_commercial_use("MIT")
         (True, True, False)
+        >>> restricts_commercial_use("MIT", commercial_use=False)
+        True
     """
-    if model_id:
-        registry = _registry()
-        if model_id in registry and not registry.get(model_id).commercial_use:
-            return True
+    if commercial_use is False:
+        return True
     return bool(licence and _RESTRICTIVE.search(licence))
 
 
 def licence_warnings(licenses: Iterable[Mapping[str, Any]]) -> list[str]:
-    """One warning per licence record (``{"what", "id", "license"}``) that restricts commercial use.
+    """One warning per licence record (``{"what", "id", "license"[, "commercial_use"]}``) that restricts commercial use.
 
     Example:
         >>> licence_warnings([{"what": "text-generation", "id": "gemma-2b", "license": "gemma"},
@@ -54,7 +44,7 @@ def licence_warnings(licenses: Iterable[Mapping[str, Any]]) -> list[str]:
     warnings = []
     for item in licenses:
         ident, licence = item.get("id"), item.get("license")
-        if restricts_commercial_use(None if licence is None else str(licence), None if ident is None else str(ident)):
+        if restricts_commercial_use(None if licence is None else str(licence), item.get("commercial_use")):
             what = f" ({item['what']})" if item.get("what") else ""
             warnings.append(f"{ident}{what} is licensed under {licence!r}, which restricts commercial use")
     return warnings

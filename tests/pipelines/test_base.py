@@ -322,8 +322,10 @@ def test_a_stage_reruns_when_its_voice_changes_and_not_when_an_unrelated_default
     assert [step["models"] for step in first.manifest()["steps"]] == [[], stored, []]
 
     # Another default LLM: no step used one, so everything is reused (the script stage used to hash it).
-    llm = Studio(defaults={"text-generation": "script-writer"})
-    assert run_with(llm).reused == ["line", "publish", "speak"]
+    llms = ModelRegistry()
+    gemma = llms.get("gemma-3-270m")
+    llms.register(gemma.model_copy(update={"id": "another-llm", "default": True}))
+    assert run_with(Studio(llms)).reused == ["line", "publish", "speak"]
 
     # Another default voice: the stage that spoke reruns, and so does everything downstream of it.
     other = run_with(Studio(defaults={"text-to-speech": "espeak-en"}))
