@@ -17,6 +17,7 @@ from aigc_sdk.errors import InvalidRequestError, PipelineCancelledError, Unknown
 from aigc_sdk.media import Audio, Video, sidecar_path
 from aigc_sdk.pipelines import PipelineEvent
 from aigc_sdk.pipelines.news_clip import NewsClipConfig, news_clip
+from aigc_sdk.registry import ModelRegistry
 from tests.support import require_module, word_error_rate
 
 require_module("piper", reason="needs the voice extra")
@@ -238,7 +239,9 @@ def test_the_voice_invalidates_the_narration_and_an_unrelated_default_model_does
 
     assert until_narration(studio) == {"script": "started", "narration": "started"}
     # Another default LLM: the script stage runs the feed's template, not the LLM, so nothing reruns.
-    with Studio(defaults={"text-generation": "script-writer"}) as other_llm:
+    llms = ModelRegistry()
+    llms.register(llms.get("gemma-3-270m").model_copy(update={"id": "another-llm", "default": True}))
+    with Studio(llms) as other_llm:
         assert until_narration(other_llm) == {"script": "cached", "narration": "cached"}
     # Another default voice for the script's language: the narration reruns, the script does not.
     with Studio(defaults={"text-to-speech": "espeak-en"}) as other_voice:
