@@ -330,7 +330,10 @@ class Placement:
         Example:
             >>> import threading
             >>> from aigc_sdk.runtime.metrics import Stats
-            >>> Placement(threading.Lock(), Stats(), print, budgets={"cpu": 5}, wake=print).idle("m")
+            >>> lock = threading.Lock()
+            >>> placement = Placement(lock, Stats(), print, budgets={"cpu": 5}, wake=print)
+            >>> with lock:
+            ...     placement.idle("m")  # nothing loaded yet: it only wakes whoever waits for room
         """
         entry = self._entry(model_id)
         if entry is not None:
@@ -344,7 +347,10 @@ class Placement:
         Example:
             >>> import threading
             >>> from aigc_sdk.runtime.metrics import Stats
-            >>> Placement(threading.Lock(), Stats(), print, budgets={"cpu": 5}, wake=print).abandon("m")
+            >>> lock = threading.Lock()
+            >>> placement = Placement(lock, Stats(), print, budgets={"cpu": 5}, wake=print)
+            >>> with lock:
+            ...     placement.abandon("m")  # no reservation to undo
         """
         entry = self._entry(model_id)
         if entry is not None and entry.state is ModelState.LOADING:

@@ -281,8 +281,21 @@ class RequestQueue:
         """Take a queued entry out of its queue's counts; lock held.
 
         Example:
-            >>> RequestQueue.drop  # doctest: +ELLIPSIS
-            <function RequestQueue.drop at ...>
+            >>> import concurrent.futures, threading
+            >>> from aigc_sdk.registry import LocalSource, ModelSpec
+            >>> from aigc_sdk.runtime.metrics import Stats
+            >>> from aigc_sdk.types import TextRequest
+            >>> lock = threading.Lock()
+            >>> queue = RequestQueue(lock, Stats(), lambda e: None, max_wait=0.0, worker=lambda q: None)
+            >>> spec = ModelSpec(id="m", task="text-generation", backend="a.B", source=LocalSource(path="."),
+            ...                  batchable=True, max_batch_size=4)
+            >>> with lock:
+            ...     entries = [queue.put(spec, TextRequest(prompt=p), concurrent.futures.Future(), priority=0,
+            ...                          timeout=None) for p in "ab"]
+            >>> with lock:
+            ...     queue.drop(entries[0])
+            >>> queue.depths(), entries[0].state
+            ({'m': 1}, 'dead')
         """
         entry.state = DEAD
         entry.group.live -= 1
@@ -293,8 +306,20 @@ class RequestQueue:
         """Remove every queued request of ``queue``; lock held.
 
         Example:
-            >>> RequestQueue.take_all  # doctest: +ELLIPSIS
-            <function RequestQueue.take_all at ...>
+            >>> import concurrent.futures, threading
+            >>> from aigc_sdk.registry import LocalSource, ModelSpec
+            >>> from aigc_sdk.runtime.metrics import Stats
+            >>> from aigc_sdk.types import TextRequest
+            >>> lock = threading.Lock()
+            >>> queue = RequestQueue(lock, Stats(), lambda e: None, max_wait=0.0, worker=lambda q: None)
+            >>> spec = ModelSpec(id="m", task="text-generation", backend="a.B", source=LocalSource(path="."),
+            ...                  batchable=True, max_batch_size=4)
+            >>> with lock:
+            ...     entries = [queue.put(spec, TextRequest(prompt=p), concurrent.futures.Future(), priority=0,
+            ...                          timeout=None) for p in "ab"]
+            >>> with lock:
+            ...     [e.request.prompt for e in queue.take_all(queue.models["m"])], queue.depths()
+            (['a', 'b'], {'m': 0})
         """
         taken = [e for g in queue.groups.values() for _, _, e in g.heap if e.state == QUEUED]
         for entry in taken:
@@ -305,8 +330,20 @@ class RequestQueue:
         """Done-callback of each future: a cancelled queued request leaves the queue (outside the lock).
 
         Example:
-            >>> RequestQueue.cancelled  # doctest: +ELLIPSIS
-            <function RequestQueue.cancelled at ...>
+            >>> import concurrent.futures, threading
+            >>> from aigc_sdk.registry import LocalSource, ModelSpec
+            >>> from aigc_sdk.runtime.metrics import Stats
+            >>> from aigc_sdk.types import TextRequest
+            >>> lock = threading.Lock()
+            >>> queue = RequestQueue(lock, Stats(), lambda e: None, max_wait=0.0, worker=lambda q: None)
+            >>> spec = ModelSpec(id="m", task="text-generation", backend="a.B", source=LocalSource(path="."),
+            ...                  batchable=True, max_batch_size=4)
+            >>> with lock:
+            ...     entries = [queue.put(spec, TextRequest(prompt=p), concurrent.futures.Future(), priority=0,
+            ...                          timeout=None) for p in "ab"]
+            >>> entries[0].future.add_done_callback(lambda f: queue.cancelled(entries[0], f))
+            >>> entries[0].future.cancel(), queue.depths(), queue.stats.cancelled
+            (True, {'m': 1}, 1)
         """
         if not future.cancelled():
             return
@@ -320,8 +357,19 @@ class RequestQueue:
         """Wake ``model_id``'s worker (lock held), e.g. when another model stops waiting for its memory.
 
         Example:
-            >>> RequestQueue.wake  # doctest: +ELLIPSIS
-            <function RequestQueue.wake at ...>
+            >>> import concurrent.futures, threading
+            >>> from aigc_sdk.registry import LocalSource, ModelSpec
+            >>> from aigc_sdk.runtime.metrics import Stats
+            >>> from aigc_sdk.types import TextRequest
+            >>> lock = threading.Lock()
+            >>> queue = RequestQueue(lock, Stats(), lambda e: None, max_wait=0.0, worker=lambda q: None)
+            >>> spec = ModelSpec(id="m", task="text-generation", backend="a.B", source=LocalSource(path="."),
+            ...                  batchable=True, max_batch_size=4)
+            >>> with lock:
+            ...     entries = [queue.put(spec, TextRequest(prompt=p), concurrent.futures.Future(), priority=0,
+            ...                          timeout=None) for p in "ab"]
+            >>> with lock:
+            ...     queue.wake("m"); queue.wake("unknown")  # no queue, nothing to wake
         """
         queue = self.models.get(model_id)
         if queue is not None:
@@ -331,8 +379,19 @@ class RequestQueue:
         """Queued requests per model, by id (lock held).
 
         Example:
-            >>> RequestQueue.depths  # doctest: +ELLIPSIS
-            <function RequestQueue.depths at ...>
+            >>> import concurrent.futures, threading
+            >>> from aigc_sdk.registry import LocalSource, ModelSpec
+            >>> from aigc_sdk.runtime.metrics import Stats
+            >>> from aigc_sdk.types import TextRequest
+            >>> lock = threading.Lock()
+            >>> queue = RequestQueue(lock, Stats(), lambda e: None, max_wait=0.0, worker=lambda q: None)
+            >>> spec = ModelSpec(id="m", task="text-generation", backend="a.B", source=LocalSource(path="."),
+            ...                  batchable=True, max_batch_size=4)
+            >>> with lock:
+            ...     entries = [queue.put(spec, TextRequest(prompt=p), concurrent.futures.Future(), priority=0,
+            ...                          timeout=None) for p in "ab"]
+            >>> queue.depths()
+            {'m': 2}
         """
         return {m: q.queued for m, q in sorted(self.models.items())}
 
@@ -340,8 +399,21 @@ class RequestQueue:
         """Requests in running batches per model, for models with any (lock held).
 
         Example:
-            >>> RequestQueue.running  # doctest: +ELLIPSIS
-            <function RequestQueue.running at ...>
+            >>> import concurrent.futures, threading
+            >>> from aigc_sdk.registry import LocalSource, ModelSpec
+            >>> from aigc_sdk.runtime.metrics import Stats
+            >>> from aigc_sdk.types import TextRequest
+            >>> lock = threading.Lock()
+            >>> queue = RequestQueue(lock, Stats(), lambda e: None, max_wait=0.0, worker=lambda q: None)
+            >>> spec = ModelSpec(id="m", task="text-generation", backend="a.B", source=LocalSource(path="."),
+            ...                  batchable=True, max_batch_size=4)
+            >>> with lock:
+            ...     entries = [queue.put(spec, TextRequest(prompt=p), concurrent.futures.Future(), priority=0,
+            ...                          timeout=None) for p in "ab"]
+            >>> with lock:
+            ...     batch = queue.next_batch(queue.models["m"], held_back=lambda model_id: False)
+            ...     queue.running()
+            {'m': 2}
         """
         return {m: q.running for m, q in sorted(self.models.items()) if q.running}
 
@@ -356,8 +428,21 @@ class RequestQueue:
                 evicted first); checked again each time the worker wakes.
 
         Example:
-            >>> RequestQueue.next_batch  # doctest: +ELLIPSIS
-            <function RequestQueue.next_batch at ...>
+            >>> import concurrent.futures, threading
+            >>> from aigc_sdk.registry import LocalSource, ModelSpec
+            >>> from aigc_sdk.runtime.metrics import Stats
+            >>> from aigc_sdk.types import TextRequest
+            >>> lock = threading.Lock()
+            >>> queue = RequestQueue(lock, Stats(), lambda e: None, max_wait=0.0, worker=lambda q: None)
+            >>> spec = ModelSpec(id="m", task="text-generation", backend="a.B", source=LocalSource(path="."),
+            ...                  batchable=True, max_batch_size=4)
+            >>> with lock:
+            ...     entries = [queue.put(spec, TextRequest(prompt=p), concurrent.futures.Future(), priority=0,
+            ...                          timeout=None) for p in "ab"]
+            >>> with lock:
+            ...     batch = queue.next_batch(queue.models["m"], held_back=lambda model_id: False)
+            >>> [e.request.prompt for e in batch], [e.state for e in batch], queue.stats.batch_sizes
+            (['a', 'b'], ['taken', 'taken'], Counter({2: 1}))
         """
         while True:
             if held_back(queue.spec.id):
@@ -421,8 +506,24 @@ class RequestQueue:
         error fails the whole batch.
 
         Example:
-            >>> RequestQueue.run_batch  # doctest: +ELLIPSIS
-            <function RequestQueue.run_batch at ...>
+            >>> import concurrent.futures, threading
+            >>> from aigc_sdk.registry import LocalSource, ModelSpec
+            >>> from aigc_sdk.runtime.metrics import Stats
+            >>> from aigc_sdk.types import TextRequest, TextResult
+            >>> class Shout:  # what run_batch needs of a generator: batch()
+            ...     def batch(self, requests):
+            ...         return [TextResult.model_construct(texts=[r.prompt.upper()]) for r in requests]
+            >>> lock = threading.Lock()
+            >>> queue = RequestQueue(lock, Stats(), lambda e: None, max_wait=0.0, worker=lambda q: None)
+            >>> spec = ModelSpec(id="m", task="text-generation", backend="a.B", source=LocalSource(path="."),
+            ...                  batchable=True, max_batch_size=4)
+            >>> with lock:
+            ...     for p in "ab":
+            ...         _ = queue.put(spec, TextRequest(prompt=p), concurrent.futures.Future(), priority=0, timeout=None)
+            ...     batch = queue.next_batch(queue.models["m"], held_back=lambda model_id: False)
+            >>> queue.run_batch("m", Shout(), "cpu", batch)
+            >>> [e.future.result().texts for e in batch], queue.stats.completed
+            ([['A'], ['B']], 2)
         """
         self.emit(BatchStarted(model_id=model_id, device=device, size=len(entries)))
         started = time.perf_counter()
@@ -462,8 +563,24 @@ class RequestQueue:
         """Count ``entries`` as completed, then hand each its result (outside the lock).
 
         Example:
-            >>> RequestQueue.complete  # doctest: +ELLIPSIS
-            <function RequestQueue.complete at ...>
+            >>> import concurrent.futures, threading
+            >>> from aigc_sdk.registry import LocalSource, ModelSpec
+            >>> from aigc_sdk.runtime.metrics import Stats
+            >>> from aigc_sdk.types import TextRequest
+            >>> lock = threading.Lock()
+            >>> queue = RequestQueue(lock, Stats(), lambda e: None, max_wait=0.0, worker=lambda q: None)
+            >>> spec = ModelSpec(id="m", task="text-generation", backend="a.B", source=LocalSource(path="."),
+            ...                  batchable=True, max_batch_size=4)
+            >>> with lock:
+            ...     entries = [queue.put(spec, TextRequest(prompt=p), concurrent.futures.Future(), priority=0,
+            ...                          timeout=None) for p in "ab"]
+            >>> from aigc_sdk.types import TextResult
+            >>> with lock:
+            ...     batch = queue.next_batch(queue.models["m"], held_back=lambda model_id: False)
+            >>> results = [TextResult.model_construct(texts=[e.request.prompt.upper()]) for e in batch]
+            >>> queue.complete(batch, results)
+            >>> queue.stats.completed, queue.running(), [e.future.result().texts for e in batch]
+            (2, {}, [['A'], ['B']])
         """
         done = time.monotonic()
         with self.lock:
@@ -477,8 +594,22 @@ class RequestQueue:
         """Fail ``entries`` with ``error`` (outside the lock). ``pending``: they never ran (they may be cancelled).
 
         Example:
-            >>> RequestQueue.fail  # doctest: +ELLIPSIS
-            <function RequestQueue.fail at ...>
+            >>> import concurrent.futures, threading
+            >>> from aigc_sdk.registry import LocalSource, ModelSpec
+            >>> from aigc_sdk.runtime.metrics import Stats
+            >>> from aigc_sdk.types import TextRequest
+            >>> lock = threading.Lock()
+            >>> queue = RequestQueue(lock, Stats(), lambda e: None, max_wait=0.0, worker=lambda q: None)
+            >>> spec = ModelSpec(id="m", task="text-generation", backend="a.B", source=LocalSource(path="."),
+            ...                  batchable=True, max_batch_size=4)
+            >>> with lock:
+            ...     entries = [queue.put(spec, TextRequest(prompt=p), concurrent.futures.Future(), priority=0,
+            ...                          timeout=None) for p in "ab"]
+            >>> with lock:
+            ...     batch = queue.next_batch(queue.models["m"], held_back=lambda model_id: False)
+            >>> queue.fail(batch, RuntimeError("boom"))
+            >>> queue.stats.failed, str(batch[0].future.exception())
+            (2, 'boom')
         """
         self._settle([(entry, error) for entry in entries], pending=pending, count="failed")
 
@@ -486,8 +617,22 @@ class RequestQueue:
         """Fail queued ``entries`` with ``error``, counted as cancelled (outside the lock).
 
         Example:
-            >>> RequestQueue.cancel  # doctest: +ELLIPSIS
-            <function RequestQueue.cancel at ...>
+            >>> import concurrent.futures, threading
+            >>> from aigc_sdk.registry import LocalSource, ModelSpec
+            >>> from aigc_sdk.runtime.metrics import Stats
+            >>> from aigc_sdk.types import TextRequest
+            >>> lock = threading.Lock()
+            >>> queue = RequestQueue(lock, Stats(), lambda e: None, max_wait=0.0, worker=lambda q: None)
+            >>> spec = ModelSpec(id="m", task="text-generation", backend="a.B", source=LocalSource(path="."),
+            ...                  batchable=True, max_batch_size=4)
+            >>> with lock:
+            ...     entries = [queue.put(spec, TextRequest(prompt=p), concurrent.futures.Future(), priority=0,
+            ...                          timeout=None) for p in "ab"]
+            >>> with lock:
+            ...     dropped = queue.close(cancel_pending=True)
+            >>> queue.cancel(dropped, RuntimeError("shut down"))
+            >>> queue.stats.cancelled, str(entries[1].future.exception())
+            (2, 'shut down')
         """
         self._settle([(entry, error) for entry in entries], pending=True, count="cancelled")
 
@@ -495,8 +640,20 @@ class RequestQueue:
         """Fail those of ``entries`` still queued with RequestTimeoutError; running ones go on (outside the lock).
 
         Example:
-            >>> RequestQueue.time_out  # doctest: +ELLIPSIS
-            <function RequestQueue.time_out at ...>
+            >>> import concurrent.futures, threading
+            >>> from aigc_sdk.registry import LocalSource, ModelSpec
+            >>> from aigc_sdk.runtime.metrics import Stats
+            >>> from aigc_sdk.types import TextRequest
+            >>> lock = threading.Lock()
+            >>> queue = RequestQueue(lock, Stats(), lambda e: None, max_wait=0.0, worker=lambda q: None)
+            >>> spec = ModelSpec(id="m", task="text-generation", backend="a.B", source=LocalSource(path="."),
+            ...                  batchable=True, max_batch_size=4)
+            >>> with lock:
+            ...     entries = [queue.put(spec, TextRequest(prompt=p), concurrent.futures.Future(), priority=0,
+            ...                          timeout=None) for p in "ab"]
+            >>> queue.time_out(entries[:1], waited=1.0)
+            >>> queue.stats.timed_out, entries[0].future.exception().message
+            (1, "request to 'm' waited 1.000 s in the queue")
         """
         with self.lock:
             queued = [e for e in entries if e.state == QUEUED]
