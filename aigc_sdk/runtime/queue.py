@@ -519,7 +519,8 @@ class RequestQueue:
             ...                  batchable=True, max_batch_size=4)
             >>> with lock:
             ...     for p in "ab":
-            ...         _ = queue.put(spec, TextRequest(prompt=p), concurrent.futures.Future(), priority=0, timeout=None)
+            ...         _ = queue.put(spec, TextRequest(prompt=p), concurrent.futures.Future(), priority=0,
+            ...                       timeout=None)
             ...     batch = queue.next_batch(queue.models["m"], held_back=lambda model_id: False)
             >>> queue.run_batch("m", Shout(), "cpu", batch)
             >>> [e.future.result().texts for e in batch], queue.stats.completed
