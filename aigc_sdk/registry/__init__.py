@@ -6,7 +6,7 @@ Example:
     'en-joe'
 """
 
-from aigc_sdk.registry.loader import FileCheck, Generator, LoadPolicy, import_backend, load
+from aigc_sdk.registry.loader import FileCheck, LoadPolicy, import_backend, load
 from aigc_sdk.registry.memory import estimate_memory
 from aigc_sdk.registry.registry import ModelRegistry, load_catalog
 from aigc_sdk.registry.spec import HubSource, LocalSource, ModelSpec, PackageSource, Source
@@ -14,7 +14,6 @@ from aigc_sdk.registry.weights import fetch, fetch_command, is_available_offline
 
 __all__ = [
     "FileCheck",
-    "Generator",
     "HubSource",
     "LoadPolicy",
     "LocalSource",

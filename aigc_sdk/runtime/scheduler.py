@@ -4,10 +4,10 @@ Requests go in with :meth:`GpuScheduler.submit` (a future), :meth:`~GpuScheduler
 (asyncio) or :meth:`~GpuScheduler.run` (blocking). The scheduler composes two parts
 behind that API, as Ray Serve keeps batching and multiplexing apart:
 
-* the request queue (:mod:`aigc_sdk.runtime.queue`): one priority queue and one worker
+* the request queue (``aigc_sdk/runtime/queue.py``): one priority queue and one worker
   thread per model, requests grouped by what may share a batch (same request type and
   :meth:`~aigc_sdk.types.Request.batch_key`), deadlines, and batches run with OOM splits;
-* placement (:mod:`aigc_sdk.runtime.placement`): acquires a model on a device with room,
+* placement (``aigc_sdk/runtime/placement.py``): acquires a model on a device with room,
   evicting idle models (least recently used first), and loads it through the loader (by
   default the registry's one loader, with its weights safety policy).
 
