@@ -6,12 +6,14 @@ generator instance, are also run (a) one at a time with direct ``generator(reque
 calls and (b) as one hand-batched ``generator.batch(all)`` call. The scheduler cannot
 beat (b); the target is to stay within 10 % of it.
 
-Shapes:
+Shapes (language-model shapes only):
 
 * ``--shapes tiny``: a 2-layer GPT-2-shaped LM with random weights on the CPU (seconds).
 * ``--shapes full``: a GPT-2-medium-shaped LM (24 layers, 1024 wide) with random weights,
-  fp16 on CUDA when available, else fp32 on the CPU. Full-size image shapes join this
-  benchmark together with the diffusers backend.
+  fp16 on CUDA when available, else fp32 on the CPU.
+
+No diffusion (SD-1.5) shapes are measured here: ``benchmarks/sd_shapes.py`` runs an
+SD-1.5-shaped pipeline on its own, alone and batched, without the scheduler.
 
 The model is the per-row-seeded sampler in ``benchmarks/tiny_lm.py`` (shared with the
 tests), so every path must produce the same texts: ``results_match_batched`` and
@@ -104,7 +106,12 @@ def _median_times(paths: dict[str, Callable[[], list[Any]]], repeats: int) -> di
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shapes", choices=sorted(SHAPES), default="tiny")
+    parser.add_argument(
+        "--shapes",
+        choices=sorted(SHAPES),
+        default="tiny",
+        help="language-model shapes: tiny (2-layer GPT-2) or full (GPT-2 medium); no diffusion shapes",
+    )
     parser.add_argument("--requests", type=int, help="concurrent requests (default: 32)")
     parser.add_argument("--new-tokens", type=int, help="tokens generated per request")
     parser.add_argument("--repeats", type=int, help="timed repeats of the batched and scheduler paths (median)")

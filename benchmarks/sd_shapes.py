@@ -1,8 +1,9 @@
 """Stable Diffusion pipelines with random weights, in tiny and SD-1.5 shapes, behind the real generator.
 
 Shared by ``tests/generators/image`` (tiny shapes, saved with ``save_pretrained`` and loaded back through
-``DiffusersImageGenerator``'s own loading code) and the scheduler benchmark (SD-1.5 shapes built in memory and
-injected with ``DiffusersImageGenerator(spec, pipeline=...)``, so no multi-GB checkpoint is written). Not part
+``DiffusersImageGenerator``'s own loading code) and its own ``--shapes sd15`` run (SD-1.5 shapes built in memory
+and injected with ``DiffusersImageGenerator(spec, pipeline=...)``, so no multi-GB checkpoint is written; the
+scheduler benchmark, ``bench_scheduler.py``, measures language-model shapes only). Not part
 of the SDK: no image weights ship in any package, so throughput is measured on real shapes with random weights.
 
     python benchmarks/sd_shapes.py --shapes tiny            # seconds on a CPU

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVa
 from aigc_sdk._internal.oom import is_out_of_memory
 from aigc_sdk.errors import AigcError, GenerationError, InvalidRequestError, OutOfDeviceMemoryError
 from aigc_sdk.provenance import Provenance, library_versions
+from aigc_sdk.registry.loader import Generator  # the protocol lives below runtime/ and generators/, which share it
 from aigc_sdk.registry.spec import ModelSpec
 from aigc_sdk.types import Request, Result, Task
 
@@ -43,56 +44,6 @@ __all__ = ["BaseGenerator", "DirectModels", "Generator", "Models", "run_all"]
 
 ReqT = TypeVar("ReqT", bound=Request)
 ResT = TypeVar("ResT", bound=Result)
-ReqT_contra = TypeVar("ReqT_contra", bound=Request, contravariant=True)
-ResT_co = TypeVar("ResT_co", bound=Result, covariant=True)
-
-
-@runtime_checkable
-class Generator(Protocol[ReqT_contra, ResT_co]):
-    """What every generator offers; the scheduler speaks to generators only through this.
-
-    Example:
-        >>> from aigc_sdk.generators.base import Generator
-        >>> class Echo:
-        ...     task = "text-generation"; spec = None; device = "cpu"
-        ...     def __call__(self, request): return request
-        ...     def batch(self, requests): return list(requests)
-        ...     def to(self, device): return self
-        ...     def close(self): pass
-        >>> isinstance(Echo(), Generator)
-        True
-    """
-
-    @property
-    def task(self) -> Task:
-        """The task it performs."""
-        ...
-
-    @property
-    def spec(self) -> ModelSpec:
-        """The registry spec it was built from."""
-        ...
-
-    @property
-    def device(self) -> str:
-        """Where the model is loaded."""
-        ...
-
-    def __call__(self, request: ReqT_contra, /) -> ResT_co:
-        """Run one request."""
-        ...
-
-    def batch(self, requests: Sequence[ReqT_contra], /) -> Sequence[ResT_co]:
-        """Run several requests together; one result per request, in order."""
-        ...
-
-    def to(self, device: str, /) -> Self:
-        """Move the model to ``device`` (``cpu``, ``cuda:0``, ``mps``)."""
-        ...
-
-    def close(self) -> None:
-        """Release the model and its memory."""
-        ...
 
 
 @runtime_checkable

@@ -1,4 +1,4 @@
-"""The model registry: specs of every model the SDK knows, and where their weights live.
+"""The model registry: specs of every model the SDK knows, where their weights live, and the one loader.
 
 Example:
     >>> from aigc_sdk.registry import ModelRegistry
@@ -6,14 +6,16 @@ Example:
     'en-joe'
 """
 
+from aigc_sdk.registry.loader import FileCheck, LoadPolicy, import_backend, load
 from aigc_sdk.registry.memory import estimate_memory
-from aigc_sdk.registry.registry import FileCheck, ModelRegistry, load_catalog
+from aigc_sdk.registry.registry import ModelRegistry, load_catalog
 from aigc_sdk.registry.spec import HubSource, LocalSource, ModelSpec, PackageSource, Source
 from aigc_sdk.registry.weights import fetch, fetch_command, is_available_offline, resolve_weights
 
 __all__ = [
     "FileCheck",
     "HubSource",
+    "LoadPolicy",
     "LocalSource",
     "ModelRegistry",
     "ModelSpec",
@@ -22,7 +24,9 @@ __all__ = [
     "estimate_memory",
     "fetch",
     "fetch_command",
+    "import_backend",
     "is_available_offline",
+    "load",
     "load_catalog",
     "resolve_weights",
 ]

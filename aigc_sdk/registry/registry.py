@@ -3,35 +3,31 @@
 from __future__ import annotations
 
 import builtins
-import importlib
 import importlib.resources
 import threading
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aigc_sdk._internal.hashing import sha256_file
 from aigc_sdk._internal.languages import speaks
 from aigc_sdk._internal.settings import Settings
-from aigc_sdk.errors import (
-    InvalidRequestError,
-    ModelIntegrityError,
-    ModelLoadError,
-    UnknownModelError,
-    UnsafeModelError,
+from aigc_sdk.errors import InvalidRequestError, UnknownModelError
+from aigc_sdk.registry.loader import (
+    FileCheck,
+    Generator,
+    LoadPolicy,
+    check_hashes,
+    import_backend,
+    load,
+    verify_files,
 )
 from aigc_sdk.registry.spec import ModelSpec
-from aigc_sdk.registry.weights import is_available_offline, resolve_weights
+from aigc_sdk.registry.weights import is_available_offline
 from aigc_sdk.types import Task
 
-__all__ = ["FileCheck", "ModelRegistry", "load_catalog"]
-
-#: Weight formats that can run code when loaded (refused unless a spec sets allow_pickle).
-PICKLE_SUFFIXES = frozenset({".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"})
-#: Weight formats that cannot run code when loaded.
-SAFE_SUFFIXES = frozenset({".safetensors", ".onnx", ".gguf"})
+# import_backend stays importable from here (generators/text/transformers_lm.py imports it by this path)
+__all__ = ["FileCheck", "ModelRegistry", "import_backend", "load_catalog"]
 
 
 def load_catalog(path: str | Path) -> list[ModelSpec]:
@@ -92,32 +88,8 @@ def builtin_catalog() -> list[ModelSpec]:
     return specs
 
 
-@dataclass(frozen=True)
-class FileCheck:
-    """The outcome of checking one locked file.
-
-    Example:
-        >>> FileCheck(file="model.onnx", expected="ab", actual="ab").ok
-        True
-    """
-
-    file: str
-    expected: str
-    actual: str | None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the file exists and its hash matches.
-
-        Example:
-            >>> FileCheck(file="m", expected="ab", actual=None).ok
-            False
-        """
-        return self.actual == self.expected
-
-
 class ModelRegistry:
-    """Specs by id, with per-task defaults; creates generators by lazy import of their backend.
+    """Specs by id, with per-task defaults; creates generators through the one loader.
 
     A registry starts with the built-in catalog, then the user catalog
     (``<cache>/models.toml``) and the files in ``AIGC_MODELS``; later entries
@@ -126,6 +98,8 @@ class ModelRegistry:
     Args:
         specs: Extra specs to register (after the catalogs).
         catalogs: Load the built-in and user catalogs (turn off for an empty registry).
+        policy: The weights safety policy :meth:`create` applies (default: :class:`LoadPolicy`:
+            no pickle unless a spec allows it, locked hashes checked).
 
     Example:
         >>> from aigc_sdk.registry import LocalSource, ModelSpec, ModelRegistry
@@ -141,7 +115,10 @@ class ModelRegistry:
         True
     """
 
-    def __init__(self, specs: Iterable[ModelSpec] = (), *, catalogs: bool = True) -> None:
+    def __init__(
+        self, specs: Iterable[ModelSpec] = (), *, catalogs: bool = True, policy: LoadPolicy | None = None
+    ) -> None:
+        self.policy = policy or LoadPolicy()
         self._specs: dict[str, ModelSpec] = {}
         self._lock = threading.RLock()
         if catalogs:
@@ -268,13 +245,16 @@ class ModelRegistry:
         )
 
     def create(self, model: ModelSpec | str, *, device: str = "cpu") -> Any:
-        """Build the generator for ``model`` on ``device`` (imports its backend lazily).
+        """Build the generator for ``model`` on ``device`` through the one loader (:func:`~aigc_sdk.registry.load`).
 
         Weights are located (never downloaded unless allowed), checked against
-        the safety policy, then handed to the backend.
+        this registry's :attr:`policy` (pickle, locked hashes), then handed to the
+        backend, imported lazily by its dotted path.
 
         Raises:
+            ModelNotAvailableError: The weights are not on disk.
             UnsafeModelError: Pickle weights without ``allow_pickle``.
+            ModelIntegrityError: A locked file is missing or differs.
             ModelLoadError: The backend cannot be imported or fails to load.
 
         Example:
@@ -283,9 +263,8 @@ class ModelRegistry:
             True
         """
         spec = self.get(model) if isinstance(model, str) else model
-        check_weights_policy(spec, resolve_weights(spec))
-        backend = import_backend(spec.backend)
-        return backend(spec, device=device)
+        generator: Generator[Any, Any] = load(spec, device, self.policy)
+        return generator
 
     def verify(self, model: ModelSpec | str) -> builtins.list[FileCheck]:
         """Hash every locked file of ``model``; raise if one is missing or differs.
@@ -299,100 +278,5 @@ class ModelRegistry:
         """
         spec = self.get(model) if isinstance(model, str) else model
         checks = verify_files(spec)
-        bad = [c for c in checks if not c.ok]
-        if bad:
-            detail = ", ".join(f"{c.file} ({'missing' if c.actual is None else 'sha256 differs'})" for c in bad)
-            raise ModelIntegrityError(f"{spec.id}: {detail}")
+        check_hashes(spec, checks)
         return checks
-
-
-def weights_root(path: Path) -> Path:
-    """Folder that locked file names are relative to (the file's folder for single-file weights).
-
-    Example:
-        >>> weights_root(Path("/")).name
-        ''
-    """
-    return path if path.is_dir() else path.parent
-
-
-def verify_files(spec: ModelSpec) -> list[FileCheck]:
-    """Hash each of ``spec.files`` under its weights folder (no exception on mismatch).
-
-    Example:
-        >>> from aigc_sdk.registry import LocalSource, ModelSpec
-        >>> verify_files(ModelSpec(id="x", task="text-generation", backend="a.B", source=LocalSource(path="/tmp")))
-        []
-    """
-    root = weights_root(resolve_weights(spec))
-    checks = []
-    for name, expected in sorted(spec.files.items()):
-        path = root / name
-        checks.append(FileCheck(name, expected, sha256_file(path) if path.is_file() else None))
-    return checks
-
-
-def check_weights_policy(spec: ModelSpec, path: Path) -> None:
-    """Refuse pickle-only weights unless ``spec.allow_pickle`` (files are judged by content, not suffix).
-
-    Raises:
-        UnsafeModelError: Only pickle formats (.bin/.pt/.ckpt …) were found.
-
-    Example:
-        >>> import tempfile, pathlib
-        >>> from aigc_sdk.registry import LocalSource, ModelSpec
-        >>> import pickle
-        >>> d = pathlib.Path(tempfile.mkdtemp()); _ = (d / "pytorch_model.bin").write_bytes(pickle.dumps([1.0]))
-        >>> spec = ModelSpec(id="x", task="text-generation", backend="a.B", source=LocalSource(path=d))
-        >>> try:
-        ...     check_weights_policy(spec, d)
-        ... except UnsafeModelError as e:
-        ...     "pickle" in str(e)
-        True
-    """
-    if spec.allow_pickle:
-        return
-    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
-    if {p.suffix.lower() for p in files} & SAFE_SUFFIXES:
-        return  # a safe format is there: loaders take it over any pickle beside it
-    pickles = sorted(p.name for p in files if _is_pickle(p))
-    if pickles:
-        raise UnsafeModelError(f"{spec.id}: weights are pickle files ({', '.join(pickles[:3])}), which can run code")
-
-
-def _is_pickle(path: Path) -> bool:
-    """Whether a weights file is a pickle (or a torch zip holding one), judged by its first bytes.
-
-    ``.bin`` is also CTranslate2's format, which is not pickle: the suffix alone does not decide.
-    """
-    suffix = path.suffix.lower()
-    if suffix not in PICKLE_SUFFIXES:
-        return False
-    if suffix in (".pkl", ".pickle"):
-        return True
-    with open(path, "rb") as fh:
-        head = fh.read(4)
-    return head.startswith(b"PK\x03\x04") or (len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5)
-
-
-def import_backend(dotted: str) -> Any:
-    """Import the generator class named by a dotted path.
-
-    Raises:
-        ModelLoadError: The module or class does not exist.
-
-    Example:
-        >>> import_backend("aigc_sdk.generators.base.BaseGenerator").__name__
-        'BaseGenerator'
-    """
-    module_name, _, attr = dotted.rpartition(".")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            raise ModelLoadError(f"backend module {module_name!r} does not exist") from exc
-        raise  # a dependency of the backend is missing: the backend's own error says which extra
-    try:
-        return getattr(module, attr)
-    except AttributeError as exc:
-        raise ModelLoadError(f"backend {dotted!r}: {module_name} has no {attr!r}") from exc

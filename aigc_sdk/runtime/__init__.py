@@ -1,8 +1,11 @@
 """The runtime: :class:`GpuScheduler` owns devices, memory budgets and the models loaded on them.
 
-It creates generators through a loader (by default, the dotted ``backend`` path of
-each :class:`~aigc_sdk.registry.ModelSpec`) and talks to them only through the
-``Generator`` protocol. Importing this package does not import torch.
+The scheduler is a request queue (``runtime/queue.py``: entries, groups, deadlines,
+batching) composed with placement (``runtime/placement.py``: acquire, load, evict,
+acting on the decisions of ``runtime/pool.py``). It creates
+generators through a loader (by default the registry's one loader,
+:func:`aigc_sdk.registry.load`, which applies the weights safety policy) and talks to
+them only through the ``Generator`` protocol. Importing this package does not import torch.
 
 Example:
     >>> from aigc_sdk.runtime import GpuScheduler

@@ -25,6 +25,7 @@ __all__ = [
     "RequestQueued",
     "SchedulerEvent",
     "SchedulerMetrics",
+    "Stats",
 ]
 
 
@@ -173,8 +174,16 @@ def _percentile(ordered: list[float], q: float) -> float | None:
     return ordered[rank - 1]
 
 
-class _Stats:
-    """Mutable counters; the scheduler updates them under its lock."""
+class Stats:
+    """Mutable counters behind :class:`SchedulerMetrics`; the queue and placement update them under the lock.
+
+    Example:
+        >>> stats = Stats()
+        >>> stats.batch_sizes[2] += 1
+        >>> m = stats.snapshot(queue_depth={}, running={}, loaded={}, offloaded=(), memory_used={}, budgets={})
+        >>> m.batches, m.mean_batch_size
+        (1, 2.0)
+    """
 
     def __init__(self, *, window: int = 10_000) -> None:
         self.submitted = 0
@@ -199,6 +208,13 @@ class _Stats:
         memory_used: dict[str, int],
         budgets: dict[str, int],
     ) -> SchedulerMetrics:
+        """These counters, with the gauges given (queues, running batches, memory), as :class:`SchedulerMetrics`.
+
+        Example:
+            >>> Stats().snapshot(queue_depth={"m": 2}, running={}, loaded={}, offloaded=(), memory_used={},
+            ...                  budgets={}).queue_depth
+            {'m': 2}
+        """
         batches = sum(self.batch_sizes.values())
         total = sum(size * count for size, count in self.batch_sizes.items())
         ordered = sorted(self.latencies)

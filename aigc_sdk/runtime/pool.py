@@ -27,7 +27,7 @@ from aigc_sdk.errors import ModelLoadError, OutOfDeviceMemoryError
 from aigc_sdk.registry.spec import ModelSpec
 
 if TYPE_CHECKING:
-    from aigc_sdk.generators.base import Generator
+    from aigc_sdk.registry.loader import Generator
 
 __all__ = [
     "Evicted",

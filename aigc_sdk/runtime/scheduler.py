@@ -1,17 +1,20 @@
 """``GpuScheduler``: one per process; owns the devices and every model loaded on them.
 
 Requests go in with :meth:`GpuScheduler.submit` (a future), :meth:`~GpuScheduler.asubmit`
-(asyncio) or :meth:`~GpuScheduler.run` (blocking). Each model has a priority
-queue and one worker thread. The worker coalesces compatible requests (same
-request type and :meth:`~aigc_sdk.types.Request.batch_key`) into one
-``generator.batch()`` call, waiting at most ``max_wait_ms`` for a batch to fill,
-loads the model on a device with room (evicting idle models, least recently used
-first), splits a batch in halves when it runs out of device memory, and records
-metrics and events as it goes.
+(asyncio) or :meth:`~GpuScheduler.run` (blocking). The scheduler composes two parts
+behind that API, as Ray Serve keeps batching and multiplexing apart:
 
-Threads: one worker per model that has been asked for, plus one timer thread
-(started on the first request with a timeout). All shared state lives under one
-lock; slow work (loading, closing, moving, generating) runs outside it.
+* the request queue (``aigc_sdk/runtime/queue.py``): one priority queue and one worker
+  thread per model, requests grouped by what may share a batch (same request type and
+  :meth:`~aigc_sdk.types.Request.batch_key`), deadlines, and batches run with OOM splits;
+* placement (``aigc_sdk/runtime/placement.py``): acquires a model on a device with room,
+  evicting idle models (least recently used first), and loads it through the loader (by
+  default the registry's one loader, with its weights safety policy).
+
+Each worker loops: take the next batch from the queue (waiting at most ``max_wait_ms``
+for it to fill), acquire its model from placement, run the batch, give the model back.
+All shared state lives under one lock, shared by both parts; slow work (loading,
+closing, moving, generating) runs outside it.
 
 Example:
     >>> from aigc_sdk.runtime.scheduler import GpuScheduler
@@ -25,161 +28,38 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import dataclasses
 import functools
-import heapq
-import importlib
-import itertools
 import logging
-import secrets
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Self
 
-from aigc_sdk._internal.oom import is_out_of_memory
 from aigc_sdk.errors import (
-    GenerationError,
     InvalidRequestError,
-    MissingDependencyError,
-    ModelError,
-    ModelLoadError,
-    OutOfDeviceMemoryError,
     RequestCancelledError,
     RequestTimeoutError,
-    SchedulerBusyError,
     SchedulerClosedError,
     UnknownModelError,
 )
 from aigc_sdk.registry.spec import ModelSpec
-from aigc_sdk.runtime.devices import default_budget, detect_devices, empty_cache, normalize_device
-from aigc_sdk.runtime.metrics import (
-    BatchDone,
-    BatchStarted,
-    ModelEvicted,
-    ModelLoaded,
-    RequestFailed,
-    RequestQueued,
-    SchedulerEvent,
-    SchedulerMetrics,
-    _Stats,
-)
-from aigc_sdk.runtime.pool import Evicted, MemoryPlan, ModelPool, ModelState, PoolEntry, Room, plan_memory
-from aigc_sdk.types import MAX_SEED, Request, Result
+from aigc_sdk.runtime.devices import normalize_device
+from aigc_sdk.runtime.metrics import RequestQueued, SchedulerEvent, SchedulerMetrics, Stats
+from aigc_sdk.runtime.placement import EvictionPolicy, Loader, Placement, load_generator
+from aigc_sdk.runtime.pool import MemoryPlan, plan_memory
+from aigc_sdk.runtime.queue import Entry, ModelQueue, RequestQueue
+from aigc_sdk.types import Request, Result
 
 if TYPE_CHECKING:
-    from aigc_sdk.generators.base import Generator
+    from aigc_sdk.registry.loader import Generator
 
 __all__ = ["EvictionPolicy", "GpuScheduler", "Loader", "load_generator"]
 
 logger = logging.getLogger(__name__)
 
-#: What to do with an idle model evicted to make room: close it, or move it to the CPU.
-EvictionPolicy = Literal["drop", "offload"]
-#: Creates a generator for a spec on a device: ``loader(spec, device)``.
-Loader = Callable[[ModelSpec, str], "Generator[Any, Any]"]
-
-_QUEUED, _TAKEN, _DEAD = "queued", "taken", "dead"
-
-
-def load_generator(spec: ModelSpec, device: str) -> Generator[Any, Any]:
-    """The default loader: import ``spec.backend`` lazily and call ``cls(spec, device=device)``.
-
-    Raises:
-        ModelLoadError: The backend module or class does not exist.
-
-    Example:
-        >>> from aigc_sdk.registry import LocalSource, ModelSpec
-        >>> spec = ModelSpec(id="ghost", task="text-generation", backend="no_such_pkg.Ghost",
-        ...                  source=LocalSource(path="."))
-        >>> try:
-        ...     load_generator(spec, "cpu")
-        ... except ModelLoadError as e:
-        ...     print(e.message)
-        cannot import 'no_such_pkg', the backend module of 'ghost'
-    """
-    module_name, _, attr = spec.backend.rpartition(".")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        missing = exc.name or ""
-        if module_name == missing or module_name.startswith(missing + "."):
-            raise ModelLoadError(
-                f"cannot import {module_name!r}, the backend module of {spec.id!r}",
-                hint="check the spec's backend path, or install the package that provides it",
-            ) from exc
-        raise
-    cls = getattr(module, attr, None)
-    if not callable(cls):
-        raise ModelLoadError(f"{module_name!r} has no class {attr!r} (backend of {spec.id!r})")
-    generator: Generator[Any, Any] = cls(spec, device=device)
-    return generator
-
-
-def _check_generator(obj: object, spec: ModelSpec) -> None:
-    """Duck-type the Generator protocol (runtime never imports the generators package)."""
-    missing = [name for name in ("batch", "to", "close") if not callable(getattr(obj, name, None))]
-    if missing:
-        raise ModelLoadError(f"the loader returned a {type(obj).__name__} for {spec.id!r}, which lacks {missing}")
-
-
-def _chained(error: Exception, cause: BaseException) -> Exception:
-    error.__cause__ = cause
-    error.__suppress_context__ = True
-    return error
-
-
-@dataclasses.dataclass(eq=False)
-class _Entry:
-    """A submitted request and its future."""
-
-    id: int
-    model_id: str
-    request: Request
-    priority: int
-    future: concurrent.futures.Future[Result]
-    enqueued: float
-    deadline: float | None
-    group: _Group
-    state: str = _QUEUED
-
-
-@dataclasses.dataclass(eq=False)
-class _Group:
-    """Queued requests of one model that may share a batch: a heap by (-priority, arrival)."""
-
-    key: object
-    since: float
-    heap: list[tuple[int, int, _Entry]] = dataclasses.field(default_factory=list)
-    live: int = 0
-
-    def top(self) -> _Entry | None:
-        while self.heap and self.heap[0][2].state != _QUEUED:
-            heapq.heappop(self.heap)
-        return self.heap[0][2] if self.heap else None
-
-
-@dataclasses.dataclass(eq=False)
-class _Slot:
-    """One model's queue, worker thread and place in the pool."""
-
-    spec: ModelSpec
-    cv: threading.Condition
-    groups: dict[object, _Group] = dataclasses.field(default_factory=dict)
-    queued: int = 0
-    running: int = 0
-    thread: threading.Thread | None = None
-    entry: PoolEntry | None = None
-    use: threading.Lock = dataclasses.field(default_factory=threading.Lock)  # one batch or lease at a time
-
-    @property
-    def max_batch(self) -> int:
-        return self.spec.max_batch_size if self.spec.batchable else 1
-
 
 class GpuScheduler:
-    """Schedules requests onto models on devices: pool, dynamic batching, queues, faults, metrics.
+    """Schedules requests onto models on devices: a request queue (batching) composed with placement (pool).
 
     Args:
         specs: The models it may serve (specs, or a mapping id -> spec); add more with :meth:`add_spec`.
@@ -190,7 +70,9 @@ class GpuScheduler:
         budgets: Bytes the scheduler may fill per device. Missing devices get their free memory minus
             ``headroom`` × total, measured when the first model loads.
         headroom: Fraction of a device's total memory left free when its budget is measured.
-        loader: Creates a generator: ``loader(spec, device)``. Default: :func:`load_generator`.
+        loader: Creates a generator: ``loader(spec, device)``. Default: :func:`load_generator`, the
+            registry's one loader, which applies the weights safety policy (no pickle weights unless
+            the spec allows them, locked hashes checked).
         eviction: ``"drop"`` closes evicted models; ``"offload"`` moves them to the CPU (host memory,
             outside every budget) and moves them back on their next request.
         max_wait_ms: How long a batch may wait for more requests before it runs.
@@ -256,29 +138,30 @@ class GpuScheduler:
                 raise InvalidRequestError(f"budgets name devices that are not in devices: {extra}")
         elif overrides:
             chosen = list(overrides)
-        self._device_choice = chosen
-        self._budget_overrides = overrides
-        self._headroom = headroom
-        self._loader: Loader = loader or load_generator
-        self._eviction: EvictionPolicy = eviction
-        self._max_wait = max_wait_ms / 1000.0
-        self._max_queue = max_queue
-        self._max_queue_total = max_queue_total
         self._on_event = on_event
-
         self._lock = threading.Lock()
-        self._room = threading.Condition(self._lock)  # notified when memory may have freed up
-        self._timer_cv = threading.Condition(self._lock)
-        self._detect_lock = threading.Lock()
         self._specs: dict[str, ModelSpec] = {}
-        self._slots: dict[str, _Slot] = {}
-        self._pool: ModelPool | None = None
-        self._stats = _Stats()
-        self._ids = itertools.count(1)
-        self._total_queued = 0
-        self._deadlines: list[tuple[float, int, _Entry]] = []
-        self._timer: threading.Thread | None = None
-        self._closed = False
+        self._stats = Stats()
+        self._queue = RequestQueue(
+            self._lock,
+            self._stats,
+            self._emit,
+            max_wait=max_wait_ms / 1000.0,
+            max_queue=max_queue,
+            max_queue_total=max_queue_total,
+            worker=self._worker,
+        )
+        self._placement = Placement(
+            self._lock,
+            self._stats,
+            self._emit,
+            devices=chosen,
+            budgets=overrides,
+            headroom=headroom,
+            loader=loader,
+            eviction=eviction,
+            wake=self._queue.wake,
+        )
         for spec in specs.values() if isinstance(specs, Mapping) else specs:
             self.add_spec(spec)
 
@@ -307,9 +190,9 @@ class GpuScheduler:
                     f"model {spec.id!r} is already known with a different spec", hint="pass exist_ok=True to replace it"
                 )
             self._specs[spec.id] = spec
-            slot = self._slots.get(spec.id)
-            if slot is not None:
-                slot.spec = spec
+            queue = self._queue.models.get(spec.id)
+            if queue is not None:
+                queue.spec = spec
 
     @property
     def model_ids(self) -> list[str]:
@@ -330,7 +213,7 @@ class GpuScheduler:
             >>> GpuScheduler(budgets={"cpu": 10**9}).devices
             ['cpu']
         """
-        return list(self._ensure_pool().budgets)
+        return list(self._placement.pool.budgets)
 
     @property
     def budgets(self) -> dict[str, int]:
@@ -340,7 +223,7 @@ class GpuScheduler:
             >>> GpuScheduler(budgets={"cpu": 2_000_000_000}).budgets
             {'cpu': 2000000000}
         """
-        return dict(self._ensure_pool().budgets)
+        return dict(self._placement.pool.budgets)
 
     # -- submitting ----------------------------------------------------------------------------
 
@@ -406,7 +289,7 @@ class GpuScheduler:
         if not waiter.done():
             # nobody awaits it any more: retrieve its outcome so asyncio does not report it as lost
             waiter.add_done_callback(lambda f: f.cancelled() or f.exception())
-            self._time_out([entry], waited=timeout)
+            self._queue.time_out([entry], waited=timeout)
             raise RequestTimeoutError(f"no result from {model_id!r} within {timeout} s")
         return waiter.result()
 
@@ -427,22 +310,18 @@ class GpuScheduler:
             ...     print("".join(lm.stream(TextRequest(prompt="Once", seed=1))))
         """
         with self._lock:
-            if self._closed:
-                raise SchedulerClosedError("the scheduler is shut down")
-            spec = self._specs.get(model_id)
-            if spec is None:
-                raise UnknownModelError(model_id, known=self._specs)
-            slot = self._slot(model_id, spec)
-        with slot.use:
-            failures: list[Exception] = []
-            acquired = self._acquire(slot, [], failures=failures)
-            if acquired is None:
-                raise failures[0]  # _acquire records why it returned None
+            queue = self._model_queue(model_id)
+        with self._placement.use(model_id):
             try:
-                yield acquired[0]
+                generator, _ = self._placement.acquire(queue.spec)
+            except BaseException as exc:
+                self._fail_queued(queue, exc)
+                raise
+            try:
+                yield generator
             finally:
                 with self._lock:
-                    self._idle(slot)
+                    self._placement.idle(model_id)
 
     def run(self, model_id: str, request: Request, *, priority: int = 0, timeout: float | None = None) -> Result:
         """Submit and wait for the result.
@@ -465,67 +344,39 @@ class GpuScheduler:
             raise
         except TimeoutError:
             assert timeout is not None
-            self._time_out([entry], waited=timeout)
+            self._queue.time_out([entry], waited=timeout)
             raise RequestTimeoutError(f"no result from {model_id!r} within {timeout} s") from None
 
     def _submit(
         self, model_id: str, request: Request, *, priority: int, timeout: float | None
-    ) -> tuple[concurrent.futures.Future[Result], _Entry]:
+    ) -> tuple[concurrent.futures.Future[Result], Entry]:
         if not isinstance(request, Request):
             raise InvalidRequestError(f"request must be a Request, got {type(request).__name__}")
         if timeout is not None and timeout < 0:
             raise InvalidRequestError(f"timeout must be >= 0 seconds, got {timeout}")
-        if request.seed is None:
-            request = request.with_seed(secrets.randbelow(MAX_SEED))
-        key = self._batch_key(request)
+        request = request.seeded()  # drawn here, so a batched result equals the same request run alone
         future: concurrent.futures.Future[Result] = concurrent.futures.Future()
         with self._lock:
-            if self._closed:
-                raise SchedulerClosedError("the scheduler is shut down; no new requests are accepted")
-            spec = self._specs.get(model_id)
-            if spec is None:
-                raise UnknownModelError(model_id, known=self._specs)
-            if request.task != spec.task:
+            queue = self._model_queue(model_id)
+            if request.task != queue.spec.task:
                 raise InvalidRequestError(
-                    f"model {model_id!r} does {spec.task.value}, but got a {type(request).__name__} "
+                    f"model {model_id!r} does {queue.spec.task.value}, but got a {type(request).__name__} "
                     f"({request.task.value})"
                 )
-            slot = self._slot(model_id, spec)
-            if self._max_queue is not None and slot.queued >= self._max_queue:
-                raise SchedulerBusyError(f"the queue of {model_id!r} is full ({slot.queued} requests)")
-            if self._max_queue_total is not None and self._total_queued >= self._max_queue_total:
-                raise SchedulerBusyError(f"the scheduler's queues are full ({self._total_queued} requests)")
-            now = time.monotonic()
-            group = slot.groups.get(key)
-            if group is None:
-                group = slot.groups[key] = _Group(key, since=now)
-            elif group.live == 0:
-                group.since = now
-            entry = _Entry(
-                id=next(self._ids),
-                model_id=model_id,
-                request=request,
-                priority=priority,
-                future=future,
-                enqueued=now,
-                deadline=None if timeout is None else now + timeout,
-                group=group,
-            )
-            heapq.heappush(group.heap, (-priority, entry.id, entry))
-            group.live += 1
-            slot.queued += 1
-            self._total_queued += 1
-            self._stats.submitted += 1
-            if entry.deadline is not None:
-                heapq.heappush(self._deadlines, (entry.deadline, entry.id, entry))
-                self._start_timer()
-                self._timer_cv.notify()
-            if slot.queued == 1 or group.live >= slot.max_batch:
-                slot.cv.notify()  # the worker idles, or a batch is full; otherwise it wakes on its own deadline
-            depth = slot.queued
-        future.add_done_callback(functools.partial(self._on_done, entry))
+            entry = self._queue.put(queue.spec, request, future, priority=priority, timeout=timeout)
+            depth = queue.queued
+        future.add_done_callback(functools.partial(self._queue.cancelled, entry))
         self._emit(RequestQueued(model_id=model_id, request_id=entry.id, priority=priority, queue_depth=depth))
         return future, entry
+
+    def _model_queue(self, model_id: str) -> ModelQueue:
+        """The queue of a known model, made on first use (lock held)."""
+        if self._queue.closed:
+            raise SchedulerClosedError("the scheduler is shut down; no new requests are accepted")
+        spec = self._specs.get(model_id)
+        if spec is None:
+            raise UnknownModelError(model_id, known=self._specs)
+        return self._queue.model(spec)
 
     # -- planning and reporting ----------------------------------------------------------------
 
@@ -568,7 +419,7 @@ class GpuScheduler:
                     resolved.append(self._specs[item])
                 else:
                     raise UnknownModelError(item, known=self._specs)
-        return plan_memory(resolved, self._ensure_pool().budgets, together=together)
+        return plan_memory(resolved, self._placement.pool.budgets, together=together)
 
     def metrics(self) -> SchedulerMetrics:
         """A snapshot of queue depths, batch sizes, loads, evictions, failures and latencies.
@@ -579,19 +430,8 @@ class GpuScheduler:
             (0, 0, {})
         """
         with self._lock:
-            pool = self._pool
-            entries = pool.entries.values() if pool is not None else ()
             return self._stats.snapshot(
-                queue_depth={m: s.queued for m, s in sorted(self._slots.items())},
-                running={m: s.running for m, s in sorted(self._slots.items()) if s.running},
-                loaded={
-                    e.model_id: e.device
-                    for e in entries
-                    if e.device is not None and e.state in (ModelState.READY, ModelState.LOADING)
-                },
-                offloaded=tuple(sorted(e.model_id for e in entries if e.state is ModelState.PARKED)),
-                memory_used=dict(pool.used) if pool is not None else {},
-                budgets=dict(pool.budgets) if pool is not None else {},
+                queue_depth=self._queue.depths(), running=self._queue.running(), **self._placement.snapshot()
             )
 
     # -- shutting down -------------------------------------------------------------------------
@@ -613,31 +453,12 @@ class GpuScheduler:
             >>> sched.closed
             True
         """
-        dropped: list[_Entry] = []
         with self._lock:
-            self._closed = True
-            if cancel_pending:
-                dropped = [entry for slot in self._slots.values() for entry in self._take_all(slot)]
-                self._stats.cancelled += len(dropped)
-            for slot in self._slots.values():
-                slot.cv.notify_all()
-            self._room.notify_all()
-            self._timer_cv.notify_all()
-            threads = [s.thread for s in self._slots.values() if s.thread is not None]
-        error = RequestCancelledError("cancelled: the scheduler was shut down")
-        for entry in dropped:
-            self._settle(entry, error, pending=True)
-        if not wait:
-            return
-        current = threading.current_thread()
-        for thread in threads:
-            if thread is not current:
-                thread.join()
-        with self._lock:
-            self._timer_cv.notify_all()
-            timer = self._timer
-        if timer is not None and timer is not current:
-            timer.join()
+            dropped = self._queue.close(cancel_pending=cancel_pending)
+            self._placement.room.notify_all()
+        self._queue.cancel(dropped, RequestCancelledError("cancelled: the scheduler was shut down"))
+        if wait:
+            self._queue.join()
 
     @property
     def closed(self) -> bool:
@@ -647,7 +468,7 @@ class GpuScheduler:
             >>> GpuScheduler().closed
             False
         """
-        return self._closed
+        return self._queue.closed
 
     def __enter__(self) -> Self:
         return self
@@ -657,434 +478,53 @@ class GpuScheduler:
     ) -> None:
         self.shutdown(wait=True)
 
-    # -- internals: queues ---------------------------------------------------------------------
+    # -- internals: the workers ----------------------------------------------------------------
 
-    @staticmethod
-    def _batch_key(request: Request) -> object:
-        key = request.batch_key()
-        try:
-            hash(key)
-        except TypeError:
-            return (type(request), repr(key))
-        return (type(request), key)
-
-    def _slot(self, model_id: str, spec: ModelSpec) -> _Slot:
-        """The slot of ``model_id``, with its worker started; lock held."""
-        slot = self._slots.get(model_id)
-        if slot is None:
-            slot = self._slots[model_id] = _Slot(spec=spec, cv=threading.Condition(self._lock))
-            slot.thread = threading.Thread(
-                target=self._worker, args=(slot,), name=f"aigc-scheduler:{model_id}", daemon=True
-            )
-            slot.thread.start()
-        return slot
-
-    def _drop(self, entry: _Entry) -> None:
-        """Take a queued entry out of its queue's counts; lock held."""
-        entry.state = _DEAD
-        entry.group.live -= 1
-        self._slots[entry.model_id].queued -= 1
-        self._total_queued -= 1
-
-    def _on_done(self, entry: _Entry, future: concurrent.futures.Future[Result]) -> None:
-        if not future.cancelled():
-            return
-        with self._lock:
-            if entry.state != _QUEUED:
-                return
-            self._drop(entry)
-            self._stats.cancelled += 1
-
-    def _settle(self, entry: _Entry, error: BaseException, *, pending: bool) -> bool:
-        """Fail one request (outside the lock); False when it was cancelled first. ``pending``: never ran."""
-        if pending and not entry.future.set_running_or_notify_cancel():
-            return False
-        entry.future.set_exception(error)
-        self._emit(RequestFailed(model_id=entry.model_id, request_id=entry.id, error=error))
-        return True
-
-    def _fail(self, entries: Sequence[_Entry], error: BaseException, *, pending: bool = False) -> None:
-        failed = sum(self._settle(entry, error, pending=pending) for entry in entries)
-        with self._lock:
-            self._stats.failed += failed
-            self._stats.cancelled += len(entries) - failed
-
-    def _best_group(self, slot: _Slot) -> _Group | None:
-        best: _Group | None = None
-        best_rank: tuple[int, int] | None = None
-        for key in list(slot.groups):
-            group = slot.groups[key]
-            top = group.top()
-            if top is None:
-                del slot.groups[key]
-                continue
-            rank = (-top.priority, top.id)
-            if best_rank is None or rank < best_rank:
-                best, best_rank = group, rank
-        return best
-
-    def _next_batch(self, slot: _Slot) -> list[_Entry] | None:
-        """Wait for the next batch of ``slot`` (lock held); None when closed and drained."""
-        while True:
-            pooled = slot.entry
-            if pooled is not None and pooled.yield_requests and pooled.state is ModelState.READY:
-                slot.cv.wait()  # another model waits for this one's memory: let it be evicted first
-                continue
-            group = self._best_group(slot)
-            if group is None:
-                if self._closed:
-                    return None
-                slot.cv.wait()
-                continue
-            limit = slot.max_batch
-            remaining = group.since + self._max_wait - time.monotonic()
-            if group.live < limit and remaining > 0 and not self._closed:
-                slot.cv.wait(remaining)
-                continue
-            batch: list[_Entry] = []
-            while group.heap and len(batch) < limit:
-                entry = heapq.heappop(group.heap)[2]
-                if entry.state != _QUEUED:
-                    continue
-                self._drop(entry)
-                if not entry.future.set_running_or_notify_cancel():
-                    self._stats.cancelled += 1
-                    continue
-                entry.state = _TAKEN
-                batch.append(entry)
-            if group.live:
-                group.since = min(e.enqueued for _, _, e in group.heap if e.state == _QUEUED)
-            if not batch:
-                continue
-            if pooled is not None and pooled.state is ModelState.READY:
-                pooled.busy = True  # a batch is in flight: not evictable from now on
-            slot.running = len(batch)
-            self._stats.batch_sizes[len(batch)] += 1
-            return batch
-
-    # -- internals: threads --------------------------------------------------------------------
-
-    def _worker(self, slot: _Slot) -> None:
+    def _worker(self, queue: ModelQueue) -> None:
+        """One model's worker: take a batch from the queue, acquire the model from placement, run it."""
+        model_id = queue.spec.id
         try:
             while True:
                 with self._lock:
-                    batch = self._next_batch(slot)
+                    batch = self._queue.next_batch(queue, held_back=self._placement.held_back)
+                    if batch is not None:
+                        self._placement.claim(model_id)  # a batch is in flight: not evictable from now on
                 if batch is None:
                     return
                 try:
-                    self._serve(slot, batch)
+                    self._serve(queue, batch)
                 except Exception as exc:  # a bug here must not strand the batch's futures or the memory
-                    logger.exception("scheduler worker for %r failed", slot.spec.id)
+                    logger.exception("scheduler worker for %r failed", model_id)
                     with self._lock:
-                        entry = slot.entry
-                        if self._pool is not None and entry is not None and entry.state is ModelState.LOADING:
-                            self._pool.release(entry)
-                        slot.running = 0
-                        self._room.notify_all()
-                    self._fail([e for e in batch if not e.future.done()], exc)
+                        self._placement.abandon(model_id)
+                        queue.running = 0
+                    self._queue.fail([e for e in batch if not e.future.done()], exc)
         finally:
-            self._retire(slot)
+            self._placement.retire(model_id)
 
-    def _start_timer(self) -> None:
-        if self._timer is None:
-            self._timer = threading.Thread(target=self._expire, name="aigc-scheduler:timer", daemon=True)
-            self._timer.start()
-
-    def _expire(self) -> None:
-        """Fail queued requests whose deadline passed."""
-        while True:
-            expired: list[_Entry] = []
-            with self._lock:
-                while not expired:
-                    while self._deadlines and self._deadlines[0][2].state != _QUEUED:
-                        heapq.heappop(self._deadlines)
-                    if self._closed and (self._total_queued == 0 or not self._deadlines):
-                        return
-                    if not self._deadlines:
-                        self._timer_cv.wait()
-                        continue
-                    now = time.monotonic()
-                    if self._deadlines[0][0] > now:
-                        self._timer_cv.wait(self._deadlines[0][0] - now)
-                        continue
-                    while self._deadlines and self._deadlines[0][0] <= now:
-                        entry = heapq.heappop(self._deadlines)[2]
-                        if entry.state == _QUEUED:
-                            expired.append(entry)
-            self._time_out(expired)
-
-    def _time_out(self, entries: list[_Entry], *, waited: float | None = None) -> None:
-        """Fail those of ``entries`` still queued with RequestTimeoutError; running ones go on (outside the lock)."""
-        with self._lock:
-            queued = [e for e in entries if e.state == _QUEUED]
-            for entry in queued:
-                self._drop(entry)
-        failed = 0
-        for entry in queued:
-            seconds = time.monotonic() - entry.enqueued if waited is None else waited
-            error = RequestTimeoutError(f"request to {entry.model_id!r} waited {seconds:.3f} s in the queue")
-            failed += self._settle(entry, error, pending=True)
-        with self._lock:
-            self._stats.timed_out += failed
-            self._stats.failed += failed
-            self._stats.cancelled += len(queued) - failed
-
-    # -- internals: the pool -------------------------------------------------------------------
-
-    def _ensure_pool(self) -> ModelPool:
-        pool = self._pool
-        if pool is not None:
-            return pool
-        with self._detect_lock:
-            if self._pool is None:
-                # The CPU comes last: it runs the models that run only there (eSpeak, the slideshow, ...).
-                devices = self._device_choice or list(dict.fromkeys([*detect_devices(), "cpu"]))
-                budgets = {
-                    d: self._budget_overrides[d]
-                    if d in self._budget_overrides
-                    else default_budget(d, headroom=self._headroom)
-                    for d in devices
-                }
-                with self._lock:
-                    self._pool = ModelPool(budgets)
-            return self._pool
-
-    def _acquire(
-        self, slot: _Slot, batch: list[_Entry], *, failures: list[Exception] | None = None
-    ) -> tuple[Generator[Any, Any], str] | None:
-        """The model of ``slot``, loaded and marked busy; None when it could not be (the batch is failed).
-
-        The error is also appended to ``failures`` when given (for leases, which have no batch).
-        """
-        pool = self._ensure_pool()
-        spec = slot.spec
-        flagged: list[PoolEntry] = []
-        failure: Exception | None = None
-        evicted: list[Evicted] = []
-        parked: Generator[Any, Any] | None = None
-        with self._lock:
-            entry = slot.entry = pool.entry(spec.id, spec.memory_bytes or 0, spec.devices)
+    def _serve(self, queue: ModelQueue, batch: list[Entry]) -> None:
+        model_id = queue.spec.id
+        with self._placement.use(model_id):
             try:
-                while True:
-                    if entry.state is ModelState.READY:
-                        assert entry.generator is not None
-                        assert entry.device is not None
-                        entry.busy = True
-                        return entry.generator, entry.device
-                    if entry.state is ModelState.PARKING:  # being moved to the CPU by another worker
-                        self._room.wait()
-                        continue
-                    decision = pool.find_room(entry)
-                    if decision is None and entry.device is None and pool.use_memory_savers(entry, spec):
-                        continue
-                    if decision is None:
-                        failure = pool.why_no_room(entry)
-                        break
-                    if not isinstance(decision, Room):
-                        self._unflag(flagged)
-                        flagged = list(decision.blockers)
-                        for blocker in flagged:
-                            blocker.yield_requests += 1
-                        self._room.wait()
-                        continue
-                    parked = entry.generator if entry.state is ModelState.PARKED else None
-                    evicted = pool.reserve(entry, decision, park=self._eviction == "offload")
-                    self._stats.evictions += len(evicted)
-                    break
+                generator, device = self._placement.acquire(queue.spec)
+            except BaseException as exc:
+                self._fail_queued(queue, exc, batch)
+                if not isinstance(exc, Exception):
+                    raise
+                return
+            try:
+                self._queue.run_batch(model_id, generator, device, batch)
             finally:
-                self._unflag(flagged)
-            if failure is not None:
-                pending = self._take_all(slot)
-        if failure is not None:
-            if failures is not None:
-                failures.append(failure)
-            self._fail(batch, failure)
-            self._fail(pending, failure, pending=True)
-            return None
-        for victim in evicted:
-            self._evict(victim)
-        assert entry.device is not None
-        device = entry.device
-        started = time.perf_counter()
-        try:
-            generator = self._load(spec, device, parked, savers=entry.need < (spec.memory_bytes or 0))
-        except BaseException as exc:
-            error: Exception
-            if isinstance(exc, ModelError | MissingDependencyError):
-                error = exc
-            else:
-                error = _chained(ModelLoadError(f"{spec.id} failed to load on {device}: {exc}"), exc)
-            with self._lock:
-                pool.release(entry)
-                self._stats.load_failures += 1
-                self._room.notify_all()
-                pending = self._take_all(slot)
-            empty_cache(device)
-            if failures is not None:
-                failures.append(error)
-            self._fail(batch, error)
-            self._fail(pending, error, pending=True)
-            if not isinstance(exc, Exception):
-                raise
-            return None
+                with self._lock:
+                    queue.running = 0
+                    self._placement.idle(model_id)
+
+    def _fail_queued(self, queue: ModelQueue, error: BaseException, batch: Sequence[Entry] = ()) -> None:
+        """The model could not be acquired: fail ``batch`` and every request still queued for it."""
         with self._lock:
-            pool.loaded(entry, generator)
-            entry.busy = True
-            self._stats.loads += 1
-        self._emit(ModelLoaded(model_id=spec.id, device=device, seconds=time.perf_counter() - started))
-        return generator, device
-
-    def _load(
-        self, spec: ModelSpec, device: str, parked: Generator[Any, Any] | None, *, savers: bool = False
-    ) -> Generator[Any, Any]:
-        if parked is not None:
-            try:
-                return parked.to(device)  # savers, once on, stay on
-            except Exception:
-                logger.warning("could not move offloaded %r back to %s; loading it again", spec.id, device)
-                self._close(spec.id, parked)
-        generator = self._loader(spec, device)
-        _check_generator(generator, spec)
-        if savers:
-            try:
-                enable = getattr(generator, "enable_memory_savers", None)
-                if not callable(enable):
-                    raise ModelLoadError(f"{spec.id} declares memory_savers_bytes but its backend has no memory savers")
-                enable(attention_slicing=True, vae_tiling=True, cpu_offload=device.startswith("cuda"))
-            except BaseException:
-                self._close(spec.id, generator)
-                raise
-        return generator
-
-    def _unflag(self, flagged: list[PoolEntry]) -> None:
-        """Withdraw yield requests (lock held) and wake the models they held back."""
-        for blocker in flagged:
-            blocker.yield_requests -= 1
-            slot = self._slots.get(blocker.model_id)
-            if slot is not None:
-                slot.cv.notify_all()
-        flagged.clear()
-
-    def _take_all(self, slot: _Slot) -> list[_Entry]:
-        """Remove every queued request of ``slot`` (lock held)."""
-        taken = [e for g in slot.groups.values() for _, _, e in g.heap if e.state == _QUEUED]
-        for entry in taken:
-            self._drop(entry)
-        return taken
-
-    def _evict(self, victim: Evicted) -> None:
-        """Close or park a model taken off its device by the pool (outside the lock)."""
-        park = self._eviction == "offload" and victim.device != "cpu"
-        generator = victim.generator
-        if park:
-            kept: Generator[Any, Any] | None = None
-            if generator is not None:
-                try:
-                    kept = generator.to("cpu")
-                except Exception:
-                    logger.warning("could not offload %r to the CPU; closing it", victim.entry.model_id)
-                    self._close(victim.entry.model_id, generator)
-            with self._lock:
-                assert self._pool is not None
-                self._pool.parked(victim.entry, kept)
-                self._room.notify_all()
-        elif generator is not None:
-            self._close(victim.entry.model_id, generator)
-        empty_cache(victim.device)
-        self._emit(ModelEvicted(model_id=victim.entry.model_id, device=victim.device, policy=self._eviction))
-
-    @staticmethod
-    def _close(model_id: str, generator: Generator[Any, Any]) -> None:
-        try:
-            generator.close()
-        except Exception:
-            logger.warning("closing %r failed", model_id, exc_info=True)
-
-    def _retire(self, slot: _Slot) -> None:
-        """A worker's last act: close its model and give its memory back."""
-        with self._lock:
-            entry = slot.entry
-            if entry is None:
-                return
-            while entry.state is ModelState.PARKING:
-                self._room.wait()
-            generator, device = entry.generator, entry.device
-            assert self._pool is not None
-            self._pool.release(entry)
-            self._room.notify_all()
-        if generator is not None:
-            self._close(entry.model_id, generator)
-            if device is not None:
-                empty_cache(device)
-
-    # -- internals: running batches ------------------------------------------------------------
-
-    def _serve(self, slot: _Slot, batch: list[_Entry]) -> None:
-        with slot.use:
-            self._serve_locked(slot, batch)
-
-    def _serve_locked(self, slot: _Slot, batch: list[_Entry]) -> None:
-        acquired = self._acquire(slot, batch)
-        if acquired is None:
-            with self._lock:
-                slot.running = 0
-            return
-        generator, device = acquired
-        try:
-            self._run(slot.spec.id, generator, device, batch)
-        finally:
-            with self._lock:
-                slot.running = 0
-                self._idle(slot)
-
-    def _idle(self, slot: _Slot) -> None:
-        """The slot's model is no longer in use (lock held): evictable again, most recently used."""
-        entry = slot.entry
-        if entry is not None:
-            entry.busy = False
-            if self._pool is not None:
-                self._pool.touch(entry)
-        self._room.notify_all()
-
-    def _run(self, model_id: str, generator: Generator[Any, Any], device: str, entries: list[_Entry]) -> None:
-        """Run one batch; on running out of memory, split it in halves and retry each."""
-        self._emit(BatchStarted(model_id=model_id, device=device, size=len(entries)))
-        started = time.perf_counter()
-        try:
-            results = generator.batch([e.request for e in entries])
-            if not isinstance(results, list) or len(results) != len(entries):
-                got = f"{len(results)} results" if isinstance(results, list) else f"a {type(results).__name__}"
-                raise GenerationError(f"{model_id}: batch() returned {got} for {len(entries)} requests")
-        except BaseException as exc:
-            seconds = time.perf_counter() - started
-            self._emit(BatchDone(model_id=model_id, device=device, size=len(entries), seconds=seconds, ok=False))
-            # MemoryError includes OutOfDeviceMemoryError, which generators raise for a device OOM
-            if isinstance(exc, MemoryError) or is_out_of_memory(exc):
-                empty_cache(device)
-                if len(entries) > 1:
-                    with self._lock:
-                        self._stats.oom_splits += 1
-                    half = len(entries) // 2
-                    self._run(model_id, generator, device, entries[:half])
-                    self._run(model_id, generator, device, entries[half:])
-                    return
-                error: BaseException = exc
-                if not isinstance(exc, OutOfDeviceMemoryError):
-                    error = _chained(OutOfDeviceMemoryError(f"{model_id} ran out of memory on {device} alone"), exc)
-                self._fail(entries, error)
-                return
-            self._fail(entries, exc)
-            if not isinstance(exc, Exception):
-                raise
-            return
-        seconds = time.perf_counter() - started
-        self._emit(BatchDone(model_id=model_id, device=device, size=len(entries), seconds=seconds, ok=True))
-        for entry, result in zip(entries, results, strict=True):
-            entry.future.set_result(result)
-        done = time.monotonic()
-        with self._lock:
-            self._stats.completed += len(entries)
-            self._stats.latencies.extend(done - e.enqueued for e in entries)
+            pending = self._queue.take_all(queue)
+        self._queue.fail(batch, error)
+        self._queue.fail(pending, error, pending=True)
 
     def _emit(self, event: SchedulerEvent) -> None:
         if self._on_event is None:

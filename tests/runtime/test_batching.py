@@ -13,7 +13,7 @@ from aigc_sdk.errors import GenerationError
 from aigc_sdk.registry import ModelSpec
 from aigc_sdk.runtime import BatchStarted, GpuScheduler, SchedulerEvent
 from aigc_sdk.types import Result, TextRequest, TextResult
-from tests.runtime.helpers import WAIT, Echo, Gate, TinyLM, echo_spec, text_of
+from tests.runtime.helpers import WAIT, Echo, Gate, GatedLM, TinyLM, echo_spec, text_of
 
 THREADS = 16
 PER_THREAD = 64  # 16 threads x 64 requests = 1024 in all
@@ -83,18 +83,31 @@ def test_num_outputs_draws_distinct_seeds_and_batches_only_with_equal_shapes(
 ) -> None:
     spec = make_spec("tiny")
     events: list[SchedulerEvent] = []
-    scheduler = scheduler_factory([spec], max_wait_ms=50, on_event=events.append)
+    gate = Gate()
+    # No batching window: batches form only from what is queued when the worker looks. The worker is held
+    # inside batch() by a first request until all three are queued, so what shares a batch is decided by
+    # the shapes alone, not by how fast the three submits come.
+    scheduler = scheduler_factory(
+        [spec], max_wait_ms=0, on_event=events.append, loader=lambda s, d: GatedLM(s, device=d, gate=gate)
+    )
+    holder = scheduler.submit("tiny", TextRequest(prompt="hold", seed=1, max_new_tokens=2))
+    assert gate.entered.wait(WAIT)
     futures = [
         scheduler.submit("tiny", TextRequest(prompt="one", num_outputs=2, seed=5, max_new_tokens=4)),
         scheduler.submit("tiny", TextRequest(prompt="two", seed=6, max_new_tokens=4)),
         scheduler.submit("tiny", TextRequest(prompt="three", num_outputs=2, seed=7, max_new_tokens=4)),
     ]
+    assert scheduler.metrics().queue_depth == {"tiny": 3}
+    gate.open.set()
+    holder.result(timeout=WAIT)
     results = [f.result(timeout=WAIT) for f in futures]
     assert [len(r.texts) for r in results] == [2, 1, 2]  # type: ignore[attr-defined]
-    sizes = sorted(e.size for e in events if isinstance(e, BatchStarted))
-    assert sizes == [1, 2]  # the two num_outputs=2 requests shared a batch; the other ran alone
+    sizes = [e.size for e in events if isinstance(e, BatchStarted)]
+    assert sizes == [1, 2, 1]  # the holder; the two num_outputs=2 requests shared a batch; the other ran alone
+    assert gate.batches == [1, 4, 1]  # rows in each forward pass: two requests x two outputs in the middle one
     reference = TinyLM(spec)
     assert results[0].texts == reference(TextRequest(prompt="one", num_outputs=2, seed=5, max_new_tokens=4)).texts  # type: ignore[attr-defined]
+    assert results[0].texts[0] != results[0].texts[1]  # type: ignore[attr-defined]  # two outputs, two seeds
 
 
 def test_priority_runs_higher_first_and_fifo_within_a_priority(scheduler_factory: Callable[..., GpuScheduler]) -> None:
@@ -151,7 +164,8 @@ def test_generator_returning_wrong_count_fails_the_whole_batch(scheduler_factory
         def close(self) -> None:
             pass
 
-    scheduler = scheduler_factory([echo_spec("short")], loader=Short, max_wait_ms=50)
+    # three requests fill the batch, so it runs at once, whatever the timing (max_wait_ms is long)
+    scheduler = scheduler_factory([echo_spec("short", max_batch_size=3)], loader=Short, max_wait_ms=10_000)
     futures = [scheduler.submit("short", TextRequest(prompt=p)) for p in "abc"]
     for future in futures:
         with pytest.raises(GenerationError, match="returned 2 results for 3 requests"):

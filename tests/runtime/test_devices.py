@@ -48,7 +48,7 @@ def test_empty_cache_is_safe_without_the_device() -> None:
 
 def test_budgets_are_measured_lazily_for_devices_without_one() -> None:
     scheduler = GpuScheduler(devices=["cpu"])
-    assert scheduler._pool is None  # nothing measured before it is needed
+    assert scheduler._placement._pool is None  # nothing measured before it is needed
     assert scheduler.devices == ["cpu"]
     assert 0 <= scheduler.budgets["cpu"] <= memory_info("cpu")[1]
 
@@ -93,10 +93,10 @@ def test_gpu_capable_models_never_spill_to_the_cpu(scheduler_factory: Callable[.
 
 def test_the_default_devices_end_with_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     # No GPU here: detection is replaced to show what a CUDA machine gets.
-    import aigc_sdk.runtime.scheduler as scheduler_module
+    import aigc_sdk.runtime.placement as placement_module
 
-    monkeypatch.setattr(scheduler_module, "detect_devices", lambda: ["cuda:0", "cuda:1"])
-    monkeypatch.setattr(scheduler_module, "default_budget", lambda device, headroom: 1000)
+    monkeypatch.setattr(placement_module, "detect_devices", lambda: ["cuda:0", "cuda:1"])
+    monkeypatch.setattr(placement_module, "default_budget", lambda device, headroom: 1000)
     voice = echo_spec("voice", memory_bytes=60).model_copy(update={"devices": ("cpu",)})
     with GpuScheduler([voice, echo_spec("lm")], loader=lambda s, d: Echo(s, device=d)) as scheduler:
         assert scheduler.devices == ["cuda:0", "cuda:1", "cpu"]

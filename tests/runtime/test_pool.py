@@ -117,7 +117,7 @@ def test_waiting_model_is_not_starved_by_a_busy_one(scheduler_factory: Callable[
     flood = [scheduler.submit("a", _request(f"a{i}")) for i in range(20)]
     _wait_until(lambda: scheduler.metrics().running == {"a": 1})
     other = scheduler.submit("b", _request("b"))
-    pool = scheduler._pool
+    pool = scheduler._placement.pool
     assert pool is not None
     _wait_until(lambda: pool.entries["a"].yield_requests == 1)  # b waits for a's memory and said so
     Ticking.permits.release()  # a finishes one batch, then steps aside instead of starting the next

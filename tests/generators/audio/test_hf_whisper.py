@@ -10,7 +10,7 @@ import pytest
 from aigc_sdk.errors import InvalidRequestError, ModelIntegrityError, ModelLoadError, ModelNotAvailableError
 from aigc_sdk.generators.audio.hf_whisper import HFWhisperTranscriber
 from aigc_sdk.media import Audio
-from aigc_sdk.registry import HubSource, LocalSource, ModelRegistry, ModelSpec
+from aigc_sdk.registry import HubSource, LoadPolicy, LocalSource, ModelRegistry, ModelSpec
 from tests.support import require_module
 
 require_module("transformers", reason="needs the audio extra")
@@ -100,7 +100,10 @@ def test_the_catalog_entry_loads_from_the_hub_cache_offline(monkeypatch: pytest.
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text(spec.source.revision)
     registry.register(spec.model_copy(update={"options": {"max_new_tokens": 4}}), exist_ok=True)  # a tiny decoder
-    asr = registry.create("whisper-tiny")
+    with pytest.raises(ModelIntegrityError, match=r"model\.safetensors \(sha256 differs\)"):
+        registry.create("whisper-tiny")  # our tiny stand-in is not the pinned file: loading checks the lock
+    unchecked = ModelRegistry([registry.get("whisper-tiny")], catalogs=False, policy=LoadPolicy(verify_hashes=False))
+    asr = unchecked.create("whisper-tiny")
     result = asr(audio=Audio(np.zeros(16000, dtype=np.float32), 16000), language="en", seed=0)
     assert result.provenance.model_id == "whisper-tiny" and result.provenance.revision == spec.source.revision
     with pytest.raises(ModelIntegrityError, match=r"model\.safetensors \(sha256 differs\)"):
