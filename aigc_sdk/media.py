@@ -6,7 +6,7 @@ JPEG comment, WAV/FLAC/OGG/MP3 comment, MP4 comment tag), loads back with that
 provenance (from the tag, else from a ``<file>.provenance.json`` sidecar), and
 shows itself in a notebook. Publishing (the sidecar, privacy redaction and
 signed C2PA content credentials) is :func:`aigc_sdk.trust.publish`'s job, which
-results' ``save`` call; this module never imports :mod:`aigc_sdk.trust`.
+results' ``save`` call; this module never imports ``aigc_sdk.trust``.
 """
 
 from __future__ import annotations

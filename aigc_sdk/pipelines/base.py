@@ -186,7 +186,7 @@ def _as_completed(futures: Mapping[Future[Any], int]) -> Iterable[Future[Any]]:
 class Step(Generic[P, OutT]):
     """A typed function as a pipeline stage; calling the step calls the function.
 
-    The function's parameters are read with :func:`typing.get_type_hints`: one annotated
+    The function's parameters are read with ``typing.get_type_hints``: one annotated
     :class:`StepContext` (any name, optional) gets the context; every other one is another
     step's output or a pipeline input, by its name. The return annotation (a pydantic model)
     is the output type, used to check the result and to reload it from the cache.

@@ -9,8 +9,8 @@ frames only, everything else is passed through ``concat``), subtitle and logo
 overlays, the narration with a music bed ducked under it (``sidechaincompress``),
 H.264 + AAC encoding (yuv420p, ``+faststart``) and the provenance comment tag.
 
-The plan is built by the small builders of :mod:`aigc_sdk.generators.video.ffgraph` (slide timing and
-video graph, audio mix, command); burned-in subtitles are drawn by :mod:`aigc_sdk.generators.video.captions`.
+The plan is built by the small builders of ``aigc_sdk.generators.video.ffgraph`` (slide timing and
+video graph, audio mix, command); burned-in subtitles are drawn by ``aigc_sdk.generators.video.captions``.
 
 Frames that carry the invisible watermark (``VideoEncoding.watermark``; by default
 those of stills made by aigc_sdk) take a second path: the filter graph writes raw
