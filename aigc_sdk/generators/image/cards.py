@@ -358,23 +358,6 @@ class _Canvas:
 
     # -- text (the shared layout of aigc_sdk._internal.textlayout) -----------------------------
 
-    def fit(
-        self,
-        text: str,
-        width: float,
-        height: float,
-        *,
-        max_size: float,
-        min_size: float,
-        bold: bool = False,
-        max_lines: int | None = None,
-        spacing: float = 1.22,
-    ) -> TextBlock:
-        """The largest size (≤ max_size) at which ``text`` wraps into the box; ellipsis at min_size."""
-        return self.layout.fit(
-            text, width, height, max_size=max_size, min_size=min_size, bold=bold, max_lines=max_lines, spacing=spacing
-        )
-
     def text_block(
         self,
         block: TextBlock,
@@ -405,7 +388,7 @@ class _Canvas:
         bottom = float(y0)
         pill_h = 4.6 * u
         if self.spec.kicker:
-            block = self.fit(
+            block = self.layout.fit(
                 self.spec.kicker.upper(),
                 (x1 - x0) * 0.6,
                 pill_h * 0.6,
@@ -423,7 +406,7 @@ class _Canvas:
             bottom = y0 + pill_h
         right = self._logo(x1, y0, pill_h)
         if right is None and theme.brand:
-            block = self.fit(
+            block = self.layout.fit(
                 theme.brand, (x1 - x0) * 0.35, pill_h, max_size=2.3 * u, min_size=1.2 * u, bold=True, max_lines=1
             )
             self.text_block(
@@ -455,7 +438,7 @@ class _Canvas:
         x0, _, x1, y1 = self.safe
         if not self.spec.source:
             return float(y1)
-        block = self.fit(
+        block = self.layout.fit(
             self.spec.source, x1 - x0, 3.2 * self.u, max_size=2.1 * self.u, min_size=1.2 * self.u, max_lines=1
         )
         top = y1 - block.height
@@ -533,7 +516,7 @@ class CardRenderer:
         tx = x0 + bar + 2.6 * u
         width = x1 - tx
         avail = y1 - y0
-        title = c.fit(
+        title = c.layout.fit(
             s.title or "",
             width,
             avail * (0.66 if s.subtitle else 0.9),
@@ -544,7 +527,7 @@ class CardRenderer:
         )
         sub = None
         if s.subtitle:
-            sub = c.fit(
+            sub = c.layout.fit(
                 s.subtitle,
                 width,
                 avail - title.height - 3 * u,
@@ -560,7 +543,7 @@ class CardRenderer:
             c.text_block(sub, tx, top + title.height + 3 * u, role="subtitle", color=theme.muted)
 
     def _heading(self, c: _Canvas, width: float, height: float, max_size: float) -> TextBlock:
-        return c.fit(
+        return c.layout.fit(
             c.spec.title or "",
             width,
             height * 0.34,
@@ -582,7 +565,9 @@ class CardRenderer:
         x0, y0, x1, y1 = self._content(c)
         title = self._heading(c, x1 - x0, y1 - y0, 6.4 * u)
         head = title.height + 5.6 * u
-        body = c.fit(c.spec.body or "", x1 - x0, y1 - y0 - head, max_size=4.4 * u, min_size=1.6 * u, spacing=1.42)
+        body = c.layout.fit(
+            c.spec.body or "", x1 - x0, y1 - y0 - head, max_size=4.4 * u, min_size=1.6 * u, spacing=1.42
+        )
         top = y0 + max(0.0, (y1 - y0 - head - body.height) * 0.4)
         c.text_block(body, x0, self._draw_heading(c, title, x0, top), role="body", color=c.theme.text)
 
@@ -595,7 +580,9 @@ class CardRenderer:
         indent = 3.6 * u
         size = 4.4 * u
         while True:  # one size for every bullet: shrink until they all fit
-            blocks = [c.fit(b, x1 - x0 - indent, 10**6, max_size=size, min_size=size, spacing=1.3) for b in items]
+            blocks = [
+                c.layout.fit(b, x1 - x0 - indent, 10**6, max_size=size, min_size=size, spacing=1.3) for b in items
+            ]
             gap = blocks[0].line_height * 0.55
             total = sum(b.height for b in blocks) + gap * (len(blocks) - 1)
             if total <= room or size <= 1.6 * u:
@@ -603,7 +590,7 @@ class CardRenderer:
             size = max(1.6 * u, size * 0.94)
         if total > room:  # still too long at the smallest size: cut each bullet to its share
             blocks = [
-                c.fit(b, x1 - x0 - indent, room / len(items) - gap, max_size=size, min_size=size, spacing=1.3)
+                c.layout.fit(b, x1 - x0 - indent, room / len(items) - gap, max_size=size, min_size=size, spacing=1.3)
                 for b in items
             ]
             total = sum(b.height for b in blocks) + gap * (len(blocks) - 1)
@@ -621,16 +608,16 @@ class CardRenderer:
     def _quote(self, c: _Canvas) -> None:
         s, u, theme = c.spec, c.u, c.theme
         x0, y0, x1, y1 = self._content(c)
-        mark = c.fit("“", x1 - x0, 16 * u, max_size=18 * u, min_size=8 * u, bold=True, max_lines=1, spacing=1.0)
+        mark = c.layout.fit("“", x1 - x0, 16 * u, max_size=18 * u, min_size=8 * u, bold=True, max_lines=1, spacing=1.0)
         mark_h = mark.size * 0.55
         avail = y1 - y0 - mark_h - 2 * u
         attribution = None
         if s.attribution:
-            attribution = c.fit(
+            attribution = c.layout.fit(
                 "— " + s.attribution, x1 - x0, avail * 0.25, max_size=3.2 * u, min_size=1.6 * u, bold=True, max_lines=2
             )
         room = avail - (attribution.height + 3 * u if attribution else 0)
-        quote = c.fit(s.quote or "", x1 - x0 - 2 * u, room, max_size=6.4 * u, min_size=2.0 * u, spacing=1.3)
+        quote = c.layout.fit(s.quote or "", x1 - x0 - 2 * u, room, max_size=6.4 * u, min_size=2.0 * u, spacing=1.3)
         total = mark_h + 2 * u + quote.height + (3 * u + attribution.height if attribution else 0)
         top = y0 + max(0.0, (y1 - y0 - total) / 2)
         c.text_block(mark, x0, top - mark.size * 0.12, role="mark", color=theme.accent)
@@ -647,12 +634,12 @@ class CardRenderer:
         if s.label:
             parts.append(
                 (
-                    c.fit(s.label, width, avail * 0.2, max_size=4.2 * u, min_size=1.8 * u, max_lines=2),
+                    c.layout.fit(s.label, width, avail * 0.2, max_size=4.2 * u, min_size=1.8 * u, max_lines=2),
                     "label",
                     theme.muted,
                 )
             )
-        value = c.fit(
+        value = c.layout.fit(
             s.value or "", width, avail * 0.45, max_size=26 * u, min_size=6 * u, bold=True, max_lines=1, spacing=1.05
         )
         parts.append((value, "value", theme.text))
@@ -662,7 +649,7 @@ class CardRenderer:
             text = f"{arrow} {s.delta:+,.2f}{s.delta_unit}".replace("+-", "-")
             parts.append(
                 (
-                    c.fit(text, width, avail * 0.15, max_size=7 * u, min_size=2.4 * u, bold=True, max_lines=1),
+                    c.layout.fit(text, width, avail * 0.15, max_size=7 * u, min_size=2.4 * u, bold=True, max_lines=1),
                     "delta",
                     color,
                 )
@@ -670,7 +657,7 @@ class CardRenderer:
         if s.subtitle:
             parts.append(
                 (
-                    c.fit(s.subtitle, width, avail * 0.18, max_size=3.4 * u, min_size=1.6 * u, max_lines=3),
+                    c.layout.fit(s.subtitle, width, avail * 0.18, max_size=3.4 * u, min_size=1.6 * u, max_lines=3),
                     "subtitle",
                     theme.muted,
                 )
@@ -687,7 +674,7 @@ class CardRenderer:
         x0, _, x1, y1 = c.safe
         max_w = (x1 - x0) * (0.72 if c.w > c.h else 0.95)
         pad = 2.4 * u
-        title = c.fit(
+        title = c.layout.fit(
             s.title or "",
             max_w - 2 * pad,
             12 * u,
@@ -699,7 +686,7 @@ class CardRenderer:
         )
         sub = None
         if s.subtitle:
-            sub = c.fit(s.subtitle, max_w - 2 * pad, 7 * u, max_size=3.2 * u, min_size=1.6 * u, max_lines=2)
+            sub = c.layout.fit(s.subtitle, max_w - 2 * pad, 7 * u, max_size=3.2 * u, min_size=1.6 * u, max_lines=2)
         inner_h = title.height + (1.0 * u + sub.height if sub else 0)
         panel_w = max(title.widths + (sub.widths if sub else [])) + 2 * pad + 1.2 * u
         panel_h = inner_h + 2 * pad * 0.8
@@ -713,7 +700,9 @@ class CardRenderer:
         if sub:
             c.text_block(sub, tx, y + title.height + 1.0 * u, role="subtitle", color=theme.muted)
         if s.kicker:
-            k = c.fit(s.kicker.upper(), panel_w, 4 * u, max_size=2.3 * u, min_size=1.2 * u, bold=True, max_lines=1)
+            k = c.layout.fit(
+                s.kicker.upper(), panel_w, 4 * u, max_size=2.3 * u, min_size=1.2 * u, bold=True, max_lines=1
+            )
             kh = k.height + 1.0 * u
             c.draw.rectangle((x0, top - kh, x0 + k.widths[0] + 2.4 * u, top), fill=_rgb(theme.accent, 255))
             c.text_block(k, x0 + 1.2 * u, top - kh + 0.5 * u, role="kicker", color=theme.on_accent)
@@ -740,7 +729,7 @@ class CardRenderer:
         if s.title:
             parts.append(
                 (
-                    c.fit(
+                    c.layout.fit(
                         s.title,
                         width,
                         avail * 0.5,
@@ -756,7 +745,7 @@ class CardRenderer:
             )
         parts.append(
             (
-                c.fit(coords, width, avail * 0.12, max_size=3.2 * u, min_size=1.6 * u, max_lines=1),
+                c.layout.fit(coords, width, avail * 0.12, max_size=3.2 * u, min_size=1.6 * u, max_lines=1),
                 "coordinates",
                 theme.accent,
             )
@@ -764,7 +753,9 @@ class CardRenderer:
         if s.body:
             parts.append(
                 (
-                    c.fit(s.body, width, avail * 0.3, max_size=3.8 * u, min_size=1.6 * u, max_lines=4, spacing=1.35),
+                    c.layout.fit(
+                        s.body, width, avail * 0.3, max_size=3.8 * u, min_size=1.6 * u, max_lines=4, spacing=1.35
+                    ),
                     "body",
                     theme.muted,
                 )
