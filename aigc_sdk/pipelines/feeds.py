@@ -43,7 +43,7 @@ from aigc_sdk._internal.sentences import split_sentences
 from aigc_sdk.errors import InvalidRequestError
 from aigc_sdk.generators.text.script_writer import estimate_seconds
 from aigc_sdk.pipelines.base import PipelineEvent
-from aigc_sdk.pipelines.news_clip import SYNDICATION_SUFFIXES, NewsClip, NewsClipConfig, news_clip
+from aigc_sdk.pipelines.news_clip import NewsClip, NewsClipConfig, news_clip
 from aigc_sdk.studio import Studio
 from aigc_sdk.types import normalize_language
 
@@ -339,9 +339,7 @@ def news_clips_from_feed(
 # ------------------------------------------------------------------------------------------ the round-up
 
 
-def _plan_roundup(
-    feed: Feed, folder: Path, count: int, done: set[str], clip_options: dict[str, Any]
-) -> FeedPlan:
+def _plan_roundup(feed: Feed, folder: Path, count: int, done: set[str], clip_options: dict[str, Any]) -> FeedPlan:
     """The newest ``count`` items in the round-up's language that fit its length; none when all were told."""
     language = _roundup_language(feed, clip_options.get("language"))
     budget = float(clip_options.get("target_seconds", 60.0))
@@ -471,11 +469,11 @@ class _TextParser(HTMLParser):
 
 
 def _html_text(html: str) -> str:
-    """The text of an HTML fragment, one paragraph per block (blank lines between).
+    r"""The text of an HTML fragment, one paragraph per block (blank lines between).
 
     Example:
         >>> _html_text("<p>One &amp; two.</p><p>Three.<script>x()</script></p>")
-        'One & two.\\n\\nThree.'
+        'One & two.\n\nThree.'
     """
     parser = _TextParser()
     parser.feed(html)
@@ -521,13 +519,14 @@ def _item(entry: Any, channel_language: str | None) -> FeedItem | None:
 
 
 def _item_html(item: FeedItem, language: str | None) -> str:
-    """The item as an HTML article page: its headline, then its body (as the feed gave it)."""
+    """The item as an HTML article: its headline, then its body as the feed gave it, one block per paragraph.
+
+    An article fragment, as an RSS item's body is (no page around it); a blank line after each block, which
+    HTML ignores, keeps the blocks apart for a reader that reads lines.
+    """
     lang = f' lang="{escape(language)}"' if language else ""
-    title = escape(item.title)
-    return (
-        f'<!DOCTYPE html>\n<html{lang}>\n<head><meta charset="utf-8"><title>{title}</title></head>\n'
-        f"<body>\n<article>\n<h1>{title}</h1>\n\n{item.body}\n</article>\n</body>\n</html>\n"
-    )
+    body = re.sub(r"(</(?:p|h[1-6]|li|ul|ol|blockquote|div|figure|table|pre)>)\s*", "\\1\n\n", item.body.strip())
+    return f"<article{lang}>\n<h1>{escape(item.title)}</h1>\n\n{body.strip()}\n</article>\n"
 
 
 def _write(path: Path, text: str) -> Path:
