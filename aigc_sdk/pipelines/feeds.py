@@ -513,7 +513,7 @@ def _item(entry: Any, channel_language: str | None) -> FeedItem | None:
         title=title,
         link=entry.get("link"),
         language=language,
-        published=datetime(*when[:6], tzinfo=UTC) if when else None,
+        published=datetime(*when[:6]).replace(tzinfo=UTC) if when else None,
         body=body,
     )
 
