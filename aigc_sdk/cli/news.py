@@ -23,8 +23,9 @@ HELP = """Turn an article (.md/.txt/.html), a data feed (.geojson/.csv/.json + t
 (.rss/.atom/.xml) into narrated news clips.
 
 Writes OUTPUT (MP4) plus .srt, .vtt and .manifest.json beside it. Stages are cached: a rerun resumes.
-An RSS/Atom feed makes one clip per new item in the OUTPUT folder (named after the item's id), or with
---roundup N one round-up of the newest N items; the items done are remembered there, so a rerun makes
+
+An RSS/Atom feed makes one clip per new item in the OUTPUT folder (named after the item's id), or with \
+--roundup N one round-up of the newest N items; the items done are remembered there, so a rerun makes \
 clips only for new items.
 
 Example: aigc news-clip examples/data/usgs_significant_week.geojson -o out/quake.mp4 --aspect 9:16
