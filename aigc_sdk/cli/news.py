@@ -3,27 +3,44 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from aigc_sdk.cli._common import cli_errors, console
+from aigc_sdk.errors import InvalidRequestError
 from aigc_sdk.pipelines.base import PipelineEvent
 
-HELP = """Turn an article (.md/.txt) or a feed (.geojson/.csv/.json + template) into a narrated news clip.
+if TYPE_CHECKING:
+    from aigc_sdk.pipelines.feeds import FeedJob
+    from aigc_sdk.pipelines.news_clip import NewsClip
+
+HELP = """Turn an article (.md/.txt/.html), a data feed (.geojson/.csv/.json + template) or an RSS/Atom feed
+(.rss/.atom/.xml) into narrated news clips.
 
 Writes OUTPUT (MP4) plus .srt, .vtt and .manifest.json beside it. Stages are cached: a rerun resumes.
 
+An RSS/Atom feed makes one clip per new item in the OUTPUT folder (named after the item's id), or with \
+--roundup N one round-up of the newest N items; the items done are remembered there, so a rerun makes \
+clips only for new items.
+
 Example: aigc news-clip examples/data/usgs_significant_week.geojson -o out/quake.mp4 --aspect 9:16
+
+Example: aigc news-clip examples/data/desk_feed.rss -o out/desk/ --aspect 1:1
 """
 
 
 def news_clip_command(
     source: Annotated[Path, typer.Argument(help="Article or feed file.", exists=True, dir_okay=False)],
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="The MP4 to write [default: out/clip.mp4].")
+        Path | None,
+        typer.Option(
+            "-o", "--output", help="The MP4 to write; a folder for an RSS/Atom feed [default: out/clip.mp4, out/]."
+        ),
     ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", help="YAML file with options (flags win).", exists=True)
@@ -33,7 +50,9 @@ def news_clip_command(
     voice: Annotated[str | None, typer.Option(help="Speech model id (see aigc models list).")] = None,
     aspect: Annotated[str | None, typer.Option(help="16:9, 9:16 or 1:1.")] = None,
     resolution: Annotated[int | None, typer.Option(help="720 or 1080.")] = None,
-    duration: Annotated[float | None, typer.Option("--duration", help="Target narration seconds (articles).")] = None,
+    duration: Annotated[
+        float | None, typer.Option("--duration", help="Target narration seconds (articles, feed items, round-ups).")
+    ] = None,
     music: Annotated[bool | None, typer.Option("--music/--no-music", help="Music bed under the voice.")] = None,
     photos: Annotated[Path | None, typer.Option(help="Folder of photos to match to sentences.")] = None,
     image_model: Annotated[str | None, typer.Option(help="Text-to-image model for visuals.")] = None,
@@ -41,9 +60,12 @@ def news_clip_command(
     watermark: Annotated[
         bool | None, typer.Option("--watermark/--no-watermark", help="Invisible watermark in generated frames.")
     ] = None,
+    roundup: Annotated[
+        int | None, typer.Option(help="RSS/Atom: one round-up clip of the newest N items.", min=1)
+    ] = None,
 ) -> None:
-    """Make a news clip."""
-    from aigc_sdk.pipelines.news_clip import NewsClipConfig, news_clip
+    """Make a news clip (or one per new item of an RSS/Atom feed)."""
+    from aigc_sdk.pipelines.news_clip import SYNDICATION_SUFFIXES, NewsClipConfig, news_clip
 
     # this command draws its own progress bars: keep the hub/transformers loading bars out of them
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -64,22 +86,75 @@ def news_clip_command(
         "watermark": watermark,
     }
     with cli_errors():
+        if source.suffix.lower() in SYNDICATION_SUFFIXES:
+            _feed_clips(source, output, config, roundup, options)
+            return
+        if roundup is not None:
+            raise InvalidRequestError(
+                f"--roundup: only for RSS/Atom feeds, and {source.name} is not one", hint="leave --roundup out"
+            )
         defaults = {"output": Path("out/clip.mp4")}
         if config is not None:
             settings = NewsClipConfig.from_yaml(config, defaults=defaults, **options)
         else:
             settings = NewsClipConfig.model_validate(defaults | {k: v for k, v in options.items() if v is not None})
-        columns = (TextColumn("{task.description:<10}"), BarColumn(), TextColumn("{task.fields[status]}"))
-        with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
-            bars: dict[str, TaskID] = {}
+        with _progress() as progress:
+            clip = news_clip(settings, on_event=_bars(progress))
+    _report(clip)
 
-            def on_event(event: PipelineEvent) -> None:
-                if event.step not in bars:
-                    bars[event.step] = progress.add_task(event.step, total=1.0, status="")
-                status = {"started": "…", "progress": event.message}.get(event.status, event.status)
-                progress.update(bars[event.step], completed=event.fraction, status=status)
 
-            clip = news_clip(settings, on_event=on_event)
+def _feed_clips(
+    source: Path, output: Path | None, config: Path | None, roundup: int | None, options: dict[str, Any]
+) -> None:
+    """One clip per new item of an RSS/Atom feed (or one round-up) in the output folder."""
+    from aigc_sdk.pipelines.feeds import make_feed_clips, plan_feed_clips
+    from aigc_sdk.pipelines.news_clip import NewsClipConfig
+
+    given = {k: v for k, v in options.items() if v is not None and k not in ("input", "output")}
+    settings = {**(NewsClipConfig.yaml_options(config) if config is not None else {}), **given}
+    settings.pop("input", None)  # the feed given on the command line wins, as for articles
+    out_dir = output or settings.pop("output", None) or Path("out")
+    settings.pop("output", None)
+    plan = plan_feed_clips(source, out_dir, roundup=roundup, **settings)
+    for item_id in plan.done_before:
+        console.print(f"[dim]done before:[/] {escape(item_id)} (no new clip)", highlight=False)
+    for item_id, why in plan.left_out.items():
+        console.print(f"[yellow]left out:[/] {escape(item_id)}: {escape(why)}", highlight=False)
+    if not plan.jobs:
+        console.print(f"nothing new in {escape(source.name)}: no clip made", highlight=False)
+        return
+    with _progress() as progress:
+        current = {"job": ""}
+
+        def on_job(index: int, job: FeedJob) -> None:
+            current["job"] = f"{index + 1}/{len(plan.jobs)} "
+            progress.console.print(f"[bold]{current['job']}[/]{escape(job.title)}", highlight=False)
+
+        made = make_feed_clips(plan, on_event=_bars(progress, lambda: current["job"]), on_job=on_job)
+    for feed_clip in made:
+        _report(feed_clip.clip)
+
+
+def _progress() -> Progress:
+    columns = (TextColumn("{task.description:<14}"), BarColumn(), TextColumn("{task.fields[status]}"))
+    return Progress(*columns, TimeElapsedColumn(), console=console)
+
+
+def _bars(progress: Progress, prefix: Callable[[], str] = str) -> Callable[[PipelineEvent], None]:
+    """A progress bar per stage (per clip, with ``prefix``), updated from pipeline events."""
+    bars: dict[str, TaskID] = {}
+
+    def on_event(event: PipelineEvent) -> None:
+        name = prefix() + event.step
+        if name not in bars:
+            bars[name] = progress.add_task(name, total=1.0, status="")
+        status = {"started": "…", "progress": event.message}.get(event.status, event.status)
+        progress.update(bars[name], completed=event.fraction, status=status)
+
+    return on_event
+
+
+def _report(clip: NewsClip) -> None:
     reused = f" (reused: {', '.join(clip.reused)})" if clip.reused else ""
     console.print(f"[green]wrote[/] {clip.video} — {clip.duration:.1f} s{reused}")
     console.print(f"      {clip.srt}, {clip.vtt}, {clip.manifest}")

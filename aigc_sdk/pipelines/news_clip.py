@@ -64,7 +64,9 @@ __all__ = ["NewsClip", "NewsClipConfig", "news_clip"]
 
 #: Frame size per aspect at 720p; 1080p scales by 1.5.
 FRAMES = {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (720, 720)}
-ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
+ARTICLE_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
+#: RSS and Atom feeds: one clip per item, so not one config (see :mod:`aigc_sdk.pipelines.feeds`).
+SYNDICATION_SUFFIXES = (".rss", ".atom", ".xml")
 
 
 class NewsClipConfig(FrozenModel):
@@ -76,7 +78,7 @@ class NewsClipConfig(FrozenModel):
         ((720, 1280), 'article')
     """
 
-    input: FilePath = Field(description="Article (.md/.txt) or feed (.geojson/.json/.csv).")
+    input: FilePath = Field(description="Article (.md/.txt/.html) or feed (.geojson/.json/.csv).")
     output: Path = Field(description="The MP4 to write; SRT, VTT and the manifest go beside it.")
     template: str | None = Field(default=None, description="Feed template; None: from the feed's suffix.")
     language: str | None = Field(default=None, description="Script language; None: detected (articles) or 'en'.")
@@ -108,8 +110,15 @@ class NewsClipConfig(FrozenModel):
     def _check(self) -> Self:
         suffix = self.input.suffix.lower()
         feeds = feed_templates()  # the suffixes the story templates declare (.geojson, .csv)
+        if suffix in SYNDICATION_SUFFIXES:
+            raise ValueError(
+                f"{self.input.name} is an RSS/Atom feed: it makes one clip per item, not one clip "
+                "(hint: use news_clips_from_feed, or aigc news-clip FEED -o FOLDER/)"
+            )
         if suffix not in (*ARTICLE_SUFFIXES, ".json", *feeds):
-            raise ValueError(f"input must be an article (.md/.txt) or a feed (.geojson/.json/.csv), got {suffix!r}")
+            raise ValueError(
+                f"input must be an article (.md/.txt/.html) or a feed (.geojson/.json/.csv), got {suffix!r}"
+            )
         if self.kind == "feed" and self.template is None and suffix not in feeds:
             raise ValueError(f"a {suffix} feed needs a template (e.g. --template usgs-earthquakes)")
         if self.output.suffix.lower() != ".mp4":
@@ -152,6 +161,20 @@ class NewsClipConfig(FrozenModel):
             >>> NewsClipConfig.from_yaml(p).aspect
             '1:1'
         """
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return cls.model_validate({**(defaults or {}), **cls.yaml_options(path), **given})
+
+    @staticmethod
+    def yaml_options(path: str | Path) -> dict[str, Any]:
+        r"""The options a YAML clip config holds, unchecked (a feed applies them to each of its clips).
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> p = pathlib.Path(tempfile.mkdtemp()) / "clip.yaml"
+            >>> _ = p.write_text("aspect: '1:1'\nmusic: false\n")
+            >>> NewsClipConfig.yaml_options(p)
+            {'aspect': '1:1', 'music': False}
+        """
         import yaml
 
         try:
@@ -160,8 +183,7 @@ class NewsClipConfig(FrozenModel):
             raise InvalidRequestError(f"cannot read clip config {path}: {exc}") from exc
         if not isinstance(data, dict):
             raise InvalidRequestError(f"clip config {path} must be a mapping of options")
-        given = {k: v for k, v in overrides.items() if v is not None}
-        return cls.model_validate({**(defaults or {}), **data, **given})
+        return data
 
     @property
     def kind(self) -> Literal["article", "feed"]:
