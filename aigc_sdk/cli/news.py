@@ -17,6 +17,8 @@ HELP = """Turn an article (.md/.txt) or a feed (.geojson/.csv/.json + template) 
 Writes OUTPUT (MP4) plus .srt, .vtt and .manifest.json beside it. Stages are cached: a rerun resumes.
 
 Example: aigc news-clip examples/data/usgs_significant_week.geojson -o out/quake.mp4 --aspect 9:16
+
+Example: aigc news-clip forecast.json --template weather-summary --name Lisbon -o out/weather.mp4
 """
 
 
@@ -29,6 +31,11 @@ def news_clip_command(
         Path | None, typer.Option("--config", help="YAML file with options (flags win).", exists=True)
     ] = None,
     template: Annotated[str | None, typer.Option(help="Feed template, e.g. usgs-earthquakes.")] = None,
+    field_map: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="Rename a feed column to a template field, COLUMN=FIELD (repeatable)."),
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="The feed's subject: an index, a place.")] = None,
     language: Annotated[str | None, typer.Option(help="Script language (en, zh); default: detected.")] = None,
     voice: Annotated[str | None, typer.Option(help="Speech model id (see aigc models list).")] = None,
     aspect: Annotated[str | None, typer.Option(help="16:9, 9:16 or 1:1.")] = None,
@@ -52,6 +59,8 @@ def news_clip_command(
         "input": source,
         "output": output,
         "template": template,
+        "field_map": field_map or None,
+        "name": name,
         "language": language,
         "voice": voice,
         "aspect": aspect,

@@ -10,7 +10,7 @@ Three steps turn what a desk receives into what a template reads (:func:`load_st
 
    * ``ohlcv``: a daily price export as Yahoo Finance, Stooq and most vendors write it
      (``Date, Open, High, Low, Close, Adj Close, Volume``, any case and column order), to the
-     ``market-close`` rows: ``date, index, open, high, low, close, volume, volume_bn`` plus
+     ``market-close`` rows: ``date, index, open, high, low, close, adj_close, volume`` (shares) plus
      ``prev_close``, ``change`` and ``change_pct`` from the previous session's close;
    * ``open-meteo``: Open-Meteo's forecast JSON as its API returns it (``latitude``,
      ``longitude``, ``timezone``, ``current`` + ``current_units``, ``daily`` arrays + ``daily_units``),
@@ -237,6 +237,8 @@ _MULTIPLIERS = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
 
 def _price(value: Any, where: str) -> float | None:
     """A number as vendors write it: 4189.77, "$4,189.77", "4.1B"; None for "null", "-", "" (no trading)."""
+    if value is None:
+        return None
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value) if math.isfinite(value) else None
     text = str(value).strip().replace(",", "").lstrip("$€£¥")
@@ -295,13 +297,11 @@ def _ohlcv_rows(rows: list[dict[str, Any]], name: str | None, origin: Path | Non
         if values["close"] is None:
             continue  # a holiday row ("null") in Yahoo exports
         day = _day(row["date"], day_first, f"{where}.date")
-        volume = values["volume"]
         subject = str(row.get("index") or index)  # a table of several indices names each row's
         sessions[(subject, day)] = {
             **values,
             "date": day,
             "index": subject,
-            "volume_bn": volume / 1e9 if volume else None,
             "_where": where,
         }
     ordered = [sessions[key] for key in sorted(sessions)]

@@ -10,16 +10,19 @@ the data, location cards, the feed suffixes it is the default for), carried on
 every result as ``StoryResult.plan``. Built-in story types:
 
 * ``usgs-earthquakes``: a USGS GeoJSON summary feed (significant events);
-* ``market-close``: a CSV of index closes (``date,index,close,change_pct,volume_bn``);
+* ``market-close``: a CSV of index closes (``date,index,close,change_pct,volume_bn``) or an OHLCV export;
 * ``sports-result``: a JSON match result;
-* ``weather-summary``: a JSON current-conditions + forecast record.
+* ``weather-summary``: a JSON current-conditions + forecast record, or Open-Meteo's forecast JSON.
 
-The last two folders hold sample data (``example.json``). What a template sees:
+The last two folders hold sample data (``example.json``). Data is read, renamed
+(``field_map``, ``--map``) and converted from the public formats a plan declares (a vendor's OHLCV
+export, Open-Meteo's forecast JSON) by :mod:`aigc_sdk.generators.text.sources`. What a template sees:
 
 * ``data``: the parsed JSON, or the list of CSV rows (numbers parsed);
 * ``features`` (GeoJSON): each feature's properties plus ``id``, ``longitude``,
   ``latitude``, ``depth_km``; ``feed``: the collection's ``metadata``;
-* ``rows`` (CSV): the rows; ``language``, ``timezone``, ``now``, ``seed``;
+* ``rows`` (CSV, or a JSON list): the rows; ``language``, ``timezone``, ``now``, ``seed``;
+* ``name``: the request's name for the story's subject (an index, a place), or None;
 * ``need(record, "field", "number")``: the value, or :class:`InvalidRequestError`
   naming the field when it is missing or of the wrong kind (``number``, ``int``,
   ``text``, ``time``, ``list``, ``record``, ``bool``, ``any``);
@@ -504,7 +507,7 @@ def _base_language(language: str) -> str:
 
 
 def _context(data: Any, fmt: str) -> dict[str, Any]:
-    if fmt == "csv":
+    if fmt == "csv" or isinstance(data, list):
         return {"data": data, "rows": data}
     if fmt != "geojson":
         return {"data": data}
