@@ -258,7 +258,9 @@ class VisualOptions(FrozenModel):
     photos: DirectoryPath | None = None
     image_model: str | None = None
     feed: FilePath | None = Field(default=None, description="The feed (charts, maps); None for an article.")
-    field_map: FieldMap = Field(default_factory=dict, description="The feed's columns renamed (charts read the fields).")
+    field_map: FieldMap = Field(
+        default_factory=dict, description="The feed's columns renamed (charts read the fields)."
+    )
     seed: int
 
 

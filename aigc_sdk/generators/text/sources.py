@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import json
 import math
 import re
@@ -293,7 +294,9 @@ def _ohlcv_rows(rows: list[dict[str, Any]], name: str | None, origin: Path | Non
         where = row.get("_where", "row")
         if row.get("date") in (None, ""):
             raise InvalidRequestError(f"data field '{where}.date' is missing")
-        values = {k: _price(row.get(k), f"{where}.{k}") for k in ("open", "high", "low", "close", "adj_close", "volume")}
+        values = {
+            k: _price(row.get(k), f"{where}.{k}") for k in ("open", "high", "low", "close", "adj_close", "volume")
+        }
         if values["close"] is None:
             continue  # a holiday row ("null") in Yahoo exports
         day = _day(row["date"], day_first, f"{where}.date")
@@ -318,7 +321,7 @@ def _changes(series: list[dict[str, Any]], subject: str) -> None:
             hint="export at least the last two trading days",
         )
     series[0].update(prev_close=None, change=None, change_pct=None)
-    for previous, row in zip(series, series[1:], strict=False):
+    for previous, row in itertools.pairwise(series):
         row["prev_close"] = previous["close"]
         row["change"] = row["close"] - previous["close"]
         row["change_pct"] = (row["close"] - previous["close"]) / abs(previous["close"]) * 100.0

@@ -232,7 +232,9 @@ def test_open_meteo_name_flag_units_and_daily_only(writer: TemplateTextGenerator
         daily_only.pop(key)
     story = writer(template="weather-summary", data=daily_only, name="Lisbon", seed=1)
     assert story.headline == "Lisbon: Light rain, high of 18.4°C"
-    assert story.paragraphs[0].startswith("In Lisbon today expect light rain, with a high of 18.4°C and a low of 12.9°C")
+    assert story.paragraphs[0].startswith(
+        "In Lisbon today expect light rain, with a high of 18.4°C and a low of 12.9°C"
+    )
 
 
 def test_open_meteo_errors(writer: TemplateTextGenerator) -> None:
@@ -242,7 +244,7 @@ def test_open_meteo_errors(writer: TemplateTextGenerator) -> None:
         writer(template="weather-summary", data=bad_code)
     short = open_meteo()
     short["daily"] = {**short["daily"], "temperature_2m_min": [12.9]}
-    with pytest.raises(InvalidRequestError, match="'daily.temperature_2m_min' must be a list as long as daily.time"):
+    with pytest.raises(InvalidRequestError, match=r"'daily\.temperature_2m_min' must be a list as long as daily\.time"):
         writer(template="weather-summary", data=short)
     with pytest.raises(InvalidRequestError, match="no town within 100 km") as info:
         writer(template="weather-summary", data=open_meteo(latitude=0.0, longitude=-140.0))
