@@ -109,25 +109,28 @@ def text(
                     language=language,
                     seed=seed,
                 )
-                if stream and not as_json:
-                    chunks = []
-                    with studio.generator("text-generation", model) as lm:
-                        for chunk in lm.stream(request):
-                            chunks.append(chunk)
-                            sys.stdout.write(chunk)
-                            sys.stdout.flush()
-                    sys.stdout.write("\n")
-                    body = "".join(chunks)
-                    result = None
-                else:
-                    result = studio.text(request, model=model)
-                    body = result.text
+                result, body = _complete(studio, request, model, stream=stream and not as_json)
         if output is not None:
             write_text(output, body + "\n")
     if as_json and result is not None:
         print_json({**result.model_dump(mode="json"), "text": body})
     elif result is not None:
         sys.stdout.write(body + "\n")
+
+
+def _complete(studio: Any, request: Any, model: str | None, *, stream: bool) -> tuple[Any, str]:
+    """Run a prompt: the result and its text, or (streamed to stdout as it comes) no result and the text."""
+    if not stream:
+        result = studio.text(request, model=model)
+        return result, result.text
+    chunks = []
+    with studio.generator("text-generation", model) as lm:
+        for chunk in lm.stream(request):
+            chunks.append(chunk)
+            sys.stdout.write(chunk)
+            sys.stdout.flush()
+    sys.stdout.write("\n")
+    return None, "".join(chunks)
 
 
 def register(app: typer.Typer) -> None:
