@@ -15,7 +15,7 @@ Three steps turn what a desk receives into what a template reads (:func:`load_st
    * ``open-meteo``: Open-Meteo's forecast JSON as its API returns it (``latitude``,
      ``longitude``, ``timezone``, ``current`` + ``current_units``, ``daily`` arrays + ``daily_units``),
      to the ``weather-summary`` record, WMO weather codes in words (:data:`WMO_WEATHER`, en and zh),
-     the place named by the request or found offline (:func:`aigc_sdk._internal.places.nearest_place`).
+     the place named by the request or found offline (``nearest_place`` in ``aigc_sdk._internal.places``).
 
 Data already in the template's own shape passes unchanged. Finally a request's ``name`` sets the
 field the plan names (``[data] name``: the index, the place).
