@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
+    BeforeValidator,
     ConfigDict,
     Field,
     FilePath,
@@ -45,8 +46,10 @@ __all__ = [
     "AudioResult",
     "ChartPlan",
     "Cue",
+    "DataPlan",
     "EmbedRequest",
     "EmbeddingResult",
+    "FieldMap",
     "ImageRequest",
     "ImageResult",
     "LocationPlan",
@@ -621,6 +624,27 @@ class EmbedRequest(Request):
     language: str | None = Field(default=None, description="Language of the text; picks a model that speaks it.")
 
 
+def _field_map(value: Any) -> Any:
+    """``["Zeit=date", …]`` (CLI ``--map``) or a mapping → ``{source column: template field}``."""
+    if value is None:
+        return {}
+    if isinstance(value, list | tuple):
+        pairs: dict[str, str] = {}
+        for entry in value:
+            column, sep, field = str(entry).partition("=")
+            if not sep or not column.strip() or not field.strip():
+                raise InvalidRequestError(f"map entry {entry!r} must be COLUMN=FIELD (e.g. Zeit=date)")
+            if column.strip() in pairs:
+                raise InvalidRequestError(f"map entry {entry!r}: column {column.strip()!r} is mapped twice")
+            pairs[column.strip()] = field.strip()
+        return pairs
+    return value
+
+
+#: Source column or key → the field a template reads (``--map Zeit=date``); also accepts ``["Zeit=date"]``.
+FieldMap = Annotated[dict[str, str], BeforeValidator(_field_map)]
+
+
 class TemplateRequest(Request):
     """Write a news story from data with a Jinja2 story template (``story-template``, data-to-text).
 
@@ -642,6 +666,16 @@ class TemplateRequest(Request):
     language: str = Field(default="en", description="Output language (ISO 639): 'en' or 'zh'.")
     timezone: str | None = Field(default=None, max_length=64, description="IANA zone for times, e.g. 'Asia/Taipei'.")
     now: _dt.datetime | None = Field(default=None, description="Reference time for relative times; None: the data's.")
+    field_map: FieldMap = Field(
+        default_factory=dict,
+        description="Rename source columns/keys to the fields the template reads, before validation (--map).",
+    )
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Name of the story's subject (an index, a place) where the data gives none or another (--name).",
+    )
 
 
 class ScriptRequest(Request):
@@ -1022,6 +1056,23 @@ class LocationPlan(FrozenModel):
 _DEFAULT_KICKERS = {"en": "NEWS", "zh": "新闻"}
 
 
+class DataPlan(FrozenModel):
+    """How a story type reads data as it arrives: public source formats it converts, the field ``--name`` sets.
+
+    Example:
+        >>> DataPlan(formats=("ohlcv",), name="index").formats
+        ('ohlcv',)
+    """
+
+    formats: tuple[Literal["ohlcv", "open-meteo"], ...] = Field(
+        default=(),
+        description="Public formats converted to the template's own shape (see aigc_sdk.generators.text.sources).",
+    )
+    name: str | None = Field(
+        default=None, min_length=1, max_length=200, description="Data field a request's name sets; None: no name."
+    )
+
+
 class StoryPlan(FrozenModel):
     """What a story type shows besides its text: kicker, music mood, chart, location cards, and its feeds.
 
@@ -1045,6 +1096,7 @@ class StoryPlan(FrozenModel):
     feeds: tuple[Annotated[str, Field(pattern=r"^\.[a-z0-9]+$")], ...] = Field(
         default=(), description="Feed file suffixes (e.g. '.csv') for which this template is the default."
     )
+    data: DataPlan = Field(default_factory=DataPlan, description="Source formats it reads, the field a name sets.")
 
     @field_validator("kicker")
     @classmethod

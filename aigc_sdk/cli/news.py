@@ -31,6 +31,8 @@ clips only for new items.
 Example: aigc news-clip examples/data/usgs_significant_week.geojson -o out/quake.mp4 --aspect 9:16
 
 Example: aigc news-clip examples/data/desk_feed.rss -o out/desk/ --aspect 1:1
+
+Example: aigc news-clip forecast.json --template weather-summary --name Lisbon -o out/weather.mp4
 """
 
 
@@ -46,6 +48,11 @@ def news_clip_command(
         Path | None, typer.Option("--config", help="YAML file with options (flags win).", exists=True)
     ] = None,
     template: Annotated[str | None, typer.Option(help="Feed template, e.g. usgs-earthquakes.")] = None,
+    field_map: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="Rename a feed column to a template field, COLUMN=FIELD (repeatable)."),
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="The feed's subject: an index, a place.")] = None,
     language: Annotated[str | None, typer.Option(help="Script language (en, zh); default: detected.")] = None,
     voice: Annotated[str | None, typer.Option(help="Speech model id (see aigc models list).")] = None,
     aspect: Annotated[str | None, typer.Option(help="16:9, 9:16 or 1:1.")] = None,
@@ -74,6 +81,8 @@ def news_clip_command(
         "input": source,
         "output": output,
         "template": template,
+        "field_map": field_map or None,
+        "name": name,
         "language": language,
         "voice": voice,
         "aspect": aspect,

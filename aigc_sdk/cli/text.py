@@ -18,6 +18,10 @@ Example: aigc text "The council voted" --max-new-tokens 40 --seed 1
 
 Example: aigc text --template usgs-earthquakes --data feed.geojson --language zh
 
+Example: aigc text -t market-close -d ^GSPC.csv --name "S&P 500"
+
+Example: aigc text -t market-close -d kurse.csv --map Zeit=date --map Schluss=close --name DAX
+
 Example: aigc text --article article.md --seconds 45"""
 
 
@@ -27,6 +31,13 @@ def text(
         str | None, typer.Option("--template", "-t", help="Built-in template name or a template file.")
     ] = None,
     data: Annotated[Path | None, typer.Option("--data", "-d", help="JSON / GeoJSON / CSV data for --template.")] = None,
+    field_map: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="Rename a data column to a template field, COLUMN=FIELD (repeatable)."),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="The story's subject (an index, a place) for --template.")
+    ] = None,
     article: Annotated[
         Path | None, typer.Option("--article", "-a", help="Article (Markdown or text) to cut into a script.")
     ] = None,
@@ -61,13 +72,21 @@ def text(
                 "give exactly one of: a prompt, --template (with --data), or --article",
                 hint='aigc text "Once upon a time" | aigc text -t market-close -d closes.csv | aigc text -a story.md',
             )
+        if template is None and (field_map or name):
+            raise InvalidRequestError("--map and --name are for --template data", hint="leave them out")
         with Studio() as studio:
             result: Any
             if template is not None:
                 if data is None:
                     raise InvalidRequestError("--template needs --data")
                 request: Any = TemplateRequest(
-                    template=template, data=data, language=language or "en", timezone=timezone, seed=seed
+                    template=template,
+                    data=data,
+                    language=language or "en",
+                    timezone=timezone,
+                    field_map=field_map,
+                    name=name,
+                    seed=seed,
                 )
                 result = studio.run(request, model=model)
                 body = result.text
@@ -90,25 +109,28 @@ def text(
                     language=language,
                     seed=seed,
                 )
-                if stream and not as_json:
-                    chunks = []
-                    with studio.generator("text-generation", model) as lm:
-                        for chunk in lm.stream(request):
-                            chunks.append(chunk)
-                            sys.stdout.write(chunk)
-                            sys.stdout.flush()
-                    sys.stdout.write("\n")
-                    body = "".join(chunks)
-                    result = None
-                else:
-                    result = studio.text(request, model=model)
-                    body = result.text
+                result, body = _complete(studio, request, model, stream=stream and not as_json)
         if output is not None:
             write_text(output, body + "\n")
     if as_json and result is not None:
         print_json({**result.model_dump(mode="json"), "text": body})
     elif result is not None:
         sys.stdout.write(body + "\n")
+
+
+def _complete(studio: Any, request: Any, model: str | None, *, stream: bool) -> tuple[Any, str]:
+    """Run a prompt: the result and its text, or (streamed to stdout as it comes) no result and the text."""
+    if not stream:
+        result = studio.text(request, model=model)
+        return result, result.text
+    chunks = []
+    with studio.generator("text-generation", model) as lm:
+        for chunk in lm.stream(request):
+            chunks.append(chunk)
+            sys.stdout.write(chunk)
+            sys.stdout.flush()
+    sys.stdout.write("\n")
+    return None, "".join(chunks)
 
 
 def register(app: typer.Typer) -> None:

@@ -35,6 +35,7 @@ from aigc_sdk._version import __version__
 from aigc_sdk.errors import InvalidRequestError, MediaError, PipelineError
 from aigc_sdk.generators.image.cards import CardRenderer, CardSpec, Theme
 from aigc_sdk.generators.image.charts import ChartRenderer, ChartSpec
+from aigc_sdk.generators.text.sources import load_story_data
 from aigc_sdk.generators.text.template import feed_templates, template_for_feed
 from aigc_sdk.media import Video, read_sidecar
 from aigc_sdk.pipelines.base import Pipeline, PipelineEvent, PipelineRun, StepContext, step
@@ -45,6 +46,7 @@ from aigc_sdk.trust.credentials import Ingredient, signs_by_default
 from aigc_sdk.trust.licenses import font_licences, licence_warnings
 from aigc_sdk.trust.publishing import publish
 from aigc_sdk.types import (
+    FieldMap,
     ImageRequest,
     Motion,
     MusicRequest,
@@ -93,6 +95,12 @@ class NewsClipConfig(FrozenModel):
     image_model: str | None = Field(default=None, description="Text-to-image model for visuals (e.g. sd-turbo).")
     theme: Theme = Field(default_factory=Theme, description="Colours and fonts of cards and charts.")
     timezone: str | None = Field(default=None, description="IANA time zone for feed times.")
+    field_map: FieldMap = Field(
+        default_factory=dict, description="Feed columns/keys renamed to the template's fields (--map Zeit=date)."
+    )
+    name: str | None = Field(
+        default=None, min_length=1, max_length=200, description="The feed's subject: an index, a place (--name)."
+    )
     seed: int = Field(default=0, ge=0, description="Seed for every stage (voice, motion, music, images).")
     cache_dir: Path | None = Field(default=None, description="Stage cache; None: <AIGC_CACHE_DIR>/pipelines.")
     credentials: bool | None = Field(
@@ -133,7 +141,11 @@ class NewsClipConfig(FrozenModel):
     def _check_applies(self) -> None:
         """No option is silently ignored: one that cannot apply to this input is an error."""
         if self.kind == "article":
-            feed_only = [f"{name}={getattr(self, name)!r}" for name in ("template", "timezone") if getattr(self, name)]
+            feed_only = [
+                f"{name}={getattr(self, name)!r}"
+                for name in ("template", "timezone", "field_map", "name")
+                if getattr(self, name)
+            ]
             if feed_only:
                 raise ValueError(
                     f"{' and '.join(feed_only)}: only for feeds, and {self.input.name} is an article "
@@ -237,6 +249,8 @@ class FeedOptions(FrozenModel):
     template: str
     language: str = "en"
     timezone: str | None = None
+    field_map: FieldMap = Field(default_factory=dict)
+    name: str | None = None
     seed: int
 
 
@@ -266,6 +280,9 @@ class VisualOptions(FrozenModel):
     photos: DirectoryPath | None = None
     image_model: str | None = None
     feed: FilePath | None = Field(default=None, description="The feed (charts, maps); None for an article.")
+    field_map: FieldMap = Field(
+        default_factory=dict, description="The feed's columns renamed (charts read the fields)."
+    )
     seed: int
 
 
@@ -424,7 +441,8 @@ def visuals(ctx: StepContext, script: Script, look: VisualOptions) -> Visuals:
             )
         chart = _chart_for(index, script, look)
         if chart is not None and look.feed is not None:
-            publish(charts.render(chart, look.feed), path)
+            table = load_story_data(look.feed, field_map=look.field_map, plan=script.plan.data).data
+            publish(charts.render(chart, table), path)
             return Visual(path=path, kind="chart", source="chart-renderer", license="Apache-2.0")
         spec = _card_for(index, lines, script, features, look)
         publish(cards.render(spec), path)  # its provenance (fonts and their licences) goes into the sidecar
@@ -524,6 +542,8 @@ def news_clip(
                 template=config.template or template_for_feed(config.input),
                 language=config.language or "en",
                 timezone=config.timezone,
+                field_map=config.field_map,
+                name=config.name,
                 seed=config.seed,
             )
         voice = VoiceOptions(model=config.voice, seed=config.seed)
@@ -534,6 +554,7 @@ def news_clip(
             photos=config.photos,
             image_model=config.image_model,
             feed=config.input if config.kind == "feed" else None,
+            field_map=config.field_map,
             seed=config.seed,
         )
         bed = MusicOptions(enabled=config.music, seed=config.seed)
@@ -611,6 +632,8 @@ def _story_request(source: ArticleOptions | FeedOptions) -> ScriptRequest | Temp
         data=source.input,
         language=source.language,
         timezone=source.timezone,
+        field_map=source.field_map,
+        name=source.name,
         seed=source.seed,
     )
 

@@ -80,3 +80,42 @@ def test_errors_exit_with_code_2(tmp_path: Path, data_dir: Path) -> None:
     assert missing.exit_code == 2 and "row 2.close" in missing.output
     nodata = runner.invoke(app, ["text", "-t", "market-close"])
     assert nodata.exit_code == 2 and "--data" in nodata.output
+
+
+def test_template_with_vendor_data_map_and_name(tmp_path: Path) -> None:
+    from tests.generators.text.test_sources import YAHOO, open_meteo
+
+    gspc = tmp_path / "^GSPC.csv"
+    gspc.write_text(YAHOO)
+    result = runner.invoke(app, ["text", "-t", "market-close", "-d", str(gspc), "--name", "S&P 500"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("S&P 500 rises 0.95% to close at 5,955.03\n")
+    assert "rose 55.91 points, or 0.95%" in result.stdout
+    german = tmp_path / "dax.csv"
+    german.write_text("Zeit,Schluss\n2026-11-24,19580.5\n2026-11-25,19480.25\n")
+    mapped = runner.invoke(
+        app, ["text", "-t", "market-close", "-d", str(german), "--map", "Zeit=date", "--map", "Schluss=close", "--json"]
+    )
+    assert mapped.exit_code == 0, mapped.output
+    payload = json.loads(mapped.stdout)
+    assert payload["headline"] == "DAX falls 0.51% to close at 19,480.25"  # the name from the file name
+    assert payload["provenance"]["extra"]["field_map"] == {"Zeit": "date", "Schluss": "close"}
+    forecast = tmp_path / "forecast.json"
+    forecast.write_text(json.dumps(open_meteo()))
+    weather = runner.invoke(app, ["text", "-t", "weather-summary", "-d", str(forecast), "-l", "zh"])
+    assert weather.exit_code == 0, weather.output
+    assert weather.stdout.startswith("里斯本今天小雨，最高气温18.4摄氏度\n")
+
+
+def test_map_and_name_errors_exit_with_code_2(tmp_path: Path) -> None:
+    from tests.generators.text.test_sources import YAHOO
+
+    gspc = tmp_path / "^GSPC.csv"
+    gspc.write_text(YAHOO)
+    unknown = runner.invoke(app, ["text", "-t", "market-close", "-d", str(gspc), "--map", "Zeit=date"])
+    assert unknown.exit_code == 2
+    assert "has no column or key 'Zeit'" in unknown.output and "Adj Close, Close, Date" in unknown.output
+    malformed = runner.invoke(app, ["text", "-t", "market-close", "-d", str(gspc), "--map", "Zeit"])
+    assert malformed.exit_code == 2 and "COLUMN=FIELD" in malformed.output
+    article_map = runner.invoke(app, ["text", "hello", "--name", "X"])
+    assert article_map.exit_code == 2 and "--map and --name are for --template" in article_map.output

