@@ -343,6 +343,8 @@ def _without_furniture(blocks: list[_Block]) -> list[_Block]:
     """Blocks with furniture lines and furniture blocks dropped, inline photo credits cut."""
     kept: list[_Block] = []
     for block in blocks:
+        if not block.heading and is_furniture(block.text):
+            continue  # a caption with its credit line, a byline with its date line
         lines = [_INLINE_CREDIT.sub("", line) for line in block.lines]
         if len(lines) > 1:
             lines = [line for line in lines if not _furniture_line(line)]
@@ -367,7 +369,8 @@ def _furniture_line(line: str) -> bool:
 def _plain_title(blocks: list[_Block]) -> tuple[str | None, list[_Block]]:
     """Plain text's title: the first short block that is not a sentence.
 
-    A kicker of under four words ("Politics") before a longer one is passed over.
+    A kicker of one or two words ("Local news"; Chinese: up to four characters) before a longer one is passed
+    over.
     """
     leading = []
     for block in blocks:
@@ -377,7 +380,7 @@ def _plain_title(blocks: list[_Block]) -> tuple[str | None, list[_Block]]:
         leading.append(text)
     if not leading or len(leading) == len(blocks):
         return None, blocks
-    title = next((t for t in leading if _title_size(t) >= (6 if _CJK.search(t) else 4)), leading[0])
+    title = next((t for t in leading if _title_size(t) >= (5 if _CJK.search(t) else 3)), leading[0])
     index = leading.index(title)
     return title, blocks[:index] + blocks[index + 1 :]
 
