@@ -22,6 +22,7 @@ A clean article reads as it always did; the same article pasted from a page read
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -48,6 +49,10 @@ MAX_TITLE_CHARS = 40
 #: Longest crosshead (words; characters for Chinese): a longer block that stops mid-sentence goes on in the next.
 MAX_CROSSHEAD_WORDS = 8
 MAX_CROSSHEAD_CHARS = 20
+#: A line shorter than this share of its block's longest can end a paragraph (a hard-wrapped line is longer).
+SHORT_LINE = 0.6
+#: Widest line of hard-wrapped text; a wider one holds a whole paragraph.
+MAX_WRAP_COLUMNS = 160
 #: Longest line or block that can be furniture: a longer one is story.
 MAX_FURNITURE_CHARS = 400
 
@@ -127,10 +132,10 @@ def parse_article(text: str, language: str | None = None) -> Article:
     if looks_like_html(text):
         page = read_html(text)
         title = page.title
-        blocks = [_Block(tuple(b.text.split("\n")), heading=b.heading > 0) for b in page.blocks]
+        blocks = _without_furniture([_Block(tuple(b.text.split("\n")), heading=b.heading > 0) for b in page.blocks])
     else:
         title, blocks = _markdown_blocks(text)
-    blocks = _without_furniture(blocks)
+        blocks = _without_furniture(_unwrapped(_without_furniture(blocks)))
     if title is None:
         title, blocks = _plain_title(blocks)
     paragraphs = _whole_sentences(_rejoin(blocks), title)
@@ -180,6 +185,36 @@ def _markdown_blocks(text: str) -> tuple[str | None, list[_Block]]:
             current.append(line)
     close()
     return title, blocks
+
+
+def _unwrapped(blocks: list[_Block]) -> list[_Block]:
+    """Blocks split where a paragraph ends without a blank line after it.
+
+    A block with a line wider than ``MAX_WRAP_COLUMNS`` is not hard-wrapped: each line is a paragraph
+    (one broken mid-sentence is joined again later). In a hard-wrapped block, a line well shorter than the
+    longest that ends a sentence, or that is no sentence and follows one (a title, a crosshead), ends a
+    paragraph when the next line starts one: a hard-wrapped paragraph's lines are all about as long as its
+    longest, but the last.
+    """
+    out: list[_Block] = []
+    for block in blocks:
+        lines = block.lines
+        widest = max(_columns(line) for line in lines)
+        start = 0
+        for i, (line, following) in enumerate(itertools.pairwise(lines)):
+            opens = following[:1].isupper() or is_cjk(following[0]) or following[0] in "\"'“‘"
+            after_sentence = i == 0 or ends_sentence(lines[i - 1])
+            short = _columns(line) < SHORT_LINE * widest and opens and (ends_sentence(line) or after_sentence)
+            if widest > MAX_WRAP_COLUMNS or short:
+                out.append(_Block(lines[start : i + 1], block.heading))
+                start = i + 1
+        out.append(_Block(lines[start:], block.heading))
+    return out
+
+
+def _columns(line: str) -> int:
+    """Display width: a Chinese character is two columns wide."""
+    return len(line) + len(_CJK.findall(line))
 
 
 def _strip_markdown(line: str) -> str:

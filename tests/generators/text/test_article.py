@@ -195,6 +195,16 @@ def test_the_headline_is_said_once_and_only_whole_sentences_are_kept() -> None:
     assert dated.sentences == ["The council voted.", "Work starts."]  # dateline cut, repeat dropped
 
 
+def test_paragraphs_one_per_line_and_a_title_line_without_a_blank_line(data_dir: Path) -> None:
+    clean = parse_article((data_dir / "article_en.md").read_text(encoding="utf-8"))
+    assert clean.title is not None
+    lines = [clean.title, "By Jane Doe, Staff Writer", *(" ".join(p) for p in clean.paragraphs), "ADVERTISEMENT"]
+    assert parse_article("\n".join(lines)) == clean
+    zh = parse_article((data_dir / "article_zh.md").read_text(encoding="utf-8"))
+    assert zh.title is not None
+    assert parse_article("\n".join([zh.title, "记者 王明", *("".join(p) for p in zh.paragraphs)])) == zh
+
+
 def test_html_fragments_and_detection() -> None:
     rss_body = (
         "<p>Rain fell all night.<br><br>The river rose two metres, and<br>schools closed.</p><p>Advertisement</p>"
