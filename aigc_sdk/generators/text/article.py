@@ -148,15 +148,19 @@ def parse_article(text: str, language: str | None = None) -> Article:
 
 
 def _markdown_blocks(text: str) -> tuple[str | None, list[_Block]]:
-    """The first heading (the title) and the blocks of Markdown or plain text, markup dropped."""
+    """The title and the blocks of Markdown or plain text, markup dropped.
+
+    The title is the first ``#`` heading, or the first heading of any level when no text comes before it (a
+    ``##`` further down is a crosshead).
+    """
     title: str | None = None
     blocks: list[_Block] = []
     current: list[str] = []
     fenced = False
 
-    def close(heading: bool = False) -> None:
+    def close() -> None:
         if current:
-            blocks.append(_Block(tuple(current), heading))
+            blocks.append(_Block(tuple(current)))
             current.clear()
 
     for raw in text.split("\n"):
@@ -165,15 +169,15 @@ def _markdown_blocks(text: str) -> tuple[str | None, list[_Block]]:
             continue
         if fenced:
             continue
-        atx = re.match(r"^\s{0,3}#{1,6}\s+(.*)$", raw)
-        heading = atx.group(1) if atx else None
+        atx = re.match(r"^\s{0,3}(#{1,6})\s+(.*)$", raw)
+        heading, level = (atx.group(2), len(atx.group(1))) if atx else (None, 0)
         if re.match(r"^\s{0,3}(?:=+|-+)\s*$", raw) and len(current) == 1:  # setext heading underline
-            heading = current.pop()
+            heading, level = current.pop(), 1 if "=" in raw else 2
         if heading is not None or not raw.strip() or re.match(r"^\s{0,3}(?:[-*_]\s*){3,}$", raw):
             close()
             if heading is not None:
                 name = _strip_markdown(heading).strip().rstrip("#").strip()
-                if title is None:
+                if title is None and (level == 1 or not blocks):
                     title = name or None
                 elif name:
                     blocks.append(_Block((name,), heading=True))

@@ -233,3 +233,6 @@ def test_markdown_furniture_and_markup() -> None:
     )
     assert article.title == "Park expansion"
     assert article.sentences == ["The council voted 7 to 2.", "Work starts in two-year stages."]
+    crosshead = parse_article("Park expansion approved\n\nThe council voted.\n\n## What comes next\n\nWork starts.")
+    assert crosshead.title == "Park expansion approved"  # a heading below the text is a crosshead, not the title
+    assert crosshead.paragraphs == (("The council voted.",), ("Work starts.",))
