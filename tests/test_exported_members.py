@@ -41,6 +41,7 @@ PUBLIC_MODULES = [
     "aigc_sdk.generators.text.transformers_lm",
     "aigc_sdk.generators.text.template",
     "aigc_sdk.generators.text.script_writer",
+    "aigc_sdk.generators.text.article",
     "aigc_sdk.generators.image.diffusers_image",
     "aigc_sdk.generators.image.clip",
     "aigc_sdk.generators.image.cards",

@@ -12,6 +12,7 @@ _ABBREVIATIONS = frozenset(
 # or at a CJK terminator (。！？；) wherever it stands.
 _LATIN_END = re.compile(r"([.!?…]+[\"'”’)\]]*)(\s+)")
 _CJK_END = re.compile(r"([。！？!?；]+[”’」』）)]*)")
+_ENDED = re.compile(r"[.!?…。！？；][\"'”’」』）)\]]*$")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -32,6 +33,17 @@ def split_sentences(text: str) -> list[str]:
         for piece in _CJK_END.sub(lambda m: m.group(1) + "\n", flat).split("\n"):
             sentences.extend(_split_latin(piece))
     return [s for s in (s.strip() for s in sentences) if s]
+
+
+def ends_sentence(text: str) -> bool:
+    """Whether ``text`` ends as a sentence does (``.``, ``!``, ``?``, ``…``, ``。``, ``！``, ``？``, ``；``,
+    optionally followed by closing quotes or brackets), not in the middle of one.
+
+    Example:
+        >>> ends_sentence('He said "yes."'), ends_sentence("会议结束。"), ends_sentence("in the next big storm if")
+        (True, True, False)
+    """
+    return _ENDED.search(text.rstrip()) is not None
 
 
 def _split_latin(text: str) -> list[str]:

@@ -1,8 +1,12 @@
 """Narration scripts from articles: extractive selection of whole sentences to a target duration.
 
-The article (Markdown or plain text, English or Chinese) is split into
-sentences; each is scored by how central it is to the article (cosine to the
-mean sentence vector), with a small bonus for the lead. The sentence vectors
+The article (Markdown, plain text or HTML, English or Chinese, pasted from a
+web page or a CMS as it comes: see :mod:`aigc_sdk.generators.text.article`)
+is read into whole sentences, page furniture dropped. The headline is said
+once: it is the article's title, or else its first sentence, which the
+script then does not repeat. Each sentence is scored by how central it is to
+the article (cosine to the mean sentence vector), with a small bonus for the
+lead. The sentence vectors
 are embeddings requested through the generator's models handle
 (:meth:`~aigc_sdk.generators.base.BaseGenerator.use_models`: the Studio, so the
 embedding model is on the scheduler's books): the registry's default embedder
@@ -22,7 +26,6 @@ when a request sets ``rewrite``).
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 import re
@@ -33,10 +36,9 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from aigc_sdk._internal.languages import primary_language
-from aigc_sdk._internal.sentences import split_sentences
 from aigc_sdk.errors import InvalidRequestError, MissingDependencyError, ModelNotAvailableError
 from aigc_sdk.generators.base import BaseGenerator
+from aigc_sdk.generators.text.article import Article, parse_article
 from aigc_sdk.generators.text.embeddings import embed_with
 from aigc_sdk.types import ScriptRequest, StoryResult, TextRequest, TextResult
 
@@ -52,76 +54,6 @@ _STOPWORDS = frozenset(
 LEAD_WEIGHT = 0.15
 #: How far from the target a script may be.
 TOLERANCE = 0.15
-
-
-@dataclass(frozen=True)
-class Article:
-    """An article as title plus paragraphs of sentences."""
-
-    title: str | None
-    paragraphs: tuple[tuple[str, ...], ...]
-    language: str
-
-    @functools.cached_property
-    def sentences(self) -> list[str]:
-        r"""Every sentence in order (built once).
-
-        Example:
-            >>> parse_article("One. Two.\n\nThree.").sentences
-            ['One.', 'Two.', 'Three.']
-        """
-        return [s for p in self.paragraphs for s in p]
-
-
-def _detect_language(text: str) -> str:
-    cjk = len(_CJK.findall(text))
-    words = len(_WORD.findall(text))
-    return "zh" if cjk > words else "en"
-
-
-def _strip_markdown(line: str) -> str:
-    line = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", line)  # images
-    line = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", line)  # links
-    line = re.sub(r"(\*\*|__|\*|`)(.+?)\1", r"\2", line)  # emphasis, code
-    line = re.sub(r"^\s{0,3}(?:[-*+]|\d+[.)])\s+", "", line)  # list markers
-    return re.sub(r"^\s{0,3}>\s?", "", line)  # quotes
-
-
-def parse_article(text: str, language: str | None = None) -> Article:
-    r"""Split Markdown or plain text into a title and paragraphs of sentences.
-
-    The first ``#`` heading is the title; other headings, code fences and
-    Markdown markup are dropped.
-
-    Example:
-        >>> a = parse_article("# Vote\n\nThe council voted. Work starts soon.\n\n会议结束。明天再议？")
-        >>> a.title, a.paragraphs
-        ('Vote', (('The council voted.', 'Work starts soon.'), ('会议结束。', '明天再议？')))
-    """
-    title: str | None = None
-    blocks: list[str] = []
-    current: list[str] = []
-    fenced = False
-    for raw in text.splitlines():
-        if raw.strip().startswith("```"):
-            fenced = not fenced
-            continue
-        if fenced:
-            continue
-        heading = re.match(r"^\s{0,3}#{1,6}\s+(.*)$", raw)
-        if heading or not raw.strip():
-            if current:
-                blocks.append(" ".join(current))
-                current = []
-            if heading and title is None:
-                title = _strip_markdown(heading.group(1)).strip().rstrip("#").strip() or None
-            continue
-        current.append(_strip_markdown(raw.strip()))
-    if current:
-        blocks.append(" ".join(current))
-    paragraphs = tuple(tuple(split_sentences(b)) for b in blocks)
-    paragraphs = tuple(p for p in paragraphs if p)
-    return Article(title=title, paragraphs=paragraphs, language=primary_language(language or _detect_language(text)))
 
 
 def estimate_seconds(
@@ -219,7 +151,7 @@ class ScriptWriter(BaseGenerator[ScriptRequest, StoryResult]):
     def _preprocess(self, requests: list[ScriptRequest]) -> list[_Plan]:
         plans = []
         for request in requests:
-            article = parse_article(request.prompt, request.language)
+            article = _headed(parse_article(request.prompt, request.language))
             if article.language not in ("en", "zh"):
                 raise InvalidRequestError(f"language {article.language!r} is not supported; use 'en' or 'zh'")
             if not article.sentences:
@@ -281,7 +213,7 @@ class ScriptWriter(BaseGenerator[ScriptRequest, StoryResult]):
                 extra["rewriter"] = rewritten_by
             results.append(
                 StoryResult(
-                    headline=article.title or sentences[0],
+                    headline=article.title or sentences[0],  # a one-sentence article without a title
                     paragraphs=paragraphs,
                     language=article.language,
                     provenance=self.provenance(request, **extra),
@@ -321,6 +253,19 @@ class ScriptWriter(BaseGenerator[ScriptRequest, StoryResult]):
         text = result.text.strip()
         paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
         return paragraphs or [" ".join(sentences)], result.provenance.model_id
+
+
+def _headed(article: Article) -> Article:
+    """The article with a title: a title-less one's first sentence becomes it, and leaves the body.
+
+    The narration says the headline first and says it once; an article of one sentence keeps it in the body.
+    """
+    sentences = article.sentences
+    if article.title is not None or len(sentences) < 2:
+        return article
+    first, *rest = article.paragraphs
+    paragraphs = ((first[1:],) if len(first) > 1 else ()) + tuple(rest)
+    return Article(title=sentences[0], paragraphs=paragraphs, language=article.language)
 
 
 def _select(vectors: npt.NDArray[np.float32], seconds: list[float], target: float) -> list[int]:

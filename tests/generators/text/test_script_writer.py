@@ -54,7 +54,10 @@ def test_tfidf_scorer_and_short_articles(data_dir: Path) -> None:
     assert script.provenance.extra["scorer"] == "tfidf"
     assert 34 <= script.provenance.extra["estimated_seconds"] <= 46
     whole = writer(prompt="Rain fell. The river rose.", target_seconds=60, seed=1)
-    assert whole.paragraphs == ("Rain fell. The river rose.",)  # shorter than the target: all of it
+    # shorter than the target: all of it; with no title the first sentence is the headline, said once
+    assert (whole.headline, whole.paragraphs) == ("Rain fell.", ("The river rose.",))
+    alone = writer(prompt="Rain fell.", target_seconds=60, seed=1)
+    assert (alone.headline, alone.paragraphs) == ("Rain fell.", ("Rain fell.",))  # nothing else to say
 
 
 def test_markdown_is_cleaned_and_errors_are_typed(writer: ScriptWriter) -> None:
