@@ -24,7 +24,9 @@ The last two folders hold sample data (``example.json``). What a template sees:
   naming the field when it is missing or of the wrong kind (``number``, ``int``,
   ``text``, ``time``, ``list``, ``record``, ``bool``, ``any``);
 * ``pick(options...)``: a seeded choice between phrasings; ``pct_change(old, new)``;
-  ``utc_offset_for(longitude)``.
+* ``zone_for(record)``: the time zone of a GeoJSON event (the request's ``timezone`` when
+  given, else the zone of the town its USGS place names, else the nearest land's, else
+  ``"UTC"``; see :mod:`aigc_sdk.generators.text.places`).
 
 Filters (output follows the request's language): ``number``, ``percent``,
 ``signed``, ``bignum``, ``unit``, ``ordinal``, ``date``, ``time``, ``datetime``,
@@ -37,6 +39,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import importlib.resources
 import json
 import math
@@ -53,6 +56,7 @@ from aigc_sdk._internal.languages import primary_language
 from aigc_sdk._internal.optional import require
 from aigc_sdk.errors import InvalidRequestError, ModelLoadError
 from aigc_sdk.generators.base import BaseGenerator
+from aigc_sdk.generators.text.places import zone_for_event
 from aigc_sdk.registry.weights import resolve_weights
 from aigc_sdk.types import StoryPlan, StoryResult, TemplateRequest
 
@@ -323,6 +327,8 @@ def _zone(name: str | None) -> dt.tzinfo:
 def _offset_label(moment: dt.datetime) -> str:
     offset = moment.utcoffset() or dt.timedelta(0)
     minutes = int(offset.total_seconds() // 60)
+    if minutes == 0:
+        return "UTC"
     sign = "+" if minutes >= 0 else "-"
     hours, rest = divmod(abs(minutes), 60)
     return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
@@ -420,7 +426,7 @@ class _Formatter:
         m = self.moment(value, tz)
         name = m.tzname() or ""
         label = _offset_label(m)
-        return label if not name or name.startswith("UTC") or name == label else f"{name}, {label}"
+        return f"{name}, {label}" if name.isalpha() and name not in ("UTC", "GMT") else label
 
     def relative(self, value: Any, now: Any = None) -> str:
         then = self.moment(value)
@@ -646,7 +652,7 @@ class TemplateTextGenerator(BaseGenerator[TemplateRequest, StoryResult]):
                 need=need,
                 pick=lambda *options, _r=seeded: options[_r.randrange(len(options))] if options else "",
                 pct_change=_pct_change,
-                utc_offset_for=_utc_offset_for,
+                zone_for=functools.partial(_zone_for, request.timezone),
                 _tz=tz,
             )
             jobs.append(_Job(request, template, context, language, source, plan))
@@ -767,11 +773,12 @@ def _pct_change(old: Any, new: Any) -> float:
     return (value - base) / abs(base) * 100.0
 
 
-def _utc_offset_for(longitude: Any) -> str:
-    """Nautical time zone of a longitude (15° per hour): a stand-in when the data gives no zone."""
-    hours = round(_num(longitude) / 15.0)
-    hours = max(-12, min(12, hours))
-    return "UTC" if hours == 0 else f"UTC{hours:+d}"
+def _zone_for(timezone: str | None, record: Any) -> str:
+    """The zone a feed event's times are told in: the request's, else the event's own (see ``places``)."""
+    if timezone:
+        return timezone
+    place = need(record, "place", "text", "")
+    return zone_for_event(float(need(record, "longitude", "number")), float(need(record, "latitude", "number")), place)
 
 
 def _split_story(text: str, template: str) -> tuple[str, tuple[str, ...]]:
