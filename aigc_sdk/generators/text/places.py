@@ -32,7 +32,7 @@ from typing import Any
 
 from aigc_sdk._internal.optional import require
 
-__all__ = ["COMPASS", "Place", "parse_place", "town_position", "zone_for_event"]
+__all__ = ["COMPASS", "Place", "parse_place", "place_phrase", "town_position", "zone_for_event"]
 
 #: The 16 compass points, clockwise from north; a point's bearing is its index × 22.5°.
 COMPASS = ("N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE", "S", "SSW", "SW", "WSW", "W", "WNW", "NW", "NNW")
@@ -95,6 +95,29 @@ def parse_place(place: str) -> Place:
         town=town.strip(),
         region=region.strip() or None,
     )
+
+
+_FEATURE_WORDS = re.compile(
+    r"\b(region|ridge|rise|trench|sea|islands|zone|basin|gulf|peninsula|strait|coast|plateau|arc|fracture)$", re.I
+)
+
+
+def place_phrase(place: str) -> str:
+    """A place as it follows "struck": ``"the Poland-Slovakia border region"``, ``"western Afghanistan"``.
+
+    A distance from a town, a lowercase description (``"south of the Fiji Islands"``) or a
+    country stays as it is; a named feature (a region, ridge, sea, islands …) takes "the".
+
+    Example:
+        >>> place_phrase("Poland-Slovakia border region"), place_phrase("western Afghanistan")
+        ('the Poland-Slovakia border region', 'western Afghanistan')
+        >>> place_phrase("38 km ESE of Hualien City, Taiwan"), place_phrase("Nepal")
+        ('38 km ESE of Hualien City, Taiwan', 'Nepal')
+    """
+    text = place.strip()
+    if parse_place(text).near or not text or text[0].islower() or text.lower().startswith("the "):
+        return text
+    return f"the {text}" if _FEATURE_WORDS.search(text) else text
 
 
 def _destination(longitude: float, latitude: float, bearing_deg: float, km: float) -> tuple[float, float]:

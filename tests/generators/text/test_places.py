@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from aigc_sdk.generators.text.places import parse_place, town_position, zone_for_event
+from aigc_sdk.generators.text.spoken import spoken_form
 from aigc_sdk.generators.text.template import TemplateTextGenerator
 from aigc_sdk.registry import ModelRegistry
 from tests.support import require_module
@@ -60,24 +61,24 @@ def test_local_time_and_offset_of_known_places(case: str, writer: TemplateTextGe
         "{% set e = features[0] %}{% set z = zone_for(e) %}Clock\n\n{{ e.time | time(z) }} | {{ e.time | tz_label(z) }}\n"
     )
     story = writer(template=str(template), data=_feed(lon, lat, place, when), data_format="geojson", seed=0)
-    assert story.paragraphs == (f"{clock} | {label}",)
+    assert story.paragraphs == (spoken_form(f"{clock} | {label}", "en"),)  # paragraphs come back spoken
 
 
 def test_the_builtin_template_tells_local_times_in_both_languages(writer: TemplateTextGenerator) -> None:
     (lon, lat, place, when), _ = CASES["japan-at-sea"]
     en = writer(template="usgs-earthquakes", data=_feed(lon, lat, place, when), seed=0)
-    assert "11:15 pm local time (JST, UTC plus nine)" in en.paragraphs[0]
+    assert "11:15 PM local time (JST, UTC plus nine)" in en.paragraphs[0]
     zh = writer(template="usgs-earthquakes", data=_feed(lon, lat, place, when), language="zh", seed=0)
-    assert "2025年12月8日（星期一）晚上11:15" in zh.paragraphs[0] and "UTC加9" in zh.paragraphs[0]
+    assert "2025年12月8日（星期一）晚上11:15" in zh.paragraphs[0] and "当地时间（协调世界时加9小时）" in zh.paragraphs[0]
     # a request's own zone still wins
     taipei = writer(template="usgs-earthquakes", data=_feed(lon, lat, place, when), timezone="Asia/Taipei", seed=0)
-    assert "10:15 pm local time (CST, UTC plus eight)" in taipei.paragraphs[0]
+    assert "10:15 PM local time (CST, UTC plus eight)" in taipei.paragraphs[0]
 
 
 def test_far_at_sea_the_time_is_said_in_utc_plainly(writer: TemplateTextGenerator) -> None:
     (lon, lat, place, when), _ = CASES["mid-atlantic"]
     story = writer(template="usgs-earthquakes", data=_feed(lon, lat, place, when), seed=0)
-    assert "at 8:00 pm UTC on Sunday, January 5, 2025" in story.paragraphs[0]
+    assert "at 8 PM UTC on Sunday, January 5, 2025" in story.paragraphs[0]
     assert "local time" not in story.paragraphs[0]
 
 
