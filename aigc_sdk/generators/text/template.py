@@ -4,7 +4,8 @@ A template renders plain text: its first non-empty line is the headline
 (a leading ``#`` is dropped), and blank lines separate the narration
 paragraphs. The paragraphs come back in spoken form
 (:func:`~aigc_sdk.generators.text.spoken.spoken_form`: ``38 kilometres east-southeast``,
-not ``38 km ESE``), the words a voice reads and captions show; the headline stays written. A story type is one folder (built-in ones live in
+not ``38 km ESE``), the words a voice reads and captions show; the headline stays written.
+A story type is one folder (built-in ones live in
 ``aigc_sdk/generators/text/templates/<name>/``; a request may also name a folder
 of its own): ``<lang>.j2`` per language, and ``story.toml``, the story's plan
 (:class:`~aigc_sdk.types.StoryPlan`: kicker per language, music mood, a chart of
@@ -835,17 +836,18 @@ def _ranked(context: Mapping[str, Any], plan: StoryPlan) -> list[Any]:
 
 
 def _fitted(job: _Job) -> str:
-    """The story covering as many ranked records as fit the request's target length (at least one)."""
+    """The story covering the number of ranked records whose told length is nearest the request's target."""
     records, target = job.context["ranked"], job.request.target_seconds
     if target is None or len(records) <= 1:
         return str(job.template.render(**job.context))
-    best = ""
+    best, best_miss = "", math.inf
     for covered in range(1, len(records) + 1):
         text = str(job.template.render(**{**job.context, "covered": covered}))
-        spoken = spoken_form(_unmark(text), job.language)
-        if best and speaking_seconds(spoken, job.language) > target:
+        seconds = speaking_seconds(spoken_form(_unmark(text), job.language), job.language)
+        if abs(seconds - target) < best_miss:
+            best, best_miss = text, abs(seconds - target)
+        if seconds > target:
             break
-        best = text
     return best
 
 

@@ -26,7 +26,9 @@ def _feed(lon: float, lat: float, place: str, when: str) -> dict[str, Any]:
     props = {"mag": 6.0, "place": place, "time": when}
     return {
         "type": "FeatureCollection",
-        "features": [{"type": "Feature", "properties": props, "geometry": {"type": "Point", "coordinates": [lon, lat, 10.0]}}],
+        "features": [
+            {"type": "Feature", "properties": props, "geometry": {"type": "Point", "coordinates": [lon, lat, 10.0]}}
+        ],
     }
 
 
@@ -41,9 +43,11 @@ CASES = {
     # at sea east of Honshu the polygons answer Etc/GMT-10; the town USGS names keeps UTC+9
     "japan-at-sea": ((143.036, 38.422, "151 km E of Ishinomaki, Japan", "2025-12-08T14:15:00Z"),
                      ("Asia/Tokyo", "11:15 PM", "JST, UTC+9")),
-    "afghanistan": ((62.0, 34.6, "western Afghanistan", "2023-10-07T06:41:00Z"), ("Asia/Kabul", "11:11 AM", "UTC+4:30")),
+    "afghanistan": ((62.0, 34.6, "western Afghanistan", "2023-10-07T06:41:00Z"),
+                    ("Asia/Kabul", "11:11 AM", "UTC+4:30")),
     "nepal": ((84.73, 28.23, "Nepal", "2015-04-25T06:11:26Z"), ("Asia/Kathmandu", "11:56 AM", "UTC+5:45")),
-    "india": ((76.56, 18.48, "10 km N of Latur, India", "2025-03-01T10:00:00Z"), ("Asia/Kolkata", "3:30 PM", "IST, UTC+5:30")),
+    "india": ((76.56, 18.48, "10 km N of Latur, India", "2025-03-01T10:00:00Z"),
+              ("Asia/Kolkata", "3:30 PM", "IST, UTC+5:30")),
     "california-summer": ((-117.7123, 35.7301, "12 km NNW of Ridgecrest, CA", "2025-07-05T20:00:00Z"),
                           ("America/Los_Angeles", "1:00 PM", "PDT, UTC-7")),
     "california-winter": ((-117.7123, 35.7301, "12 km NNW of Ridgecrest, CA", "2025-01-05T20:00:00Z"),
@@ -58,7 +62,8 @@ def test_local_time_and_offset_of_known_places(case: str, writer: TemplateTextGe
     assert zone_for_event(lon, lat, place) == zone
     template = tmp_path / "clock.j2"
     template.write_text(
-        "{% set e = features[0] %}{% set z = zone_for(e) %}Clock\n\n{{ e.time | time(z) }} | {{ e.time | tz_label(z) }}\n"
+        "{% set e = features[0] %}{% set z = zone_for(e) %}Clock\n\n"
+        "{{ e.time | time(z) }} | {{ e.time | tz_label(z) }}\n"
     )
     story = writer(template=str(template), data=_feed(lon, lat, place, when), data_format="geojson", seed=0)
     assert story.paragraphs == (spoken_form(f"{clock} | {label}", "en"),)  # paragraphs come back spoken
@@ -69,7 +74,9 @@ def test_the_builtin_template_tells_local_times_in_both_languages(writer: Templa
     en = writer(template="usgs-earthquakes", data=_feed(lon, lat, place, when), seed=0)
     assert "11:15 PM local time (JST, UTC plus nine)" in en.paragraphs[0]
     zh = writer(template="usgs-earthquakes", data=_feed(lon, lat, place, when), language="zh", seed=0)
-    assert "2025年12月8日（星期一）晚上11:15" in zh.paragraphs[0] and "当地时间（协调世界时加9小时）" in zh.paragraphs[0]
+    assert (
+        "2025年12月8日（星期一）晚上11:15" in zh.paragraphs[0] and "当地时间（协调世界时加9小时）" in zh.paragraphs[0]
+    )
     # a request's own zone still wins
     taipei = writer(template="usgs-earthquakes", data=_feed(lon, lat, place, when), timezone="Asia/Taipei", seed=0)
     assert "10:15 PM local time (CST, UTC plus eight)" in taipei.paragraphs[0]

@@ -56,8 +56,8 @@ def test_usgs_feed_english(writer: TemplateTextGenerator, data_dir: Path) -> Non
     assert "PAGER alert level is yellow" in story.paragraphs[1]
     assert "412" in story.paragraphs[1]
     second = story.paragraphs[2]
-    assert second.startswith("Separately, a magnitude 4.7 earthquake struck 12 kilometres north-northwest of Ridgecrest")
-    assert "Ridgecrest, California, at 4 AM local time (PST, UTC minus eight) on Tuesday, November 25, 2025" in second
+    assert second.startswith("Separately, a magnitude 4.7 earthquake struck 12 kilometres north-northwest of")
+    assert "Ridgecrest, California, at 4 AM local time (PST, UTC minus eight) on November 25, at a depth" in second
     assert "8.2 kilometres" in second
     assert [s.id for s in story.subjects] == ["us7000q1ab", "us7000q1ab", "ci40912345"]
     assert story.provenance.extra["template"] == "usgs-earthquakes"
@@ -248,3 +248,53 @@ def test_a_new_story_type_is_one_folder(writer: TemplateTextGenerator, tmp_path:
     (folder / "story.toml").write_text('feeds = ["csv"]\n')
     with pytest.raises(InvalidRequestError, match="feeds"):
         read_story_plan(folder)
+
+
+def test_a_busy_feed_leads_with_impact_and_fits_its_length(writer: TemplateTextGenerator, data_dir: Path) -> None:
+    feed = data_dir / "usgs_significant_month.geojson"
+    data = json.loads(feed.read_text())
+    story = writer(template="usgs-earthquakes", data=feed, seed=1, target_seconds=60)
+    ids = [f["id"] for f in data["features"]]
+    covered = list(dict.fromkeys(s.id for s in story.subjects if s.id is not None))
+    # the red-alert sequence leads (largest sig first), not the M7.4 green-alert quake
+    assert covered[0] == "us6000lbyq" and "Its PAGER alert level is red" in story.paragraphs[1]
+    assert story.headline == "Magnitude 6.3 earthquake strikes 40 km NNW of Herāt, Afghanistan"
+    assert "us7000ktaz" not in covered
+    assert (
+        story.paragraphs[-1]
+        == f"The report also lists {len(ids) - len(covered)} other earthquakes, of magnitude 4.8 to 7.4."
+    )
+    assert story.subjects[-1].record is None
+    # every paragraph is made of proper sentences; places without a distance read naturally; no "None"
+    for paragraph in story.paragraphs:
+        assert paragraph[0].isupper() and "None" not in paragraph and " km " not in paragraph
+    longer = writer(template="usgs-earthquakes", data=feed, seed=1, target_seconds=120)
+    told = " ".join(longer.paragraphs)
+    assert "struck western Afghanistan at" in told and "Its PAGER alert level is also red." in told
+    assert len({s.id for s in longer.subjects}) > len({s.id for s in story.subjects})
+    everything = writer(template="usgs-earthquakes", data=feed, seed=1)  # no target: every event
+    assert len({s.id for s in everything.subjects if s.id}) == len(ids)
+    assert "struck the Poland-Slovakia border region at" in " ".join(everything.paragraphs)
+    assert "Vanuatu" in " ".join(everything.paragraphs) and "None" not in everything.text
+
+
+def test_spoken_form_reads_as_said() -> None:
+    from aigc_sdk.generators.text.spoken import spoken_form
+
+    cases = {
+        "M 6.4 - 38 km ESE of Hualien City": "magnitude 6.4 - 38 kilometres east-southeast of Hualien City",
+        "12 km NNW of Ridgecrest, CA": "12 kilometres north-northwest of Ridgecrest, California",
+        "at 14:05 (UTC+8), 1 km N of X": "at 2:05 PM (UTC plus eight), 1 kilometre north of X",
+        "UTC+5:45 and UTC-3": "UTC plus five forty-five and UTC minus three",
+        "rose 0.93% to 4,189.77; fell -0.42%": "rose 0.93 percent to 4,189.77; fell minus 0.42 percent",
+        "Dr. Lee of Elm St. met St. John on Nov. 5": "Doctor Lee of Elm Street met Saint John on November 5",
+        "21°C, wind 30 km/h, rain 4 mm": "21 degrees Celsius, wind 30 kilometres per hour, rain 4 millimetres",
+        "won 3–1 at 4:00 PM": "won 3 to 1 at 4 PM",
+    }
+    for written, said in cases.items():
+        assert spoken_form(written, "en") == said
+        assert spoken_form(said, "en") == said  # idempotent
+    assert spoken_form("12 km NNW of Ridgecrest, CA发生4.7级地震（UTC-8），涨0.5%", "zh") == (
+        "加利福尼亚州Ridgecrest西北偏北方向12公里处发生4.7级地震（协调世界时减8小时），涨百分之0.5"
+    )
+    assert spoken_form("unchanged 38 km ESE", "fr") == "unchanged 38 km ESE"
