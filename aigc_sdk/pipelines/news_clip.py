@@ -353,7 +353,8 @@ def script(ctx: StepContext, source: ArticleOptions | FeedOptions) -> Script:
     story: StoryResult = ctx.studio.run(request)
     split = [split_sentences(p) for p in story.paragraphs]
     sentences = [s for part in split for s in part]
-    subjects = [subject for subject, part in zip(story.subjects, split, strict=True) for _ in part]
+    told = zip(story.subjects, split, strict=True) if story.subjects else ()  # an article tells no subjects
+    subjects = [subject for subject, part in told for _ in part]
     if not sentences:
         raise InvalidRequestError(f"{source.input} gave no sentences to narrate")
     return Script(
