@@ -55,6 +55,8 @@ __all__ = [
     "LocationPlan",
     "Motion",
     "MusicRequest",
+    "ParagraphSubject",
+    "RankingPlan",
     "Request",
     "Result",
     "ScriptRequest",
@@ -676,6 +678,10 @@ class TemplateRequest(Request):
         max_length=200,
         description="Name of the story's subject (an index, a place) where the data gives none or another (--name).",
     )
+    target_seconds: float | None = Field(
+        default=None, gt=0.0, le=3600.0,
+        description="Narration length to fit: a round-up covers as many ranked events as fit; None: all of them.",
+    )  # fmt: skip
 
 
 class ScriptRequest(Request):
@@ -1053,6 +1059,51 @@ class LocationPlan(FrozenModel):
         return ranked[: self.count]
 
 
+class RankingPlan(FrozenModel):
+    """How a round-up ranks a feed's records, most newsworthy first: by each key in turn.
+
+    A key with ``levels`` ranks by its place in that list (first is best; a value not in it,
+    or none, after all of them); any other key ranks by its value, largest first (true before
+    false; a missing or null value last). Ties keep the feed's order.
+
+    Example:
+        >>> plan = RankingPlan(by=("alert", "mag"), levels={"alert": ("red", "orange", "yellow", "green")})
+        >>> plan.order([{"mag": 7.4, "alert": "green"}, {"mag": 6.3, "alert": "red"}, {"mag": 5.0, "alert": None}])
+        [1, 0, 2]
+    """
+
+    by: tuple[Annotated[str, Field(min_length=1, max_length=200)], ...] = Field(
+        min_length=1, description="Record fields, most important first (e.g. alert, tsunami, sig, felt, mag)."
+    )
+    levels: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="Ordered levels of a field, best first (e.g. PAGER alert colours)."
+    )
+
+    def order(self, records: list[Any]) -> list[int]:
+        """Indices of ``records`` (mappings), best first.
+
+        Example:
+            >>> RankingPlan(by=("felt",)).order([{"felt": None}, {"felt": 3}, {}])
+            [1, 0, 2]
+        """
+
+        def key(index: int) -> tuple[float, ...]:
+            record = records[index] if isinstance(records[index], dict) else {}
+            parts: list[float] = []
+            for name in self.by:
+                value = record.get(name)
+                if name in self.levels:
+                    levels = self.levels[name]
+                    parts.append(float(levels.index(value)) if value in levels else float(len(levels)))
+                elif isinstance(value, int | float):
+                    parts.append(-float(value))
+                else:
+                    parts.append(float("inf"))
+            return (*parts, float(index))
+
+        return sorted(range(len(records)), key=key)
+
+
 _DEFAULT_KICKERS = {"en": "NEWS", "zh": "新闻"}
 
 
@@ -1093,6 +1144,9 @@ class StoryPlan(FrozenModel):
     mood: str = Field(default="calm", min_length=1, max_length=100, description="Mood of the music bed.")
     chart: ChartPlan | None = Field(default=None, description="A chart of the data, or none.")
     locations: LocationPlan | None = Field(default=None, description="Location cards from GeoJSON points, or none.")
+    ranking: RankingPlan | None = Field(
+        default=None, description="How a round-up ranks the feed's records (its template reads them ranked)."
+    )
     feeds: tuple[Annotated[str, Field(pattern=r"^\.[a-z0-9]+$")], ...] = Field(
         default=(), description="Feed file suffixes (e.g. '.csv') for which this template is the default."
     )
@@ -1120,6 +1174,21 @@ class StoryPlan(FrozenModel):
         return self.kicker.get(primary) or self.kicker.get("en") or _DEFAULT_KICKERS.get(primary, "NEWS")
 
 
+class ParagraphSubject(FrozenModel):
+    """What one paragraph of a story narrates: a record of the feed (its index and id) and the title it goes under.
+
+    A paragraph about no single record (a closing count, a general note) has ``record`` None.
+
+    Example:
+        >>> ParagraphSubject(record=3, id="us7000abcd", title="western Afghanistan").record
+        3
+    """
+
+    record: int | None = Field(default=None, ge=0, description="Index of the record (e.g. GeoJSON feature) narrated.")
+    id: str | None = Field(default=None, max_length=200, description="The record's id (e.g. the GeoJSON feature id).")
+    title: str | None = Field(default=None, max_length=500, description="Title of the cards above it.")
+
+
 class StoryResult(Result):
     """A written story: a headline, narration paragraphs, and the plan of its story type (kicker, mood, visuals).
 
@@ -1135,6 +1204,15 @@ class StoryResult(Result):
     paragraphs: tuple[str, ...] = Field(min_length=1)
     language: str
     plan: StoryPlan = Field(default_factory=StoryPlan, description="What the story shows besides its text.")
+    subjects: tuple[ParagraphSubject, ...] = Field(
+        default=(), description="What each paragraph narrates, one per paragraph; empty: not told (an article)."
+    )
+
+    @model_validator(mode="after")
+    def _one_subject_per_paragraph(self) -> Self:
+        if self.subjects and len(self.subjects) != len(self.paragraphs):
+            raise ValueError(f"{len(self.subjects)} subjects for {len(self.paragraphs)} paragraphs")
+        return self
 
     @property
     def narration(self) -> str:

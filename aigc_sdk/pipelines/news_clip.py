@@ -36,6 +36,7 @@ from aigc_sdk.errors import InvalidRequestError, MediaError, PipelineError
 from aigc_sdk.generators.image.cards import CardRenderer, CardSpec, Theme
 from aigc_sdk.generators.image.charts import ChartRenderer, ChartSpec
 from aigc_sdk.generators.text.sources import load_story_data
+from aigc_sdk.generators.text.spoken import spoken_form
 from aigc_sdk.generators.text.template import feed_templates, template_for_feed
 from aigc_sdk.media import Video, read_sidecar
 from aigc_sdk.pipelines.base import Pipeline, PipelineEvent, PipelineRun, StepContext, step
@@ -50,6 +51,7 @@ from aigc_sdk.types import (
     ImageRequest,
     Motion,
     MusicRequest,
+    ParagraphSubject,
     ScriptRequest,
     Segment,
     SpeechRequest,
@@ -88,7 +90,10 @@ class NewsClipConfig(FrozenModel):
     aspect: Literal["16:9", "9:16", "1:1"] = "16:9"
     resolution: Literal[720, 1080] = 720
     fps: int = Field(default=25, ge=10, le=60)
-    target_seconds: float = Field(default=60.0, ge=5.0, le=600.0, description="Narration length for articles.")
+    target_seconds: float = Field(
+        default=60.0, ge=5.0, le=600.0,
+        description="Narration length: an article is condensed to it, a feed round-up covers the events that fit.",
+    )  # fmt: skip
     music: bool = Field(default=True, description="Lay a music bed under the narration (ducked).")
     subtitles: bool = Field(default=True, description="Burn subtitles into the frames (sidecars are always written).")
     photos: Path | None = Field(default=None, description="Folder of photos to match to sentences.")
@@ -151,11 +156,6 @@ class NewsClipConfig(FrozenModel):
                     f"{' and '.join(feed_only)}: only for feeds, and {self.input.name} is an article "
                     "(hint: leave them out; a feed template tells a .geojson/.csv/.json feed)"
                 )
-        elif "target_seconds" in self.model_fields_set:
-            raise ValueError(
-                f"target_seconds={self.target_seconds}: only for articles, and {self.input.name} is a feed "
-                "(hint: leave it out; the feed's template sets the clip's length)"
-            )
         if self.photos is not None and self.image_model is not None:
             raise ValueError(
                 "photos and image_model both choose the visuals: your photos would hide every generated image "
@@ -238,7 +238,7 @@ class ArticleOptions(FrozenModel):
 
 
 class FeedOptions(FrozenModel):
-    """What the script step reads from a feed: the file, its template, language and time zone, the seed.
+    """What the script step reads from a feed: the file, its template, language, time zone, length, the seed.
 
     Example:
         >>> FeedOptions(input="examples/data/market_close.csv", template="market-close", seed=0).language
@@ -251,6 +251,7 @@ class FeedOptions(FrozenModel):
     timezone: str | None = None
     field_map: FieldMap = Field(default_factory=dict)
     name: str | None = None
+    target_seconds: float | None = Field(default=None, description="Round-up length; None: every event.")
     seed: int
 
 
@@ -326,6 +327,9 @@ class Script(BaseModel):
     language: str
     template: str | None
     plan: StoryPlan
+    subjects: list[ParagraphSubject] = Field(
+        default_factory=list, description="What each sentence narrates (its paragraph's subject); empty: not told."
+    )
     provenance: dict[str, Any]
 
 
@@ -386,7 +390,10 @@ def script(ctx: StepContext, source: ArticleOptions | FeedOptions) -> Script:
     """The article condensed to its target length, or the feed told by its template; one sentence per line."""
     request = _story_request(source)
     story: StoryResult = ctx.studio.run(request)
-    sentences = [s for p in story.paragraphs for s in split_sentences(p)]
+    split = [split_sentences(p) for p in story.paragraphs]
+    sentences = [s for part in split for s in part]
+    told = zip(story.subjects, split, strict=True) if story.subjects else ()  # an article tells no subjects
+    subjects = [subject for subject, part in told for _ in part]
     if not sentences:
         raise InvalidRequestError(f"{source.input} gave no sentences to narrate")
     return Script(
@@ -395,6 +402,7 @@ def script(ctx: StepContext, source: ArticleOptions | FeedOptions) -> Script:
         language=story.language,
         template=source.template if isinstance(source, FeedOptions) else None,
         plan=story.plan,
+        subjects=subjects,
         provenance=story.provenance.to_dict(),
     )
 
@@ -421,8 +429,7 @@ def visuals(ctx: StepContext, script: Script, look: VisualOptions) -> Visuals:
     """One still per line: the title card, then a matched photo, a generated image, a chart or a card."""
     lines = _lines(script)
     photos = _photo_matches(ctx, look.photos, lines[1:])
-    locations = script.plan.locations
-    features = locations.features(_read_json(look.feed)) if locations is not None and look.feed is not None else []
+    features = _located_features(script, look)
     cards, charts = CardRenderer(), ChartRenderer()
 
     def make(index: int) -> Visual:
@@ -544,6 +551,7 @@ def news_clip(
                 timezone=config.timezone,
                 field_map=config.field_map,
                 name=config.name,
+                target_seconds=config.target_seconds,
                 seed=config.seed,
             )
         voice = VoiceOptions(model=config.voice, seed=config.seed)
@@ -597,20 +605,49 @@ def _chart_for(index: int, script: Script, look: VisualOptions) -> ChartSpec | N
                      height=look.height, theme=look.theme, source=look.feed.name)  # fmt: skip
 
 
+def _located_features(script: Script, look: VisualOptions) -> list[dict[str, Any] | None]:
+    """The GeoJSON feature whose location card goes on each line (None: no location card on that line).
+
+    When the story tells what each paragraph narrates (``Script.subjects``), the first line about an
+    event shows that event's map; otherwise the plan's ``locations`` go on the first body lines.
+    """
+    locations = script.plan.locations
+    if locations is None or look.feed is None:
+        return []
+    geojson = _read_json(look.feed)
+    if not script.subjects:
+        return [None, *locations.features(geojson)]
+    features = geojson.get("features", []) if isinstance(geojson, dict) else []
+    shown: list[dict[str, Any] | None] = [None]
+    previous: int | None = None
+    for subject in script.subjects:
+        record, feature = subject.record, None
+        if record is not None and record != previous and record < len(features):
+            candidate = features[record]
+            if isinstance(candidate, dict) and (candidate.get("geometry") or {}).get("type") == "Point":
+                feature = candidate
+        shown.append(feature)
+        previous = record
+    return shown
+
+
 def _card_for(
-    index: int, lines: list[str], script: Script, features: list[dict[str, Any]], look: VisualOptions
+    index: int, lines: list[str], script: Script, features: list[dict[str, Any] | None], look: VisualOptions
 ) -> CardSpec:
     common: dict[str, Any] = {"width": look.width, "height": look.height, "theme": look.theme}
     kicker = script.plan.kicker_for(script.language)
     if index == 0:
         return CardSpec(layout="title", kicker=kicker, title=script.headline, **common)
-    if index <= len(features):
-        return CardSpec.from_geojson(features[index - 1], kicker=kicker, **common)
+    feature = features[index] if index < len(features) else None
+    if feature is not None:
+        return CardSpec.from_geojson(feature, kicker=kicker, **common)
     sentence = lines[index]
     quote = re.match(r'^[“"](.+?)[,，]?[”"][,，]?\s*(?:said|says)?\s*(.*?)[.。]?$', sentence)
     if quote and quote.group(2):
         return CardSpec(layout="quote", quote=quote.group(1), attribution=quote.group(2), **common)
-    return CardSpec(layout="body", kicker=kicker, title=script.headline, body=sentence, **common)
+    subject = script.subjects[index - 1] if index - 1 < len(script.subjects) else None
+    title = subject.title if subject is not None and subject.title else script.headline  # the paragraph's event
+    return CardSpec(layout="body", kicker=kicker, title=title, body=sentence, **common)
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -634,6 +671,7 @@ def _story_request(source: ArticleOptions | FeedOptions) -> ScriptRequest | Temp
         timezone=source.timezone,
         field_map=source.field_map,
         name=source.name,
+        target_seconds=source.target_seconds,
         seed=source.seed,
     )
 
@@ -652,7 +690,8 @@ def _check_models(config: NewsClipConfig, studio: Studio) -> None:
 
 
 def _lines(script: Script) -> list[str]:
-    headline = script.headline.rstrip()
+    """The narrated lines: the headline said (in spoken form), then the sentences (already spoken)."""
+    headline = spoken_form(script.headline.rstrip(), script.language)
     if not re.search(r"[.!?。！？]$", headline):
         headline += "。" if script.language.startswith("zh") else "."
     return [headline, *script.sentences]

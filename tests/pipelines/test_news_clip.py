@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import subprocess
 import threading
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from aigc_sdk import Studio
 from aigc_sdk._internal.ffmpeg import require_ffmpeg
 from aigc_sdk.errors import InvalidRequestError, PipelineCancelledError, UnknownModelError
-from aigc_sdk.media import Audio, Video, sidecar_path
+from aigc_sdk.media import Audio, Video, read_sidecar, sidecar_path
 from aigc_sdk.pipelines import PipelineEvent
 from aigc_sdk.pipelines.news_clip import NewsClipConfig, news_clip
 from aigc_sdk.registry import ModelRegistry
@@ -185,11 +186,8 @@ def test_options_that_cannot_apply_or_name_nothing_fail_before_any_work(
         NewsClipConfig(input=article, output=out, template="usgs-earthquakes")
     with pytest.raises(InvalidRequestError, match="timezone='Asia/Taipei': only for feeds"):
         NewsClipConfig(input=article, output=out, timezone="Asia/Taipei")
-    with pytest.raises(
-        InvalidRequestError,
-        match=r"target_seconds=30\.0: only for articles, and usgs_significant_week\.geojson is a feed",
-    ):
-        NewsClipConfig(input=feed, output=out, target_seconds=30)
+    # a feed round-up takes a target length too (issue 14): it covers the events that fit
+    assert NewsClipConfig(input=feed, output=out, target_seconds=30).target_seconds == 30
     photos = tmp_path / "photos"
     photos.mkdir()
     with pytest.raises(InvalidRequestError, match="photos and image_model both choose the visuals"):
@@ -259,7 +257,6 @@ def test_the_cli_reports_options_that_do_not_apply_as_bad_input(data_dir: Path, 
     article, feed = str(data_dir / "article_en.md"), str(data_dir / "usgs_significant_week.geojson")
     for args, said in [
         ([article, "--template", "usgs-earthquakes"], "only for feeds"),
-        ([feed, "--duration", "30"], "only for articles"),
         ([feed, "--voice", "sd-turbo"], "does text-to-image, not text-to-speech"),
     ]:
         result = CliRunner().invoke(app, ["news-clip", *args, "-o", out])
@@ -267,3 +264,57 @@ def test_the_cli_reports_options_that_do_not_apply_as_bad_input(data_dir: Path, 
         shown = " ".join(result.output.split())  # rich wraps long lines
         assert said in shown and "Traceback" not in shown
     assert not list(tmp_path.rglob("*.mp4"))
+
+
+def _said(text: str) -> str:
+    """Text as words for comparing what was said: numbers in words, units and signs as Whisper may write them."""
+    from num2words import num2words
+
+    text = text.lower().replace("a.m.", "am").replace("p.m.", "pm").replace("%", " percent")
+    text = re.sub(r"(\d),(\d{3})", r"\1\2", text)
+    text = re.sub(r"\b(\d+):00\b", r"\1", text)
+    text = re.sub(r"(\d+)\s*km\b", r"\1 kilometres", text).replace("kilometers", "kilometres")
+    text = re.sub(r"(\d+)[.:](\d+)", r"\1 point \2", text)
+    text = re.sub(r"\d+", lambda m: " " + num2words(int(m.group())) + " ", text)
+    return " ".join(re.sub(r"[^a-z ]+", " ", text.replace("-", " ")).split())
+
+
+@pytest.mark.slow
+def test_a_busy_feed_fits_its_length_leads_with_impact_and_says_what_its_captions_show(
+    studio: Studio, data_dir: Path, tmp_path: Path
+) -> None:
+    """Done-means (issue 14): ±15 % of the target, the highest alert first, one card per covered event, WER ≤ 0.15."""
+    require_module("num2words")
+    feed = data_dir / "usgs_significant_month.geojson"
+    config = NewsClipConfig(input=feed, output=tmp_path / "month.mp4", cache_dir=tmp_path / "cache", music=False)
+    clip = news_clip(config, studio=studio)
+    assert clip.duration == pytest.approx(60.0, rel=0.15)
+    manifest = json.loads(clip.manifest.read_text())
+    outputs = {step["name"]: step["output"] for step in manifest["steps"]}
+    script, items = outputs["script"], outputs["visuals"]["items"]
+    features = {f["id"]: f for f in json.loads(feed.read_text())["features"]}
+    subjects = [s["id"] for s in script["subjects"]]
+    covered = list(dict.fromkeys(i for i in subjects if i))
+    assert features[covered[0]]["properties"]["alert"] == "red"  # leads with the highest alert
+    assert len(covered) >= 2 and subjects[-1] is None  # a closing sentence sums up the rest
+    assert re.fullmatch(
+        r"The report also lists \d+ other earthquakes, of magnitude [\d.]+ to [\d.]+\.", script["sentences"][-1]
+    )
+    # every sentence's card belongs to its paragraph's event: the first shows its map, the others its place
+    cards = [read_sidecar(Path(item["path"])) for item in items]
+    for line, ident in enumerate(subjects, start=1):
+        card = cards[line].request  # type: ignore[union-attr]
+        if ident is None:
+            assert card["title"] == script["headline"]
+            continue
+        place = features[ident]["properties"]["place"]
+        assert card["title"] == place
+        if subjects.index(ident) == line - 1:
+            assert card["layout"] == "location"
+            assert (card["lon"], card["lat"]) == tuple(features[ident]["geometry"]["coordinates"][:2])
+    # verbatim captions: an independent recogniser hears what the captions say
+    captions = " ".join(e.plaintext for e in pysubs2.load(str(clip.srt)).events)
+    assert " km " not in captions and "NNW" not in captions
+    heard = studio.transcribe(_audio_of(clip.video, tmp_path), language="en").text
+    wer = word_error_rate(_said(captions), _said(heard))
+    assert wer <= 0.15, (wer, captions, heard)

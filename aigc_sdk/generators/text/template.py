@@ -2,7 +2,10 @@
 
 A template renders plain text: its first non-empty line is the headline
 (a leading ``#`` is dropped), and blank lines separate the narration
-paragraphs. A story type is one folder (built-in ones live in
+paragraphs. The paragraphs come back in spoken form
+(:func:`~aigc_sdk.generators.text.spoken.spoken_form`: ``38 kilometres east-southeast``,
+not ``38 km ESE``), the words a voice reads and captions show; the headline stays written.
+A story type is one folder (built-in ones live in
 ``aigc_sdk/generators/text/templates/<name>/``; a request may also name a folder
 of its own): ``<lang>.j2`` per language, and ``story.toml``, the story's plan
 (:class:`~aigc_sdk.types.StoryPlan`: kicker per language, music mood, a chart of
@@ -27,7 +30,9 @@ export, Open-Meteo's forecast JSON) by :mod:`aigc_sdk.generators.text.sources`. 
   naming the field when it is missing or of the wrong kind (``number``, ``int``,
   ``text``, ``time``, ``list``, ``record``, ``bool``, ``any``);
 * ``pick(options...)``: a seeded choice between phrasings; ``pct_change(old, new)``;
-  ``utc_offset_for(longitude)``.
+* ``zone_for(record)``: the time zone of a GeoJSON event (the request's ``timezone`` when
+  given, else the zone of the town its USGS place names, else the nearest land's, else
+  ``"UTC"``; see :mod:`aigc_sdk.generators.text.places`).
 
 Filters (output follows the request's language): ``number``, ``percent``,
 ``signed``, ``bignum``, ``unit``, ``ordinal``, ``date``, ``time``, ``datetime``,
@@ -39,6 +44,7 @@ Install with ``pip install "aigc-studio[text]"`` (jinja2).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib.resources
 import math
 import random
@@ -54,9 +60,11 @@ from aigc_sdk._internal.languages import primary_language
 from aigc_sdk._internal.optional import require
 from aigc_sdk.errors import InvalidRequestError, ModelLoadError
 from aigc_sdk.generators.base import BaseGenerator
+from aigc_sdk.generators.text.places import place_phrase, zone_for_event
 from aigc_sdk.generators.text.sources import load_story_data
+from aigc_sdk.generators.text.spoken import speaking_seconds, spoken_form
 from aigc_sdk.registry.weights import resolve_weights
-from aigc_sdk.types import StoryPlan, StoryResult, TemplateRequest
+from aigc_sdk.types import ParagraphSubject, StoryPlan, StoryResult, TemplateRequest
 
 __all__ = [
     "LANGUAGES",
@@ -325,6 +333,8 @@ def _zone(name: str | None) -> dt.tzinfo:
 def _offset_label(moment: dt.datetime) -> str:
     offset = moment.utcoffset() or dt.timedelta(0)
     minutes = int(offset.total_seconds() // 60)
+    if minutes == 0:
+        return "UTC"
     sign = "+" if minutes >= 0 else "-"
     hours, rest = divmod(abs(minutes), 60)
     return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
@@ -422,7 +432,8 @@ class _Formatter:
         m = self.moment(value, tz)
         name = m.tzname() or ""
         label = _offset_label(m)
-        return label if not name or name.startswith("UTC") or name == label else f"{name}, {label}"
+        spoken_name = name.isalpha() and name not in ("UTC", "GMT") and not self.zh  # zh voices skip Latin letters
+        return f"{name}, {label}" if spoken_name else label
 
     def relative(self, value: Any, now: Any = None) -> str:
         then = self.moment(value)
@@ -520,6 +531,7 @@ def _context(data: Any, fmt: str) -> dict[str, Any]:
             raise InvalidRequestError(f"data field '{where}.properties' is missing")
         record = dict(feature["properties"])
         record["_where"] = f"{where}.properties"
+        record["_index"] = i
         record["id"] = feature.get("id")
         geometry = feature.get("geometry")
         coords = geometry.get("coordinates") if isinstance(geometry, Mapping) else None
@@ -615,17 +627,21 @@ class TemplateTextGenerator(BaseGenerator[TemplateRequest, StoryResult]):
                 need=need,
                 pick=lambda *options, _r=seeded: options[_r.randrange(len(options))] if options else "",
                 pct_change=_pct_change,
-                utc_offset_for=_utc_offset_for,
+                zone_for=functools.partial(_zone_for, request.timezone),
+                place_phrase=place_phrase,
+                about=_about,
                 _tz=tz,
             )
+            ranked = _ranked(context, plan)
+            context.update(ranked=ranked, covered=len(ranked))
             jobs.append(_Job(request, template, context, language, source, plan, loaded.notes))
         return jobs
 
-    def _forward(self, inputs: list[_Job]) -> list[tuple[str, StoryPlan, dict[str, Any]]]:
+    def _forward(self, inputs: list[_Job]) -> list[tuple[str, StoryPlan, list[Any], dict[str, Any]]]:
         texts = []
         for job in inputs:
             try:
-                texts.append((job.template.render(**job.context), job.plan, job.notes))
+                texts.append((_fitted(job), job.plan, job.context["ranked"], job.notes))
             except InvalidRequestError:
                 raise
             except self._jinja_errors as exc:
@@ -633,12 +649,15 @@ class TemplateTextGenerator(BaseGenerator[TemplateRequest, StoryResult]):
         return texts
 
     def _postprocess(
-        self, outputs: list[tuple[str, StoryPlan, dict[str, Any]]], requests: list[TemplateRequest]
+        self, outputs: list[tuple[str, StoryPlan, list[Any], dict[str, Any]]], requests: list[TemplateRequest]
     ) -> list[StoryResult]:
         results = []
-        for (text, plan, notes), request in zip(outputs, requests, strict=True):
-            headline, paragraphs = _split_story(text, request.template)
+        for (text, plan, ranked, notes), request in zip(outputs, requests, strict=True):
+            headline, marked = _split_story(text, request.template)
             language = _base_language(request.language)
+            records = {r.get("_index"): r for r in ranked if isinstance(r, Mapping)}
+            subjects = tuple(_subject(p, records) for p in marked)
+            paragraphs = tuple(spoken_form(_unmark(p), language) for p in marked)  # the words the voice says
             if language == "zh":
                 paragraphs = tuple(_CJK_SPACE.sub("", p) for p in paragraphs)
             results.append(
@@ -647,6 +666,7 @@ class TemplateTextGenerator(BaseGenerator[TemplateRequest, StoryResult]):
                     paragraphs=paragraphs,
                     language=language,
                     plan=plan,
+                    subjects=subjects if any(s.record is not None for s in subjects) else (),
                     provenance=self.provenance(request, template=request.template, generator="template", **notes),
                 )
             )
@@ -738,11 +758,66 @@ def _pct_change(old: Any, new: Any) -> float:
     return (value - base) / abs(base) * 100.0
 
 
-def _utc_offset_for(longitude: Any) -> str:
-    """Nautical time zone of a longitude (15° per hour): a stand-in when the data gives no zone."""
-    hours = round(_num(longitude) / 15.0)
-    hours = max(-12, min(12, hours))
-    return "UTC" if hours == 0 else f"UTC{hours:+d}"
+def _zone_for(timezone: str | None, record: Any) -> str:
+    """The zone a feed event's times are told in: the request's, else the event's own (see ``places``)."""
+    if timezone:
+        return timezone
+    place = need(record, "place", "text", "")
+    return zone_for_event(float(need(record, "longitude", "number")), float(need(record, "latitude", "number")), place)
+
+
+# ---------------------------------------------------------------------------------------- round-ups
+
+_MARK = "\ue000"  # about(record) leaves <MARK>index<MARK> in a paragraph: the record it narrates
+
+
+def _about(record: Any) -> str:
+    """Mark the paragraph this is called in as narrating ``record`` (a GeoJSON feature or a row); prints nothing."""
+    index = record.get("_index") if isinstance(record, Mapping) else None
+    if not isinstance(index, int):
+        raise InvalidRequestError("about() takes a record of the data (a GeoJSON feature or a CSV row)")
+    return f"{_MARK}{index}{_MARK}"
+
+
+def _unmark(paragraph: str) -> str:
+    return " ".join(re.sub(f"{_MARK}\\d+{_MARK}", "", paragraph).split())
+
+
+def _subject(paragraph: str, records: Mapping[Any, Mapping[str, Any]]) -> ParagraphSubject:
+    found = re.search(f"{_MARK}(\\d+){_MARK}", paragraph)
+    if found is None:
+        return ParagraphSubject()
+    record = records.get(int(found.group(1)), {})
+    title = next((record[k] for k in ("place", "title", "name") if isinstance(record.get(k), str)), None)
+    ident = record.get("id")
+    return ParagraphSubject(record=int(found.group(1)), id=str(ident) if ident is not None else None, title=title)
+
+
+def _ranked(context: Mapping[str, Any], plan: StoryPlan) -> list[Any]:
+    """The records, ranked by the story's plan (the feed's order when it declares no ranking)."""
+    records = list(context.get("features") or context.get("rows") or [])
+    for index, record in enumerate(records):
+        if isinstance(record, dict):
+            record.setdefault("_index", index)
+    if plan.ranking is None:
+        return records
+    return [records[i] for i in plan.ranking.order(records)]
+
+
+def _fitted(job: _Job) -> str:
+    """The story covering the number of ranked records whose told length is nearest the request's target."""
+    records, target = job.context["ranked"], job.request.target_seconds
+    if target is None or len(records) <= 1:
+        return str(job.template.render(**job.context))
+    best, best_miss = "", math.inf
+    for covered in range(1, len(records) + 1):
+        text = str(job.template.render(**{**job.context, "covered": covered}))
+        seconds = speaking_seconds(spoken_form(_unmark(text), job.language), job.language)
+        if abs(seconds - target) < best_miss:
+            best, best_miss = text, abs(seconds - target)
+        if seconds > target:
+            break
+    return best
 
 
 def _split_story(text: str, template: str) -> tuple[str, tuple[str, ...]]:

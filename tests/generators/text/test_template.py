@@ -46,16 +46,20 @@ def test_usgs_feed_english(writer: TemplateTextGenerator, data_dir: Path) -> Non
     assert isinstance(story, StoryResult)
     assert story.headline == "Magnitude 6.4 earthquake strikes 38 km ESE of Hualien City, Taiwan"
     lead = story.paragraphs[0]
-    # 1764101234567 ms = 2025-11-25 20:07:14 UTC = 04:07 on Wednesday 26 Nov at UTC+8 (longitude 121.97°E).
-    assert "4:07 AM local time (UTC+8) on Wednesday, November 26, 2025" in lead
-    assert "21.5 km" in lead
+    # 1764101234567 ms = 2025-11-25 20:07:14 UTC = 04:07 on Wednesday 26 Nov in Hualien (Asia/Taipei, UTC+8);
+    # the paragraphs are in spoken form (issue 14): no "km ESE", no "UTC+8"
+    assert "struck 38 kilometres east-southeast of Hualien City, Taiwan, at 4:07 AM" in lead
+    assert "4:07 AM local time (CST, UTC plus eight) on Wednesday, November 26, 2025" in lead
+    assert "21.5 kilometres" in lead
     assert "11 hours ago" in lead  # relative to the feed's generated time, 07:00 UTC
     assert "did not flag a tsunami" in story.paragraphs[1]
     assert "PAGER alert level is yellow" in story.paragraphs[1]
     assert "412" in story.paragraphs[1]
     second = story.paragraphs[2]
-    assert "magnitude 4.7" in second and "12 km NNW of Ridgecrest, CA" in second
-    assert "4:00 AM local time (UTC-8) on Tuesday, November 25, 2025" in second and "8.2 km" in second
+    assert second.startswith("Separately, a magnitude 4.7 earthquake struck 12 kilometres north-northwest of")
+    assert "Ridgecrest, California, at 4 AM local time (PST, UTC minus eight) on November 25, at a depth" in second
+    assert "8.2 kilometres" in second
+    assert [s.id for s in story.subjects] == ["us7000q1ab", "us7000q1ab", "ci40912345"]
     assert story.provenance.extra["template"] == "usgs-earthquakes"
     assert story.provenance.model_id == "news-templates"
 
@@ -63,7 +67,8 @@ def test_usgs_feed_english(writer: TemplateTextGenerator, data_dir: Path) -> Non
 def test_usgs_feed_chinese_and_explicit_timezone(writer: TemplateTextGenerator, data_dir: Path) -> None:
     story = writer(template="usgs-earthquakes", data=data_dir / "usgs_significant_week.geojson", language="zh", seed=1)
     assert story.headline == "38 km ESE of Hualien City, Taiwan发生6.4级地震"
-    assert "当地时间（UTC+8）2025年11月26日（星期三）凌晨4:07" in story.paragraphs[0]
+    assert "当地时间（协调世界时加8小时）2025年11月26日（星期三）凌晨4:07" in story.paragraphs[0]
+    assert "台湾Hualien City东南偏东方向38公里处发生6.4级地震" in story.paragraphs[0]
     assert "震源深度21.5公里" in story.paragraphs[0]
     assert "11小时前" in story.paragraphs[0]
     assert "PAGER警报级别为黄色" in story.paragraphs[1]
@@ -72,7 +77,7 @@ def test_usgs_feed_chinese_and_explicit_timezone(writer: TemplateTextGenerator, 
     taipei = writer(
         template="usgs-earthquakes", data=data_dir / "usgs_significant_week.geojson", timezone="Asia/Taipei", seed=1
     )
-    assert "4:07 AM local time (CST, UTC+8)" in taipei.paragraphs[0]
+    assert "4:07 AM local time (CST, UTC plus eight)" in taipei.paragraphs[0]
 
 
 def test_market_close_english_and_chinese(writer: TemplateTextGenerator, data_dir: Path) -> None:
@@ -81,12 +86,12 @@ def test_market_close_english_and_chinese(writer: TemplateTextGenerator, data_di
     assert "on Wednesday, November 25, 2026" in en.paragraphs[0]
     assert "3.4 billion" in en.paragraphs[0]
     # (4189.77 / 4128.55 - 1) * 100 = 1.483 %
-    assert "gained 1.48% from 4,128.55" in en.paragraphs[1]
+    assert "gained 1.48 percent from 4,128.55" in en.paragraphs[1]
     assert "2nd gain in a row" in en.paragraphs[1]
     zh = writer(template="market-close", data=data_dir / "market_close.csv", language="zh", seed=1)
     assert zh.headline == "Composite指数涨0.93%，收于4,189.77点"
     assert "2026年11月25日（星期三）" in zh.paragraphs[0] and "成交额为34亿" in zh.paragraphs[0]
-    assert "累计上涨1.48%" in zh.paragraphs[1] and "连续2个交易日上涨" in zh.paragraphs[1]
+    assert "累计上涨百分之1.48" in zh.paragraphs[1] and "连续2个交易日上涨" in zh.paragraphs[1]
 
 
 def test_sports_and_weather_examples(writer: TemplateTextGenerator) -> None:
@@ -98,7 +103,7 @@ def test_sports_and_weather_examples(writer: TemplateTextGenerator) -> None:
     assert zh.headline == "Harbour League：海港城3比1击败河畔流浪者"
     weather = writer(template="weather-summary", data=TEMPLATES / "weather-summary" / "example.json", seed=1)
     assert weather.headline == "Hong Kong: Rain, high of 21°C"
-    assert "6:00 AM on Thursday, November 26, 2026" in weather.paragraphs[0]
+    assert "6 AM on Thursday, November 26, 2026" in weather.paragraphs[0]
     wzh = writer(template="weather-summary", data=TEMPLATES / "weather-summary" / "example.json", language="zh", seed=1)
     assert wzh.headline == "香港今天有雨，最高气温21摄氏度"
 
@@ -117,7 +122,7 @@ def test_inline_data_user_template_and_batch(writer: TemplateTextGenerator, tmp_
     )
     alone = writer(request)
     assert alone.headline == "Council votes 7–2"
-    assert alone.paragraphs == ("The vote came 3 hours ago (Tuesday, November 24, 2026, at 6:00 PM).",)
+    assert alone.paragraphs == ("The vote came 3 hours ago (Tuesday, November 24, 2026, at 6 PM).",)
     results = writer.batch([request, request.model_copy(update={"language": "zh"})])
     assert results[0].text == alone.text
     assert results[1].paragraphs[0].startswith("The vote came 3小时前")
@@ -194,7 +199,7 @@ def test_filters_and_need() -> None:
 def test_each_template_declares_its_story_plan(writer: TemplateTextGenerator, data_dir: Path) -> None:
     # what news_clip.py hard-coded (_KICKERS, _MOODS, the chart, the quake map cards, FEED_TEMPLATES)
     quake = story_plan("usgs-earthquakes")
-    assert (quake.kicker_for("en"), quake.kicker_for("zh"), quake.mood) == ("EARTHQUAKE", "EARTHQUAKE", "urgent")
+    assert (quake.kicker_for("en"), quake.kicker_for("zh"), quake.mood) == ("EARTHQUAKE", "地震", "urgent")
     assert quake.locations == LocationPlan(rank_by="mag", count=2) and quake.chart is None
     market = story_plan("market-close")
     assert (market.kicker_for("en"), market.mood) == ("MARKETS", "upbeat")
@@ -243,3 +248,53 @@ def test_a_new_story_type_is_one_folder(writer: TemplateTextGenerator, tmp_path:
     (folder / "story.toml").write_text('feeds = ["csv"]\n')
     with pytest.raises(InvalidRequestError, match="feeds"):
         read_story_plan(folder)
+
+
+def test_a_busy_feed_leads_with_impact_and_fits_its_length(writer: TemplateTextGenerator, data_dir: Path) -> None:
+    feed = data_dir / "usgs_significant_month.geojson"
+    data = json.loads(feed.read_text())
+    story = writer(template="usgs-earthquakes", data=feed, seed=1, target_seconds=60)
+    ids = [f["id"] for f in data["features"]]
+    covered = list(dict.fromkeys(s.id for s in story.subjects if s.id is not None))
+    # the red-alert sequence leads (largest sig first), not the M7.4 green-alert quake
+    assert covered[0] == "us6000lbyq" and "Its PAGER alert level is red" in story.paragraphs[1]
+    assert story.headline == "Magnitude 6.3 earthquake strikes 40 km NNW of Herāt, Afghanistan"
+    assert "us7000ktaz" not in covered
+    assert (
+        story.paragraphs[-1]
+        == f"The report also lists {len(ids) - len(covered)} other earthquakes, of magnitude 4.8 to 7.4."
+    )
+    assert story.subjects[-1].record is None
+    # every paragraph is made of proper sentences; places without a distance read naturally; no "None"
+    for paragraph in story.paragraphs:
+        assert paragraph[0].isupper() and "None" not in paragraph and " km " not in paragraph
+    longer = writer(template="usgs-earthquakes", data=feed, seed=1, target_seconds=120)
+    told = " ".join(longer.paragraphs)
+    assert "struck western Afghanistan at" in told and "Its PAGER alert level is also red." in told
+    assert len({s.id for s in longer.subjects}) > len({s.id for s in story.subjects})
+    everything = writer(template="usgs-earthquakes", data=feed, seed=1)  # no target: every event
+    assert len({s.id for s in everything.subjects if s.id}) == len(ids)
+    assert "struck the Poland-Slovakia border region at" in " ".join(everything.paragraphs)
+    assert "Vanuatu" in " ".join(everything.paragraphs) and "None" not in everything.text
+
+
+def test_spoken_form_reads_as_said() -> None:
+    from aigc_sdk.generators.text.spoken import spoken_form
+
+    cases = {
+        "M 6.4 - 38 km ESE of Hualien City": "magnitude 6.4 - 38 kilometres east-southeast of Hualien City",
+        "12 km NNW of Ridgecrest, CA": "12 kilometres north-northwest of Ridgecrest, California",
+        "at 14:05 (UTC+8), 1 km N of X": "at 2:05 PM (UTC plus eight), 1 kilometre north of X",
+        "UTC+5:45 and UTC-3": "UTC plus five forty-five and UTC minus three",
+        "rose 0.93% to 4,189.77; fell -0.42%": "rose 0.93 percent to 4,189.77; fell minus 0.42 percent",
+        "Dr. Lee of Elm St. met St. John on Nov. 5": "Doctor Lee of Elm Street met Saint John on November 5",
+        "21°C, wind 30 km/h, rain 4 mm": "21 degrees Celsius, wind 30 kilometres per hour, rain 4 millimetres",
+        "won 3–1 at 4:00 PM": "won 3 to 1 at 4 PM",
+    }
+    for written, said in cases.items():
+        assert spoken_form(written, "en") == said
+        assert spoken_form(said, "en") == said  # idempotent
+    assert spoken_form("12 km NNW of Ridgecrest, CA发生4.7级地震（UTC-8），涨0.5%", "zh") == (
+        "加利福尼亚州Ridgecrest西北偏北方向12公里处发生4.7级地震（协调世界时减8小时），涨百分之0.5"
+    )
+    assert spoken_form("unchanged 38 km ESE", "fr") == "unchanged 38 km ESE"

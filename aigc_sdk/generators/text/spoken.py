@@ -1,0 +1,230 @@
+"""Spoken form: the words a newsreader says for a written text, so voices read it right and captions say it verbatim.
+
+A voice reads what it is given: ``"38 km ESE of Hualien City"`` comes out letter by letter
+("K M E S E"), and captions that show the written form show words nobody said.
+:func:`spoken_form` rewrites a text into what a reader would say, in English or Chinese:
+
+* distances and bearings: ``38 km ESE of`` → ``38 kilometres east-southeast of``
+  (``38公里`` and ``东南偏东`` in Chinese, the place first: ``台湾Hualien City东南偏东方向38公里处``);
+* units and signs: ``km``, ``km/h``, ``mm``, ``°C``, ``%`` in full; ``-0.42`` → ``minus 0.42``;
+* offsets: ``UTC+8`` → ``UTC plus eight``, ``UTC+5:45`` → ``UTC plus five forty-five``;
+* abbreviations: US states after a comma (``, CA`` → ``, California``), ``M 6.4`` →
+  ``magnitude 6.4``, ``Dr.``/``St.``/``Mt.`` (``Doctor``/``Saint``/``Mount`` before a name,
+  ``Drive``/``Street`` after one), ``vs.``, ``e.g.``, ``i.e.``, ``&``;
+* clock times read as said: ``14:05`` → ``2:05 PM``, ``4:00 AM`` → ``4 AM``; scores ``3–1`` → ``3 to 1``.
+
+Decimals, years, ordinals and grouped numbers stay digits: the voices read them well
+(checked with the en-joe voice and Whisper). The function is idempotent: spoken text
+stays as it is.
+
+Example:
+    >>> spoken_form("M 6.4 - 38 km ESE of Hualien City, Taiwan", "en")
+    'magnitude 6.4 - 38 kilometres east-southeast of Hualien City, Taiwan'
+    >>> spoken_form("12 km NNW of Ridgecrest, CA at 14:05 (UTC-7)", "en")
+    '12 kilometres north-northwest of Ridgecrest, California at 2:05 PM (UTC minus seven)'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from aigc_sdk._internal.languages import primary_language
+from aigc_sdk.errors import InvalidRequestError
+
+__all__ = ["COMPASS_WORDS", "US_STATES", "number_words", "speaking_seconds", "spoken_form"]
+
+#: The 16 compass points in words, English and Chinese.
+COMPASS_WORDS: dict[str, tuple[str, str]] = {
+    "N": ("north", "北"), "NNE": ("north-northeast", "东北偏北"), "NE": ("northeast", "东北"),
+    "ENE": ("east-northeast", "东北偏东"), "E": ("east", "东"), "ESE": ("east-southeast", "东南偏东"),
+    "SE": ("southeast", "东南"), "SSE": ("south-southeast", "东南偏南"), "S": ("south", "南"),
+    "SSW": ("south-southwest", "西南偏南"), "SW": ("southwest", "西南"), "WSW": ("west-southwest", "西南偏西"),
+    "W": ("west", "西"), "WNW": ("west-northwest", "西北偏西"), "NW": ("northwest", "西北"),
+    "NNW": ("north-northwest", "西北偏北"),
+}  # fmt: skip
+
+_STATES = (
+    "AL=Alabama AK=Alaska AZ=Arizona AR=Arkansas CA=California CO=Colorado CT=Connecticut DE=Delaware "
+    "FL=Florida GA=Georgia HI=Hawaii ID=Idaho IL=Illinois IN=Indiana IA=Iowa KS=Kansas KY=Kentucky "
+    "LA=Louisiana ME=Maine MD=Maryland MA=Massachusetts MI=Michigan MN=Minnesota MS=Mississippi "
+    "MO=Missouri MT=Montana NE=Nebraska NV=Nevada NH=New_Hampshire NJ=New_Jersey NM=New_Mexico "
+    "NY=New_York NC=North_Carolina ND=North_Dakota OH=Ohio OK=Oklahoma OR=Oregon PA=Pennsylvania "
+    "RI=Rhode_Island SC=South_Carolina SD=South_Dakota TN=Tennessee TX=Texas UT=Utah VT=Vermont "
+    "VA=Virginia WA=Washington WV=West_Virginia WI=Wisconsin WY=Wyoming PR=Puerto_Rico"
+)
+#: US state and territory codes as USGS writes them after a town ("Ridgecrest, CA").
+US_STATES: dict[str, str] = {
+    code: name.replace("_", " ") for code, name in (item.split("=") for item in _STATES.split())
+}
+#: Regions as USGS names them, in Chinese (the zh voices skip Latin letters).
+_ZH_REGIONS = dict(
+    item.split("=")
+    for item in (
+        "Taiwan=台湾 Japan=日本 China=中国 Chile=智利 Peru=秘鲁 Mexico=墨西哥 Afghanistan=阿富汗 Nepal=尼泊尔 "
+        "India=印度 Pakistan=巴基斯坦 Iran=伊朗 Turkey=土耳其 Türkiye=土耳其 Greece=希腊 Italy=意大利 "
+        "Indonesia=印度尼西亚 Philippines=菲律宾 Myanmar=缅甸 Vanuatu=瓦努阿图 Tonga=汤加 Fiji=斐济 "
+        "Russia=俄罗斯 Alaska=阿拉斯加 California=加利福尼亚州 CA=加利福尼亚州 Ecuador=厄瓜多尔 "
+        "Colombia=哥伦比亚 Argentina=阿根廷 Guatemala=危地马拉 Poland=波兰 Slovakia=斯洛伐克 "
+        "Morocco=摩洛哥 Algeria=阿尔及利亚 Tajikistan=塔吉克斯坦 Kyrgyzstan=吉尔吉斯斯坦"
+    ).split()
+)
+
+_MONTHS = {m[:3]: m for m in "January February March April August September October November December".split()}
+_ONES = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen"
+).split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def number_words(number: int) -> str:
+    """An integer from 0 to 99 in English words (offsets and minutes are said this way).
+
+    Raises:
+        InvalidRequestError: The number is outside 0–99.
+
+    Example:
+        >>> number_words(8), number_words(45), number_words(30)
+        ('eight', 'forty-five', 'thirty')
+    """
+    if not 0 <= number <= 99:
+        raise InvalidRequestError(f"number_words() says 0 to 99, got {number}")
+    if number < 20:
+        return _ONES[number]
+    tens, ones = divmod(number, 10)
+    return _TENS[tens] + (f"-{_ONES[ones]}" if ones else "")
+
+
+def _sub(pattern: str, repl: str | Callable[[re.Match[str]], str], flags: int = 0) -> Callable[[str], str]:
+    compiled = re.compile(pattern, flags)
+    return lambda text: compiled.sub(repl, text)
+
+
+_COMPASS = "|".join(sorted(COMPASS_WORDS, key=len, reverse=True))
+_NUM = r"\d+(?:[.,]\d+)*"
+
+
+def _kilometres(match: re.Match[str]) -> str:
+    return f"{match.group(1)} kilometre{'' if match.group(1) == '1' else 's'}"
+
+
+def _offset_en(match: re.Match[str]) -> str:
+    sign = "plus" if match.group(1) == "+" else "minus"
+    minutes = f" {number_words(int(match.group(3)))}" if match.group(3) else ""
+    return f"UTC {sign} {number_words(int(match.group(2)))}{minutes}"
+
+
+def _clock_24h(match: re.Match[str]) -> str:
+    hour, minute = int(match.group(1)), match.group(2)
+    return f"{hour % 12 or 12}:{minute} {'AM' if hour < 12 else 'PM'}"
+
+
+def _signed(match: re.Match[str]) -> str:
+    return f"{match.group(1)}{'plus' if match.group(2) == '+' else 'minus'} {match.group(3)}"
+
+
+_EN_RULES: tuple[Callable[[str], str], ...] = (
+    _sub(r"\bM\s?(\d+(?:\.\d+)?)\b", r"magnitude \1"),
+    _sub(rf"\b({_COMPASS})\s+of\b", lambda m: f"{COMPASS_WORDS[m.group(1)][0]} of"),
+    _sub(rf"({_NUM})\s*km/h\b", r"\1 kilometres per hour"),
+    _sub(rf"\b({_NUM})\s*km\b", _kilometres),
+    _sub(rf"\b({_NUM})\s*mm\b", r"\1 millimetres"),
+    _sub(rf"\b({_NUM})\s*mi\b", r"\1 miles"),
+    _sub(rf"\b({_NUM})\s+m\b(?![.']\w)", r"\1 metres"),
+    _sub(r"\b(Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec)\.(?=\s+\d)", lambda m: _MONTHS[m.group(1)[:3]]),
+    _sub(rf"({_NUM})\s*°\s*C\b", r"\1 degrees Celsius"),
+    _sub(rf"({_NUM})\s*°\s*F\b", r"\1 degrees Fahrenheit"),
+    _sub(rf"({_NUM})\s*°", r"\1 degrees"),
+    _sub(rf"({_NUM})\s*%", r"\1 percent"),
+    _sub(r"\bUTC\s*([+\-−])\s*(\d{1,2})(?::(\d{2}))?\b", _offset_en),
+    _sub(r"(^|[\s(])([+\-−])(\d)", _signed),
+    _sub(r"\b(\d{1,2})\s*[–—]\s*(\d{1,2})\b", r"\1 to \2"),
+    _sub(r"(?<![\d:])([01]?\d|2[0-3]):([0-5]\d)(?!\s*(?:AM|PM|am|pm|a\.m\.|p\.m\.))(?![\d:])", _clock_24h),
+    _sub(r"\b(\d{1,2}):00(\s*(?:AM|PM|am|pm|a\.m\.|p\.m\.))", r"\1\2"),
+    _sub(r",\s*([A-Z]{2})\b(?![.\w])", lambda m: f", {US_STATES.get(m.group(1), m.group(1))}"),
+    _sub(r"\bDr\.\s+(?=[A-Z])", "Doctor "),
+    _sub(r"(?<=[a-z])\s+Dr\.", " Drive"),
+    _sub(r"\bSt\.\s+(?=[A-Z])", "Saint "),
+    _sub(r"(?<=[a-z])\s+St\.", " Street"),
+    _sub(r"\bMt\.\s+(?=[A-Z])", "Mount "),
+    _sub(r"(?<=[a-z])\s+Ave\.", " Avenue"),
+    _sub(r"\bNo\.\s*(?=\d)", "number "),
+    _sub(r"\bvs\.?(?=\s)", "versus"),
+    _sub(r"\be\.g\.,?", "for example,"),
+    _sub(r"\bi\.e\.,?", "that is,"),
+    _sub(r"\s&\s", " and "),
+)
+
+
+def _place_zh(match: re.Match[str]) -> str:
+    town, region = match.group(3), (match.group(4) or "").strip()
+    where = f"{_ZH_REGIONS.get(region, region)}{town}" if region else town
+    return f"{where}{COMPASS_WORDS[match.group(2)][1]}方向{match.group(1)}公里处"
+
+
+def _offset_zh(match: re.Match[str]) -> str:
+    sign = "加" if match.group(1) == "+" else "减"
+    minutes = f"{int(match.group(3))}分" if match.group(3) else ""
+    return f"协调世界时{sign}{int(match.group(2))}小时{minutes}"
+
+
+_ZH_RULES: tuple[Callable[[str], str], ...] = (
+    _sub(
+        rf"({_NUM})\s*km\s+({_COMPASS})\s+of\s+([^,，。]+?)(?:,\s*([A-Za-z][\w .-]*?))?(?=$|[，。；、）(（]|发生)",
+        _place_zh,
+    ),
+    _sub(r"\bM\s?(\d+(?:\.\d+)?)(?![\d.])", r"\1级"),
+    _sub(rf"({_NUM})\s*km/h", r"\1公里每小时"),
+    _sub(rf"({_NUM})\s*km\b", r"\1公里"),
+    _sub(rf"({_NUM})\s*mm\b", r"\1毫米"),
+    _sub(rf"({_NUM})\s*°\s*C\b", r"\1摄氏度"),
+    _sub(rf"({_NUM})\s*%", r"百分之\1"),
+    _sub(r"\bUTC\s*([+\-−])\s*(\d{1,2})(?::(\d{2}))?\b", _offset_zh),
+    _sub(r"\bUTC\b", "协调世界时"),
+    _sub(r"公里/小时", "公里每小时"),
+)
+
+
+def spoken_form(text: str, language: str) -> str:
+    """The text as a newsreader says it: abbreviations, units, bearings and offsets in words, in ``language``.
+
+    Args:
+        text: Written text (a headline, a paragraph, a script sentence).
+        language: ``en`` or ``zh`` (a tag such as ``en-GB`` or ``zh-Hans`` reads its primary subtag);
+            other languages come back unchanged.
+
+    Example:
+        >>> spoken_form("The index fell -0.42% (UTC+5:30).", "en")
+        'The index fell minus 0.42 percent (UTC plus five thirty).'
+        >>> spoken_form("38 km ESE of Hualien City, Taiwan发生6.4级地震，当地时间（UTC+8）", "zh")
+        '台湾Hualien City东南偏东方向38公里处发生6.4级地震，当地时间（协调世界时加8小时）'
+    """
+    base = primary_language(language)
+    rules = _EN_RULES if base == "en" else _ZH_RULES if base == "zh" else ()
+    for rule in rules:
+        text = rule(text)
+    return text
+
+
+#: Speaking rates of the default voices (en-joe measured with Whisper timings; a digit is said as about 4 letters).
+_LETTERS_PER_SECOND = 16.0
+_HANZI_PER_SECOND = 4.0
+_SENTENCE_PAUSE = 0.3
+
+
+def speaking_seconds(text: str, language: str) -> float:
+    """About how long the default voice takes to say ``text`` (already in spoken form), pauses included.
+
+    Example:
+        >>> round(speaking_seconds("A magnitude 6.4 earthquake struck.", "en"), 1)
+        2.8
+        >>> speaking_seconds("地震。", "zh")
+        0.8
+    """
+    sentences = max(1, len(re.findall(r"[.!?。！？]+(?:\s|$)", text)))
+    if primary_language(language) == "zh":
+        hanzi = len(re.findall(r"[\u4e00-\u9fff\d]", text))
+        return hanzi / _HANZI_PER_SECOND + sentences * _SENTENCE_PAUSE
+    digits = sum(ch.isdigit() for ch in text)
+    return (len(text) + 3 * digits) / _LETTERS_PER_SECOND + sentences * _SENTENCE_PAUSE
