@@ -694,7 +694,11 @@ class ScriptRequest(Request):
 
     task: ClassVar[Task] = Task.SCRIPT_WRITING
 
-    prompt: Prompt = Field(description="The article: Markdown or plain text.")
+    prompt: str = Field(
+        min_length=1,
+        max_length=2_000_000,
+        description="The article: Markdown, plain text or HTML (a saved page or an RSS item's body).",
+    )
     target_seconds: float = Field(default=60.0, gt=0.0, le=3600.0, description="Narration length to aim for.")
     language: str | None = Field(default=None, description="'en' or 'zh'; None: detect from the text.")
     words_per_second: float = Field(default=2.5, gt=0.0, le=10.0, description="English speaking rate.")

@@ -29,13 +29,13 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from html import escape
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from aigc_sdk._internal.files import atomic_write_bytes, atomic_write_json
+from aigc_sdk._internal.htmltext import read_html
 from aigc_sdk._internal.languages import primary_language
 from aigc_sdk._internal.model import FrozenModel
 from aigc_sdk._internal.optional import require
@@ -440,46 +440,14 @@ def _feed_key(feed: Path) -> str:
 # ------------------------------------------------------------------------------------------ helpers
 
 
-class _TextParser(HTMLParser):
-    """Block text of an HTML fragment: blocks become paragraphs; scripts, styles and captions are dropped."""
-
-    BLOCKS = frozenset("p div br li ul ol h1 h2 h3 h4 h5 h6 blockquote section article tr table pre".split())
-    SKIP = frozenset("script style figcaption noscript".split())
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.SKIP:
-            self.skipping += 1
-        elif tag in self.BLOCKS:
-            self.parts.append("\n\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIP:
-            self.skipping = max(0, self.skipping - 1)
-        elif tag in self.BLOCKS:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self.parts.append(data)
-
-
 def _html_text(html: str) -> str:
-    r"""The text of an HTML fragment, one paragraph per block (blank lines between).
+    r"""The text of an HTML fragment, one paragraph per block (blank lines between): the article reader's blocks.
 
     Example:
         >>> _html_text("<p>One &amp; two.</p><p>Three.<script>x()</script></p>")
         'One & two.\n\nThree.'
     """
-    parser = _TextParser()
-    parser.feed(html)
-    parser.close()
-    blocks = re.split(r"\n\s*\n", "".join(parser.parts))
-    return "\n\n".join(" ".join(block.split()) for block in blocks if block.strip())
+    return "\n\n".join(" ".join(block.text.split()) for block in read_html(html).blocks if block.text.strip())
 
 
 def _words(text: str) -> str:

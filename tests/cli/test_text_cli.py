@@ -90,7 +90,7 @@ def test_template_with_vendor_data_map_and_name(tmp_path: Path) -> None:
     result = runner.invoke(app, ["text", "-t", "market-close", "-d", str(gspc), "--name", "S&P 500"])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("S&P 500 rises 0.95% to close at 5,955.03\n")
-    assert "rose 55.91 points, or 0.95%" in result.stdout
+    assert "rose 55.91 points, or 0.95 percent" in result.stdout
     german = tmp_path / "dax.csv"
     german.write_text("Zeit,Schluss\n2026-11-24,19580.5\n2026-11-25,19480.25\n")
     mapped = runner.invoke(

@@ -40,6 +40,6 @@ def test_a_vendor_ohlcv_export_makes_a_clip_with_its_chart(tmp_path: Path) -> No
     outputs = {step["name"]: step["output"] for step in manifest["steps"]}
     script = outputs["script"]
     assert script["headline"] == "S&P 500 rises 0.95% to close at 5,955.03"
-    assert "rose 55.91 points, or 0.95%" in " ".join(script["sentences"])
+    assert "rose 55.91 points, or 0.95 percent" in " ".join(script["sentences"])
     kinds = [item["kind"] for item in outputs["visuals"]["items"]]
     assert kinds[1] == "chart"  # drawn from the converted rows (date, close), not the raw columns

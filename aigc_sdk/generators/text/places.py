@@ -151,7 +151,7 @@ def town_position(longitude: float, latitude: float, place: str) -> tuple[float,
 @functools.lru_cache(maxsize=1)
 def _finder() -> Any:
     module = require("timezonefinder", extra="text", feature="local times of feed events")
-    return module.TimezoneFinder()
+    return module.TimezoneFinder(in_memory=True)  # no file handles left open at exit
 
 
 def _land_zone(longitude: float, latitude: float) -> str | None:

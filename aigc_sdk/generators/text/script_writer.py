@@ -40,6 +40,7 @@ from aigc_sdk.errors import InvalidRequestError, MissingDependencyError, ModelNo
 from aigc_sdk.generators.base import BaseGenerator
 from aigc_sdk.generators.text.article import Article, parse_article
 from aigc_sdk.generators.text.embeddings import embed_with
+from aigc_sdk.generators.text.spoken import spoken_form
 from aigc_sdk.types import ScriptRequest, StoryResult, TextRequest, TextResult
 
 __all__ = ["ScriptWriter", "estimate_seconds", "parse_article"]
@@ -214,7 +215,7 @@ class ScriptWriter(BaseGenerator[ScriptRequest, StoryResult]):
             results.append(
                 StoryResult(
                     headline=article.title or sentences[0],  # a one-sentence article without a title
-                    paragraphs=paragraphs,
+                    paragraphs=tuple(spoken_form(p, article.language) for p in paragraphs),  # what a reader says
                     language=article.language,
                     provenance=self.provenance(request, **extra),
                 )

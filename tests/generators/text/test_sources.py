@@ -79,16 +79,16 @@ def test_yahoo_ohlcv_export_gives_the_change_from_the_previous_close(writer: Tem
     # 5955.03 - 5899.12 = 55.91 points; 55.91 / 5899.12 = 0.948 %: the last two sessions by date, not file order
     assert story.headline == "GSPC rises 0.95% to close at 5,955.03"
     lead = story.paragraphs[0]
-    assert "The GSPC index rose 55.91 points, or 0.95%, to close at 5,955.03 points" in lead
+    assert "The GSPC index rose 55.91 points, or 0.95 percent, to close at 5,955.03 points" in lead
     assert "on Wednesday, November 25, 2026" in lead  # the null holiday row (Nov 26) is no session
     assert "It opened at 5,901.00 and traded between 5,897.80 and 5,962.35." in lead
     assert "Volume was 4.1 billion shares." in lead
     # (5955.03 / 5912.40 - 1) * 100 = 0.72 % over the 4 sessions since Friday the 20th
-    assert "Over the 4 sessions since Friday, November 20, 2026, the index gained 0.72% from 5,912.40." in story.text
+    assert "Over the 4 sessions since Friday, November 20, 2026, the index gained 0.72 percent from 5,912.40." in story.text
     assert story.provenance.extra["source_format"] == "ohlcv"
     zh = writer(template="market-close", data=gspc, language="zh", seed=1, name="标普500")
     assert zh.headline == "标普500指数涨0.95%，收于5,955.03点"
-    assert "标普500指数上涨55.91点，涨幅0.95%，收于5,955.03点" in zh.paragraphs[0]
+    assert "标普500指数上涨55.91点，涨幅百分之0.95，收于5,955.03点" in zh.paragraphs[0]
     assert "开盘报5,901.00点，盘中最低5,897.80点，最高5,962.35点" in zh.paragraphs[0]
 
 
@@ -109,7 +109,7 @@ def test_any_case_and_order_us_dates_and_vendor_number_formats(writer: TemplateT
     path.write_text(VENDOR)
     story = writer(template="market-close", data=path, name="S&P 500", seed=1)
     assert story.headline == "S&P 500 rises 0.95% to close at 5,955.03"
-    assert "rose 55.91 points, or 0.95%" in story.paragraphs[0]
+    assert "rose 55.91 points, or 0.95 percent" in story.paragraphs[0]
     assert "on Wednesday, November 25, 2026" in story.paragraphs[0]
     assert "Volume was 4.1 billion shares." in story.paragraphs[0]
 
@@ -118,9 +118,9 @@ def test_our_own_market_csv_tells_the_same_story(writer: TemplateTextGenerator, 
     story = writer(template="market-close", data=data_dir / "market_close.csv", seed=1)
     assert story.text == (
         "Composite rises 0.93% to close at 4,189.77\n\n"
-        "The Composite index rose 0.93% to close at 4,189.77 points on Wednesday, November 25, 2026. "
+        "The Composite index rose 0.93 percent to close at 4,189.77 points on Wednesday, November 25, 2026. "
         "Trading volume was 3.4 billion.\n\n"
-        "Over the 3 sessions since Monday, November 23, 2026, the index gained 1.48% from 4,128.55. "
+        "Over the 3 sessions since Monday, November 23, 2026, the index gained 1.48 percent from 4,128.55. "
         "It was the 2nd gain in a row."
     )
     assert "source_format" not in story.provenance.extra
@@ -160,7 +160,7 @@ def test_map_renames_vendor_columns_before_validation(writer: TemplateTextGenera
     story = writer(template="market-close", data=german, field_map=field_map, name="DAX", seed=1)
     # 19480.25 - 19580.5 = -100.25 points; -100.25 / 19580.5 = -0.512 %
     assert story.headline == "DAX falls 0.51% to close at 19,480.25"
-    assert "fell 100.25 points, or 0.51%" in story.paragraphs[0]
+    assert "fell 100.25 points, or 0.51 percent" in story.paragraphs[0]
     assert "traded between 19,450.00 and 19,700.00" in story.paragraphs[0]
     assert story.provenance.extra["field_map"] == field_map
     # the CLI form: ["COLUMN=FIELD", …]
@@ -203,12 +203,12 @@ def test_open_meteo_forecast_gives_todays_high_low_and_conditions(writer: Templa
     story = writer(template="weather-summary", data=open_meteo(), seed=1)
     assert story.headline == "Lisbon: Light rain, high of 18.4°C"  # place from the offline geocoder
     now = story.paragraphs[0]
-    assert "At 2:15 PM on Thursday, November 26, 2026, it was 17.3°C in Lisbon with overcast skies." in now
-    assert "Humidity stood at 72 percent." in now and "Winds reached 19.4 km/h." in now
+    assert "At 2:15 PM on Thursday, November 26, 2026, it was 17.3 degrees Celsius in Lisbon with overcast skies." in now
+    assert "Humidity stood at 72 percent." in now and "Winds reached 19.4 kilometres per hour." in now
     forecast = story.paragraphs[1]
-    assert forecast.startswith("Today expect light rain, with a high of 18.4°C and a low of 12.9°C; chance of rain 85")
-    assert "Tomorrow, Friday, expect light rain showers, with a high of 17.1°C and a low of 11.5°C" in forecast
-    assert "On Saturday, expect partly cloudy skies, with a high of 19°C and a low of 11.8°C" in forecast
+    assert forecast.startswith("Today expect light rain, with a high of 18.4 degrees Celsius and a low of 12.9 degrees Celsius; chance of rain 85")
+    assert "Tomorrow, Friday, expect light rain showers, with a high of 17.1 degrees Celsius and a low of 11.5 degrees Celsius" in forecast
+    assert "On Saturday, expect partly cloudy skies, with a high of 19 degrees Celsius and a low of 11.8 degrees Celsius" in forecast
     places = story.provenance.extra["place_names"]
     assert places["data_license"] == "CC-BY-4.0" and places["package_license"] == "MIT" and places["place"] == "Lisbon"
     zh = writer(template="weather-summary", data=open_meteo(), language="zh", seed=1)
@@ -233,7 +233,7 @@ def test_open_meteo_name_flag_units_and_daily_only(writer: TemplateTextGenerator
     story = writer(template="weather-summary", data=daily_only, name="Lisbon", seed=1)
     assert story.headline == "Lisbon: Light rain, high of 18.4°C"
     assert story.paragraphs[0].startswith(
-        "In Lisbon today expect light rain, with a high of 18.4°C and a low of 12.9°C"
+        "In Lisbon today expect light rain, with a high of 18.4 degrees Celsius and a low of 12.9 degrees Celsius"
     )
 
 
