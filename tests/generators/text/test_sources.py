@@ -84,7 +84,10 @@ def test_yahoo_ohlcv_export_gives_the_change_from_the_previous_close(writer: Tem
     assert "It opened at 5,901.00 and traded between 5,897.80 and 5,962.35." in lead
     assert "Volume was 4.1 billion shares." in lead
     # (5955.03 / 5912.40 - 1) * 100 = 0.72 % over the 4 sessions since Friday the 20th
-    assert "Over the 4 sessions since Friday, November 20, 2026, the index gained 0.72 percent from 5,912.40." in story.text
+    assert (
+        "Over the 4 sessions since Friday, November 20, 2026, the index gained 0.72 percent from 5,912.40."
+        in story.text
+    )
     assert story.provenance.extra["source_format"] == "ohlcv"
     zh = writer(template="market-close", data=gspc, language="zh", seed=1, name="标普500")
     assert zh.headline == "标普500指数涨0.95%，收于5,955.03点"
@@ -203,12 +206,23 @@ def test_open_meteo_forecast_gives_todays_high_low_and_conditions(writer: Templa
     story = writer(template="weather-summary", data=open_meteo(), seed=1)
     assert story.headline == "Lisbon: Light rain, high of 18.4°C"  # place from the offline geocoder
     now = story.paragraphs[0]
-    assert "At 2:15 PM on Thursday, November 26, 2026, it was 17.3 degrees Celsius in Lisbon with overcast skies." in now
+    assert (
+        "At 2:15 PM on Thursday, November 26, 2026, it was 17.3 degrees Celsius in Lisbon with overcast skies." in now
+    )
     assert "Humidity stood at 72 percent." in now and "Winds reached 19.4 kilometres per hour." in now
     forecast = story.paragraphs[1]
-    assert forecast.startswith("Today expect light rain, with a high of 18.4 degrees Celsius and a low of 12.9 degrees Celsius; chance of rain 85")
-    assert "Tomorrow, Friday, expect light rain showers, with a high of 17.1 degrees Celsius and a low of 11.5 degrees Celsius" in forecast
-    assert "On Saturday, expect partly cloudy skies, with a high of 19 degrees Celsius and a low of 11.8 degrees Celsius" in forecast
+    assert forecast.startswith(
+        "Today expect light rain, with a high of 18.4 degrees Celsius and a low of 12.9 degrees Celsius; "
+        "chance of rain 85"
+    )
+    assert (
+        "Tomorrow, Friday, expect light rain showers, with a high of 17.1 degrees Celsius "
+        "and a low of 11.5 degrees Celsius" in forecast
+    )
+    assert (
+        "On Saturday, expect partly cloudy skies, with a high of 19 degrees Celsius and a low of 11.8 degrees Celsius"
+        in forecast
+    )
     places = story.provenance.extra["place_names"]
     assert places["data_license"] == "CC-BY-4.0" and places["package_license"] == "MIT" and places["place"] == "Lisbon"
     zh = writer(template="weather-summary", data=open_meteo(), language="zh", seed=1)
