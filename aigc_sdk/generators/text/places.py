@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aigc_sdk._internal.optional import require
+from aigc_sdk._internal.places import country_zone
 
 __all__ = ["COMPASS", "Place", "parse_place", "place_phrase", "town_position", "zone_for_event"]
 
@@ -176,7 +177,10 @@ def _nearest_land_zone(longitude: float, latitude: float, rings: tuple[float, ..
 
 @functools.lru_cache(maxsize=4096)
 def zone_for_event(longitude: float, latitude: float, place: str | None = None) -> str:
-    """The IANA time zone of an event: its named town's, else its own on land, else the nearest land's, else UTC.
+    """The IANA time zone of an event: its town's, else its country's, else its own, else the nearest land's, else UTC.
+
+    The town is the one a ``"<km> km <bearing> of <town>"`` place names; the country is one named in the place
+    that keeps a single zone; the event's own zone counts on land only.
 
     Args:
         longitude: Degrees east.
@@ -195,4 +199,5 @@ def zone_for_event(longitude: float, latitude: float, place: str | None = None) 
         zone = _land_zone(*town) or _nearest_land_zone(*town, rings=_RINGS_KM[:3])
         if zone:
             return zone
-    return _land_zone(longitude, latitude) or _nearest_land_zone(longitude, latitude) or "UTC"
+    named = country_zone(place) if place else None  # "south of the Fiji Islands": Fiji's, not the nearest land's
+    return named or _land_zone(longitude, latitude) or _nearest_land_zone(longitude, latitude) or "UTC"

@@ -432,7 +432,10 @@ class _Formatter:
         m = self.moment(value, tz)
         name = m.tzname() or ""
         label = _offset_label(m)
-        spoken_name = name.isalpha() and name not in ("UTC", "GMT") and not self.zh  # zh voices skip Latin letters
+        zone = str(getattr(m.tzinfo, "key", ""))
+        home = _AMBIGUOUS_ZONE_NAMES.get(name)
+        clear = home is None or zone.startswith(home)  # "PST" in Manila is not Pacific: offset only
+        spoken_name = name.isalpha() and name not in ("UTC", "GMT") and clear and not self.zh  # zh voices skip Latin
         return f"{name}, {label}" if spoken_name else label
 
     def relative(self, value: Any, now: Any = None) -> str:
@@ -459,6 +462,13 @@ class _Formatter:
         else:
             words = (up or "rose", down or "fell", flat or "was unchanged")
         return words[0] if number > 0 else words[1] if number < 0 else words[2]
+
+
+#: Zone abbreviations that name different zones in different places, and the zones a listener takes them for.
+_AMBIGUOUS_ZONE_NAMES = {
+    "CST": "America/", "CDT": "America/", "PST": "America/", "PDT": "America/", "EST": "America/",
+    "EDT": "America/", "AST": "America/", "ADT": "America/", "IST": "Asia/Kolkata", "BST": "Europe/London",
+}  # fmt: skip
 
 
 def _num(value: Any) -> float:
