@@ -2,7 +2,7 @@
 
 A quake is at a point, but the clock that matters is the one of the people who felt it.
 :func:`zone_for_event` answers the IANA time zone for an event's coordinates, offline
-(``timezonefinder``'s polygons, then :mod:`zoneinfo` for daylight saving):
+(``timezonefinder``'s polygons, then ``zoneinfo`` for daylight saving):
 
 1. USGS names a place as a distance and bearing from a town (``"94 km E of Miyako, Japan"``):
    walk back from the epicentre to that town and take the town's zone, so a quake at sea
