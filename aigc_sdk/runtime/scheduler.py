@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from aigc_sdk.errors import (
     InvalidRequestError,
+    ModelLoadError,
     RequestCancelledError,
     RequestTimeoutError,
     SchedulerClosedError,
@@ -142,6 +143,8 @@ class GpuScheduler:
         self._lock = threading.Lock()
         self._specs: dict[str, ModelSpec] = {}
         self._stats = Stats()
+        self._workers = threading.local()  # .busy: this thread runs a batch (its sub-requests may still queue)
+        self._draining = False
         self._queue = RequestQueue(
             self._lock,
             self._stats,
@@ -315,7 +318,7 @@ class GpuScheduler:
             try:
                 generator, _ = self._placement.acquire(queue.spec)
             except BaseException as exc:
-                self._fail_queued(queue, exc)
+                self._fail_queued(queue, _for_callers(exc, model_id))
                 raise
             try:
                 yield generator
@@ -370,8 +373,12 @@ class GpuScheduler:
         return future, entry
 
     def _model_queue(self, model_id: str) -> ModelQueue:
-        """The queue of a known model, made on first use (lock held)."""
-        if self._queue.closed:
+        """The queue of a known model, made on first use (lock held).
+
+        After :meth:`shutdown` only a running batch's own sub-requests (a model that composes others)
+        are accepted, while the queues drain, so the batch can finish.
+        """
+        if self._queue.closed and not (self._draining and getattr(self._workers, "busy", False)):
             raise SchedulerClosedError("the scheduler is shut down; no new requests are accepted")
         spec = self._specs.get(model_id)
         if spec is None:
@@ -454,6 +461,7 @@ class GpuScheduler:
             True
         """
         with self._lock:
+            self._draining = not cancel_pending and not self._queue.closed
             dropped = self._queue.close(cancel_pending=cancel_pending)
             self._placement.room.notify_all()
         self._queue.cancel(dropped, RequestCancelledError("cancelled: the scheduler was shut down"))
@@ -491,14 +499,16 @@ class GpuScheduler:
                         self._placement.claim(model_id)  # a batch is in flight: not evictable from now on
                 if batch is None:
                     return
+                self._workers.busy = True
                 try:
                     self._serve(queue, batch)
                 except Exception as exc:  # a bug here must not strand the batch's futures or the memory
                     logger.exception("scheduler worker for %r failed", model_id)
                     with self._lock:
                         self._placement.abandon(model_id)
-                        queue.running = 0
                     self._queue.fail([e for e in batch if not e.future.done()], exc)
+                finally:
+                    self._workers.busy = False
         finally:
             self._placement.retire(model_id)
 
@@ -508,7 +518,7 @@ class GpuScheduler:
             try:
                 generator, device = self._placement.acquire(queue.spec)
             except BaseException as exc:
-                self._fail_queued(queue, exc, batch)
+                self._fail_queued(queue, _for_callers(exc, model_id), batch)
                 if not isinstance(exc, Exception):
                     raise
                 return
@@ -533,3 +543,16 @@ class GpuScheduler:
             self._on_event(event)
         except Exception:
             logger.exception("the scheduler's on_event hook raised on %s", type(event).__name__)
+
+
+def _for_callers(error: BaseException, model_id: str) -> BaseException:
+    """What other callers' futures get when a load fails: the error, or a ModelLoadError for an interrupt or exit.
+
+    A KeyboardInterrupt or SystemExit belongs to the thread it happened in; other callers get a
+    :class:`ModelLoadError` chained to it instead.
+    """
+    if isinstance(error, Exception):
+        return error
+    wrapped = ModelLoadError(f"loading {model_id!r} was interrupted ({type(error).__name__})")
+    wrapped.__cause__ = error
+    return wrapped

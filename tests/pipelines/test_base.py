@@ -8,6 +8,7 @@ import sys
 import textwrap
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,27 @@ def test_runs_in_dependency_order_and_moves_artifacts_to_the_stage_folder(tmp_pa
     assert [e.status for e in events if e.step == "write"] == ["started", "done"]
     assert not list(tmp_path.rglob("*.partial"))
     assert run.models == {"upper": [], "write": []}  # no Studio, no models
+
+
+@step
+def slow_write(ctx: StepContext, upper: Text) -> FileOut:
+    path = ctx.workdir / "out.txt"
+    path.write_text(upper.text)
+    gate.wait(timeout=30)  # both runs are inside this stage at once
+    return FileOut(path=path, size=path.stat().st_size)
+
+
+gate = threading.Barrier(2)
+
+
+def test_two_runs_of_one_stage_at_once_keep_each_others_files(tmp_path: Path) -> None:
+    pipe = Pipeline("t2", [upper, slow_write], cache_dir=tmp_path)
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: pipe.run({"text": "same"}), range(2)))
+    for run in runs:  # each output names files that exist: neither run deleted the other's work
+        assert run[slow_write].path.read_text() == "SAME"
+    assert not list(tmp_path.rglob("*.partial"))
+    assert pipe.run({"text": "same"}).reused == ["slow_write", "upper"]
 
 
 def test_second_run_reuses_every_stage_and_params_change_the_key(tmp_path: Path) -> None:
