@@ -354,9 +354,7 @@ class JobStore:
     def _event(self, db: sqlite3.Connection, job_id: str, data: dict[str, Any]) -> None:
         db.execute("INSERT INTO events (job, data) VALUES (?, ?)", (job_id, json.dumps(data)))
 
-    def transition(
-        self, job_id: str, to: JobStatus, *, allowed: Iterable[str], **fields: Any
-    ) -> Job:
+    def transition(self, job_id: str, to: JobStatus, *, allowed: Iterable[str], **fields: Any) -> Job:
         """Move a job to ``to`` if it is in one of the ``allowed`` states, in one transaction.
 
         Args:

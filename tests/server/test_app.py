@@ -119,7 +119,14 @@ def test_submit_events_review_download_approve(client: TestClient, data: Path) -
 def test_downloads_serve_only_the_jobs_own_files(client: TestClient) -> None:
     job = next(j for j in client.get("/v1/clips").json() if j["files"])
     base = f"/v1/clips/{job['id']}/files"
-    for name in ("..%2Fjobs.sqlite", "..%2F..%2Fjobs.sqlite", "article.md", ".clip.mp4", "%2Fetc%2Fpasswd", "clip.mp4%00"):
+    for name in (
+        "..%2Fjobs.sqlite",
+        "..%2F..%2Fjobs.sqlite",
+        "article.md",
+        ".clip.mp4",
+        "%2Fetc%2Fpasswd",
+        "clip.mp4%00",
+    ):
         response = client.get(f"{base}/{name}")
         assert response.status_code == 404, (name, response.status_code)
         assert response.json()["error"]["code"] in ("JobNotFoundError", "NotFound")
