@@ -150,7 +150,7 @@ def _clips_router(store: JobStore, runner: JobRunner, max_queued: int) -> APIRou
     @router.get("", response_model=list[ClipView])
     def listing(status: str | None = None, limit: int = 100) -> list[ClipView]:
         """The jobs, newest first; ``?status=review`` keeps one state."""
-        return [ClipView.of(job, position=store.position(job)) for job in store.list(status, limit=min(limit, 1000))]
+        return [ClipView.of(job, position=store.position(job)) for job in store.jobs(status, limit=min(limit, 1000))]
 
     @router.get("/{job_id}", response_model=ClipView)
     def status(job_id: str) -> ClipView:

@@ -255,13 +255,13 @@ class JobStore:
             raise JobNotFoundError(f"no job {job_id!r}")
         return _job(row)
 
-    def list(self, status: str | None = None, *, limit: int = 100) -> list[Job]:
+    def jobs(self, status: str | None = None, *, limit: int = 100) -> list[Job]:
         """Jobs, newest first, optionally only those in one state.
 
         Example:
             >>> import tempfile, pathlib
             >>> store = JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite")
-            >>> _ = store.create({}); [j.status for j in store.list("queued")]
+            >>> _ = store.create({}); [j.status for j in store.jobs("queued")]
             ['queued']
         """
         if status is not None and status not in get_args(JobStatus):
@@ -376,7 +376,7 @@ class JobStore:
             aigc_sdk.server.store.JobStateError: job ... is queued, not review (hint: ...)
         """
         allowed = tuple(allowed)
-        columns = {"status": to, "updated": time.time()}
+        columns: dict[str, Any] = {"status": to, "updated": time.time()}
         if "error" in fields:
             error = fields["error"]
             columns["error"] = error.model_dump_json() if error is not None else None
