@@ -137,12 +137,7 @@ def _clips_router(store: JobStore, runner: JobRunner, max_queued: int) -> APIRou
     @router.post("", status_code=202, response_model=ClipView, responses={409: _ERRORS, 429: _ERRORS})
     def create(body: ClipRequest, idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> ClipView:
         """Queue a clip from an article; the same ``Idempotency-Key`` returns the same job."""
-        existing = store.by_key(idempotency_key) if idempotency_key else None
-        if existing is None and store.count("queued") >= max_queued:
-            raise QueueFullError(f"{max_queued} jobs are queued already")
-        job, created = (
-            (existing, False) if existing else store.create(body.model_dump(), idempotency_key=idempotency_key)
-        )
+        job, created = store.create(body.model_dump(), idempotency_key=idempotency_key, max_queued=max_queued)
         if created:
             runner.wake()
         return ClipView.of(job, position=store.position(job))

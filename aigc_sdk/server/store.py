@@ -326,11 +326,21 @@ class JobStore:
 
     # ---------------------------------------------------------------------------------------- changing
 
-    def create(self, options: dict[str, Any], *, idempotency_key: str | None = None) -> tuple[Job, bool]:
+    def create(
+        self, options: dict[str, Any], *, idempotency_key: str | None = None, max_queued: int | None = None
+    ) -> tuple[Job, bool]:
         """Queue a new job, or return the job already made for this idempotency key.
+
+        Args:
+            options: The job's options (JSON-serializable).
+            idempotency_key: A client's key: the same key returns the same job.
+            max_queued: Refuse a new job when this many wait already (checked in the same transaction).
 
         Returns:
             The job, and whether it was created now.
+
+        Raises:
+            QueueFullError: ``max_queued`` jobs are queued already.
 
         Example:
             >>> import tempfile, pathlib
@@ -344,6 +354,10 @@ class JobStore:
                 row = db.execute("SELECT * FROM jobs WHERE idempotency_key = ?", (idempotency_key,)).fetchone()
                 if row is not None:
                     return _job(row), False
+            if max_queued is not None:
+                queued = db.execute("SELECT COUNT(*) FROM jobs WHERE status = 'queued'").fetchone()[0]
+                if queued >= max_queued:
+                    raise QueueFullError(f"{queued} jobs are queued already (the most this server keeps)")
             db.execute(
                 "INSERT INTO jobs (id, status, options, idempotency_key, created, updated) VALUES (?, ?, ?, ?, ?, ?)",
                 (job_id, "queued", json.dumps(options), idempotency_key, now, now),

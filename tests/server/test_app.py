@@ -144,6 +144,18 @@ def test_cancel_a_running_job(client: TestClient) -> None:
     assert _events(client, job["id"])[-1][1]["status"] == "cancelled"
 
 
+def test_shutdown_puts_a_running_job_back_in_the_queue(studio: Studio, data: Path, tmp_path: Path) -> None:
+    (tmp_path / "cache").symlink_to(data / "cache")
+    with TestClient(create_app(tmp_path, studio=studio, concurrency=1)) as server:
+        job = _submit(server, seed=8)
+        _wait(server, job["id"], {"running"})
+    # the lifespan's shutdown cancelled it at a checkpoint and re-queued it: the next start runs it again
+    with JobStore(tmp_path / "jobs.sqlite") as store:
+        stopped = store.get(job["id"])
+        assert stopped.status == "queued" and stopped.files == []
+        assert [e.status for e in store.events(job["id"]) if e.step is None][-2:] == ["running", "queued"]
+
+
 def test_restart_requeues_a_job_left_running(studio: Studio, client: TestClient, data: Path, tmp_path: Path) -> None:
     (tmp_path / "cache").symlink_to(data / "cache")  # the stages finished before the "crash"
     with JobStore(tmp_path / "jobs.sqlite") as store:
@@ -170,11 +182,15 @@ def test_idempotency_key_returns_the_same_job(queue_only: TestClient) -> None:
 
 def test_a_full_queue_answers_429_with_retry_after(queue_only: TestClient) -> None:
     body = {"article": "Text."}
-    first, second = (queue_only.post("/v1/clips", json=body).json() for _ in range(2))
+    first = queue_only.post("/v1/clips", json=body, headers={"Idempotency-Key": "k"}).json()
+    second = queue_only.post("/v1/clips", json=body).json()
     assert second["position"] == 2
     full = queue_only.post("/v1/clips", json=body)
     _error(full, 429, "QueueFullError")
     assert full.headers["retry-after"] == "7"
+    # a retry of a job already made is answered even when the queue is full
+    replay = queue_only.post("/v1/clips", json=body, headers={"Idempotency-Key": "k"})
+    assert replay.status_code == 202 and replay.json()["id"] == first["id"]
     # cancelling a queued job makes room
     cancelled = queue_only.delete(f"/v1/clips/{first['id']}")
     assert cancelled.status_code == 202 and cancelled.json()["status"] == "cancelled"
