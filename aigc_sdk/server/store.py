@@ -1,0 +1,486 @@
+"""The job store: one SQLite file (WAL mode) under the server's data folder.
+
+Every state change is one transaction that names the states it may leave, so two
+threads never both move a job (a job is claimed by exactly one worker). On start,
+jobs left ``running`` by a killed server go back to ``queued``: their finished
+stages are in the stage cache, so a rerun resumes instead of starting over.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> store = JobStore(pathlib.Path(tempfile.mkdtemp()) / "jobs.sqlite")
+    >>> job, created = store.create({"aspect": "1:1"}, idempotency_key="k1")
+    >>> (job.status, created, store.create({}, idempotency_key="k1")[0].id == job.id)
+    ('queued', True, True)
+    >>> store.claim_next().status
+    'running'
+    >>> store.close()
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, Field
+
+from aigc_sdk.errors import AigcError, InvalidRequestError
+
+__all__ = [
+    "FINAL_STATES",
+    "Job",
+    "JobError",
+    "JobEvent",
+    "JobNotFoundError",
+    "JobStateError",
+    "JobStatus",
+    "JobStore",
+    "QueueFullError",
+    "StageProgress",
+]
+
+JobStatus = Literal["queued", "running", "review", "approved", "rejected", "failed", "cancelled"]
+#: States a job never leaves by itself (``review`` waits for an editor).
+FINAL_STATES: frozenset[str] = frozenset({"review", "approved", "rejected", "failed", "cancelled"})
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    options TEXT NOT NULL,
+    idempotency_key TEXT UNIQUE,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    progress TEXT NOT NULL DEFAULT '{}',
+    error TEXT,
+    files TEXT NOT NULL DEFAULT '[]',
+    reason TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    job TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_job ON events (job, seq);
+"""
+
+
+class JobNotFoundError(InvalidRequestError):
+    """No job has this id (HTTP 404).
+
+    Example:
+        >>> JobNotFoundError("no job 'x'").hint
+        'list the jobs with GET /v1/clips'
+    """
+
+    default_hint = "list the jobs with GET /v1/clips"
+
+
+class JobStateError(InvalidRequestError):
+    """The job is not in a state that allows this (approve a queued job, cancel a finished one): HTTP 409.
+
+    Example:
+        >>> isinstance(JobStateError("job is queued"), InvalidRequestError)
+        True
+    """
+
+    default_hint = "read the job's status with GET /v1/clips/{id} first"
+
+
+class QueueFullError(AigcError):
+    """Too many jobs wait already (HTTP 429 with Retry-After).
+
+    Example:
+        >>> QueueFullError("10 jobs queued").retryable
+        True
+    """
+
+    default_hint = "retry after the Retry-After seconds, or raise the server's --max-queued"
+    default_retryable = True
+
+
+class StageProgress(BaseModel):
+    """Where one stage of a job stands.
+
+    Example:
+        >>> StageProgress(status="done", fraction=1.0, seconds=2.5).status
+        'done'
+    """
+
+    status: Literal["started", "cached", "progress", "done", "failed"]
+    fraction: float = 0.0
+    message: str = ""
+    seconds: float | None = None
+
+
+class JobError(BaseModel):
+    """Why a job failed: the SDK error's type name, message and hint.
+
+    Example:
+        >>> JobError(code="PipelineError", message="step 'render' failed").hint is None
+        True
+    """
+
+    code: str
+    message: str
+    hint: str | None = None
+
+
+class JobEvent(BaseModel):
+    """One recorded event of a job: a stage's progress, or its new status (``step`` is None then).
+
+    Example:
+        >>> JobEvent(seq=1, step=None, status="review").status
+        'review'
+    """
+
+    seq: int
+    step: str | None = None
+    status: str
+    fraction: float = 0.0
+    message: str = ""
+    seconds: float | None = None
+
+
+class Job(BaseModel):
+    """A job as stored: its status, options, per-stage progress, error and the names of its files.
+
+    Example:
+        >>> Job(id="a", status="queued", options={}, created=0.0, updated=0.0).files
+        []
+    """
+
+    id: str
+    status: JobStatus
+    options: dict[str, Any]
+    idempotency_key: str | None = None
+    created: float
+    updated: float
+    progress: dict[str, StageProgress] = Field(default_factory=dict)
+    error: JobError | None = None
+    files: list[str] = Field(default_factory=list)
+    reason: str | None = None
+
+
+def _job(row: sqlite3.Row) -> Job:
+    return Job(
+        id=row["id"],
+        status=row["status"],
+        options=json.loads(row["options"]),
+        idempotency_key=row["idempotency_key"],
+        created=row["created"],
+        updated=row["updated"],
+        progress=json.loads(row["progress"]),
+        error=json.loads(row["error"]) if row["error"] else None,
+        files=json.loads(row["files"]),
+        reason=row["reason"],
+    )
+
+
+class JobStore:
+    """Jobs in one SQLite file, shared by the API and the worker threads (one connection behind a lock).
+
+    Args:
+        path: The database file; its folder is created.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> with JobStore(pathlib.Path(tempfile.mkdtemp()) / "jobs.sqlite") as store:
+        ...     job, _ = store.create({})
+        ...     store.cancel_queued(job.id).status
+        'cancelled'
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def __enter__(self) -> JobStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the database connection.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite").close()
+        """
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # ---------------------------------------------------------------------------------------- reading
+
+    def get(self, job_id: str) -> Job:
+        """The job with this id.
+
+        Raises:
+            JobNotFoundError: No such job.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> store = JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite")
+            >>> store.get(store.create({})[0].id).status
+            'queued'
+        """
+        with self._lock:
+            row = self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise JobNotFoundError(f"no job {job_id!r}")
+        return _job(row)
+
+    def jobs(self, status: str | None = None, *, limit: int = 100) -> list[Job]:
+        """Jobs, newest first, optionally only those in one state.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> store = JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite")
+            >>> _ = store.create({}); [j.status for j in store.jobs("queued")]
+            ['queued']
+        """
+        if status is not None and status not in get_args(JobStatus):
+            raise InvalidRequestError(f"unknown status {status!r}", hint=f"one of {', '.join(get_args(JobStatus))}")
+        query = "SELECT * FROM jobs" + (" WHERE status = ?" if status else "") + " ORDER BY created DESC LIMIT ?"
+        with self._lock:
+            rows = self._db.execute(query, (*([status] if status else []), limit)).fetchall()
+        return [_job(row) for row in rows]
+
+    def by_key(self, idempotency_key: str) -> Job | None:
+        """The job made for this idempotency key, or None.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite").by_key("k") is None
+            True
+        """
+        with self._lock:
+            row = self._db.execute("SELECT * FROM jobs WHERE idempotency_key = ?", (idempotency_key,)).fetchone()
+        return None if row is None else _job(row)
+
+    def count(self, status: str) -> int:
+        """How many jobs are in this state.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite").count("queued")
+            0
+        """
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM jobs WHERE status = ?", (status,)).fetchone()[0])
+
+    def position(self, job: Job) -> int:
+        """1 for the next queued job to run, 2 for the one after …; 0 when the job is not queued.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> store = JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite")
+            >>> store.position(store.create({})[0])
+            1
+        """
+        if job.status != "queued":
+            return 0
+        query = "SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND (created < ? OR (created = ? AND id <= ?))"
+        with self._lock:
+            return int(self._db.execute(query, (job.created, job.created, job.id)).fetchone()[0])
+
+    def events(self, job_id: str, after: int = 0) -> list[JobEvent]:
+        """The job's recorded events with a sequence number above ``after``, oldest first.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> store = JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite")
+            >>> [e.status for e in store.events(store.create({})[0].id)]
+            ['queued']
+        """
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, data FROM events WHERE job = ? AND seq > ? ORDER BY seq", (job_id, after)
+            ).fetchall()
+        return [JobEvent(seq=row["seq"], **json.loads(row["data"])) for row in rows]
+
+    # ---------------------------------------------------------------------------------------- changing
+
+    def create(
+        self, options: dict[str, Any], *, idempotency_key: str | None = None, max_queued: int | None = None
+    ) -> tuple[Job, bool]:
+        """Queue a new job, or return the job already made for this idempotency key.
+
+        Args:
+            options: The job's options (JSON-serializable).
+            idempotency_key: A client's key: the same key returns the same job.
+            max_queued: Refuse a new job when this many wait already (checked in the same transaction).
+
+        Returns:
+            The job, and whether it was created now.
+
+        Raises:
+            QueueFullError: ``max_queued`` jobs are queued already.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> store = JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite")
+            >>> store.create({"seed": 1})[0].options
+            {'seed': 1}
+        """
+        job_id, now = uuid.uuid4().hex, time.time()
+        with self._tx() as db:
+            if idempotency_key is not None:
+                row = db.execute("SELECT * FROM jobs WHERE idempotency_key = ?", (idempotency_key,)).fetchone()
+                if row is not None:
+                    return _job(row), False
+            if max_queued is not None:
+                queued = db.execute("SELECT COUNT(*) FROM jobs WHERE status = 'queued'").fetchone()[0]
+                if queued >= max_queued:
+                    raise QueueFullError(f"{queued} jobs are queued already (the most this server keeps)")
+            db.execute(
+                "INSERT INTO jobs (id, status, options, idempotency_key, created, updated) VALUES (?, ?, ?, ?, ?, ?)",
+                (job_id, "queued", json.dumps(options), idempotency_key, now, now),
+            )
+            self._event(db, job_id, {"step": None, "status": "queued"})
+        return self.get(job_id), True
+
+    def _event(self, db: sqlite3.Connection, job_id: str, data: dict[str, Any]) -> None:
+        db.execute("INSERT INTO events (job, data) VALUES (?, ?)", (job_id, json.dumps(data)))
+
+    def transition(self, job_id: str, to: JobStatus, *, allowed: Iterable[str], **fields: Any) -> Job:
+        """Move a job to ``to`` if it is in one of the ``allowed`` states, in one transaction.
+
+        Args:
+            job_id: The job.
+            to: Its new state.
+            allowed: The states it may leave for ``to``.
+            **fields: Columns to set with it: ``error`` (a :class:`JobError`), ``files``, ``reason``.
+
+        Raises:
+            JobNotFoundError: No such job.
+            JobStateError: The job is in another state.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> store = JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite")
+            >>> job = store.create({})[0]
+            >>> store.transition(job.id, "approved", allowed=["review"])
+            Traceback (most recent call last):
+            aigc_sdk.server.store.JobStateError: job ... is queued, not review (hint: ...)
+        """
+        allowed = tuple(allowed)
+        columns: dict[str, Any] = {"status": to, "updated": time.time()}
+        if "error" in fields:
+            error = fields["error"]
+            columns["error"] = error.model_dump_json() if error is not None else None
+        if "files" in fields:
+            columns["files"] = json.dumps(fields["files"])
+        if "reason" in fields:
+            columns["reason"] = fields["reason"]
+        sets = ", ".join(f"{name} = ?" for name in columns)
+        marks = ", ".join("?" for _ in allowed)
+        with self._tx() as db:
+            row = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise JobNotFoundError(f"no job {job_id!r}")
+            if row["status"] not in allowed:
+                raise JobStateError(f"job {job_id} is {row['status']}, not {' or '.join(allowed)}")
+            db.execute(
+                f"UPDATE jobs SET {sets} WHERE id = ? AND status IN ({marks})",
+                (*columns.values(), job_id, *allowed),
+            )
+            event: dict[str, Any] = {"step": None, "status": to}
+            if fields.get("error") is not None:
+                event["message"] = fields["error"].message
+            self._event(db, job_id, event)
+        return self.get(job_id)
+
+    def claim_next(self) -> Job | None:
+        """Take the oldest queued job for a worker (it becomes ``running``); None when none waits.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite").claim_next() is None
+            True
+        """
+        with self._tx() as db:
+            row = db.execute("SELECT id FROM jobs WHERE status = 'queued' ORDER BY created, id LIMIT 1").fetchone()
+            if row is None:
+                return None
+            db.execute("UPDATE jobs SET status = 'running', updated = ? WHERE id = ?", (time.time(), row["id"]))
+            self._event(db, row["id"], {"step": None, "status": "running"})
+        return self.get(row["id"])
+
+    def cancel_queued(self, job_id: str) -> Job:
+        """Cancel a job that has not started.
+
+        Raises:
+            JobStateError: It is not queued (a running job is cancelled by its worker).
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> store = JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite")
+            >>> store.cancel_queued(store.create({})[0].id).status
+            'cancelled'
+        """
+        return self.transition(job_id, "cancelled", allowed=["queued"])
+
+    def record(self, job_id: str, step: str, progress: StageProgress) -> None:
+        """Record a stage's progress: the job's per-stage table and its event log.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> store = JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite")
+            >>> job = store.create({})[0]
+            >>> store.record(job.id, "script", StageProgress(status="started"))
+            >>> store.get(job.id).progress["script"].status
+            'started'
+        """
+        with self._tx() as db:
+            row = db.execute("SELECT progress FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise JobNotFoundError(f"no job {job_id!r}")
+            table = json.loads(row["progress"])
+            table[step] = progress.model_dump()
+            db.execute(
+                "UPDATE jobs SET progress = ?, updated = ? WHERE id = ?", (json.dumps(table), time.time(), job_id)
+            )
+            self._event(db, job_id, {"step": step, **progress.model_dump()})
+
+    def requeue_running(self) -> int:
+        """Put jobs left ``running`` (by a killed server) back in the queue; returns how many.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> store = JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite")
+            >>> _ = store.create({}); _ = store.claim_next()
+            >>> store.requeue_running()
+            1
+        """
+        with self._tx() as db:
+            rows = db.execute("SELECT id FROM jobs WHERE status = 'running'").fetchall()
+            for row in rows:
+                db.execute("UPDATE jobs SET status = 'queued', updated = ? WHERE id = ?", (time.time(), row["id"]))
+                self._event(db, row["id"], {"step": None, "status": "queued", "message": "requeued after a restart"})
+        return len(rows)

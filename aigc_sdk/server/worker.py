@@ -1,0 +1,233 @@
+"""Worker threads: take queued jobs from the store and run ``news_clip`` on one shared Studio.
+
+Each job's article and outputs live under ``DATA/jobs/<id>/``; every job shares the stage
+cache under ``DATA/cache``, so a job re-queued after a crash resumes from its finished
+stages. A job's file names are recorded only once ``news_clip`` has published them
+(atomically), so no half-written file is ever listed or served.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> from aigc_sdk.server.store import JobStore
+    >>> data = pathlib.Path(tempfile.mkdtemp())
+    >>> runner = JobRunner(data, JobStore(data / "jobs.sqlite"), concurrency=0)
+    >>> runner.start(); runner.stop()
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from aigc_sdk._internal.files import atomic_write_bytes
+from aigc_sdk.errors import AigcError, PipelineCancelledError
+from aigc_sdk.pipelines import PipelineEvent
+from aigc_sdk.pipelines.news_clip import NewsClipConfig, news_clip
+from aigc_sdk.server.store import Job, JobError, JobStore, StageProgress
+from aigc_sdk.studio import Studio
+
+__all__ = ["JobRunner"]
+
+log = logging.getLogger(__name__)
+
+
+class JobRunner:
+    """``concurrency`` worker threads over one job store and one Studio.
+
+    Args:
+        data_dir: The server's data folder (jobs under ``jobs/``, the stage cache under ``cache/``).
+        store: The job store.
+        studio: The Studio every job shares; None: one is made on the first job and closed by :meth:`stop`.
+        concurrency: Worker threads (0: jobs are queued but none runs, e.g. a read-only replica or a test).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from aigc_sdk.server.store import JobStore
+        >>> data = pathlib.Path(tempfile.mkdtemp())
+        >>> JobRunner(data, JobStore(data / "j.sqlite"), concurrency=0).job_dir("abc").name
+        'abc'
+    """
+
+    def __init__(self, data_dir: Path, store: JobStore, *, studio: Studio | None = None, concurrency: int = 1) -> None:
+        self.data_dir = data_dir
+        self.store = store
+        self.concurrency = concurrency
+        self._studio = studio
+        self._own_studio = studio is None
+        self._lock = threading.Lock()
+        self._wake = threading.Condition()
+        self._stopping = threading.Event()
+        self._cancels: dict[str, threading.Event] = {}
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def studio(self) -> Studio:
+        """The shared Studio, made on first use.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> from aigc_sdk.server.store import JobStore
+            >>> data = pathlib.Path(tempfile.mkdtemp())
+            >>> runner = JobRunner(data, JobStore(data / "j.sqlite"), concurrency=0)
+            >>> runner.studio is runner.studio
+            True
+            >>> runner.stop()
+        """
+        with self._lock:
+            if self._studio is None:
+                self._studio = Studio()
+            return self._studio
+
+    def job_dir(self, job_id: str) -> Path:
+        """The folder of a job's article and files.
+
+        Example:
+            >>> import pathlib
+            >>> from aigc_sdk.server.store import JobStore
+            >>> JobRunner.job_dir.__doc__.split()[0]
+            'The'
+        """
+        return self.data_dir / "jobs" / job_id
+
+    @property
+    def alive(self) -> bool:
+        """Whether every worker thread runs (and the runner is not stopping).
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> from aigc_sdk.server.store import JobStore
+            >>> data = pathlib.Path(tempfile.mkdtemp())
+            >>> JobRunner(data, JobStore(data / "j.sqlite"), concurrency=0).alive
+            True
+        """
+        return not self._stopping.is_set() and all(thread.is_alive() for thread in self._threads)
+
+    def start(self) -> None:
+        """Re-queue the jobs a killed server left running, then start the workers.
+
+        Example:
+            >>> JobRunner.start.__name__
+            'start'
+        """
+        requeued = self.store.requeue_running()
+        if requeued:
+            log.info("re-queued %d job(s) left running", requeued)
+        for index in range(self.concurrency):
+            thread = threading.Thread(target=self._loop, name=f"aigc-serve-worker-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the workers: running jobs are cancelled at their next checkpoint and go back to the queue.
+
+        Example:
+            >>> JobRunner.stop.__name__
+            'stop'
+        """
+        self._stopping.set()
+        with self._lock:
+            for event in self._cancels.values():
+                event.set()
+        self.wake()
+        for thread in self._threads:
+            thread.join(timeout)
+        with self._lock:
+            if self._own_studio and self._studio is not None:
+                self._studio.close()
+                self._studio = None
+
+    def wake(self) -> None:
+        """Tell idle workers that a job was queued.
+
+        Example:
+            >>> JobRunner.wake.__name__
+            'wake'
+        """
+        with self._wake:
+            self._wake.notify_all()
+
+    def cancel(self, job_id: str) -> bool:
+        """Ask the worker running this job to stop it; False when no worker runs it.
+
+        Example:
+            >>> JobRunner.cancel.__name__
+            'cancel'
+        """
+        with self._lock:
+            event = self._cancels.get(job_id)
+        if event is None:
+            return False
+        event.set()
+        return True
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            job = self.store.claim_next()
+            if job is None:
+                with self._wake:
+                    self._wake.wait(0.5)
+                continue
+            try:
+                self._run(job)
+            except Exception:  # the store itself failed: keep the worker alive, the job stays as it is
+                log.exception("job %s: unexpected failure", job.id)
+
+    def _config(self, job: Job) -> NewsClipConfig:
+        folder = self.job_dir(job.id)
+        folder.mkdir(parents=True, exist_ok=True)
+        article = folder / "article.md"
+        if not article.exists():
+            atomic_write_bytes(article, str(job.options["article"]).encode())
+        options: dict[str, Any] = job.options
+        return NewsClipConfig(
+            input=article,
+            output=folder / "clip.mp4",
+            cache_dir=self.data_dir / "cache",
+            language=options.get("language"),
+            voice=options.get("voice"),
+            aspect=options.get("aspect", "16:9"),
+            target_seconds=options.get("duration", 60.0),
+            music=options.get("music", True),
+            seed=options.get("seed", 0),
+            subtitles=options.get("subtitles", True),
+        )
+
+    def _run(self, job: Job) -> None:
+        cancel = threading.Event()
+        with self._lock:
+            self._cancels[job.id] = cancel
+        if self._stopping.is_set():
+            cancel.set()
+
+        def on_event(event: PipelineEvent) -> None:
+            progress = StageProgress(
+                status=event.status, fraction=event.fraction, message=event.message, seconds=event.seconds
+            )
+            self.store.record(job.id, event.step, progress)
+
+        try:
+            clip = news_clip(self._config(job), studio=self.studio, on_event=on_event, cancel=cancel)
+        except PipelineCancelledError as error:
+            if self._stopping.is_set():  # a shutdown, not the client: run it again on the next start
+                self.store.transition(job.id, "queued", allowed=["running"])
+            else:
+                self.store.transition(job.id, "cancelled", allowed=["running"], error=_error(error))
+            return
+        except AigcError as error:
+            self.store.transition(job.id, "failed", allowed=["running"], error=_error(error))
+            return
+        except Exception as error:  # a bug, not bad input: recorded without a traceback, logged with one
+            log.exception("job %s failed", job.id)
+            failure = JobError(code="InternalError", message=f"{type(error).__name__}: {error}", hint="see the log")
+            self.store.transition(job.id, "failed", allowed=["running"], error=failure)
+            return
+        finally:
+            with self._lock:
+                self._cancels.pop(job.id, None)
+        files = [path.name for path in (clip.video, clip.srt, clip.vtt, clip.manifest) if path and path.is_file()]
+        self.store.transition(job.id, "review", allowed=["running"], files=files)
+
+
+def _error(error: AigcError) -> JobError:
+    return JobError(code=type(error).__name__, message=error.message, hint=error.hint)
