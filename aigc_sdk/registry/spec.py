@@ -292,6 +292,11 @@ class ModelSpec(FrozenModel):
     allow_pickle: bool = Field(default=False, description="Allow pickle weights (.bin/.pt/.ckpt).")
     trust_remote_code: bool = False
     options: dict[str, str | int | float | bool] = Field(default_factory=dict, description="Backend options.")
+    composes: tuple[Task, ...] = Field(
+        default=(),
+        description="Tasks whose models this model asks for its own sub-requests (in the request's language): "
+        "a pipeline stage that uses it records them too, so a changed embedder invalidates the stage.",
+    )
     description: str = ""
 
     @field_validator("id")
