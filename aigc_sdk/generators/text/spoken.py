@@ -7,11 +7,15 @@ A voice reads what it is given: ``"38 km ESE of Hualien City"`` comes out letter
 * distances and bearings: ``38 km ESE of`` → ``38 kilometres east-southeast of``
   (``38公里`` and ``东南偏东`` in Chinese, the place first: ``台湾Hualien City东南偏东方向38公里处``);
 * units and signs: ``km``, ``km/h``, ``mm``, ``°C``, ``%`` in full; ``-0.42`` → ``minus 0.42``;
-* offsets: ``UTC+8`` → ``UTC plus eight``, ``UTC+5:45`` → ``UTC plus five forty-five``;
-* abbreviations: US states after a comma (``, CA`` → ``, California``), ``M 6.4`` →
-  ``magnitude 6.4``, ``Dr.``/``St.``/``Mt.`` (``Doctor``/``Saint``/``Mount`` before a name,
-  ``Drive``/``Street`` after one), ``vs.``, ``e.g.``, ``i.e.``, ``&``;
-* clock times read as said: ``14:05`` → ``2:05 PM``, ``4:00 AM`` → ``4 AM``; scores ``3–1`` → ``3 to 1``.
+* offsets: ``UTC+8`` → ``UTC plus eight``, ``UTC+5:45`` → ``UTC plus five forty-five``,
+  ``UTC+5:05`` → ``UTC plus five oh five`` (``:00`` is not said);
+* abbreviations: a US state in a USGS place (``12 km NNW of Ridgecrest, CA`` → ``…, California``;
+  ``Ottawa, CA`` in free text stays), a magnitude ``M 6.4`` → ``magnitude 6.4`` (``the M25`` stays),
+  ``Dr.``/``St.``/``Mt.`` (``Doctor``/``Saint``/``Mount`` before a name, ``Drive``/``Street`` after
+  a street's name, the period kept where it also ends a sentence), ``vs.``, ``e.g.``, ``i.e.``, ``&``;
+* 24-hour clock times read as said: ``14:05`` → ``2:05 PM``, ``4:00 AM`` → ``4 AM`` (``7:30 tonight``
+  and ``John 3:16`` stay); scores ``3–1`` → ``3 to 1`` (a spaced dash sets words apart);
+* Chinese signs: ``-5°C`` → ``零下5摄氏度``, ``-0.42%`` → ``负百分之0.42``.
 
 Decimals, years, ordinals and grouped numbers stay digits: the voices read them well
 (checked with the en-joe voice and Whisper). The function is idempotent: spoken text
@@ -111,7 +115,8 @@ def _kilometres(match: re.Match[str]) -> str:
 
 def _offset_en(match: re.Match[str]) -> str:
     sign = "plus" if match.group(1) == "+" else "minus"
-    minutes = f" {number_words(int(match.group(3)))}" if match.group(3) else ""
+    said = int(match.group(3) or 0)  # ":00" is not said; ":05" is "oh five"
+    minutes = f" {'oh ' if said < 10 else ''}{number_words(said)}" if said else ""
     return f"UTC {sign} {number_words(int(match.group(2)))}{minutes}"
 
 
@@ -124,14 +129,32 @@ def _signed(match: re.Match[str]) -> str:
     return f"{match.group(1)}{'plus' if match.group(2) == '+' else 'minus'} {match.group(3)}"
 
 
+#: Street-side abbreviations: (after a street's name, before a person's or a saint's name).
+_NAME_ABBREVIATIONS = {"St": ("Street", "Saint"), "Dr": ("Drive", "Doctor"), "Ave": ("Avenue", ""), "Mt": ("", "Mount")}
+#: A street's name just before the abbreviation: a capitalised word or an ordinal, not the first of a sentence.
+_STREET_NAME = re.compile(r"(?<![.!?])\s(?:[A-Z][\w'-]*|\d+(?:st|nd|rd|th))\s+$")
+
+
+def _street_or_title(match: re.Match[str]) -> str:
+    street, title = _NAME_ABBREVIATIONS[match.group(1)]
+    before, name_next = match.string[: match.start()], match.group(2) is not None
+    after_word = re.search(r"[a-z]\s+$", before) is not None
+    if street and after_word and (not name_next or not title or _STREET_NAME.search(before)):
+        ends = name_next or match.end() == len(match.string.rstrip())  # the period also ends the sentence
+        return street + ("." if ends else "") + (match.group(2) or "")
+    return f"{title} " if name_next and title else match.group(0)
+
+
 _EN_RULES: tuple[Callable[[str], str], ...] = (
-    _sub(r"\bM\s?(\d+(?:\.\d+)?)\b", r"magnitude \1"),
-    _sub(rf"\b({_COMPASS})\s+of\b", lambda m: f"{COMPASS_WORDS[m.group(1)][0]} of"),
+    _sub(r"\bM\s?(\d\.\d{1,2})(?![\d.])", r"magnitude \1"),  # "M 6.4", not "the M25" or "M2 chip"
+    _sub(
+        rf"\b({_NUM}\s*(?:km|mi|m)?\s+)({_COMPASS})\s+of\b", lambda m: f"{m.group(1)}{COMPASS_WORDS[m.group(2)][0]} of"
+    ),
     _sub(rf"({_NUM})\s*km/h\b", r"\1 kilometres per hour"),
     _sub(rf"\b({_NUM})\s*km\b", _kilometres),
     _sub(rf"\b({_NUM})\s*mm\b", r"\1 millimetres"),
     _sub(rf"\b({_NUM})\s*mi\b", r"\1 miles"),
-    _sub(rf"\b({_NUM})\s+m\b(?![.']\w)", r"\1 metres"),
+    _sub(rf"(?<![$€£¥])\b({_NUM})\s+m\b(?![.']\w)", r"\1 metres"),
     _sub(r"\b(Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec)\.(?=\s+\d)", lambda m: _MONTHS[m.group(1)[:3]]),
     _sub(rf"({_NUM})\s*°\s*C\b", r"\1 degrees Celsius"),
     _sub(rf"({_NUM})\s*°\s*F\b", r"\1 degrees Fahrenheit"),
@@ -139,16 +162,14 @@ _EN_RULES: tuple[Callable[[str], str], ...] = (
     _sub(rf"({_NUM})\s*%", r"\1 percent"),
     _sub(r"\bUTC\s*([+\-−])\s*(\d{1,2})(?::(\d{2}))?\b", _offset_en),
     _sub(r"(^|[\s(])([+\-−])(\d)", _signed),
-    _sub(r"\b(\d{1,2})\s*[–—]\s*(\d{1,2})\b", r"\1 to \2"),
-    _sub(r"(?<![\d:])([01]?\d|2[0-3]):([0-5]\d)(?!\s*(?:AM|PM|am|pm|a\.m\.|p\.m\.))(?![\d:])", _clock_24h),
+    _sub(r"\b(\d{1,2})–(\d{1,2})\b", r"\1 to \2"),  # a score; a spaced dash sets words apart
+    _sub(r"(?<![\d:])(0\d|1[3-9]|2[0-3]):([0-5]\d)(?!\s*(?:AM|PM|am|pm|a\.m\.|p\.m\.))(?![\d:])", _clock_24h),
     _sub(r"\b(\d{1,2}):00(\s*(?:AM|PM|am|pm|a\.m\.|p\.m\.))", r"\1\2"),
-    _sub(r",\s*([A-Z]{2})\b(?![.\w])", lambda m: f", {US_STATES.get(m.group(1), m.group(1))}"),
-    _sub(r"\bDr\.\s+(?=[A-Z])", "Doctor "),
-    _sub(r"(?<=[a-z])\s+Dr\.", " Drive"),
-    _sub(r"\bSt\.\s+(?=[A-Z])", "Saint "),
-    _sub(r"(?<=[a-z])\s+St\.", " Street"),
-    _sub(r"\bMt\.\s+(?=[A-Z])", "Mount "),
-    _sub(r"(?<=[a-z])\s+Ave\.", " Avenue"),
+    _sub(  # a state only in a USGS place ("12 kilometres north of Ridgecrest, CA"), not "Ottawa, CA" in free text
+        r"(\d kilometres? [a-z-]+ of [^,;()]+?),\s*([A-Z]{2})\b(?![.\w])",
+        lambda m: f"{m.group(1)}, {US_STATES.get(m.group(2), m.group(2))}",
+    ),
+    _sub(r"\b(St|Dr|Ave|Mt)\.(\s+(?=[A-Z]))?", _street_or_title),
     _sub(r"\bNo\.\s*(?=\d)", "number "),
     _sub(r"\bvs\.?(?=\s)", "versus"),
     _sub(r"\be\.g\.,?", "for example,"),
@@ -165,7 +186,7 @@ def _place_zh(match: re.Match[str]) -> str:
 
 def _offset_zh(match: re.Match[str]) -> str:
     sign = "加" if match.group(1) == "+" else "减"
-    minutes = f"{int(match.group(3))}分" if match.group(3) else ""
+    minutes = f"{int(match.group(3))}分" if int(match.group(3) or 0) else ""
     return f"协调世界时{sign}{int(match.group(2))}小时{minutes}"
 
 
@@ -174,7 +195,9 @@ _ZH_RULES: tuple[Callable[[str], str], ...] = (
         rf"({_NUM})\s*km\s+({_COMPASS})\s+of\s+([^,，。]+?)(?:,\s*([A-Za-z][\w .-]*?))?(?=$|[，。；、）(（]|发生)",
         _place_zh,
     ),
-    _sub(r"\bM\s?(\d+(?:\.\d+)?)(?![\d.])", r"\1级"),
+    _sub(r"\bM\s?(\d\.\d{1,2})(?![\d.])", r"\1级"),  # "M 6.4", not "M25高速"
+    _sub(rf"(?<![A-Za-z0-9.])[-−]\s?({_NUM}\s*°\s*C)\b", r"零下\1"),  # a temperature below zero
+    _sub(r"(?<![A-Za-z0-9.\-−])[-−](?=\d)", "负"),  # any other negative number
     _sub(rf"({_NUM})\s*km/h", r"\1公里每小时"),
     _sub(rf"({_NUM})\s*km\b", r"\1公里"),
     _sub(rf"({_NUM})\s*mm\b", r"\1毫米"),

@@ -1,0 +1,65 @@
+"""Regression tests for spoken_form: each written input reads as a newsreader says it, and nothing else changes."""
+
+from __future__ import annotations
+
+import pytest
+
+from aigc_sdk.generators.text.spoken import spoken_form
+
+EN_CASES = {
+    # a 1-12 hour without AM/PM is not a 24-hour clock
+    "kicks off at 7:30 tonight": "kicks off at 7:30 tonight",
+    "finished the marathon in 2:05 flat": "finished the marathon in 2:05 flat",
+    "John 3:16": "John 3:16",
+    "at 09:30 and 23:15": "at 9:30 AM and 11:15 PM",
+    # St./Dr. after a street's name; the period stays where the sentence ends
+    "He lives on Main St. Police said he fled.": "He lives on Main Street. Police said he fled.",
+    "12 Elm Dr. The house burned.": "12 Elm Drive. The house burned.",
+    "He met Dr. Lee in St. Louis.": "He met Doctor Lee in Saint Louis.",
+    "In St. Louis, police said": "In Saint Louis, police said",
+    # state codes only in a USGS place
+    "Ottawa, CA": "Ottawa, CA",
+    "Delhi, IN": "Delhi, IN",
+    "Perth, WA": "Perth, WA",
+    "Bogotá, CO": "Bogotá, CO",
+    '"Fine, OK," he said': '"Fine, OK," he said',
+    "5 km SW of Volcano, HI": "5 kilometres southwest of Volcano, Hawaii",
+    # a magnitude is a decimal after M
+    "the M25": "the M25",
+    "Apple's M2 chip": "Apple's M2 chip",
+    "the M6.4 quake": "the magnitude 6.4 quake",
+    # offsets: no ":00", "oh five"
+    "UTC+08:00": "UTC plus eight",
+    "UTC+5:05": "UTC plus five oh five",
+    # a spaced em dash is not a range
+    "Of the 40 passengers, 12 — 3 of them children — were hurt": (
+        "Of the 40 passengers, 12 — 3 of them children — were hurt"
+    ),
+    # a bearing needs a distance
+    "Section E of the law": "Section E of the law",
+    # a currency amount is not a length
+    "$5 m": "$5 m",
+    "a 5 m wave": "a 5 metres wave",
+}
+
+ZH_CASES = {
+    "M25高速": "M25高速",
+    "M 6.4地震": "6.4级地震",
+    "-5°C": "零下5摄氏度",
+    "气温−3 °C": "气温零下3摄氏度",
+    "下跌-0.42%": "下跌负百分之0.42",
+    "UTC+08:00": "协调世界时加8小时",
+    "2025-11-26": "2025-11-26",
+}
+
+
+@pytest.mark.parametrize(("written", "said"), EN_CASES.items())
+def test_english_reads_as_said(written: str, said: str) -> None:
+    assert spoken_form(written, "en") == said
+    assert spoken_form(said, "en") == said  # idempotent
+
+
+@pytest.mark.parametrize(("written", "said"), ZH_CASES.items())
+def test_chinese_reads_as_said(written: str, said: str) -> None:
+    assert spoken_form(written, "zh") == said
+    assert spoken_form(said, "zh") == said  # idempotent
