@@ -236,3 +236,49 @@ def test_markdown_furniture_and_markup() -> None:
     crosshead = parse_article("Park expansion approved\n\nThe council voted.\n\n## What comes next\n\nWork starts.")
     assert crosshead.title == "Park expansion approved"  # a heading below the text is a crosshead, not the title
     assert crosshead.paragraphs == (("The council voted.",), ("Work starts.",))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # an aside between two dashes is no dateline, nor is a title and name before one
+        (
+            "NATO — which marks its 75th anniversary — will meet in July. Leaders agreed.",
+            ["NATO — which marks its 75th anniversary — will meet in July.", "Leaders agreed."],
+        ),
+        (
+            "US President Joe Biden — speaking in Ohio — said the plan works.",
+            ["US President Joe Biden — speaking in Ohio — said the plan works."],
+        ),
+        (
+            "US President Joe Biden — speaking in Ohio, said it.",
+            ["US President Joe Biden — speaking in Ohio, said it."],
+        ),
+        # place-style datelines are cut
+        ("KYIV, Ukraine — Drones struck overnight. Two died.", ["Drones struck overnight.", "Two died."]),
+        ("NEW YORK (Reuters) — Stocks rose. Oil fell.", ["Stocks rose.", "Oil fell."]),
+    ],
+)
+def test_only_a_place_dateline_is_cut_from_the_lead(text: str, expected: list[str]) -> None:
+    assert parse_article(text).sentences == expected
+
+
+def test_a_wrapped_line_starting_with_a_number_keeps_it() -> None:
+    wrapped = parse_article("The plant will close by the end of\n2024. Officials said 300 jobs would go.")
+    assert wrapped.sentences == ["The plant will close by the end of 2024.", "Officials said 300 jobs would go."]
+    listed = parse_article("Steps:\n\n1. Apples are red.\n2. Pears are\n3. Plums are ripe.")
+    assert listed.sentences == ["Apples are red.", "Pears are Plums are ripe."]  # 3. follows 2.: a list marker
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Copyright holders won a major ruling on Tuesday, the court said.",
+        "Most popular among voters was the tax cut, the poll found.",
+        "Police released the footage (video: below) on Tuesday. Two men were arrested.",
+        "Sign up sheets were posted on Friday.",
+    ],
+)
+def test_a_sentence_opening_with_furniture_words_is_story(line: str) -> None:
+    assert not is_furniture(line)
+    assert " ".join(parse_article(line).sentences) == line
