@@ -282,3 +282,29 @@ def test_a_wrapped_line_starting_with_a_number_keeps_it() -> None:
 def test_a_sentence_opening_with_furniture_words_is_story(line: str) -> None:
     assert not is_furniture(line)
     assert " ".join(parse_article(line).sentences) == line
+
+
+def test_layout_classes_are_not_furniture_and_hidden_elements_are() -> None:
+    page = read_html(
+        '<div class="overflow-hidden"><p>Rain fell.</p></div><div class="embed-responsive"><p>Wind rose.</p></div>'
+        '<div hidden>Secret.</div><div aria-hidden="true">Icons.</div>'
+    )
+    assert [b.text for b in page.blocks] == ["Rain fell.", "Wind rose."]
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ('<p class="credit">Photo: AP<p>The council voted.<p>Work starts.', ["The council voted.", "Work starts."]),
+        ('<div><p class="credit">Photo: AP</div><p>Rents rose.</p>', ["Rents rose."]),
+        ('<ul><li class="related">Other news<li>Rain fell.</ul><p>Then.</p>', ["Rain fell.", "Then."]),
+        ('<ul><li class="related">Other<ul><li>Older</li></ul><li>Rain fell.</li></ul>', ["Rain fell."]),
+    ],
+)
+def test_a_skipped_paragraph_left_open_ends_where_html_ends_it(html: str, expected: list[str]) -> None:
+    assert [b.text for b in read_html(html).blocks] == expected
+
+
+def test_a_superscript_exponent_is_not_run_into_its_base() -> None:
+    article = parse_article("<p>About 10<sup>6</sup> cells and 10<sup>-3</sup> grams. It was the 1<sup>st</sup>.</p>")
+    assert article.sentences == ["About 10^6 cells and 10^-3 grams.", "It was the 1st."]
