@@ -35,7 +35,12 @@ _FURNITURE_WORDS = frozenset(
     """ad ads adv advert adverts advertisement advertising sponsored promo promoted share sharing social byline
     author caption credit credits related recommended newsletter subscribe signup comments comment sidebar nav
     navigation menu breadcrumb breadcrumbs cookie cookies footer masthead toolbar tags popup modal outbrain
-    taboola tweet embed hidden dateline timestamp date meta""".split()
+    taboola tweet dateline timestamp date meta""".split()
+)
+#: Tags whose start closes an open <p> (HTML's implied end tags): a skipped <p> ends at them.
+_CLOSES_P = frozenset(
+    "address article aside blockquote details div dl fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 "
+    "header hr main menu nav ol p pre section table ul".split()
 )
 _FURNITURE_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search", "dialog", "alert"})
 _HTML_START = re.compile(
@@ -125,6 +130,8 @@ class _BlockParser(HTMLParser):
         super().__init__(convert_charrefs=True)
         self._skip: str | None = None  # the tag that opened the subtree being skipped
         self._skip_depth = 0  # how many of that tag are open
+        self._skip_lists = 0  # lists open inside a skipped <li> (a <li> in them is theirs)
+        self._sup = False  # inside <sup>
         self._links = 0
         self._containers: list[int] = []
         self._container_count = 0
@@ -143,12 +150,14 @@ class _BlockParser(HTMLParser):
             self._og_title = " ".join(values.get("content", "").split()) or None
         if tag == "title":
             self._title_parts = []
-        if self._skip is not None:
+        if self._skip is not None and not self._closes_skipped(tag, start=True):
             self._skip_depth += tag == self._skip
+            self._skip_lists += tag in ("ul", "ol")
             return
+        self._skip = None
         if tag not in _VOID_TAGS and (tag in _SKIP_TAGS or (tag not in _NEVER_SKIPPED and _is_furniture(values))):
             self._flush()
-            self._skip, self._skip_depth = tag, 1
+            self._skip, self._skip_depth, self._skip_lists = tag, 1, 0
             return
         if tag in _BLOCK_TAGS:
             self._flush()
@@ -161,22 +170,28 @@ class _BlockParser(HTMLParser):
             self._pending.parts.append("\n")
         elif tag == "a":
             self._links += 1
+        elif tag == "sup":
+            self._sup = True
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "title" and self._title_parts is not None:
             self._page_title = " ".join("".join(self._title_parts).split())
             self._title_parts = None
-        if self._skip is not None:
+        if self._skip is not None and not self._closes_skipped(tag, start=False):
             self._skip_depth -= tag == self._skip
+            self._skip_lists -= tag in ("ul", "ol") and self._skip_lists > 0
             if self._skip_depth == 0:
                 self._skip = None
             return
+        self._skip = None
         if tag in _BLOCK_TAGS:
             self._flush()
             if tag in _CONTAINERS and self._containers:
                 self._containers.pop()
         elif tag == "a" and self._links:
             self._links -= 1
+        elif tag == "sup":
+            self._sup = False
 
     def handle_data(self, data: str) -> None:
         if self._title_parts is not None:
@@ -184,9 +199,22 @@ class _BlockParser(HTMLParser):
         if self._skip is not None:
             return
         text = _collapse(data)
+        if self._sup and re.fullmatch(r"[-−]?\d+", text) and "".join(self._pending.parts)[-1:].isdigit():
+            text = "^" + text  # an exponent: 10<sup>6</sup> is 10^6, not 106
         self._pending.parts.append(text)
         if self._links:
             self._pending.link_chars += len(text.strip())
+
+    def _closes_skipped(self, tag: str, *, start: bool) -> bool:
+        """Whether ``tag`` ends a skipped <p> or <li> left open (valid HTML: ``<p class="credit">AP<p>Story``).
+
+        A block tag's start, or a parent's end tag, ends a <p>; the next <li> or the end of its list ends a <li>.
+        """
+        if self._skip == "p":
+            return tag in _CLOSES_P if start else tag in _BLOCK_TAGS and tag != "p"
+        if self._skip == "li" and self._skip_lists == 0:
+            return tag == "li" if start else tag in ("ul", "ol")
+        return False
 
     # -- results ---------------------------------------------------------------------------------
 

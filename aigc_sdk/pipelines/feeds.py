@@ -39,8 +39,8 @@ from aigc_sdk._internal.htmltext import read_html
 from aigc_sdk._internal.languages import primary_language
 from aigc_sdk._internal.model import FrozenModel
 from aigc_sdk._internal.optional import require
-from aigc_sdk._internal.sentences import split_sentences
 from aigc_sdk.errors import InvalidRequestError
+from aigc_sdk.generators.text.article import parse_article
 from aigc_sdk.generators.text.script_writer import estimate_seconds
 from aigc_sdk.pipelines.base import PipelineEvent
 from aigc_sdk.pipelines.news_clip import NewsClip, NewsClipConfig, news_clip
@@ -93,14 +93,19 @@ class FeedItem(FrozenModel):
 
     @property
     def lead(self) -> str:
-        """The first sentence of the body's text that is not the headline again ("" for an empty body).
+        """The first story sentence of the item's article, as the article reader reads it ("" for an empty body).
+
+        Bylines, datelines, captions and the headline said again are not the lead.
 
         Example:
             >>> FeedItem(id="a", title="Vote", body="<h2>Vote</h2><p>It passed. Work starts.</p>").lead
             'It passed.'
+            >>> FeedItem(id="a", title="Vote", body="<p>By Jane Doe, Staff Writer</p><p>It passed.</p>").lead
+            'It passed.'
         """
+        article = parse_article(self.body, language=self.language)  # HTML, or a plain-text summary
         title = _words(self.title)
-        return next((s for s in split_sentences(_html_text(self.body)) if _words(s) != title), "")
+        return next((s for s in article.sentences if _words(s) != title), "")
 
     @property
     def slug(self) -> str:

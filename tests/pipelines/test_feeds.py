@@ -15,6 +15,7 @@ from aigc_sdk.generators.text.script_writer import parse_article
 from aigc_sdk.media import Video
 from aigc_sdk.pipelines.feeds import (
     STATE_FILE,
+    FeedItem,
     make_feed_clips,
     news_clips_from_feed,
     plan_feed_clips,
@@ -97,6 +98,16 @@ def test_items_fall_back_to_the_link_the_summary_and_the_channel_language(tmp_pa
         "市里下雨了。",
     )
     assert item.slug == "x-example-a"
+
+
+def test_the_lead_is_the_article_readers_first_story_sentence() -> None:
+    body = (
+        "<p>By Jane Doe, Staff Writer</p><p>Updated 2 hours ago</p>"
+        "<p>MILLBROOK (AP) — The council voted 7 to 2 on Tuesday. Work starts soon.</p>"
+    )
+    assert FeedItem(id="a", title="Park vote", body=body).lead == "The council voted 7 to 2 on Tuesday."
+    plain = FeedItem(id="b", title="Rain", body="By Jane Doe, Staff Writer\n\nRain fell all night.")
+    assert plain.lead == "Rain fell all night."
 
 
 @pytest.mark.parametrize(

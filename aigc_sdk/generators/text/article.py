@@ -157,6 +157,7 @@ def _markdown_blocks(text: str) -> tuple[str | None, list[_Block]]:
     blocks: list[_Block] = []
     current: list[str] = []
     fenced = False
+    item = -2  # the number of the last line's list item: "3." after "2." is a list marker, not a wrapped "2024."
 
     def close() -> None:
         if current:
@@ -184,7 +185,10 @@ def _markdown_blocks(text: str) -> tuple[str | None, list[_Block]]:
             continue
         if raw.lstrip().startswith("|") or re.match(r"^\s{0,3}\[[^\]]+\]:\s*\S", raw):
             continue  # table rows, link reference definitions
-        line = _strip_markdown(raw.strip())
+        number = re.match(r"\s{0,3}(\d+)[.)]\s", raw.strip())
+        numbered = not current or ends_sentence(current[-1]) or bool(number and int(number.group(1)) == item + 1)
+        item = int(number.group(1)) if number and numbered else -2
+        line = _strip_markdown(raw.strip(), numbered=numbered)
         if line:
             current.append(line)
     close()
@@ -221,13 +225,19 @@ def _columns(line: str) -> int:
     return len(line) + len(_CJK.findall(line))
 
 
-def _strip_markdown(line: str) -> str:
+#: A list marker: a bullet, or a number with "." or ")" (one only after a sentence: "by the end of\n2024. Officials").
+_LIST_MARKER = r"^\s{0,3}(?:[-*+]|\d+[.)])\s+"
+_BULLET = r"^\s{0,3}[-*+]\s+"
+
+
+def _strip_markdown(line: str, *, numbered: bool = True) -> str:
+    """A line without Markdown markup; a leading "1." or "1)" is a list marker only when ``numbered``."""
     line = re.sub(r"<!--.*?-->", "", line)  # comments
     line = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", line)  # images: a figure, not the story
     line = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", line)  # links
     line = re.sub(r"</?[A-Za-z][^<>]*>", "", line)  # inline HTML tags
     line = re.sub(r"(\*\*|__|\*|`)(.+?)\1", r"\2", line)  # emphasis, code
-    line = re.sub(r"^\s{0,3}(?:[-*+]|\d+[.)])\s+", "", line)  # list markers
+    line = re.sub(_LIST_MARKER if numbered else _BULLET, "", line)  # list markers
     return re.sub(r"^\s{0,3}>\s?", "", line).strip()  # quotes
 
 
@@ -276,43 +286,54 @@ _ANYWHERE = [
         rf"^{_SHARE}(?:[\s|·•,/:：]+{_SHARE})*[\s|·•,/:：]*$",
     )
 ]
+#: Furniture wherever its line stands, even when the line ends as a sentence does ("… All rights reserved.").
 _FURNITURE = [
     *_ANYWHERE,
     *(
         re.compile(pattern, re.IGNORECASE)
         for pattern in (
-            r"^(?:listen to (?:this )?article|\d+\s*min(?:ute)?s? read|reading time\b.{0,20})\W*$",
-            # "Read more" links
-            r"^(?:read more|read next|also read|more on this story|you may also like|most read|most popular)\b"
-            r".{0,200}$",
-            r"^(?:read also|see also|related(?: (?:articles?|stories|coverage|content|reading))?|recommended"
-            r"|more from \w+(?: \w+)?|watch|listen)\s*[:：›»>|]",
-            r"^(?:(?:点击)?阅读原文|(?:相关|延伸|推荐|热门)(?:阅读|新闻|文章|推荐)|更多精彩|查看更多|扫码关注|扫一扫"
-            r"|关注我们|打开\s*app|下载\S{0,6}客户端).{0,60}$",
-            # sign-up prompts
-            r"^(?:sign up|signup|subscribe (?:to|now|for|today|here)|subscribe\W*$"
-            r"|get (?:our|the) [\w ]{0,30}newsletter|join our|download (?:our|the) [\w ]{0,30}app|follow us\b"
-            r"|follow [\w .@]{1,40} on (?:twitter|x|facebook"
-            r"|instagram|tiktok|threads|bluesky|linkedin|youtube)\b|newsletter\s*[:：]).{0,200}$",
-            # copyright and editor lines
-            r"^(?:©|\(c\)\s|copyright\b|版权所有|版权声明)|all rights reserved|未经(?:授权|许可).{0,12}(?:转载|使用)",
-            r"^(?:(?:additional |with )?reporting by|editing by|compiled by|contributing\s*:|this (?:article|story) "
-            r"(?:was|has been) (?:amended|updated|corrected))\b.{0,200}$",
-            r"^(?:责任编辑|责编|编辑|校对|审核|审校|监制|主编|作者|来源|原标题|实习编辑)\s*[:：].{0,60}$",
-            # photo captions and credits
-            r"(?:^|[.!?。]\s+|[(（]\s*)(?:photo(?:graph)?s?|images?|pictures?|illustrations?|video|credit|photo credit"
-            r"|photo illustration|image (?:source|caption|copyright)|media caption)\s*(?:by\s*)?[:：]",
-            r"^(?:image|media) (?:caption|source|copyright)\b|^(?:AP|AFP|Reuters|EPA|Getty) photo\b",
+            # copyright and correction lines
+            r"^(?:©|\(c\)\s|copyright\s*(?:©|\(c\)|\d{4})|版权所有|版权声明)|all rights reserved"
+            r"|未经(?:授权|许可).{0,12}(?:转载|使用)",
+            r"^this (?:article|story) (?:was|has been) (?:amended|updated|corrected)\b.{0,200}$",
+            # photo credits
             r"/\s*(?:getty images|afp|ap|reuters|epa|shutterstock|alamy|pa(?: images| wire)?|bloomberg|xinhua)"
             r"(?: via getty images)?\s*[)）]?\.?$",
+            # Chinese editor lines, captions and bylines
+            r"^(?:责任编辑|责编|编辑|校对|审核|审校|监制|主编|作者|来源|原标题|实习编辑)\s*[:：].{0,60}$",
             r"^(?:图片?来源|图片?|图|摄影|摄|视频|资料图)\s*[:：|｜]|^图为|[（(][^（()）]{0,40}\s*摄[）)]$|^[（(]?图片?来源",
-            # Chinese bylines
             r"^[（(]?(?:本报|本台|本刊|新华社|中新社)?(?:特约|首席|实习|见习)?(?:记者|通讯员|实习生)\s*[:：]?\s*"
             r"[\u4e00-\u9fff·]{2,4}(?:\s*[、\s]\s*(?:(?:特约|实习|见习)?(?:记者|通讯员|实习生))?\s*[\u4e00-\u9fff·]{2,4})*"
             r"\s*[）)]?$",
             r"^文\s*[/／|｜]\s*\S{2,12}$",
         )
     ),
+]
+#: Furniture only on a line that does not end a sentence: "Most popular among voters was the tax cut." is story.
+_UNENDED_FURNITURE = [
+    re.compile(pattern, re.IGNORECASE)
+    for pattern in (
+        r"^(?:listen to (?:this )?article|\d+\s*min(?:ute)?s? read|reading time\b.{0,20})\W*$",
+        # "Read more" links
+        r"^(?:read more|read next|also read|more on this story|you may also like|most read|most popular)\b"
+        r".{0,200}$",
+        r"^(?:read also|see also|related(?: (?:articles?|stories|coverage|content|reading))?|recommended"
+        r"|more from \w+(?: \w+)?|watch|listen)\s*[:：›»>|]",
+        r"^(?:(?:点击)?阅读原文|(?:相关|延伸|推荐|热门)(?:阅读|新闻|文章|推荐)|更多精彩|查看更多|扫码关注|扫一扫"
+        r"|关注我们|打开\s*app|下载\S{0,6}客户端).{0,60}$",
+        # sign-up prompts
+        r"^(?:sign up|signup|subscribe (?:to|now|for|today|here)|subscribe\W*$"
+        r"|get (?:our|the) [\w ]{0,30}newsletter|join our|download (?:our|the) [\w ]{0,30}app|follow us\b"
+        r"|follow [\w .@]{1,40} on (?:twitter|x|facebook"
+        r"|instagram|tiktok|threads|bluesky|linkedin|youtube)\b|newsletter\s*[:：]).{0,200}$",
+        # copyright and editor lines
+        r"^copyright\b",
+        r"^(?:(?:additional |with )?reporting by|editing by|compiled by|contributing\s*:)\b.{0,200}$",
+        # photo captions and credits
+        r"(?:^|[.!?。]\s+|[(（]\s*)(?:photo(?:graph)?s?|images?|pictures?|illustrations?|video|credit|photo credit"
+        r"|photo illustration|image (?:source|caption|copyright)|media caption)\s*(?:by\s*)?[:：]",
+        r"^(?:image|media) (?:caption|source|copyright)\b|^(?:AP|AFP|Reuters|EPA|Getty) photo\b",
+    )
 ]
 _TAIL = r"(?:[A-Z0-9][\w'’.&:-]*,?|in|and|of|the|for|at)(?:\s+(?:[A-Z0-9][\w'’.&:-]*,?|in|and|of|the|for|at))*"
 _NAME = r"[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-]*|de|van|von|da|di|del|la|le|bin|al))*"
@@ -338,8 +359,11 @@ _ZH_DATE = re.compile(
     r"(?:\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?(?:\s*(?:星期|周)[一二三四五六日天])?(?:\s+(?:来源|作者|编辑)[:：].{0,40})?$"
 )
 _AGENCY = r"\((?:AP|Reuters|AFP|CNN|Bloomberg|UPI|dpa|EFE|Xinhua|PA)\)"
+#: A dateline that opens the lead: an ALL-CAPS place ("MILLBROOK", "NEW YORK"), then an optional ", Ore." or
+#: ", Ukraine", an optional agency, a dash; or an agency and a dash ("(AP) —").
 _LEAD_DATELINE = re.compile(
-    rf"^(?:[A-Z][A-Z.'-]+(?:[ ,]+[A-Z][A-Za-z.'-]+){{0,3}}\s*(?:{_AGENCY})?\s*(?:—|–|--)\s+"
+    rf"^(?:[A-Z][A-Z.'-]+(?: [A-Z][A-Z.'-]+){{0,3}}(?:,\s*[A-Z][A-Za-z.'-]+(?: [A-Z][A-Za-z.'-]+){{0,2}})?"
+    rf"\s*(?:{_AGENCY})?\s*(?:—|–|--)\s+"
     rf"|{_AGENCY}\s*(?:—|–|-|--)\s+)"
     r"|^(?:(?:本报|本台|本刊)\S{0,12}?讯|(?:新华社|中新社|中新网|人民网|央视网)\S{0,20}?电)\s*(?:[（(][^）)]{0,40}[）)])?\s*"
     r"|^[（(]\s*(?:本报)?记者[^）)]{0,30}[）)]\s*"
@@ -351,7 +375,9 @@ def is_furniture(line: str) -> bool:
     """Whether a line (or short block) of a pasted article is page furniture, not the story.
 
     Bylines, date lines, advertisement lines, photo captions and credits, share prompts, "Read more" and
-    "Sign up" links, editor and copyright lines, in English and Chinese.
+    "Sign up" links, editor and copyright lines, in English and Chinese. Words that can also open a story
+    sentence ("Copyright holders won …", "Most popular among voters …", "… (video: below) …") are furniture
+    only on a line that does not end a sentence.
 
     Example:
         >>> [is_furniture(s) for s in ("By Jane Doe, Staff Writer", "ADVERTISEMENT", "责任编辑：王明")]
@@ -363,6 +389,8 @@ def is_furniture(line: str) -> bool:
     if not line or len(line) > MAX_FURNITURE_CHARS:
         return False
     if any(p.search(line) for p in _FURNITURE) or _ZH_DATE.match(line):
+        return True
+    if not ends_sentence(line) and any(p.search(line) for p in _UNENDED_FURNITURE):
         return True
     if len(line) <= 120 and not line.endswith(".") and (_BYLINE.match(line) or _ROLE.match(line)):
         return True
@@ -452,8 +480,22 @@ def _rejoin(blocks: list[_Block]) -> list[str]:
             paragraphs.append(text)
         open_paragraph = not ends_sentence(paragraphs[-1])
     if paragraphs:
-        paragraphs[0] = _LEAD_DATELINE.sub("", paragraphs[0], count=1)
+        paragraphs[0] = _without_dateline(paragraphs[0])
     return paragraphs
+
+
+def _without_dateline(lead: str) -> str:
+    """The lead without the dateline that opens it; kept whole when a dash follows in its first sentence.
+
+    A second dash makes the first one half of a pair around an aside ("NATO — which marks its 75th
+    anniversary — will meet"), not a dateline's.
+    """
+    match = _LEAD_DATELINE.match(lead)
+    if match is None:
+        return lead
+    rest = lead[match.end() :]
+    first = next(iter(split_sentences(rest)), rest)
+    return lead if re.search(r"—|–|--|\s-\s", first) else rest
 
 
 def _continues(before: str, after: str, *, cautious: bool) -> bool:

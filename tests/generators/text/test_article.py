@@ -236,3 +236,75 @@ def test_markdown_furniture_and_markup() -> None:
     crosshead = parse_article("Park expansion approved\n\nThe council voted.\n\n## What comes next\n\nWork starts.")
     assert crosshead.title == "Park expansion approved"  # a heading below the text is a crosshead, not the title
     assert crosshead.paragraphs == (("The council voted.",), ("Work starts.",))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # an aside between two dashes is no dateline, nor is a title and name before one
+        (
+            "NATO — which marks its 75th anniversary — will meet in July. Leaders agreed.",
+            ["NATO — which marks its 75th anniversary — will meet in July.", "Leaders agreed."],
+        ),
+        (
+            "US President Joe Biden — speaking in Ohio — said the plan works.",
+            ["US President Joe Biden — speaking in Ohio — said the plan works."],
+        ),
+        (
+            "US President Joe Biden — speaking in Ohio, said it.",
+            ["US President Joe Biden — speaking in Ohio, said it."],
+        ),
+        # place-style datelines are cut
+        ("KYIV, Ukraine — Drones struck overnight. Two died.", ["Drones struck overnight.", "Two died."]),
+        ("NEW YORK (Reuters) — Stocks rose. Oil fell.", ["Stocks rose.", "Oil fell."]),
+    ],
+)
+def test_only_a_place_dateline_is_cut_from_the_lead(text: str, expected: list[str]) -> None:
+    assert parse_article(text).sentences == expected
+
+
+def test_a_wrapped_line_starting_with_a_number_keeps_it() -> None:
+    wrapped = parse_article("The plant will close by the end of\n2024. Officials said 300 jobs would go.")
+    assert wrapped.sentences == ["The plant will close by the end of 2024.", "Officials said 300 jobs would go."]
+    listed = parse_article("Steps:\n\n1. Apples are red.\n2. Pears are\n3. Plums are ripe.")
+    assert listed.sentences == ["Apples are red.", "Pears are Plums are ripe."]  # 3. follows 2.: a list marker
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Copyright holders won a major ruling on Tuesday, the court said.",
+        "Most popular among voters was the tax cut, the poll found.",
+        "Police released the footage (video: below) on Tuesday. Two men were arrested.",
+        "Sign up sheets were posted on Friday.",
+    ],
+)
+def test_a_sentence_opening_with_furniture_words_is_story(line: str) -> None:
+    assert not is_furniture(line)
+    assert " ".join(parse_article(line).sentences) == line
+
+
+def test_layout_classes_are_not_furniture_and_hidden_elements_are() -> None:
+    page = read_html(
+        '<div class="overflow-hidden"><p>Rain fell.</p></div><div class="embed-responsive"><p>Wind rose.</p></div>'
+        '<div hidden>Secret.</div><div aria-hidden="true">Icons.</div>'
+    )
+    assert [b.text for b in page.blocks] == ["Rain fell.", "Wind rose."]
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ('<p class="credit">Photo: AP<p>The council voted.<p>Work starts.', ["The council voted.", "Work starts."]),
+        ('<div><p class="credit">Photo: AP</div><p>Rents rose.</p>', ["Rents rose."]),
+        ('<ul><li class="related">Other news<li>Rain fell.</ul><p>Then.</p>', ["Rain fell.", "Then."]),
+        ('<ul><li class="related">Other<ul><li>Older</li></ul><li>Rain fell.</li></ul>', ["Rain fell."]),
+    ],
+)
+def test_a_skipped_paragraph_left_open_ends_where_html_ends_it(html: str, expected: list[str]) -> None:
+    assert [b.text for b in read_html(html).blocks] == expected
+
+
+def test_a_superscript_exponent_is_not_run_into_its_base() -> None:
+    article = parse_article("<p>About 10<sup>6</sup> cells and 10<sup>-3</sup> grams. It was the 1<sup>st</sup>.</p>")
+    assert article.sentences == ["About 10^6 cells and 10^-3 grams.", "It was the 1st."]
