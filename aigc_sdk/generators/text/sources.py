@@ -318,7 +318,7 @@ def _slash_day_first(rows: list[dict[str, Any]]) -> bool:
     A part over 12 tells; else the one reading that keeps each index's sessions in order and off weekends.
     """
     dates = [
-        (str(row.get("index") or ""), tuple(int(p) for p in found.groups()))
+        (str(row.get("index") or ""), (int(found[1]), int(found[2]), int(found[3])))
         for row in rows
         if (found := re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", str(row.get("date", "")).strip()))
     ]
