@@ -128,11 +128,18 @@ def country_zone(text: str) -> str | None:
         ('Pacific/Fiji', 'Asia/Manila')
         >>> country_zone("off the coast of central Chile") is None, country_zone("central Mid-Atlantic Ridge") is None
         (True, True)
+        >>> country_zone("Gulf of Guinea") is None, country_zone("eastern New Guinea region, Papua New Guinea") is None
+        (True, True)
     """
-    lowered = text.lower()
     named = [
         (len(name), zone)
         for key, (name, zone) in _country_zones().items()
-        if re.search(rf"(?<![\w-]){re.escape(key)}(?![\w-])", lowered)
+        for found in re.finditer(rf"(?<![\w-]){re.escape(key)}(?![\w-])", text, re.IGNORECASE)
+        if not _LONGER_NAME.search(text[: found.start()])
     ]
     return max(named)[1] if named else None
+
+
+#: Before a country's name, a capitalised word (or "<Word> of"): the name is part of a longer one
+#: ("Papua New Guinea", "Gulf of Guinea"), which is not that country.
+_LONGER_NAME = re.compile(r"(?<![\w'-])[A-Z][\w'-]*\s+(?:of\s+)?$")

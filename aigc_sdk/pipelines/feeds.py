@@ -81,7 +81,7 @@ class FeedItem(FrozenModel):
     Example:
         >>> item = FeedItem(id="urn:x:1", title="Vote", body="<p>The council voted.</p>")
         >>> item.lead, item.slug
-        ('The council voted.', 'urn-x-1')
+        ('The council voted.', 'urn-x-1-8a526707')
     """
 
     id: str
@@ -109,17 +109,20 @@ class FeedItem(FrozenModel):
 
     @property
     def slug(self) -> str:
-        """A file name from the item's id: lowercase letters, digits and dashes (a hash when nothing is left).
+        """A file name from the item's id: lowercase letters, digits and dashes, then a short hash of the whole id.
+
+        The hash keeps ids apart that read alike once lowercased and cut (``urn:x:1``, ``URN:X:1``, ``urn-x-1``,
+        or two long links that differ only near their end).
 
         Example:
             >>> FeedItem(id="https://news.example.org/2025/park?x=1", title="t", body="b").slug
-            'news-example-org-2025-park-x-1'
+            'news-example-org-2025-park-x-1-...'
             >>> FeedItem(id="新闻", title="t", body="b").slug
             'item-...'
         """
         text = re.sub(r"^[a-z][a-z0-9+.-]*://", "", self.id.lower())
-        slug = re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:80].strip("-")
-        return slug or f"item-{hashlib.sha256(self.id.encode()).hexdigest()[:12]}"
+        slug = re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:64].strip("-")
+        return f"{slug or 'item'}-{hashlib.sha256(self.id.encode()).hexdigest()[:8]}"
 
 
 class Feed(FrozenModel):
@@ -140,7 +143,7 @@ class Feed(FrozenModel):
         """The ``count`` newest items, newest first (undated items after dated ones, in feed order).
 
         Example:
-            >>> [i.slug for i in read_feed("examples/data/desk_feed.rss").newest(2)]
+            >>> [i.id for i in read_feed("examples/data/desk_feed.rss").newest(2)]
             ['desk-2025-11-28-library-zh', 'desk-2025-11-28-ferry']
         """
         oldest = datetime.min.replace(tzinfo=UTC)
@@ -258,21 +261,37 @@ def plan_feed_clips(
     done = _State(folder).done(feed.path, "roundups" if roundup else "items")
     if roundup:
         return _plan_roundup(feed, folder, roundup, done, clip_options)
-    jobs: list[FeedJob] = []
+    new: list[FeedItem] = []
     done_before: list[str] = []
     left_out: dict[str, str] = {}
     for item in feed.items:
         if item.id in done:
             done_before.append(item.id)
-            continue
-        if not _html_text(item.body):
+        elif not _html_text(item.body):
             left_out[item.id] = "has no text (no content and no summary)"
-            continue
+        else:
+            new.append(item)
+    _refuse_shared_names([(item.id, item.slug) for item in new])  # before any article is written
+    jobs: list[FeedJob] = []
+    for item in new:
         language = clip_options.get("language") or item.language or feed.language
         article = _write(folder / WORK_FOLDER / f"{item.slug}.html", _item_html(item, language))
         options = {**clip_options, "input": article, "output": folder / f"{item.slug}.mp4", "language": language}
         jobs.append(FeedJob(items=[item], title=item.title, roundup=False, config=NewsClipConfig(**options)))
     return FeedPlan(feed=feed, out_dir=folder, jobs=jobs, done_before=done_before, left_out=left_out)
+
+
+def _refuse_shared_names(named: list[tuple[str, str]]) -> None:
+    """Refuse a plan in which two items would share a file name: one clip would overwrite the other's story."""
+    first: dict[str, str] = {}
+    for ident, name in named:
+        if name in first:
+            raise InvalidRequestError(
+                f"feed items {first[name]!r} and {ident!r} would both be written as {name!r}: one would overwrite"
+                " the other",
+                hint="give the feed's items distinct ids (guid or link)",
+            )
+        first[name] = ident
 
 
 def make_feed_clips(
@@ -372,7 +391,8 @@ def _plan_roundup(feed: Feed, folder: Path, count: int, done: set[str], clip_opt
         return FeedPlan(feed=feed, out_dir=folder, jobs=[], done_before=[i.id for i in items], left_out=left_out)
     headline = ROUNDUP_HEADLINES[language]
     text = f"# {headline}\n\n" + "\n\n".join(paragraph for _, paragraph in chosen) + "\n"
-    name = f"roundup-{items[0].slug}"
+    told = "\n".join(item.id for item in items)  # a later round-up of other items gets another name
+    name = f"roundup-{hashlib.sha256(told.encode()).hexdigest()[:12]}"
     options = {
         **clip_options,
         "input": _write(folder / WORK_FOLDER / f"{name}.md", text),
@@ -524,10 +544,12 @@ def _record_source(manifest: Path, feed: Path, job: FeedJob) -> None:
     """Add the feed and the item(s) the clip tells to its manifest (feed named, not located, under privacy)."""
     data = json.loads(manifest.read_text(encoding="utf-8"))
     private = job.config.privacy
-    records = [{"item_id": item.id, "title": item.title, "link": item.link} for item in job.items]
-    if private:
+    records: list[dict[str, str | None]] = [
+        {"item_id": item.id, "title": item.title, "link": item.link} for item in job.items
+    ]
+    if private:  # the id is usually the story's URL: it locates the source as the link does
         for record in records:
-            record["title"] = "sha256:" + hashlib.sha256(str(record["title"]).encode()).hexdigest()
+            record.update({k: "sha256:" + hashlib.sha256(v.encode()).hexdigest() for k, v in record.items() if v})
     source: dict[str, Any] = {"feed": feed.name if private else str(feed.expanduser().absolute())}
     source.update({"items": records} if job.roundup else records[0])
     data["source"] = source

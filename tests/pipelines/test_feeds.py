@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -29,6 +30,19 @@ require_module("feedparser", reason="needs the news extra")
 #: Short clips keep the suite fast: square, no music bed, about ten seconds each.
 SHORT = {"aspect": "1:1", "music": False, "target_seconds": 10.0}
 DESK = ["desk-2025-11-27-park", "desk-2025-11-28-ferry", "desk-2025-11-28-library-zh"]
+
+
+def _hash(text: str, length: int) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def _name(ident: str) -> str:
+    """The file name of an item whose id is already lowercase letters, digits and dashes: the id and its hash."""
+    return f"{ident}-{_hash(ident, 8)}"
+
+
+def _roundup_name(*ids: str) -> str:
+    return f"roundup-{_hash(chr(10).join(ids), 12)}"
 
 
 def _rss(items: list[tuple[str, str, str]]) -> str:
@@ -97,7 +111,7 @@ def test_items_fall_back_to_the_link_the_summary_and_the_channel_language(tmp_pa
         "市里下雨了。",
         "市里下雨了。",
     )
-    assert item.slug == "x-example-a"
+    assert item.slug == f"x-example-a-{_hash('https://x.example/a', 8)}"
 
 
 def test_the_lead_is_the_article_readers_first_story_sentence() -> None:
@@ -133,7 +147,7 @@ def test_a_malformed_feed_is_a_typed_error_naming_the_file(text: str, tmp_path: 
 
 def test_one_html_article_per_new_item_each_in_its_own_language(data_dir: Path, tmp_path: Path) -> None:
     plan = plan_feed_clips(data_dir / "desk_feed.rss", tmp_path / "desk", **SHORT)
-    assert [job.config.output for job in plan.jobs] == [tmp_path / "desk" / f"{d}.mp4" for d in DESK]
+    assert [job.config.output for job in plan.jobs] == [tmp_path / "desk" / f"{_name(d)}.mp4" for d in DESK]
     assert [job.config.language for job in plan.jobs] == ["en", "en", "zh"]  # the Chinese item: a Chinese clip
     for job in plan.jobs:
         assert job.config.kind == "article" and job.config.input.suffix == ".html"
@@ -155,7 +169,7 @@ def test_a_round_up_of_the_newest_items_in_its_language(data_dir: Path, tmp_path
     text = job.config.input.read_text(encoding="utf-8")
     assert text.startswith("# Top stories\n\nHarbour ferry service resumes after storm repairs. The harbour ferry")
     assert "City council approves riverside park expansion. The city council voted 7 to 2" in text
-    assert job.config.output == tmp_path / "roundup-urn-example-desk-2025-11-28-ferry.mp4"
+    assert job.config.output == tmp_path / f"{_roundup_name(*(i.id for i in job.items))}.mp4"
     # the round-up fits its length: a shorter one leads with the newest item only
     short = plan_feed_clips(data_dir / "desk_feed.atom", tmp_path, roundup=3, target_seconds=10)
     assert [i.title for i in short.jobs[0].items] == ["Harbour ferry service resumes after storm repairs"]
@@ -197,7 +211,7 @@ def test_three_items_give_three_clips_and_none_on_a_second_run(studio: Studio, t
     made = news_clips_from_feed(feed, out, studio=studio, cache_dir=tmp_path / "cache", **SHORT)
     assert [m.item_ids for m in made] == [["t-bridge"], ["t-school"], ["t-market"]]
     for m, (guid, title, _) in zip(made, STORIES, strict=True):
-        assert m.clip.video == out / f"{guid}.mp4" and m.title == title
+        assert m.clip.video == out / f"{_name(guid)}.mp4" and m.title == title
         assert Video.load(m.clip.video).info.duration == pytest.approx(m.clip.duration, abs=0.1)
         assert m.clip.srt is not None and m.clip.srt.exists() and m.clip.vtt is not None and m.clip.vtt.exists()
         source = json.loads(m.clip.manifest.read_text())["source"]
@@ -216,7 +230,7 @@ def test_three_items_give_three_clips_and_none_on_a_second_run(studio: Studio, t
     feed.write_text(_rss([("t-park", "Park gets new trees", "<p>The park planted 40 new trees.</p>"), *STORIES]))
     plan = plan_feed_clips(feed, out, **SHORT)
     assert [job.items[0].id for job in plan.jobs] == ["t-park"]
-    assert [m.clip.video.name for m in make_feed_clips(plan, studio=studio)] == ["t-park.mp4"]
+    assert [m.clip.video.name for m in make_feed_clips(plan, studio=studio)] == [f"{_name('t-park')}.mp4"]
 
 
 def test_the_cli_makes_a_round_up_of_the_atom_sample_once(data_dir: Path, tmp_path: Path) -> None:
@@ -226,7 +240,8 @@ def test_the_cli_makes_a_round_up_of_the_atom_sample_once(data_dir: Path, tmp_pa
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     (video,) = out.glob("*.mp4")
-    assert video.name == "roundup-urn-example-desk-2025-11-28-ferry.mp4"
+    ids = ["urn:example:desk-2025-11-28-ferry", "urn:example:desk-2025-11-27-park"]
+    assert video.name == f"{_roundup_name(*ids)}.mp4"
     source = json.loads(video.with_suffix(".manifest.json").read_text())["source"]
     assert [i["item_id"] for i in source["items"]] == [
         "urn:example:desk-2025-11-28-ferry",
@@ -256,10 +271,58 @@ def test_the_desk_sample_gives_three_clips_the_chinese_one_in_chinese(
     studio: Studio, data_dir: Path, tmp_path: Path
 ) -> None:
     made = news_clips_from_feed(data_dir / "desk_feed.rss", tmp_path, studio=studio, cache_dir=tmp_path / "c", **SHORT)
-    assert [m.clip.video.name for m in made] == [f"{d}.mp4" for d in DESK]
+    assert [m.clip.video.name for m in made] == [f"{_name(d)}.mp4" for d in DESK]
     chinese = json.loads(made[2].clip.manifest.read_text())
     assert chinese["ingredients"]["narration"]["request"]["language"] == "zh"
     captions = [m.clip.srt.read_text(encoding="utf-8") for m in made if m.clip.srt is not None]
     assert len(captions) == 3 and "市图书馆" in captions[2]
     assert "<" not in " ".join(captions)  # no markup narrated
     assert news_clips_from_feed(data_dir / "desk_feed.rss", tmp_path, studio=studio, **SHORT) == []
+
+
+# ------------------------------------------------------------------------------------------ review fixes
+
+
+def test_ids_that_read_alike_get_their_own_files(tmp_path: Path) -> None:
+    long = "https://news.example.org/" + "a" * 80
+    ids = ["urn:x:1", "URN:X:1", "urn-x-1", long + "/one", long + "/two"]
+    feed = tmp_path / "alike.rss"
+    feed.write_text(_rss([(i, f"Story {n}", f"<p>Story {n} happened.</p>") for n, i in enumerate(ids)]))
+    plan = plan_feed_clips(feed, tmp_path / "out", **SHORT)
+    assert [job.items[0].id for job in plan.jobs] == ids
+    assert len({job.config.output for job in plan.jobs}) == len({job.config.input for job in plan.jobs}) == 5
+    for n, job in enumerate(plan.jobs):  # each article still tells its own story
+        assert f"<h1>Story {n}</h1>" in job.config.input.read_text(encoding="utf-8")
+    assert [job.config.output.name for job in plan.jobs][:3] == [f"urn-x-1-{_hash(i, 8)}.mp4" for i in ids[:3]]
+
+
+def test_a_plan_in_which_two_items_share_a_file_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from aigc_sdk.pipelines.feeds import FeedItem
+
+    monkeypatch.setattr(FeedItem, "slug", property(lambda self: "same-name"))
+    feed = tmp_path / "desk.rss"
+    feed.write_text(_rss(STORIES), encoding="utf-8")
+    with pytest.raises(InvalidRequestError, match="'t-bridge' and 't-school' would both be written") as caught:
+        plan_feed_clips(feed, tmp_path / "out", **SHORT)
+    assert caught.value.hint
+    assert not list((tmp_path / "out").rglob("*.html"))  # refused before any article was written
+
+
+def test_round_ups_of_other_items_get_other_names(data_dir: Path, tmp_path: Path) -> None:
+    both = plan_feed_clips(data_dir / "desk_feed.atom", tmp_path, roundup=3, target_seconds=30).jobs[0]
+    one = plan_feed_clips(data_dir / "desk_feed.atom", tmp_path, roundup=1, target_seconds=30).jobs[0]
+    assert [len(both.items), len(one.items)] == [2, 1]
+    assert both.config.output != one.config.output and both.config.input != one.config.input
+
+
+def test_under_privacy_the_item_is_named_not_located(studio: Studio, tmp_path: Path) -> None:
+    feed = tmp_path / "desk.rss"
+    url = "https://news.example.org/2025/bridge"
+    feed.write_text(_rss([(url, "Old bridge reopens", STORIES[0][2])]).replace("</guid>", f"</guid><link>{url}</link>"))
+    (made,) = news_clips_from_feed(feed, tmp_path / "out", studio=studio, privacy=True, **SHORT)
+    source = json.loads(made.clip.manifest.read_text())["source"]
+    hashed = "sha256:" + hashlib.sha256(url.encode()).hexdigest()
+    assert source["feed"] == "desk.rss"
+    assert (source["item_id"], source["link"]) == (hashed, hashed)
+    assert source["title"] == "sha256:" + hashlib.sha256(b"Old bridge reopens").hexdigest()
+    assert url not in made.clip.manifest.read_text()

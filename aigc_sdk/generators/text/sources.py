@@ -258,10 +258,10 @@ def _day(value: Any, day_first: bool, where: str) -> str:
     try:
         if re.fullmatch(r"\d{8}", text):
             return dt.date(int(text[:4]), int(text[4:6]), int(text[6:])).isoformat()
-        parts = re.fullmatch(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})", text)
+        parts = re.fullmatch(r"(\d{1,2})([/.])(\d{1,2})\2(\d{4})", text)
         if parts:
-            a, b, year = (int(p) for p in parts.groups())
-            month, day = (b, a) if day_first else (a, b)
+            a, b, year = (int(p) for p in parts.group(1, 3, 4))
+            month, day = (b, a) if day_first or parts[2] == "." else (a, b)  # 25.11.2026: always day-first
             return dt.date(year, month, day).isoformat()
         return dt.date.fromisoformat(text[:10]).isoformat()
     except ValueError:
@@ -287,8 +287,7 @@ def _ohlcv_rows(rows: list[dict[str, Any]], name: str | None, origin: Path | Non
             "an OHLCV table does not say which index it is", hint="give a name (--name 'S&P 500')"
         )
     index = name or index_name(origin or Path("index"))
-    slash_dates = [str(r["date"]).split("/")[0] for r in rows if "/" in str(r.get("date", ""))]
-    day_first = any(part.isdigit() and int(part) > 12 for part in slash_dates)
+    day_first = _slash_day_first(rows)
     sessions: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
         where = row.get("_where", "row")
@@ -311,6 +310,45 @@ def _ohlcv_rows(rows: list[dict[str, Any]], name: str | None, origin: Path | Non
     for subject in sorted({row["index"] for row in ordered}):
         _changes([row for row in ordered if row["index"] == subject], subject)
     return ordered
+
+
+def _slash_day_first(rows: list[dict[str, Any]]) -> bool:
+    """Whether the table's slash dates are day-first (10/11/2026 in the UK) rather than month-first (US).
+
+    A part over 12 tells; else the one reading that keeps each index's sessions in order and off weekends.
+    """
+    dates = [
+        (str(row.get("index") or ""), (int(found[1]), int(found[2]), int(found[3])))
+        for row in rows
+        if (found := re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", str(row.get("date", "")).strip()))
+    ]
+    if any(first > 12 for _, (first, _, _) in dates):
+        return True
+    if not dates or any(second > 12 for _, (_, second, _) in dates):
+        return False
+    readings = [day_first for day_first in (False, True) if _sessions_plausible(dates, day_first)]
+    if len(readings) != 1:
+        shown = ", ".join(f"{a:02d}/{b:02d}/{y}" for _, (a, b, y) in dates[:3])
+        raise InvalidRequestError(
+            f"the dates {shown} … read both as month/day and as day/month"
+            + (" and neither keeps the sessions in order on weekdays" if not readings else ""),
+            hint="write the dates as YYYY-MM-DD (or day-first as DD.MM.YYYY) so their order is plain",
+        )
+    return readings[0]
+
+
+def _sessions_plausible(dates: list[tuple[str, tuple[int, int, int]]], day_first: bool) -> bool:
+    """Whether reading the slash dates so gives real weekdays, each index's in the table's order (either way)."""
+    series: dict[str, list[dt.date]] = {}
+    for subject, (a, b, year) in dates:
+        try:
+            day = dt.date(year, a, b) if not day_first else dt.date(year, b, a)
+        except ValueError:
+            return False
+        if day.weekday() >= 5:
+            return False
+        series.setdefault(subject, []).append(day)
+    return all(days in (sorted(days), sorted(days, reverse=True)) for days in series.values())
 
 
 def _changes(series: list[dict[str, Any]], subject: str) -> None:
@@ -352,6 +390,21 @@ _KMH = {"km/h": 1.0, "m/s": 3.6, "mp/h": 1.609344, "mph": 1.609344, "kn": 1.852}
 
 def _kmh(value: Any, unit: str | None) -> float | None:
     return None if value is None else round(float(value) * _KMH.get(unit or "km/h", 1.0), 1)
+
+
+_MM = {"mm": 1.0, "cm": 10.0, "inch": 25.4, "in": 25.4}
+
+
+def _mm(value: Any, unit: str | None) -> float | None:
+    """Open-Meteo's precipitation in millimetres (``precipitation_unit=inch`` gives inches)."""
+    if value is None:
+        return None
+    if (unit or "mm") not in _MM:
+        raise InvalidRequestError(
+            f"data field 'daily_units.precipitation_sum' is not a unit known here: {unit!r}",
+            hint=f"ask Open-Meteo for one of: {', '.join(_MM)}",
+        )
+    return round(float(value) * _MM[unit or "mm"], 1)
 
 
 def _weather_words(code: Any, where: str) -> tuple[str, str]:
@@ -414,7 +467,7 @@ def _meteo_days(record: Mapping[str, Any]) -> list[dict[str, Any]]:
             "condition": words[0],
             "condition_zh": words[1],
             "precip_chance_pct": chance,
-            "precip_mm": rain,
+            "precip_mm": _mm(rain, units.get("precipitation_sum")),
             "wind_max_kmh": _kmh(wind, units.get("wind_speed_10m_max")),
             "_where": f"daily[{i}]",
         }

@@ -58,6 +58,11 @@ CASES = {
                     ("Pacific/Fiji", "2:50 PM", "UTC+12")),
     # "PST" in Manila is Philippine, not Pacific, time: the offset alone is said
     "philippines": ((126.0, 7.0, "Mindanao, Philippines", "2023-10-16T11:14:00Z"), ("Asia/Manila", "7:14 PM", "UTC+8")),
+    # a country's name inside a longer name is not that country: not Guinea's UTC here
+    "papua-new-guinea": ((146.0, -6.0, "eastern New Guinea region, Papua New Guinea", "2023-10-19T02:50:00Z"),
+                         ("Pacific/Port_Moresby", "12:50 PM", "UTC+10")),
+    "gulf-of-guinea": ((7.5, 3.0, "Gulf of Guinea", "2023-10-19T02:50:00Z"),
+                       ("Africa/Malabo", "3:50 AM", "WAT, UTC+1")),
 }  # fmt: skip
 
 

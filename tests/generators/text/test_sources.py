@@ -276,3 +276,48 @@ def test_wmo_table_and_plans_declare_their_formats() -> None:
     # a format no plan declares is not converted: a user template reads the rows as they are
     rows = [{"Date": "2026-11-24", "Close": 1.0}, {"Date": "2026-11-25", "Close": 2.0}]
     assert load_story_data(rows).data == rows
+
+
+# ------------------------------------------------------------------------------------------ review fixes
+
+
+def _sessions(*rows: tuple[str, float]) -> str:
+    return "Date,Open,High,Low,Close,Volume\n" + "".join(f"{d},{c},{c + 20},{c - 20},{c},1000000\n" for d, c in rows)
+
+
+def test_dotted_dates_are_day_first(writer: TemplateTextGenerator, tmp_path: Path) -> None:
+    german = tmp_path / "dax.csv"  # Thursday 5, Friday 6 and Monday 9 November 2026
+    german.write_text(_sessions(("05.11.2026", 19500.0), ("06.11.2026", 19600.0), ("09.11.2026", 19700.0)))
+    story = writer(template="market-close", data=german, name="DAX", seed=1)
+    assert "on Monday, November 9, 2026" in story.paragraphs[0]
+    assert "since Thursday, November 5, 2026" in story.text
+
+
+def test_ambiguous_slash_dates_are_read_the_way_that_keeps_sessions_on_weekdays(
+    writer: TemplateTextGenerator, tmp_path: Path
+) -> None:
+    uk = tmp_path / "ftse.csv"  # 10-12 November 2026 (Tue-Thu); month-first, 11 October 2026 is a Sunday
+    uk.write_text(_sessions(("10/11/2026", 8000.0), ("11/11/2026", 8010.0), ("12/11/2026", 8050.0)))
+    story = writer(template="market-close", data=uk, name="FTSE 100", seed=1)
+    assert "on Thursday, November 12, 2026" in story.paragraphs[0]
+    us = tmp_path / "spx.csv"  # 3 and 4 November 2026 (Tue, Wed); day-first, 11 April 2026 is a Saturday
+    us.write_text(_sessions(("11/03/2026", 5900.0), ("11/04/2026", 5950.0)))
+    assert "on Wednesday, November 4, 2026" in writer(template="market-close", data=us, name="SPX", seed=1).text
+    both = tmp_path / "both.csv"  # 2-3 February (Mon, Tue) or 2 March and 2 April (Mon, Thu): either reads right
+    both.write_text(_sessions(("02/02/2026", 5900.0), ("02/03/2026", 5950.0)))
+    with pytest.raises(InvalidRequestError, match="read both as month/day and as day/month") as info:
+        writer(template="market-close", data=both, name="SPX", seed=1)
+    assert "YYYY-MM-DD" in (info.value.hint or "")
+
+
+def test_open_meteo_precipitation_in_inches_is_told_in_millimetres(writer: TemplateTextGenerator) -> None:
+    inches = open_meteo()
+    inches["daily_units"] = {**inches["daily_units"], "precipitation_sum": "inch"}
+    inches["daily"] = {**inches["daily"], "precipitation_sum": [0.5, 0.0, 0.0]}
+    inches["daily"].pop("precipitation_probability_max")
+    story = writer(template="weather-summary", data=inches, seed=1)
+    assert "12.7 millimetres of precipitation" in story.paragraphs[1]  # 0.5 inch = 12.7 mm
+    assert "0.5 millimetres" not in story.text
+    inches["daily_units"]["precipitation_sum"] = "furlong"
+    with pytest.raises(InvalidRequestError, match="precipitation_sum' is not a unit"):
+        writer(template="weather-summary", data=inches)
