@@ -35,7 +35,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from aigc_sdk._internal.files import atomic_write_bytes, atomic_write_json
-from aigc_sdk._internal.htmltext import read_html
+from aigc_sdk._internal.htmltext import looks_like_html, read_html
 from aigc_sdk._internal.languages import primary_language
 from aigc_sdk._internal.model import FrozenModel
 from aigc_sdk._internal.optional import require
@@ -518,7 +518,11 @@ def _item_html(item: FeedItem, language: str | None) -> str:
     HTML ignores, keeps the blocks apart for a reader that reads lines.
     """
     lang = f' lang="{escape(language)}"' if language else ""
-    body = re.sub(r"(</(?:p|h[1-6]|li|ul|ol|blockquote|div|figure|table|pre)>)\s*", "\\1\n\n", item.body.strip())
+    if looks_like_html(item.body):
+        body = re.sub(r"(</(?:p|h[1-6]|li|ul|ol|blockquote|div|figure|table|pre)>)\s*", "\\1\n\n", item.body.strip())
+    else:  # a plain-text summary: its paragraphs become blocks, its text stays text
+        paragraphs = [p.strip() for p in re.split(r"\n\s*\n", item.body) if p.strip()]
+        body = "\n\n".join(f"<p>{escape(p)}</p>" for p in paragraphs)
     return f"<article{lang}>\n<h1>{escape(item.title)}</h1>\n\n{body.strip()}\n</article>\n"
 
 

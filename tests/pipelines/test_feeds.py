@@ -326,3 +326,13 @@ def test_under_privacy_the_item_is_named_not_located(studio: Studio, tmp_path: P
     assert (source["item_id"], source["link"]) == (hashed, hashed)
     assert source["title"] == "sha256:" + hashlib.sha256(b"Old bridge reopens").hexdigest()
     assert url not in made.clip.manifest.read_text()
+
+
+def test_a_plain_text_summary_becomes_paragraphs_of_text() -> None:
+    from aigc_sdk.generators.text.article import parse_article
+    from aigc_sdk.pipelines.feeds import FeedItem, _item_html
+
+    summary = "By Jane Doe, Staff Writer\n\nRain fell all night & roads closed. Crews worked.\n\nMore <rain> is due."
+    article = parse_article(_item_html(FeedItem(id="x", title="Rain closes roads", body=summary), "en"))
+    assert article.title == "Rain closes roads"
+    assert article.sentences == ["Rain fell all night & roads closed.", "Crews worked.", "More <rain> is due."]

@@ -160,6 +160,7 @@ _EN_RULES: tuple[Callable[[str], str], ...] = (
     _sub(rf"({_NUM})\s*°\s*F\b", r"\1 degrees Fahrenheit"),
     _sub(rf"({_NUM})\s*°", r"\1 degrees"),
     _sub(rf"({_NUM})\s*%", r"\1 percent"),
+    _sub(r"(\d)\^([+\-−]?\d+)\b", lambda m: f"{m.group(1)} to the power of {m.group(2).replace('−', '-')}"),
     _sub(r"\bUTC\s*([+\-−])\s*(\d{1,2})(?::(\d{2}))?\b", _offset_en),
     _sub(r"(^|[\s(])([+\-−])(\d)", _signed),
     _sub(r"\b(\d{1,2})–(\d{1,2})\b", r"\1 to \2"),  # a score; a spaced dash sets words apart
@@ -191,6 +192,7 @@ def _offset_zh(match: re.Match[str]) -> str:
 
 
 _ZH_RULES: tuple[Callable[[str], str], ...] = (
+    _sub(r"(\d)\^([+\-−]?)(\d+)(?!\d)", lambda m: f"{m.group(1)}的{'负' if m.group(2) else ''}{m.group(3)}次方"),
     _sub(
         rf"({_NUM})\s*km\s+({_COMPASS})\s+of\s+([^,，。]+?)(?:,\s*([A-Za-z][\w .-]*?))?(?=$|[，。；、）(（]|发生)",
         _place_zh,

@@ -28,6 +28,8 @@ EN_CASES = {
     "the M25": "the M25",
     "Apple's M2 chip": "Apple's M2 chip",
     "the M6.4 quake": "the magnitude 6.4 quake",
+    # an exponent the HTML reader kept as a caret (10<sup>6</sup>)
+    "10^6 cells and 10^-3 of them": "10 to the power of 6 cells and 10 to the power of minus 3 of them",
     # offsets: no ":00", "oh five"
     "UTC+08:00": "UTC plus eight",
     "UTC+5:05": "UTC plus five oh five",
@@ -43,6 +45,7 @@ EN_CASES = {
 }
 
 ZH_CASES = {
+    "剂量为10^6个细胞，10^-3。": "剂量为10的6次方个细胞，10的负3次方。",
     "M25高速": "M25高速",
     "M 6.4地震": "6.4级地震",
     "-5°C": "零下5摄氏度",
