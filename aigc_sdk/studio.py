@@ -199,7 +199,8 @@ class Studio:
 
     def _record(self, use: ModelUse) -> None:
         with self._uses_lock:
-            self._uses[(use.task.value, use.model, use.language)] = use
+            if self._uses is not None:  # a recording view
+                self._uses[(use.task.value, use.model, use.language)] = use
 
     # -- generic -------------------------------------------------------------------------------
 

@@ -583,7 +583,7 @@ class Pipeline:
         started = time.perf_counter()
         try:
             ctx.check_cancelled()
-            output = step.fn(**args)
+            output: BaseModel = step.fn(**args)
             if not isinstance(output, step.output):
                 raise PipelineError(f"step {name!r} returned {type(output).__name__}, not {step.output.__name__}")
             uses = studio.used if studio is not None else []
