@@ -466,12 +466,7 @@ class Video:
 
 
 def _probe_video(path: Path) -> tuple[VideoInfo, str | None]:
-    try:
-        probe = probe_media(path)
-    except MediaError as exc:
-        raise MediaError(f"{path} is not a readable video", hint=exc.hint) from exc
-    if not probe.has_video:
-        raise MediaError(f"{path} is not a readable video", hint="the file has no video stream")
+    probe = probe_media(path, need="video")
     info = VideoInfo(
         duration=probe.duration,
         fps=probe.fps,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from aigc_sdk._internal.optional import require
 from aigc_sdk.errors import MediaError
@@ -40,11 +40,13 @@ class MediaProbe:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-def probe_media(path: str | Path) -> MediaProbe:
+def probe_media(path: str | Path, *, need: Literal["audio", "video"] | None = None) -> MediaProbe:
     """Probe ``path`` with PyAV (the container's metadata; nothing is decoded).
 
+    ``need``: the stream the caller reads; a file without one is "not a readable audio/video file".
+
     Raises:
-        MediaError: The file cannot be opened or has no audio or video stream.
+        MediaError: The file cannot be opened, or has no stream of the kind needed.
 
     Example:
         >>> try:
@@ -53,8 +55,15 @@ def probe_media(path: str | Path) -> MediaProbe:
         ...     "not a readable media file" in e.message
         True
     """
+    probe = _probe(Path(path), need or "media")
+    has = {"audio": probe.has_audio, "video": probe.has_video}
+    if need is not None and not has[need]:
+        raise MediaError(f"{path} is not a readable {need} file", hint=f"it has no {need} stream")
+    return probe
+
+
+def _probe(source: Path, kind: str) -> MediaProbe:
     av: Any = require("av", extra="video", feature="media probing")
-    source = Path(path)
     try:
         with av.open(str(source), metadata_errors="replace") as container:
             video = next(iter(container.streams.video), None)
@@ -74,7 +83,7 @@ def probe_media(path: str | Path) -> MediaProbe:
                 tags=tags,
             )
     except (OSError, ValueError, av.FFmpegError) as exc:
-        raise MediaError(f"{source} is not a readable media file", hint=str(exc)[:300] or None) from exc
+        raise MediaError(f"{source} is not a readable {kind} file", hint=str(exc)[:300] or None) from exc
 
 
 def _duration(container: Any) -> float:

@@ -50,6 +50,12 @@ def test_probe_reads_the_container_not_ffmpegs_log(tmp_path: Path) -> None:
     (tmp_path / "junk.mp4").write_bytes(b"not a video")
     with pytest.raises(MediaError, match="not a readable media file"):
         probe_media(tmp_path / "junk.mp4")
+    with pytest.raises(MediaError, match="not a readable video file") as info:  # the stream a caller reads
+        probe_media(wav, need="video")
+    assert info.value.hint == "it has no video stream"
+    assert probe_media(out, need="video").has_video
+    with pytest.raises(MediaError, match="not a readable audio file"):
+        probe_media(out, need="audio")
 
 
 def test_one_wrapping_rule_for_cards_and_subtitles() -> None:

@@ -278,12 +278,7 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
             _write_wav(value, path)
             return path, value.duration
         source = Path(value)
-        try:
-            probe = probe_media(source)
-        except MediaError as exc:
-            raise MediaError(f"{source} is not a readable audio file", hint=exc.hint) from exc
-        if not probe.has_audio:
-            raise MediaError(f"{source} is not a readable audio file", hint="it has no audio stream")
+        probe = probe_media(source, need="audio")
         link = path.with_suffix(source.suffix.lower() or ".audio")
         with contextlib.suppress(FileExistsError):
             os.symlink(source.resolve(), link)
