@@ -83,10 +83,13 @@ class JobRunner:
         """The folder of a job's article and files.
 
         Example:
-            >>> import pathlib
+            >>> import tempfile, pathlib
             >>> from aigc_sdk.server.store import JobStore
-            >>> JobRunner.job_dir.__doc__.split()[0]
-            'The'
+            >>> data = pathlib.Path(tempfile.mkdtemp())
+            >>> runner = JobRunner(data, JobStore(data / "j.sqlite"), concurrency=0)
+            >>> runner.job_dir("abc").relative_to(data).as_posix()
+            'jobs/abc'
+            >>> runner.stop()
         """
         return self.data_dir / "jobs" / job_id
 
