@@ -381,6 +381,19 @@ class NewsClip(BaseModel):
     reused: list[str]
     seconds: dict[str, float]
 
+    @property
+    def files(self) -> list[Path]:
+        """Every file the clip published (video, subtitles, manifest), in that order.
+
+        Example:
+            >>> from pathlib import Path
+            >>> clip = NewsClip(video=Path("c.mp4"), srt=None, vtt=None, manifest=Path("c.manifest.json"),
+            ...                 duration=1.0, reused=[], seconds={})
+            >>> [path.name for path in clip.files]
+            ['c.mp4', 'c.manifest.json']
+        """
+        return [path for path in (self.video, self.srt, self.vtt, self.manifest) if path is not None]
+
 
 # ------------------------------------------------------------------------------------------ steps
 

@@ -10,20 +10,56 @@ Example:
     True
 """
 
-from aigc_sdk.server.app import AuthError, create_app
-from aigc_sdk.server.models import ClipRequest, ClipView, ErrorBody, ErrorDetail, RejectRequest
-from aigc_sdk.server.store import (
-    Job,
-    JobError,
-    JobEvent,
-    JobNotFoundError,
-    JobStateError,
-    JobStatus,
-    JobStore,
-    QueueFullError,
-    StageProgress,
-)
-from aigc_sdk.server.worker import JobRunner
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aigc_sdk.server.app import AuthError, create_app
+    from aigc_sdk.server.models import ClipRequest, ClipView, ErrorBody, ErrorDetail, RejectRequest
+    from aigc_sdk.server.store import (
+        Job,
+        JobError,
+        JobEvent,
+        JobNotFoundError,
+        JobStateError,
+        JobStatus,
+        JobStore,
+        QueueFullError,
+        StageProgress,
+    )
+    from aigc_sdk.server.worker import JobRunner
+
+#: Where each public name lives: imported on first use, so ``aigc_sdk.server.models`` (the API's pydantic
+#: bodies, which the HTTP client shares) imports without FastAPI.
+_HOMES = {
+    "AuthError": "app",
+    "create_app": "app",
+    "ClipRequest": "models",
+    "ClipView": "models",
+    "ErrorBody": "models",
+    "ErrorDetail": "models",
+    "RejectRequest": "models",
+    "Job": "store",
+    "JobError": "store",
+    "JobEvent": "store",
+    "JobNotFoundError": "store",
+    "JobStateError": "store",
+    "JobStatus": "store",
+    "JobStore": "store",
+    "QueueFullError": "store",
+    "StageProgress": "store",
+    "JobRunner": "worker",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'aigc_sdk.server' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"aigc_sdk.server.{home}"), name)
+
 
 __all__ = [
     "AuthError",

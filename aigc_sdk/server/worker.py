@@ -228,7 +228,7 @@ class JobRunner:
         finally:
             with self._lock:
                 self._cancels.pop(job.id, None)
-        files = [path.name for path in (clip.video, clip.srt, clip.vtt, clip.manifest) if path and path.is_file()]
+        files = [path.name for path in clip.files if path.is_file()]
         self.store.transition(job.id, "review", allowed=["running"], files=files)
 
 
