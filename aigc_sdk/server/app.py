@@ -12,29 +12,43 @@ from __future__ import annotations
 import asyncio
 import hmac
 import re
-from collections.abc import AsyncIterator, Iterable
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
+from pydantic import ValidationError
 from sse_starlette.sse import EventSourceResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aigc_sdk._version import __version__
 from aigc_sdk.errors import AigcError, InvalidRequestError
-from aigc_sdk.server.models import ClipRequest, ClipView, ErrorBody, RejectRequest
-from aigc_sdk.server.store import FINAL_STATES, JobNotFoundError, JobStateError, JobStore, QueueFullError
-from aigc_sdk.server.worker import JobRunner
+from aigc_sdk.server import metrics
+from aigc_sdk.server.models import ClipOptions, ClipRequest, ClipView, ErrorBody, RejectRequest
+from aigc_sdk.server.publish import Publisher
+from aigc_sdk.server.store import FINAL_STATES, Job, JobNotFoundError, JobStateError, JobStore, QueueFullError
+from aigc_sdk.server.uploads import BodyLimit, RequestTooLargeError, UnsupportedMediaTypeError, read_clip_upload
+from aigc_sdk.server.worker import JobRunner, clip_config
 from aigc_sdk.studio import Studio
 
 __all__ = ["AuthError", "create_app"]
 
 #: A file name a job may serve: no folder, no leading dot.
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
-_HTTP_CODES = {401: "AuthError", 404: "NotFound", 405: "MethodNotAllowed", 413: "TooLarge"}
+_HTTP_CODES = {400: "BadRequest", 401: "AuthError", 404: "NotFound", 405: "MethodNotAllowed", 413: "TooLarge"}
+#: HTTP status of each SDK error the API raises on purpose (checked in order: subclasses first).
+_STATUSES: tuple[tuple[type[AigcError], int], ...] = (
+    (JobNotFoundError, 404),
+    (JobStateError, 409),
+    (RequestTooLargeError, 413),
+    (UnsupportedMediaTypeError, 415),
+    (QueueFullError, 429),
+)
 _ERRORS = {"model": ErrorBody}
 
 
@@ -50,7 +64,7 @@ class AuthError(AigcError):
 
 
 def _status_of(error: AigcError) -> int:
-    for kind, status in ((JobNotFoundError, 404), (JobStateError, 409), (QueueFullError, 429), (AuthError, 401)):
+    for kind, status in (*_STATUSES, (AuthError, 401)):
         if isinstance(error, kind):
             return status
     return 422 if isinstance(error, InvalidRequestError) else 500
@@ -131,27 +145,92 @@ def _events(store: JobStore, job_id: str, request: Request, after: int) -> Async
     return stream()
 
 
-def _clips_router(store: JobStore, runner: JobRunner, max_queued: int) -> APIRouter:
+#: A served file's media type by extension (a ``<track>`` needs ``text/vtt``; a poster is a JPEG).
+_MEDIA_TYPES = {
+    ".mp4": "video/mp4",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".vtt": "text/vtt; charset=utf-8",
+    ".srt": "application/x-subrip; charset=utf-8",
+    ".json": "application/json",
+}
+
+
+def _clip_body_schema() -> dict[str, Any]:
+    """``POST /v1/clips`` takes JSON (:class:`ClipRequest`) or multipart (``file`` + the options as form fields)."""
+    upload = ClipOptions.model_json_schema()
+    upload["properties"] = {"file": {"type": "string", "format": "binary"}, **upload["properties"]}
+    upload["required"] = ["file"]
+    upload["title"] = "ClipUpload"
+    json_body = {"schema": ClipRequest.model_json_schema()}
+    return {"requestBody": {"required": True, "content": {"application/json": json_body, "multipart/form-data": {
+        "schema": upload}}}}  # fmt: skip
+
+
+async def _read_clip(request: Request, folder: Path, max_bytes: int) -> dict[str, Any]:
+    """The options of a new job from a JSON or multipart body (an upload stored in ``folder``)."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "application/json":
+        try:
+            body = ClipRequest.model_validate_json(await request.body())
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from exc
+        return body.model_dump()
+    if kind == "multipart/form-data":
+        options, name = await read_clip_upload(request, folder, max_bytes=max_bytes)
+        return {**options.model_dump(), "input": name}
+    raise UnsupportedMediaTypeError(f"POST /v1/clips does not take {kind or 'a body without a content type'}")
+
+
+def _clips_router(
+    store: JobStore, runner: JobRunner, publisher: Publisher, *, max_queued: int, max_upload_bytes: int
+) -> APIRouter:
     router = APIRouter(prefix="/v1/clips", tags=["clips"], responses={code: _ERRORS for code in (401, 404, 422)})
 
-    @router.post("", status_code=202, response_model=ClipView, responses={409: _ERRORS, 429: _ERRORS})
-    def create(body: ClipRequest, idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> ClipView:
-        """Queue a clip from an article; the same ``Idempotency-Key`` returns the same job."""
-        job, created = store.create(body.model_dump(), idempotency_key=idempotency_key, max_queued=max_queued)
+    def view(job: Job) -> ClipView:
+        return ClipView.of(job, position=store.position(job), publication=store.publication(job.id))
+
+    @router.post(
+        "",
+        status_code=202,
+        response_model=ClipView,
+        responses={code: _ERRORS for code in (409, 413, 415, 429)},
+        openapi_extra=_clip_body_schema(),
+    )
+    async def create(request: Request, idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> Any:
+        """Queue a clip from an article (JSON) or an uploaded article or feed (multipart ``file`` + options).
+
+        The same ``Idempotency-Key`` returns the same job.
+        """
+        if idempotency_key is not None and (known := await asyncio.to_thread(store.by_key, idempotency_key)):
+            return view(known)
+        job_id = uuid.uuid4().hex
+        folder = runner.job_dir(job_id)
+        try:
+            options = await _read_clip(request, folder, max_upload_bytes)
+            await asyncio.to_thread(clip_config, folder, options, runner.data_dir / "cache")  # bad options fail now
+            job, created = await asyncio.to_thread(
+                store.create, options, idempotency_key=idempotency_key, max_queued=max_queued, job_id=job_id
+            )
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         if created:
             runner.wake()
-        return ClipView.of(job, position=store.position(job))
+        else:  # another request made this key's job meanwhile: it has its own folder
+            shutil.rmtree(folder, ignore_errors=True)
+        return view(job)
 
     @router.get("", response_model=list[ClipView])
     def listing(status: str | None = None, limit: int = 100) -> list[ClipView]:
         """The jobs, newest first; ``?status=review`` keeps one state."""
-        return [ClipView.of(job, position=store.position(job)) for job in store.jobs(status, limit=min(limit, 1000))]
+        return [view(job) for job in store.jobs(status, limit=max(1, min(limit, 1000)))]
 
     @router.get("/{job_id}", response_model=ClipView)
     def status(job_id: str) -> ClipView:
-        """A job's status, per-stage progress, files and error."""
-        job = store.get(job_id)
-        return ClipView.of(job, position=store.position(job))
+        """A job's status, per-stage progress, files, error and publication."""
+        return view(store.get(job_id))
 
     @router.get("/{job_id}/events", response_class=EventSourceResponse)
     def events(job_id: str, request: Request, last_event_id: Annotated[str | None, Header()] = None) -> Any:
@@ -162,11 +241,12 @@ def _clips_router(store: JobStore, runner: JobRunner, max_queued: int) -> APIRou
 
     @router.get("/{job_id}/files/{name}", response_class=FileResponse)
     def file(job_id: str, name: str) -> FileResponse:
-        """One of the job's published files (MP4, SRT, VTT, manifest); HTTP Range is answered with 206."""
+        """One of the job's published files (MP4, poster JPEG, SRT, VTT, manifest); HTTP Range gets 206."""
         job = store.get(job_id)
         if not _FILE_NAME.match(name) or name not in job.files:
             raise JobNotFoundError(f"job {job_id} has no file {name!r}", hint=f"its files: {', '.join(job.files)}")
-        return FileResponse(runner.job_dir(job_id) / name, filename=name)
+        media = _MEDIA_TYPES.get(Path(name).suffix.lower())
+        return FileResponse(runner.job_dir(job_id) / name, filename=name, media_type=media)
 
     @router.delete("/{job_id}", response_model=ClipView, status_code=202, responses={409: _ERRORS})
     def cancel(job_id: str) -> ClipView:
@@ -180,14 +260,34 @@ def _clips_router(store: JobStore, runner: JobRunner, max_queued: int) -> APIRou
 
     @router.post("/{job_id}/approve", response_model=ClipView, responses={409: _ERRORS})
     def approve(job_id: str) -> ClipView:
-        """Approve a clip in review."""
-        return ClipView.of(store.transition(job_id, "approved", allowed=["review"]))
+        """Approve a clip in review; on a publishing server its files go to the outbox and the webhooks."""
+        outbox = publisher.outbox is not None
+        job = store.approve(job_id, outbox=outbox, webhooks=publisher.webhooks)
+        publisher.wake()
+        return view(job)
 
     @router.post("/{job_id}/reject", response_model=ClipView, responses={409: _ERRORS})
     def reject(job_id: str, body: RejectRequest | None = None) -> ClipView:
         """Reject a clip in review, with a reason."""
         reason = body.reason if body else ""
         return ClipView.of(store.transition(job_id, "rejected", allowed=["review"], reason=reason))
+
+    return router
+
+
+def _metrics_router(store: JobStore, runner: JobRunner) -> APIRouter:
+    router = APIRouter(tags=["health"], responses={401: _ERRORS})
+
+    def scheduler_metrics() -> Any:
+        studio = runner.started_studio
+        return studio.scheduler.metrics() if studio is not None else None
+
+    registry = metrics.registry(store, scheduler_metrics)
+
+    @router.get("/metrics", response_class=Response, responses={200: {"content": {metrics.CONTENT_TYPE: {}}}})
+    def scrape() -> Response:
+        """Prometheus metrics: jobs by state, queue depth, stage durations, batch sizes, model loads and evictions."""
+        return Response(metrics.exposition(registry), media_type=metrics.CONTENT_TYPE)
 
     return router
 
@@ -200,6 +300,11 @@ def create_app(
     api_keys: Iterable[str] = (),
     max_queued: int = 100,
     retry_after: int = 30,
+    max_upload_bytes: int = 10 * 1024 * 1024,
+    outbox: str | Path | None = None,
+    webhooks: Sequence[str] = (),
+    webhook_attempts: int = 6,
+    webhook_backoff: float = 2.0,
 ) -> FastAPI:
     """The ``aigc serve`` app over a data folder (``jobs.sqlite``, ``jobs/<id>/``, ``cache/``).
 
@@ -210,31 +315,50 @@ def create_app(
         api_keys: Accepted API keys (``Authorization: Bearer`` or ``X-API-Key``); empty: no key needed.
         max_queued: Jobs that may wait; one more is answered 429 with ``Retry-After: retry_after``.
         retry_after: Seconds a client told 429 should wait.
+        max_upload_bytes: The largest request body (an upload, a JSON body); a larger one is answered 413.
+        outbox: Approved jobs' files are copied to ``outbox/<job id>/`` (in one rename); None: no copy.
+        webhooks: URLs a JSON notice of each approved job is POSTed to (see :mod:`aigc_sdk.server.publish`).
+        webhook_attempts: Tries per webhook before its delivery is recorded as failed.
+        webhook_backoff: Seconds before a webhook's first retry; each further retry waits twice as long.
 
     Example:
         >>> import tempfile
         >>> create_app(tempfile.mkdtemp(), concurrency=0).title
         'aigc serve'
     """
-    if concurrency < 0 or max_queued < 1:
-        raise InvalidRequestError("concurrency must be >= 0 and max_queued >= 1")
+    if concurrency < 0 or max_queued < 1 or max_upload_bytes < 1:
+        raise InvalidRequestError("concurrency must be >= 0, and max_queued and max_upload_bytes >= 1")
     data = Path(data_dir)
     store = JobStore(data / "jobs.sqlite")
     runner = JobRunner(data, store, studio=studio, concurrency=concurrency)
+    publisher = Publisher(
+        store,
+        data / "jobs",
+        outbox=Path(outbox) if outbox is not None else None,
+        webhooks=webhooks,
+        attempts=webhook_attempts,
+        backoff=webhook_backoff,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runner.start()
+        publisher.start()
         try:
             yield
         finally:
             await asyncio.to_thread(runner.stop)
+            await asyncio.to_thread(publisher.stop)
             store.close()
 
     app = FastAPI(title="aigc serve", version=__version__, lifespan=lifespan)
-    app.state.store, app.state.runner = store, runner
+    app.state.store, app.state.runner, app.state.publisher = store, runner, publisher
+    app.add_middleware(BodyLimit, max_bytes=max_upload_bytes)
     _install_error_handlers(app, retry_after)
-    app.include_router(_clips_router(store, runner, max_queued), dependencies=[Depends(_auth(tuple(api_keys)))])
+    auth = [Depends(_auth(tuple(api_keys)))]
+    clips = _clips_router(store, runner, publisher, max_queued=max_queued, max_upload_bytes=max_upload_bytes)
+    app.include_router(clips, dependencies=auth)
+    app.include_router(_metrics_router(store, runner), dependencies=auth)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

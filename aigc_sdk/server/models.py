@@ -9,27 +9,35 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from aigc_sdk.server.store import Job, JobError, JobStatus, StageProgress
+from aigc_sdk.server.store import Job, JobError, JobStatus, Publication, StageProgress
 
-__all__ = ["ClipRequest", "ClipView", "ErrorBody", "ErrorDetail", "RejectRequest"]
+__all__ = ["ClipOptions", "ClipRequest", "ClipView", "ErrorBody", "ErrorDetail", "RejectRequest"]
 
 #: Longest article accepted, in characters.
 MAX_ARTICLE_CHARS = 200_000
 
 
-class ClipRequest(BaseModel):
-    """A news clip to make from an article: the text and a subset of :class:`~aigc_sdk.pipelines.NewsClipConfig`.
+class ClipOptions(BaseModel):
+    """The options of a clip: a subset of :class:`~aigc_sdk.pipelines.NewsClipConfig`.
+
+    They are a multipart upload's form fields; with ``article`` they are the JSON body (:class:`ClipRequest`).
 
     Example:
-        >>> ClipRequest(article="Text.").model_dump(exclude={"article"})["aspect"]
-        '16:9'
+        >>> ClipOptions(template="usgs-earthquakes", music=False).template
+        'usgs-earthquakes'
+        >>> ClipOptions(template="no-such")
+        Traceback (most recent call last):
+        pydantic_core._pydantic_core.ValidationError: 1 validation error for ClipOptions
+        ...
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    article: str = Field(min_length=1, max_length=MAX_ARTICLE_CHARS, description="Markdown or plain text.")
+    template: str | None = Field(
+        default=None, max_length=100, description="Story template of a data feed (.geojson/.json/.csv); None: by suffix"
+    )
     language: str | None = Field(default=None, max_length=16, description="Script language; None: detected.")
     voice: str | None = Field(default=None, max_length=100, description="Speech model id; None: the default voice.")
     aspect: Literal["16:9", "9:16", "1:1"] = "16:9"
@@ -37,6 +45,32 @@ class ClipRequest(BaseModel):
     music: bool = Field(default=True, description="Lay a music bed under the narration.")
     seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Seed for every stage.")
     subtitles: bool = Field(default=True, description="Burn subtitles into the frames.")
+    roundup: int | None = Field(
+        default=None, ge=1, le=20, description="RSS/Atom upload: one round-up clip of the newest N items (default 5)."
+    )
+
+    @field_validator("template")
+    @classmethod
+    def _known_template(cls, name: str | None) -> str | None:
+        if name is None:
+            return None
+        from aigc_sdk.generators.text.template import builtin_templates
+
+        known = builtin_templates()
+        if name not in known:
+            raise ValueError(f"no story template {name!r} (installed: {', '.join(known)})")
+        return name
+
+
+class ClipRequest(ClipOptions):
+    """A news clip to make from an article (the JSON body of ``POST /v1/clips``): the text and the clip's options.
+
+    Example:
+        >>> ClipRequest(article="Text.").model_dump(exclude={"article"})["aspect"]
+        '16:9'
+    """
+
+    article: str = Field(min_length=1, max_length=MAX_ARTICLE_CHARS, description="Markdown or plain text.")
 
 
 class RejectRequest(BaseModel):
@@ -72,10 +106,13 @@ class ClipView(BaseModel):
     error: JobError | None
     files: list[str]
     reason: str | None
+    publication: Publication | None = Field(
+        default=None, description="Once approved on a publishing server: the outbox copy and webhook deliveries."
+    )
 
     @classmethod
-    def of(cls, job: Job, *, position: int = 0) -> ClipView:
-        """The view of a stored job.
+    def of(cls, job: Job, *, position: int = 0, publication: Publication | None = None) -> ClipView:
+        """The view of a stored job (and its publication, if any).
 
         Example:
             >>> from aigc_sdk.server.store import Job
@@ -94,6 +131,7 @@ class ClipView(BaseModel):
             error=job.error,
             files=job.files,
             reason=job.reason,
+            publication=publication,
         )
 
 

@@ -23,7 +23,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -41,8 +41,10 @@ __all__ = [
     "JobStateError",
     "JobStatus",
     "JobStore",
+    "Publication",
     "QueueFullError",
     "StageProgress",
+    "WebhookDelivery",
 ]
 
 JobStatus = Literal["queued", "running", "review", "approved", "rejected", "failed", "cancelled"]
@@ -69,6 +71,25 @@ CREATE TABLE IF NOT EXISTS events (
     data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_job ON events (job, seq);
+CREATE TABLE IF NOT EXISTS publications (
+    job TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    outbox INTEGER NOT NULL,
+    approved REAL NOT NULL,
+    published REAL,
+    error TEXT,
+    notice TEXT
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    job TEXT NOT NULL,
+    url TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_try REAL NOT NULL,
+    last_error TEXT,
+    delivered REAL,
+    PRIMARY KEY (job, url)
+);
 """
 
 
@@ -167,6 +188,38 @@ class Job(BaseModel):
     error: JobError | None = None
     files: list[str] = Field(default_factory=list)
     reason: str | None = None
+
+
+class WebhookDelivery(BaseModel):
+    """One webhook notice of an approved job: pending (retried with back-off), delivered, or failed for good.
+
+    Example:
+        >>> WebhookDelivery(url="http://127.0.0.1:9/hook", status="pending", attempts=0).status
+        'pending'
+    """
+
+    url: str
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    last_error: str | None = None
+    delivered: float | None = None
+
+
+class Publication(BaseModel):
+    """What approval published: the outbox copy (``pending`` until it is in place) and the webhook deliveries.
+
+    Example:
+        >>> Publication(job="a", status="published", outbox=True, approved=1.0).deliveries
+        []
+    """
+
+    job: str
+    status: Literal["pending", "published", "failed"]
+    outbox: bool = Field(description="Whether the files are (to be) copied to OUTBOX/<job id>/.")
+    approved: float
+    published: float | None = None
+    error: str | None = None
+    deliveries: list[WebhookDelivery] = Field(default_factory=list)
 
 
 def _job(row: sqlite3.Row) -> Job:
@@ -327,7 +380,12 @@ class JobStore:
     # ---------------------------------------------------------------------------------------- changing
 
     def create(
-        self, options: dict[str, Any], *, idempotency_key: str | None = None, max_queued: int | None = None
+        self,
+        options: dict[str, Any],
+        *,
+        idempotency_key: str | None = None,
+        max_queued: int | None = None,
+        job_id: str | None = None,
     ) -> tuple[Job, bool]:
         """Queue a new job, or return the job already made for this idempotency key.
 
@@ -335,6 +393,7 @@ class JobStore:
             options: The job's options (JSON-serializable).
             idempotency_key: A client's key: the same key returns the same job.
             max_queued: Refuse a new job when this many wait already (checked in the same transaction).
+            job_id: The new job's id (an upload was stored in its folder first); None: a fresh one.
 
         Returns:
             The job, and whether it was created now.
@@ -348,7 +407,7 @@ class JobStore:
             >>> store.create({"seed": 1})[0].options
             {'seed': 1}
         """
-        job_id, now = uuid.uuid4().hex, time.time()
+        job_id, now = job_id or uuid.uuid4().hex, time.time()
         with self._tx() as db:
             if idempotency_key is not None:
                 row = db.execute("SELECT * FROM jobs WHERE idempotency_key = ?", (idempotency_key,)).fetchone()
@@ -389,7 +448,11 @@ class JobStore:
             Traceback (most recent call last):
             aigc_sdk.server.store.JobStateError: job ... is queued, not review (hint: ...)
         """
-        allowed = tuple(allowed)
+        with self._tx() as db:
+            self._move(db, job_id, to, tuple(allowed), fields)
+        return self.get(job_id)
+
+    def _move(self, db: sqlite3.Connection, job_id: str, to: str, allowed: tuple[str, ...], fields: Any) -> None:
         columns: dict[str, Any] = {"status": to, "updated": time.time()}
         if "error" in fields:
             error = fields["error"]
@@ -400,21 +463,19 @@ class JobStore:
             columns["reason"] = fields["reason"]
         sets = ", ".join(f"{name} = ?" for name in columns)
         marks = ", ".join("?" for _ in allowed)
-        with self._tx() as db:
-            row = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            if row is None:
-                raise JobNotFoundError(f"no job {job_id!r}")
-            if row["status"] not in allowed:
-                raise JobStateError(f"job {job_id} is {row['status']}, not {' or '.join(allowed)}")
-            db.execute(
-                f"UPDATE jobs SET {sets} WHERE id = ? AND status IN ({marks})",
-                (*columns.values(), job_id, *allowed),
-            )
-            event: dict[str, Any] = {"step": None, "status": to}
-            if fields.get("error") is not None:
-                event["message"] = fields["error"].message
-            self._event(db, job_id, event)
-        return self.get(job_id)
+        row = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise JobNotFoundError(f"no job {job_id!r}")
+        if row["status"] not in allowed:
+            raise JobStateError(f"job {job_id} is {row['status']}, not {' or '.join(allowed)}")
+        db.execute(
+            f"UPDATE jobs SET {sets} WHERE id = ? AND status IN ({marks})",
+            (*columns.values(), job_id, *allowed),
+        )
+        event: dict[str, Any] = {"step": None, "status": to}
+        if fields.get("error") is not None:
+            event["message"] = fields["error"].message
+        self._event(db, job_id, event)
 
     def claim_next(self) -> Job | None:
         """Take the oldest queued job for a worker (it becomes ``running``); None when none waits.
@@ -484,3 +545,183 @@ class JobStore:
                 db.execute("UPDATE jobs SET status = 'queued', updated = ? WHERE id = ?", (time.time(), row["id"]))
                 self._event(db, row["id"], {"step": None, "status": "queued", "message": "requeued after a restart"})
         return len(rows)
+
+    def stage_seconds(self) -> list[tuple[str, float]]:
+        """Every finished stage's (step, seconds), over all jobs (read at a metrics scrape).
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> store = JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite")
+            >>> store.record(store.create({})[0].id, "script", StageProgress(status="done", seconds=1.5))
+            >>> store.stage_seconds()
+            [('script', 1.5)]
+        """
+        query = (
+            "SELECT stage.key AS step, json_extract(stage.value, '$.seconds') AS seconds "
+            "FROM jobs, json_each(jobs.progress) AS stage "
+            "WHERE json_extract(stage.value, '$.status') = 'done' AND seconds IS NOT NULL"
+        )
+        with self._lock:
+            return [(row["step"], float(row["seconds"])) for row in self._db.execute(query).fetchall()]
+
+    # ---------------------------------------------------------------------------------------- publishing
+
+    def approve(self, job_id: str, *, outbox: bool = False, webhooks: Sequence[str] = ()) -> Job:
+        """Approve a job in review and, in the same transaction, record what is to be published.
+
+        A publication row (``pending``) is recorded when there is an outbox or a webhook; each webhook gets a
+        pending delivery. A publisher (:class:`~aigc_sdk.server.publish.Publisher`) does the work, durably: a
+        server killed before it finished resumes it on the next start.
+
+        Raises:
+            JobNotFoundError: No such job.
+            JobStateError: The job is not in review (so it is never published twice).
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> store = JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite")
+            >>> job = store.create({})[0]; _ = store.claim_next()
+            >>> _ = store.transition(job.id, "review", allowed=["running"], files=["clip.mp4"])
+            >>> store.approve(job.id, webhooks=["http://127.0.0.1:9/hook"]).status
+            'approved'
+            >>> store.publication(job.id).deliveries[0].status
+            'pending'
+        """
+        now = time.time()
+        with self._tx() as db:
+            self._move(db, job_id, "approved", ("review",), {})
+            if outbox or webhooks:
+                db.execute(
+                    "INSERT INTO publications (job, status, outbox, approved) VALUES (?, 'pending', ?, ?)",
+                    (job_id, int(outbox), now),
+                )
+                db.executemany(
+                    "INSERT OR IGNORE INTO deliveries (job, url, status, next_try) VALUES (?, ?, 'pending', ?)",
+                    [(job_id, url, now) for url in webhooks],
+                )
+        return self.get(job_id)
+
+    def publication(self, job_id: str) -> Publication | None:
+        """The job's publication and its webhook deliveries; None when approval published nothing.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite").publication("nope") is None
+            True
+        """
+        with self._lock:
+            row = self._db.execute("SELECT * FROM publications WHERE job = ?", (job_id,)).fetchone()
+            if row is None:
+                return None
+            rows = self._db.execute("SELECT * FROM deliveries WHERE job = ? ORDER BY rowid", (job_id,)).fetchall()
+        deliveries = [
+            WebhookDelivery(
+                url=d["url"],
+                status=d["status"],
+                attempts=d["attempts"],
+                last_error=d["last_error"],
+                delivered=d["delivered"],
+            )
+            for d in rows
+        ]
+        return Publication(
+            job=row["job"],
+            status=row["status"],
+            outbox=bool(row["outbox"]),
+            approved=row["approved"],
+            published=row["published"],
+            error=row["error"],
+            deliveries=deliveries,
+        )
+
+    def pending_publications(self) -> list[str]:
+        """Ids of approved jobs whose outbox copy and notice are still to be made, oldest first.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite").pending_publications()
+            []
+        """
+        with self._lock:
+            rows = self._db.execute("SELECT job FROM publications WHERE status = 'pending' ORDER BY approved")
+            return [row["job"] for row in rows.fetchall()]
+
+    def finish_publication(self, job_id: str, *, notice: dict[str, Any] | None, error: str | None = None) -> None:
+        """Record a publication made (``notice``: the JSON the webhooks get) or failed (``error``; no webhook then).
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> store = JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite")
+            >>> store.finish_publication("nope", notice={})
+        """
+        status = "failed" if error is not None else "published"
+        with self._tx() as db:
+            db.execute(
+                "UPDATE publications SET status = ?, published = ?, error = ?, notice = ? "
+                "WHERE job = ? AND status = 'pending'",
+                (status, time.time(), error, json.dumps(notice) if notice is not None else None, job_id),
+            )
+            if error is not None:
+                db.execute(
+                    "UPDATE deliveries SET status = 'failed', last_error = ? WHERE job = ? AND status = 'pending'",
+                    (f"not sent: {error}", job_id),
+                )
+
+    def due_deliveries(self, now: float) -> list[tuple[str, str, int, dict[str, Any]]]:
+        """Pending webhook deliveries of published jobs that are due: (job, url, attempts so far, notice).
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite").due_deliveries(0.0)
+            []
+        """
+        query = (
+            "SELECT d.job, d.url, d.attempts, p.notice FROM deliveries AS d JOIN publications AS p ON p.job = d.job "
+            "WHERE d.status = 'pending' AND p.status = 'published' AND d.next_try <= ? ORDER BY d.next_try"
+        )
+        with self._lock:
+            rows = self._db.execute(query, (now,)).fetchall()
+        return [(row["job"], row["url"], int(row["attempts"]), json.loads(row["notice"])) for row in rows]
+
+    def next_delivery(self) -> float | None:
+        """When the next pending delivery is due (a timestamp), or None when none waits.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite").next_delivery() is None
+            True
+        """
+        query = "SELECT MIN(next_try) FROM deliveries WHERE status = 'pending'"
+        with self._lock:
+            value = self._db.execute(query).fetchone()[0]
+        return None if value is None else float(value)
+
+    def record_delivery(
+        self, job_id: str, url: str, *, delivered: bool, error: str | None = None, retry_at: float | None = None
+    ) -> None:
+        """Record one delivery attempt: delivered, to be retried at ``retry_at``, or (no ``retry_at``) failed.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite").record_delivery("a", "u", delivered=True)
+        """
+        now = time.time()
+        status = "delivered" if delivered else ("pending" if retry_at is not None else "failed")
+        with self._tx() as db:
+            db.execute(
+                "UPDATE deliveries SET status = ?, attempts = attempts + 1, last_error = ?, next_try = ?, "
+                "delivered = ? WHERE job = ? AND url = ? AND status = 'pending'",
+                (status, error, retry_at or now, now if delivered else None, job_id, url),
+            )
+
+    def delivery_counts(self) -> dict[str, int]:
+        """Webhook deliveries by status (for ``/metrics``).
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite").delivery_counts()
+            {}
+        """
+        with self._lock:
+            rows = self._db.execute("SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status").fetchall()
+        return {row["status"]: int(row["n"]) for row in rows}

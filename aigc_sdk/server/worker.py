@@ -16,20 +16,82 @@ Example:
 from __future__ import annotations
 
 import logging
+import re
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from aigc_sdk._internal.files import atomic_write_bytes
-from aigc_sdk.errors import AigcError, PipelineCancelledError
+from aigc_sdk.errors import AigcError, InvalidRequestError, PipelineCancelledError
 from aigc_sdk.pipelines import PipelineEvent
-from aigc_sdk.pipelines.news_clip import NewsClipConfig, news_clip
+from aigc_sdk.pipelines.news_clip import ARTICLE_SUFFIXES, SYNDICATION_SUFFIXES, NewsClipConfig, news_clip
 from aigc_sdk.server.store import Job, JobError, JobStore, StageProgress
 from aigc_sdk.studio import Studio
 
-__all__ = ["JobRunner"]
+__all__ = ["DEFAULT_ROUNDUP", "INPUT_NAME", "UPLOAD_SUFFIXES", "JobRunner", "clip_config"]
 
 log = logging.getLogger(__name__)
+
+#: Items in the round-up clip of an RSS/Atom upload when the request names no ``roundup``.
+DEFAULT_ROUNDUP = 5
+#: What a clip can be made from: articles, data feeds (a story template reads them) and RSS/Atom feeds (a round-up).
+UPLOAD_SUFFIXES: tuple[str, ...] = (*ARTICLE_SUFFIXES, ".geojson", ".json", ".csv", *SYNDICATION_SUFFIXES)
+#: The stored name of an upload (see :mod:`aigc_sdk.server.uploads`): ``input`` and an allowed extension.
+INPUT_NAME = re.compile(r"^input\.(" + "|".join(suffix[1:] for suffix in UPLOAD_SUFFIXES) + r")$")
+
+
+def clip_config(folder: Path, options: Mapping[str, Any], cache_dir: Path) -> NewsClipConfig:
+    """The checked config of a job's clip, with its output ``clip.mp4`` in the job's folder.
+
+    Its input is the uploaded ``input<ext>``, or the JSON request's article written as ``article.md``.
+
+    An RSS/Atom upload makes one round-up clip of its newest ``roundup`` items (the round-up's article is written
+    under ``folder/.aigc-feed/``). The app calls this before it queues a job, so bad options fail the request, not
+    the job.
+
+    Raises:
+        InvalidRequestError: An option that does not apply to the input (``template`` for an article, ``roundup``
+            for anything but an RSS/Atom feed), a feed with nothing to tell, a stored name not ours.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> config = clip_config(folder, {"article": "A park opened.", "aspect": "1:1"}, folder / "cache")
+        >>> config.input.name, config.output.name, config.aspect
+        ('article.md', 'clip.mp4', '1:1')
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    name = options.get("input")
+    if name is None:
+        source = folder / "article.md"
+        if not source.exists():
+            atomic_write_bytes(source, str(options.get("article", "")).encode())
+    elif isinstance(name, str) and INPUT_NAME.match(name):
+        source = folder / name
+    else:
+        raise InvalidRequestError(f"a job's input must be a stored upload, not {name!r}")
+    settings: dict[str, Any] = {
+        "cache_dir": cache_dir,
+        "language": options.get("language"),
+        "voice": options.get("voice"),
+        "aspect": options.get("aspect", "16:9"),
+        "target_seconds": options.get("duration", 60.0),
+        "music": options.get("music", True),
+        "seed": options.get("seed", 0),
+        "subtitles": options.get("subtitles", True),
+        "template": options.get("template"),
+    }
+    if source.suffix in SYNDICATION_SUFFIXES:
+        from aigc_sdk.pipelines.feeds import plan_feed_clips
+
+        plan = plan_feed_clips(source, folder, roundup=options.get("roundup") or DEFAULT_ROUNDUP, **settings)
+        if not plan.jobs:
+            raise InvalidRequestError(f"the feed has no item to tell: {plan.left_out}", hint="send a feed with items")
+        return plan.jobs[0].config.model_copy(update={"output": folder / "clip.mp4"})
+    if options.get("roundup") is not None:
+        raise InvalidRequestError("roundup applies only to an RSS/Atom feed", hint="leave it out for this file")
+    return NewsClipConfig(input=source, output=folder / "clip.mp4", **settings)
 
 
 class JobRunner:
@@ -77,6 +139,20 @@ class JobRunner:
         with self._lock:
             if self._studio is None:
                 self._studio = Studio()
+            return self._studio
+
+    @property
+    def started_studio(self) -> Studio | None:
+        """The shared Studio if one is made (given, or made by a job); None before: reading it makes none.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> from aigc_sdk.server.store import JobStore
+            >>> data = pathlib.Path(tempfile.mkdtemp())
+            >>> JobRunner(data, JobStore(data / "j.sqlite"), concurrency=0).started_studio is None
+            True
+        """
+        with self._lock:
             return self._studio
 
     def job_dir(self, job_id: str) -> Path:
@@ -176,26 +252,6 @@ class JobRunner:
             except Exception:  # the store itself failed: keep the worker alive, the job stays as it is
                 log.exception("job %s: unexpected failure", job.id)
 
-    def _config(self, job: Job) -> NewsClipConfig:
-        folder = self.job_dir(job.id)
-        folder.mkdir(parents=True, exist_ok=True)
-        article = folder / "article.md"
-        if not article.exists():
-            atomic_write_bytes(article, str(job.options["article"]).encode())
-        options: dict[str, Any] = job.options
-        return NewsClipConfig(
-            input=article,
-            output=folder / "clip.mp4",
-            cache_dir=self.data_dir / "cache",
-            language=options.get("language"),
-            voice=options.get("voice"),
-            aspect=options.get("aspect", "16:9"),
-            target_seconds=options.get("duration", 60.0),
-            music=options.get("music", True),
-            seed=options.get("seed", 0),
-            subtitles=options.get("subtitles", True),
-        )
-
     def _run(self, job: Job) -> None:
         cancel = threading.Event()
         with self._lock:
@@ -210,7 +266,8 @@ class JobRunner:
             self.store.record(job.id, event.step, progress)
 
         try:
-            clip = news_clip(self._config(job), studio=self.studio, on_event=on_event, cancel=cancel)
+            config = clip_config(self.job_dir(job.id), job.options, self.data_dir / "cache")
+            clip = news_clip(config, studio=self.studio, on_event=on_event, cancel=cancel)
         except PipelineCancelledError as error:
             if self._stopping.is_set():  # a shutdown, not the client: run it again on the next start
                 self.store.transition(job.id, "queued", allowed=["running"])
