@@ -14,9 +14,10 @@ from aigc_sdk.errors import InvalidRequestError, MissingDependencyError
 
 HELP = """Serve the news-clip job API (/v1, OpenAPI at /docs) with jobs kept in SQLite under --data.
 
-Binds 127.0.0.1 by default; another address needs API keys (AIGC_API_KEYS, comma-separated).
+Binds 127.0.0.1 by default; another address needs API keys (AIGC_API_KEYS, comma-separated, or --keys-file).
+Approved clips are published to --outbox DIR/<job id>/ and announced to each --webhook URL.
 
-Example: aigc serve --port 8000 --data ./aigc-data --concurrency 2"""
+Example: aigc serve --port 8000 --data ./aigc-data --concurrency 2 --outbox ./published"""
 
 
 def api_keys_from_env() -> tuple[str, ...]:
@@ -30,6 +31,29 @@ def api_keys_from_env() -> tuple[str, ...]:
         >>> del os.environ["AIGC_API_KEYS"]
     """
     return tuple(key.strip() for key in os.environ.get("AIGC_API_KEYS", "").split(",") if key.strip())
+
+
+def api_keys_from_file(path: Path) -> tuple[str, ...]:
+    r"""The API keys in a keys file: one per line; blank lines and ``#`` comments are skipped.
+
+    Raises:
+        InvalidRequestError: The file cannot be read, or holds no key.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "keys"
+        >>> _ = p.write_text("# desk\nk-one\n\n  k-two  # laptop\n")
+        >>> api_keys_from_file(p)
+        ('k-one', 'k-two')
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidRequestError(f"cannot read the keys file {path}: {exc}", hint="one API key per line") from exc
+    keys = tuple(key for key in (line.split("#", 1)[0].strip() for line in lines) if key)
+    if not keys:
+        raise InvalidRequestError(f"the keys file {path} holds no key", hint="one API key per line; # starts a comment")
+    return keys
 
 
 def is_loopback(host: str) -> bool:
@@ -60,7 +84,7 @@ def check_bind(host: str, api_keys: tuple[str, ...]) -> None:
     if not api_keys and not is_loopback(host):
         raise InvalidRequestError(
             f"refusing to serve on {host} without an API key",
-            hint="set AIGC_API_KEYS=key1,key2, or bind --host 127.0.0.1",
+            hint="set AIGC_API_KEYS=key1,key2 or give --keys-file, or bind --host 127.0.0.1",
         )
 
 
@@ -70,18 +94,36 @@ def serve(
     data: Annotated[Path, typer.Option(help="Data folder: jobs.sqlite, jobs/<id>/, cache/.")] = Path("aigc-data"),
     concurrency: Annotated[int, typer.Option(min=0, max=64, help="Jobs run at once (one shared Studio).")] = 1,
     max_queued: Annotated[int, typer.Option(min=1, help="Queued jobs before 429 Too Many Requests.")] = 100,
+    keys_file: Annotated[
+        Path | None, typer.Option(help="API keys, one per line (# comments), besides AIGC_API_KEYS.")
+    ] = None,
+    max_upload_mb: Annotated[float, typer.Option(min=0.001, help="Largest upload or request body, MiB.")] = 10.0,
+    outbox: Annotated[Path | None, typer.Option(help="Copy approved clips to OUTBOX/<job id>/.")] = None,
+    webhook: Annotated[
+        list[str] | None, typer.Option(help="POST a JSON notice of each approved clip here (repeatable).")
+    ] = None,
 ) -> None:
     """Serve the news-clip job API."""
     with cli_errors():
-        keys = api_keys_from_env()
+        keys = api_keys_from_env() + (api_keys_from_file(keys_file) if keys_file is not None else ())
         check_bind(host, keys)
         try:
             import uvicorn
 
             from aigc_sdk.server import create_app
+            from aigc_sdk.server.publish import check_webhook
         except ImportError as exc:
             raise MissingDependencyError(package=exc.name or "fastapi", extra="server", feature="aigc serve") from exc
-        app = create_app(data, concurrency=concurrency, api_keys=keys, max_queued=max_queued)
+        webhooks = [check_webhook(url) for url in webhook or []]
+        app = create_app(
+            data,
+            concurrency=concurrency,
+            api_keys=keys,
+            max_queued=max_queued,
+            max_upload_bytes=int(max_upload_mb * 1024 * 1024),
+            outbox=outbox,
+            webhooks=webhooks,
+        )
         err_console.print(f"aigc serve: http://{host}:{port}/docs · data in {data}", highlight=False)
         uvicorn.run(app, host=host, port=port, log_level="info")
 

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from aigc_sdk.server.app import AuthError, create_app
-    from aigc_sdk.server.models import ClipRequest, ClipView, ErrorBody, ErrorDetail, RejectRequest
+    from aigc_sdk.server.models import ClipOptions, ClipRequest, ClipView, ErrorBody, ErrorDetail, RejectRequest
+    from aigc_sdk.server.publish import Publisher
     from aigc_sdk.server.store import (
         Job,
         JobError,
@@ -26,9 +27,12 @@ if TYPE_CHECKING:
         JobStateError,
         JobStatus,
         JobStore,
+        Publication,
         QueueFullError,
         StageProgress,
+        WebhookDelivery,
     )
+    from aigc_sdk.server.uploads import RequestTooLargeError, UnsupportedMediaTypeError
     from aigc_sdk.server.worker import JobRunner
 
 #: Where each public name lives: imported on first use, so ``aigc_sdk.server.models`` (the API's pydantic
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "AuthError": "app",
     "create_app": "app",
+    "ClipOptions": "models",
     "ClipRequest": "models",
     "ClipView": "models",
     "ErrorBody": "models",
@@ -48,8 +53,13 @@ _HOMES = {
     "JobStateError": "store",
     "JobStatus": "store",
     "JobStore": "store",
+    "Publication": "store",
     "QueueFullError": "store",
     "StageProgress": "store",
+    "WebhookDelivery": "store",
+    "Publisher": "publish",
+    "RequestTooLargeError": "uploads",
+    "UnsupportedMediaTypeError": "uploads",
     "JobRunner": "worker",
 }
 
@@ -63,6 +73,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AuthError",
+    "ClipOptions",
     "ClipRequest",
     "ClipView",
     "ErrorBody",
@@ -75,8 +86,13 @@ __all__ = [
     "JobStateError",
     "JobStatus",
     "JobStore",
+    "Publication",
+    "Publisher",
     "QueueFullError",
     "RejectRequest",
+    "RequestTooLargeError",
     "StageProgress",
+    "UnsupportedMediaTypeError",
+    "WebhookDelivery",
     "create_app",
 ]
