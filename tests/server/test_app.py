@@ -38,7 +38,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(studio: Studio, data: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(data, studio=studio, concurrency=1)) as running:
+    with TestClient(create_app(data, studio=studio, concurrency=1, outbox=data / "outbox")) as running:
         yield running
 
 
@@ -71,6 +71,16 @@ def _wait(client: TestClient, job_id: str, states: set[str], timeout: float = 60
             return job
         time.sleep(0.1)
     raise AssertionError(f"job {job_id} never reached {states}: {job}")
+
+
+def _wait_published(client: TestClient, job_id: str, timeout: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        publication = client.get(f"/v1/clips/{job_id}").json()["publication"]
+        if publication and publication["status"] != "pending":
+            return dict(publication)
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} was never published")
 
 
 def _submit(client: TestClient, **options: Any) -> dict[str, Any]:
@@ -109,9 +119,20 @@ def test_submit_events_review_download_approve(client: TestClient, data: Path) -
     saved = data / "download.mp4"
     saved.write_bytes(whole.content)
     assert Video.load(saved).info.duration > 3
-    # the review gate
+    assert client.get(f"/v1/clips/{job['id']}/files/clip.vtt").headers["content-type"].startswith("text/vtt")
+    # the review gate: approval publishes the files to the outbox, in one rename
     approved = client.post(f"/v1/clips/{job['id']}/approve")
     assert approved.status_code == 200 and approved.json()["status"] == "approved"
+    published = _wait_published(client, job["id"])
+    assert published["status"] == "published" and published["outbox"] is True
+    outbox = data / "outbox" / job["id"]
+    assert sorted(p.name for p in outbox.iterdir()) == sorted(done["files"])
+    assert (outbox / "clip.mp4").read_bytes() == whole.content
+    assert [p.name for p in (data / "outbox").iterdir()] == [job["id"]]
+    # the stage durations and the shared Studio's model loads, on /metrics
+    metrics = client.get("/metrics").text
+    assert 'aigc_stage_duration_seconds_count{step="render"}' in metrics
+    assert "aigc_model_loads_total 0.0" not in metrics and 'aigc_jobs{state="approved"} 1.0' in metrics
     _error(client.post(f"/v1/clips/{job['id']}/reject", json={"reason": "late"}), 409, "JobStateError")
     _error(client.delete(f"/v1/clips/{job['id']}"), 409, "JobStateError")
 
@@ -122,15 +143,23 @@ def test_downloads_serve_only_the_jobs_own_files(client: TestClient) -> None:
     for name in (
         "..%2Fjobs.sqlite",
         "..%2F..%2Fjobs.sqlite",
+        "%2e%2e%2f%2e%2e%2fjobs.sqlite",
+        "..%252F..%252Fjobs.sqlite",
+        "..%5C..%5Cjobs.sqlite",
         "article.md",
         ".clip.mp4",
         "%2Fetc%2Fpasswd",
+        "%2F%2Fetc%2Fpasswd",
+        "C:%5Cwindows%5Cwin.ini",
         "clip.mp4%00",
+        "clip.mp4%2F..%2F..%2Fjobs.sqlite",
     ):
         response = client.get(f"{base}/{name}")
         assert response.status_code == 404, (name, response.status_code)
         assert response.json()["error"]["code"] in ("JobNotFoundError", "NotFound")
     assert client.get(f"{base}/../../jobs.sqlite").status_code == 404
+    assert client.get(f"/v1/clips/{job['id']}/files/%2Fetc/passwd").status_code == 404
+    assert client.get("/v1/clips/..%2F..%2Fjobs.sqlite/files/clip.mp4").status_code == 404
     _error(client.get("/v1/clips/nope/files/clip.mp4"), 404, "JobNotFoundError")
 
 
@@ -223,3 +252,18 @@ def test_bad_requests_get_typed_json_errors(queue_only: TestClient) -> None:
     job = queue_only.post("/v1/clips", json={"article": "x"}).json()
     _error(queue_only.post(f"/v1/clips/{job['id']}/approve"), 409, "JobStateError")
     assert "/v1/clips" in queue_only.get("/openapi.json").json()["paths"]
+
+
+def test_files_are_served_with_their_media_types(queue_only: TestClient, tmp_path: Path) -> None:
+    store = queue_only.app.state.store  # type: ignore[attr-defined]
+    job, _ = store.create({"article": "x"})
+    store.claim_next()
+    files = {"clip.jpg": b"\xff\xd8\xff\xe0poster", "clip.srt": b"1\n", "clip.manifest.json": b"{}"}
+    for name, content in files.items():
+        (tmp_path / "jobs" / job.id).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "jobs" / job.id / name).write_bytes(content)
+    store.transition(job.id, "review", allowed=["running"], files=list(files))
+    types = {name: queue_only.get(f"/v1/clips/{job.id}/files/{name}").headers["content-type"] for name in files}
+    assert types["clip.jpg"] == "image/jpeg" and types["clip.manifest.json"] == "application/json"
+    assert types["clip.srt"].startswith("application/x-subrip")
+    assert queue_only.get(f"/v1/clips/{job.id}/files/clip.jpg").content == files["clip.jpg"]

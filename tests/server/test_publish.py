@@ -45,7 +45,7 @@ class Hook:
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 status = 503 if hook.fail > 0 else 200
                 hook.fail -= 1
@@ -114,7 +114,7 @@ def test_approval_publishes_to_the_outbox_and_the_webhook(tmp_path: Path, hook: 
     assert {p.name: p.read_bytes() for p in (outbox / job_id).iterdir()} == FILES
     # the webhook: two 503s, then the notice; the same notice each time
     assert [status for status, _, _ in hook.received] == [503, 503, 200]
-    status, headers, notice = hook.received[-1]
+    _, headers, notice = hook.received[-1]
     assert all(body == notice for _, _, body in hook.received)
     assert headers["Idempotency-Key"] == job_id and headers["User-Agent"].startswith("aigc-serve/")
     assert notice["event"] == "clip.approved" and notice["id"] == job_id and notice["outbox"] == job_id
