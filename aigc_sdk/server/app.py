@@ -40,15 +40,14 @@ __all__ = ["AuthError", "create_app"]
 
 #: A file name a job may serve: no folder, no leading dot.
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
-_HTTP_CODES = {400: "BadRequest", 401: "AuthError", 404: "NotFound", 405: "MethodNotAllowed", 413: "TooLarge"}
-#: HTTP status of each SDK error the API raises on purpose (checked in order: subclasses first).
-_STATUSES: tuple[tuple[type[AigcError], int], ...] = (
-    (JobNotFoundError, 404),
-    (JobStateError, 409),
-    (RequestTooLargeError, 413),
-    (UnsupportedMediaTypeError, 415),
-    (QueueFullError, 429),
-)
+_HTTP_CODES = {
+    400: "BadRequest",
+    401: "AuthError",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    413: "RequestTooLargeError",
+    415: "UnsupportedMediaTypeError",
+}
 _ERRORS = {"model": ErrorBody}
 
 
@@ -63,8 +62,19 @@ class AuthError(AigcError):
     default_hint = "send Authorization: Bearer <key> or X-API-Key: <key>"
 
 
+#: HTTP status of each SDK error the API raises on purpose (checked in order: subclasses first).
+_STATUSES: tuple[tuple[type[AigcError], int], ...] = (
+    (JobNotFoundError, 404),
+    (JobStateError, 409),
+    (RequestTooLargeError, 413),
+    (UnsupportedMediaTypeError, 415),
+    (QueueFullError, 429),
+    (AuthError, 401),
+)
+
+
 def _status_of(error: AigcError) -> int:
-    for kind, status in (*_STATUSES, (AuthError, 401)):
+    for kind, status in _STATUSES:
         if isinstance(error, kind):
             return status
     return 422 if isinstance(error, InvalidRequestError) else 500
