@@ -352,6 +352,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store.open()  # a no-op, unless this app ran (and stopped) before
         runner.start()
         publisher.start()
         try:

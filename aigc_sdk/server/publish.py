@@ -157,6 +157,7 @@ class Publisher:
             >>> Publisher.start.__name__
             'start'
         """
+        self._stopping.clear()
         if self.outbox is not None:
             self.outbox.mkdir(parents=True, exist_ok=True)
             for leftover in self.outbox.glob(".*"):

@@ -255,11 +255,29 @@ class JobStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._db = self._connect()
+        self._closed = False
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(_SCHEMA)
+        return db
+
+    def open(self) -> None:
+        """Open the connection again after :meth:`close` (an app whose lifespan starts again); no-op when open.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> store = JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite")
+            >>> store.close(); store.open(); store.count("queued")
+            0
+        """
+        with self._lock:
+            if self._closed:
+                self._db, self._closed = self._connect(), False
 
     def __enter__(self) -> JobStore:
         return self
@@ -276,6 +294,7 @@ class JobStore:
         """
         with self._lock:
             self._db.close()
+            self._closed = True
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:

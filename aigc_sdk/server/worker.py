@@ -189,6 +189,8 @@ class JobRunner:
             >>> JobRunner.start.__name__
             'start'
         """
+        self._stopping.clear()  # a runner stopped before may start again (an app's lifespan started anew)
+        self._threads = [thread for thread in self._threads if thread.is_alive()]
         requeued = self.store.requeue_running()
         if requeued:
             log.info("re-queued %d job(s) left running", requeued)
