@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from aigc_sdk.server.app import AuthError, create_app
-    from aigc_sdk.server.models import ClipOptions, ClipRequest, ClipView, ErrorBody, ErrorDetail, RejectRequest
+    from aigc_sdk.server.models import (
+        ClipOptions,
+        ClipRequest,
+        ClipView,
+        ErrorBody,
+        ErrorDetail,
+        RejectRequest,
+        TemplateInfo,
+    )
     from aigc_sdk.server.publish import Publisher
     from aigc_sdk.server.store import (
         Job,
@@ -46,6 +54,7 @@ _HOMES = {
     "ErrorBody": "models",
     "ErrorDetail": "models",
     "RejectRequest": "models",
+    "TemplateInfo": "models",
     "Job": "store",
     "JobError": "store",
     "JobEvent": "store",
@@ -92,6 +101,7 @@ __all__ = [
     "RejectRequest",
     "RequestTooLargeError",
     "StageProgress",
+    "TemplateInfo",
     "UnsupportedMediaTypeError",
     "WebhookDelivery",
     "create_app",

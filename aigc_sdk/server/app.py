@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from aigc_sdk._version import __version__
 from aigc_sdk.errors import AigcError, InvalidRequestError
 from aigc_sdk.server import metrics
-from aigc_sdk.server.models import ClipOptions, ClipRequest, ClipView, ErrorBody, RejectRequest
+from aigc_sdk.server.models import ClipOptions, ClipRequest, ClipView, ErrorBody, RejectRequest, TemplateInfo
 from aigc_sdk.server.publish import Publisher
 from aigc_sdk.server.store import FINAL_STATES, Job, JobNotFoundError, JobStateError, JobStore, QueueFullError
 from aigc_sdk.server.uploads import BodyLimit, RequestTooLargeError, UnsupportedMediaTypeError, read_clip_upload
@@ -285,8 +285,8 @@ def _clips_router(
     return router
 
 
-def _metrics_router(store: JobStore, runner: JobRunner) -> APIRouter:
-    router = APIRouter(tags=["health"], responses={401: _ERRORS})
+def _info_router(store: JobStore, runner: JobRunner) -> APIRouter:
+    router = APIRouter(responses={401: _ERRORS})
 
     def scheduler_metrics() -> Any:
         studio = runner.started_studio
@@ -294,7 +294,14 @@ def _metrics_router(store: JobStore, runner: JobRunner) -> APIRouter:
 
     registry = metrics.registry(store, scheduler_metrics)
 
-    @router.get("/metrics", response_class=Response, responses={200: {"content": {metrics.CONTENT_TYPE: {}}}})
+    @router.get("/v1/templates", response_model=list[TemplateInfo], tags=["clips"])
+    def templates() -> list[TemplateInfo]:
+        """The installed story templates a clip's ``template`` may name (and the feed suffixes each reads)."""
+        return TemplateInfo.installed()
+
+    @router.get(
+        "/metrics", tags=["health"], response_class=Response, responses={200: {"content": {metrics.CONTENT_TYPE: {}}}}
+    )
     def scrape() -> Response:
         """Prometheus metrics: jobs by state, queue depth, stage durations, batch sizes, model loads and evictions."""
         return Response(metrics.exposition(registry), media_type=metrics.CONTENT_TYPE)
@@ -369,7 +376,7 @@ def create_app(
     auth = [Depends(_auth(tuple(api_keys)))]
     clips = _clips_router(store, runner, publisher, max_queued=max_queued, max_upload_bytes=max_upload_bytes)
     app.include_router(clips, dependencies=auth)
-    app.include_router(_metrics_router(store, runner), dependencies=auth)
+    app.include_router(_info_router(store, runner), dependencies=auth)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from aigc_sdk.server.store import Job, JobError, JobStatus, Publication, StageProgress
 
-__all__ = ["ClipOptions", "ClipRequest", "ClipView", "ErrorBody", "ErrorDetail", "RejectRequest"]
+__all__ = ["ClipOptions", "ClipRequest", "ClipView", "ErrorBody", "ErrorDetail", "RejectRequest", "TemplateInfo"]
 
 #: Longest article accepted, in characters.
 MAX_ARTICLE_CHARS = 200_000
@@ -71,6 +71,35 @@ class ClipRequest(ClipOptions):
     """
 
     article: str = Field(min_length=1, max_length=MAX_ARTICLE_CHARS, description="Markdown or plain text.")
+
+
+class TemplateInfo(BaseModel):
+    """An installed story template: its name, the languages it writes, the feed suffixes it is the default for.
+
+    Example:
+        >>> [t.name for t in TemplateInfo.installed()][:1]
+        ['market-close']
+    """
+
+    name: str
+    languages: list[str]
+    feeds: list[str] = Field(description="Feed suffixes that pick this template when a request names none.")
+
+    @classmethod
+    def installed(cls) -> list[TemplateInfo]:
+        """Every installed story template, by name.
+
+        Example:
+            >>> next(t for t in TemplateInfo.installed() if t.name == "usgs-earthquakes").feeds
+            ['.geojson']
+        """
+        from aigc_sdk.generators.text.template import builtin_templates, feed_templates
+
+        defaults = feed_templates()
+        return [
+            cls(name=name, languages=list(languages), feeds=[s for s, t in defaults.items() if t == name])
+            for name, languages in builtin_templates().items()
+        ]
 
 
 class RejectRequest(BaseModel):

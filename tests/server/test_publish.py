@@ -211,3 +211,17 @@ def test_reject_and_unconfigured_servers_publish_nothing(tmp_path: Path) -> None
     with TestClient(plain) as client:
         job_id = _in_review(plain.state.store, tmp_path / "plain")
         assert client.post(f"/v1/clips/{job_id}/approve").json()["publication"] is None
+
+
+def test_an_app_started_again_serves_and_publishes(tmp_path: Path, hook: Hook) -> None:
+    data = tmp_path / "data"
+    app = create_app(data, concurrency=0, webhooks=[hook.url], webhook_backoff=0.02)
+    with TestClient(app) as client:
+        first = client.post("/v1/clips", json={"article": "A park opened."}).json()
+    with TestClient(app) as client:  # the same app's lifespan again (schemathesis runs it once per operation)
+        assert client.get(f"/v1/clips/{first['id']}").json()["status"] == "queued"
+        assert client.delete(f"/v1/clips/{first['id']}").json()["status"] == "cancelled"
+        job_id = _in_review(app.state.store, data)
+        client.post(f"/v1/clips/{job_id}/approve")
+        _until(lambda: client.get(f"/v1/clips/{job_id}").json()["publication"]["deliveries"][0]["status"]
+               == "delivered")  # fmt: skip

@@ -166,3 +166,10 @@ def test_the_openapi_schema_documents_both_bodies(client: TestClient) -> None:
     upload = body["multipart/form-data"]["schema"]
     assert upload["required"] == ["file"] and upload["properties"]["file"]["format"] == "binary"
     assert "template" in upload["properties"] and "article" not in upload["properties"]
+
+
+def test_the_installed_templates_are_listed(client: TestClient) -> None:
+    templates = {t["name"]: t for t in client.get("/v1/templates").json()}
+    assert templates["usgs-earthquakes"] == {"name": "usgs-earthquakes", "languages": ["en", "zh"],
+                                             "feeds": [".geojson"]}  # fmt: skip
+    assert templates["market-close"]["feeds"] == [".csv"] and templates["weather-summary"]["feeds"] == []
