@@ -30,7 +30,7 @@ from starlette.requests import Request
 from aigc_sdk._internal.files import atomic_path
 from aigc_sdk.errors import InvalidRequestError
 from aigc_sdk.server.models import ClipOptions
-from aigc_sdk.server.worker import UPLOAD_SUFFIXES
+from aigc_sdk.server.worker import upload_suffixes
 
 __all__ = [
     "BodyLimit",
@@ -149,7 +149,7 @@ def upload_name(filename: str | None) -> str:
         'input.geojson'
     """
     suffix = Path((filename or "").replace("\\", "/")).suffix.lower()
-    if suffix not in UPLOAD_SUFFIXES:
+    if suffix not in upload_suffixes():
         raise UnsupportedMediaTypeError(f"cannot make a clip from a {suffix or 'suffix-less'} file")
     return f"input{suffix}"
 

@@ -15,8 +15,8 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import logging
-import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,21 +24,37 @@ from typing import Any
 
 from aigc_sdk._internal.files import atomic_write_bytes
 from aigc_sdk.errors import AigcError, InvalidRequestError, PipelineCancelledError
+from aigc_sdk.generators.text.template import feed_templates
 from aigc_sdk.pipelines import PipelineEvent
 from aigc_sdk.pipelines.news_clip import ARTICLE_SUFFIXES, SYNDICATION_SUFFIXES, NewsClipConfig, news_clip
 from aigc_sdk.server.store import Job, JobError, JobStore, StageProgress
 from aigc_sdk.studio import Studio
 
-__all__ = ["DEFAULT_ROUNDUP", "INPUT_NAME", "UPLOAD_SUFFIXES", "JobRunner", "clip_config"]
+__all__ = ["DEFAULT_ROUNDUP", "JobRunner", "clip_config", "upload_suffixes"]
 
 log = logging.getLogger(__name__)
 
 #: Items in the round-up clip of an RSS/Atom upload when the request names no ``roundup``.
 DEFAULT_ROUNDUP = 5
-#: What a clip can be made from: articles, data feeds (a story template reads them) and RSS/Atom feeds (a round-up).
-UPLOAD_SUFFIXES: tuple[str, ...] = (*ARTICLE_SUFFIXES, ".geojson", ".json", ".csv", *SYNDICATION_SUFFIXES)
-#: The stored name of an upload (see :mod:`aigc_sdk.server.uploads`): ``input`` and an allowed extension.
-INPUT_NAME = re.compile(r"^input\.(" + "|".join(suffix[1:] for suffix in UPLOAD_SUFFIXES) + r")$")
+
+
+@functools.cache
+def upload_suffixes() -> tuple[str, ...]:
+    """The file suffixes a clip can be made from.
+
+    Articles, data feeds (``.json`` and the suffixes the story templates declare) and RSS/Atom feeds (a round-up).
+
+    Example:
+        >>> [s for s in (".md", ".geojson", ".csv", ".rss", ".exe") if s in upload_suffixes()]
+        ['.md', '.geojson', '.csv', '.rss']
+    """
+    feeds = tuple(suffix for suffix in feed_templates() if suffix != ".json")
+    return (*ARTICLE_SUFFIXES, ".json", *feeds, *SYNDICATION_SUFFIXES)
+
+
+def _stored_input(name: object) -> bool:
+    """Whether a job's ``input`` option is an upload's generated name: ``input`` and an allowed extension."""
+    return isinstance(name, str) and name.startswith("input.") and name[len("input") :] in upload_suffixes()
 
 
 def clip_config(folder: Path, options: Mapping[str, Any], cache_dir: Path) -> NewsClipConfig:
@@ -67,8 +83,8 @@ def clip_config(folder: Path, options: Mapping[str, Any], cache_dir: Path) -> Ne
         source = folder / "article.md"
         if not source.exists():
             atomic_write_bytes(source, str(options.get("article", "")).encode())
-    elif isinstance(name, str) and INPUT_NAME.match(name):
-        source = folder / name
+    elif _stored_input(name):
+        source = folder / str(name)
     else:
         raise InvalidRequestError(f"a job's input must be a stored upload, not {name!r}")
     settings: dict[str, Any] = {
