@@ -37,6 +37,7 @@ __all__ = [
     "RequestTooLargeError",
     "UnsupportedMediaTypeError",
     "read_clip_upload",
+    "save_upload",
     "upload_name",
 ]
 
@@ -154,8 +155,20 @@ def upload_name(filename: str | None) -> str:
     return f"input{suffix}"
 
 
-async def _store(upload: UploadFile, target: Path, max_bytes: int) -> None:
-    """Copy an upload to ``target`` through a temp file (never half-written), refusing an empty one."""
+async def save_upload(upload: UploadFile, target: Path, max_bytes: int) -> None:
+    """Copy an upload to ``target`` in chunks through a temp file (never half-written), refusing an empty one.
+
+    Raises:
+        RequestTooLargeError: It is larger than ``max_bytes`` (nothing is left at ``target``).
+        InvalidRequestError: It is empty.
+
+    Example:
+        >>> import asyncio, io, tempfile, pathlib
+        >>> target = pathlib.Path(tempfile.mkdtemp()) / "input.md"
+        >>> asyncio.run(save_upload(UploadFile(io.BytesIO(b"A park opened.")), target, max_bytes=100))
+        >>> target.read_bytes()
+        b'A park opened.'
+    """
     size = 0
     with atomic_path(target) as tmp, tmp.open("wb") as out:
         while chunk := await upload.read(_CHUNK):
@@ -199,5 +212,5 @@ async def read_clip_upload(request: Request, folder: Path, *, max_bytes: int) ->
             raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from exc
         name = upload_name(files[0].filename)
         folder.mkdir(parents=True, exist_ok=True)
-        await _store(files[0], folder / name, max_bytes)
+        await save_upload(files[0], folder / name, max_bytes)
     return options, name
