@@ -214,7 +214,7 @@ def _clips_router(
         The same ``Idempotency-Key`` returns the same job.
         """
         if idempotency_key is not None and (known := await asyncio.to_thread(store.by_key, idempotency_key)):
-            return view(known)
+            return await asyncio.to_thread(view, known)
         job_id = uuid.uuid4().hex
         folder = runner.job_dir(job_id)
         try:
@@ -230,7 +230,7 @@ def _clips_router(
             runner.wake()
         else:  # another request made this key's job meanwhile: it has its own folder
             shutil.rmtree(folder, ignore_errors=True)
-        return view(job)
+        return await asyncio.to_thread(view, job)
 
     @router.get("", response_model=list[ClipView])
     def listing(status: str | None = None, limit: int = 100) -> list[ClipView]:
