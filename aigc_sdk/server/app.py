@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Cookie, Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from sse_starlette.sse import EventSourceResponse
@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from aigc_sdk._version import __version__
 from aigc_sdk.errors import AigcError, InvalidRequestError
 from aigc_sdk.server.models import ClipRequest, ClipView, ErrorBody, RejectRequest
+from aigc_sdk.server.page import page_router
 from aigc_sdk.server.store import FINAL_STATES, JobNotFoundError, JobStateError, JobStore, QueueFullError
 from aigc_sdk.server.worker import JobRunner
 from aigc_sdk.studio import Studio
@@ -98,12 +99,15 @@ def _auth(api_keys: tuple[str, ...]) -> Any:
     async def check(
         authorization: Annotated[str | None, Header()] = None,
         x_api_key: Annotated[str | None, Header()] = None,
+        aigc_key: Annotated[str | None, Cookie()] = None,  # the review page's key (POST /v1/session)
     ) -> None:
         if not keys:
             return
         given = x_api_key
         if given is None and authorization is not None and authorization.lower().startswith("bearer "):
             given = authorization[7:].strip()
+        if given is None:
+            given = aigc_key
         if given is None:
             raise AuthError("this server needs an API key")
         matched = False
@@ -235,6 +239,7 @@ def create_app(
     app.state.store, app.state.runner = store, runner
     _install_error_handlers(app, retry_after)
     app.include_router(_clips_router(store, runner, max_queued), dependencies=[Depends(_auth(tuple(api_keys)))])
+    app.include_router(page_router(_auth(tuple(api_keys))))
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
