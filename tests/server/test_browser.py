@@ -1,7 +1,8 @@
 """The review page in a real headless Chromium (Debian's, driven by playwright) against a real uvicorn on 127.0.0.1.
 
 An editor submits an article through the page, watches every stage complete, plays the clip, approves it, and
-the clip appears in the outbox; the same page at phone width never scrolls sideways. ``make test`` installs
+the clip appears in the outbox; the same clip in review on a 390 px phone never scrolls sideways. A keyed server
+asks for the key once and keeps it in an HttpOnly cookie. ``make test`` installs
 Debian's ``chromium``; without it (or playwright) the tests skip, and fail under CI / ``make test``.
 Set ``AIGC_DOCS_SCREENSHOTS=1`` to refresh the screenshots in docs/images/.
 """
@@ -73,13 +74,6 @@ class LiveServer:
         with urllib.request.urlopen(f"{self.url}{path}", timeout=30) as response:
             return json.loads(response.read())
 
-    def post(self, path: str, body: dict[str, Any]) -> Any:
-        request = urllib.request.Request(
-            f"{self.url}{path}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
-
 
 @pytest.fixture(scope="module")
 def outbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -116,14 +110,28 @@ def _screenshot(page: Page, tmp_path: Path, name: str) -> None:
         page.screenshot(path=DOCS_IMAGES / f"{name}.png", full_page=False)
 
 
-def _wait_for_review(server: LiveServer, job_id: str, timeout: float = 90) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job: dict[str, Any] = server.get(f"/v1/clips/{job_id}")
-        if job["status"] not in ("queued", "running"):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish")
+def _phone_layout(chromium: Browser, server: LiveServer, job_id: str, tmp_path: Path) -> None:
+    """The same clip in review on a 390 px phone: the page never scrolls sideways."""
+    context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    page = context.new_page()
+    errors = _watch_errors(page)
+    page.goto(server.url)
+    page.click(f"#jobs button[data-id='{job_id}']")
+    expect(page.locator("#job-status")).to_have_text("review")
+    expect(page.locator("#approve")).to_be_visible()
+    page.wait_for_function("() => document.getElementById('video').readyState >= 2", timeout=20_000)
+    expect(page.locator("#licences tbody tr").first).to_be_attached()
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the page is {overflow}px wider than a 390px phone"
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+            .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+            .map((e) => e.tagName + '#' + e.id + '.' + e.className)"""
+    )
+    assert wide == [], wide
+    _screenshot(page, tmp_path, "review-page-phone")
+    assert errors == []
+    context.close()
 
 
 def test_submit_watch_play_approve_publish(server: LiveServer, chromium: Browser, outbox: Path, tmp_path: Path) -> None:
@@ -163,6 +171,7 @@ def test_submit_watch_play_approve_publish(server: LiveServer, chromium: Browser
     page.evaluate("document.getElementById('video').play()")
     page.wait_for_function("() => document.getElementById('video').currentTime > 0.2", timeout=10_000)
     _screenshot(page, tmp_path, "review-page-laptop")
+    _phone_layout(chromium, server, job_id, tmp_path)
     # approve: the page shows it, the API agrees
     page.click("#approve")
     expect(page.locator("#job-status")).to_have_text("approved")
@@ -177,25 +186,32 @@ def test_submit_watch_play_approve_publish(server: LiveServer, chromium: Browser
     assert (outbox / job_id / "clip.mp4").stat().st_size > 10_000
 
 
-def test_phone_width_never_scrolls_sideways(server: LiveServer, chromium: Browser, tmp_path: Path) -> None:
-    job = server.post("/v1/clips", {"article": ARTICLE.read_text(), **OPTIONS})  # cached stages: quick
-    assert _wait_for_review(server, job["id"])["status"] == "review"
-    context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
-    page = context.new_page()
-    errors = _watch_errors(page)
-    page.goto(server.url)
-    page.click(f"#jobs button[data-id='{job['id']}']")
-    expect(page.locator("#job-status")).to_have_text("review")
-    page.wait_for_function("() => document.getElementById('video').readyState >= 2", timeout=20_000)
-    expect(page.locator("#licences tbody tr").first).to_be_visible()
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0, f"the page is {overflow}px wider than a 390px phone"
-    wide = page.evaluate(
-        """() => [...document.querySelectorAll('body *')]
-            .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
-            .map((e) => e.tagName + '#' + e.id + '.' + e.className)"""
-    )
-    assert wide == [], wide
-    _screenshot(page, tmp_path, "review-page-phone")
-    assert errors == []
-    context.close()
+def test_a_keyed_server_asks_for_the_key_once(tmp_path: Path, chromium: Browser) -> None:
+    app = create_app(tmp_path / "data", concurrency=0, api_keys=("s3cret",))
+    with LiveServer(app) as keyed:
+        context = chromium.new_context(viewport=LAPTOP)
+        page = context.new_page()
+        page.goto(keyed.url)
+        expect(page.locator("#key-form")).to_be_visible()
+        page.fill("#key-form input[name=key]", "guess")
+        page.click("#key-form button[type=submit]")
+        expect(page.locator("#alert")).to_contain_text("not accepted")
+        page.fill("#key-form input[name=key]", "s3cret")
+        page.click("#key-form button[type=submit]")
+        expect(page.locator("#key-form")).to_be_hidden()
+        cookie = next(c for c in context.cookies() if c["name"] == "aigc_key")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+        # the cookie now carries every request of the page: an upload-less submission lands in the list
+        page.fill("#article", "A park opened in the city centre on Monday.")
+        page.click("#submit")
+        expect(page.locator("#jobs li")).to_have_count(1)
+        expect(page.locator("#job-status")).to_have_text("queued")
+        assert page.evaluate("document.cookie") == ""  # scripts never see the key
+        # a bad request is shown as the API's typed error with its hint
+        page.fill("#article", "x")
+        page.fill("input[name=duration]", "2")
+        page.evaluate("() => { document.querySelector('input[name=duration]').removeAttribute('min') }")
+        page.click("#submit")
+        expect(page.locator("#alert")).to_contain_text("InvalidRequestError")
+        expect(page.locator("#alert-hint")).to_contain_text("/docs")
+        context.close()

@@ -5,6 +5,7 @@ const STAGES = ["script", "narration", "visuals", "music", "render"];
 const FINAL = new Set(["review", "approved", "rejected", "failed", "cancelled"]);
 const LIST_POLL_MS = 5000;
 const TITLES_KEY = "aigc.titles";
+const NARROW = "(max-width: 900px)"; // one column (app.css): the job is below the list
 
 const $ = (id) => document.getElementById(id);
 const state = { selected: null, job: null, source: null, filter: "", shownMedia: null };
@@ -195,6 +196,7 @@ async function select(id) {
   }
   showJob(job);
   if (!FINAL.has(job.status)) follow(id);
+  if (window.matchMedia(NARROW).matches) $("job").scrollIntoView({ block: "start" });
 }
 
 function follow(id) {
@@ -300,7 +302,12 @@ function renderFiles(job) {
   const player = $("video");
   player.replaceChildren();
   if (video) {
-    if (vtt) player.append(el("track", { kind: "subtitles", src: filePath(job.id, vtt), srclang: job.options.language || "en", label: "Subtitles", default: "" }));
+    if (vtt) {
+      // burned-in subtitles are already in the frames: the track is there to switch on, not shown twice
+      const track = { kind: "subtitles", src: filePath(job.id, vtt), srclang: job.options.language || "en", label: "Subtitles" };
+      if (job.options.subtitles === false) track.default = "";
+      player.append(el("track", track));
+    }
     player.src = filePath(job.id, video);
   } else {
     player.removeAttribute("src");
