@@ -103,11 +103,11 @@ def _watch_errors(page: Page) -> list[str]:
     return errors
 
 
-def _screenshot(page: Page, tmp_path: Path, name: str) -> None:
+def _screenshot(page: Page, tmp_path: Path, name: str, *, full_page: bool) -> None:
     page.screenshot(path=tmp_path / f"{name}.png", full_page=True)
     if os.environ.get("AIGC_DOCS_SCREENSHOTS") == "1":
         DOCS_IMAGES.mkdir(exist_ok=True)
-        page.screenshot(path=DOCS_IMAGES / f"{name}.png", full_page=False)
+        page.screenshot(path=DOCS_IMAGES / f"{name}.png", full_page=full_page)
 
 
 def _phone_layout(chromium: Browser, server: LiveServer, job_id: str, tmp_path: Path) -> None:
@@ -129,7 +129,7 @@ def _phone_layout(chromium: Browser, server: LiveServer, job_id: str, tmp_path: 
             .map((e) => e.tagName + '#' + e.id + '.' + e.className)"""
     )
     assert wide == [], wide
-    _screenshot(page, tmp_path, "review-page-phone")
+    _screenshot(page, tmp_path, "review-page-phone", full_page=False)
     assert errors == []
     context.close()
 
@@ -170,7 +170,7 @@ def test_submit_watch_play_approve_publish(server: LiveServer, chromium: Browser
     expect(page.locator("#downloads a", has_text="clip.mp4")).to_have_attribute("download", "clip.mp4")
     page.evaluate("document.getElementById('video').play()")
     page.wait_for_function("() => document.getElementById('video').currentTime > 0.2", timeout=10_000)
-    _screenshot(page, tmp_path, "review-page-laptop")
+    _screenshot(page, tmp_path, "review-page-laptop", full_page=True)
     _phone_layout(chromium, server, job_id, tmp_path)
     # approve: the page shows it, the API agrees
     page.click("#approve")
