@@ -27,6 +27,7 @@ from fastapi.responses import HTMLResponse
 
 from aigc_sdk.generators.text.template import builtin_templates
 from aigc_sdk.registry import ModelRegistry
+from aigc_sdk.server.models import ErrorBody
 
 __all__ = ["SESSION_COOKIE", "STATIC_FILES", "page_router"]
 
@@ -103,7 +104,9 @@ def page_router(auth: Any = None) -> APIRouter:
             raise HTTPException(404, f"no page file {name!r}; the page's files: {', '.join(STATIC_FILES)}")
         return Response(_static(name), media_type=media_type, headers={**_HEADERS, "Cache-Control": "no-cache"})
 
-    @router.post("/v1/session", status_code=204, tags=["page"], dependencies=checks)
+    @router.post(
+        "/v1/session", status_code=204, tags=["page"], dependencies=checks, responses={401: {"model": ErrorBody}}
+    )
     def login(
         request: Request,
         response: Response,
