@@ -10,7 +10,7 @@ TORCH ?= torch==2.13.0
 CONSTRAINTS := $(VENV)/constraints.txt
 OUT ?= out
 
-.PHONY: demo test lint typecheck unit docs bench clean
+.PHONY: demo test lint typecheck unit docs bench clean chromium
 
 demo: $(VENV)/.demo-installed
 	$(BIN)/aigc news-clip examples/data/usgs_significant_week.geojson -o $(OUT)/quake.mp4
@@ -18,9 +18,16 @@ demo: $(VENV)/.demo-installed
 
 # The Mandarin voice's own environment (TensorFlow 2.15, numpy 1) is built beside the venv, once;
 # with AIGC_TEST_REQUIRE_ENVS=1 its tests fail rather than skip when it is missing.
-test: $(VENV)/.all-installed
+test: $(VENV)/.all-installed chromium
 	$(BIN)/aigc models fetch zh-fastspeech2
 	AIGC_TEST_REQUIRE_ENVS=1 $(MAKE) lint typecheck unit docs
+
+# The review page's browser test drives Debian's Chromium through playwright (the dev extra); never
+# `playwright install` (it downloads a browser from a CDN).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	command -v chromium >/dev/null || ($(SUDO) apt-get update && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium)
 
 lint:
 	$(BIN)/ruff check .

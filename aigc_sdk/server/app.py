@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Cookie, Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import ValidationError
@@ -30,6 +30,7 @@ from aigc_sdk._version import __version__
 from aigc_sdk.errors import AigcError, InvalidRequestError
 from aigc_sdk.server import metrics
 from aigc_sdk.server.models import ClipOptions, ClipRequest, ClipView, ErrorBody, RejectRequest, TemplateInfo
+from aigc_sdk.server.page import page_router
 from aigc_sdk.server.publish import Publisher
 from aigc_sdk.server.store import FINAL_STATES, Job, JobNotFoundError, JobStateError, JobStore, QueueFullError
 from aigc_sdk.server.uploads import BodyLimit, RequestTooLargeError, UnsupportedMediaTypeError, read_clip_upload
@@ -122,12 +123,15 @@ def _auth(api_keys: tuple[str, ...]) -> Any:
     async def check(
         authorization: Annotated[str | None, Header()] = None,
         x_api_key: Annotated[str | None, Header()] = None,
+        aigc_key: Annotated[str | None, Cookie()] = None,  # the review page's key (POST /v1/session)
     ) -> None:
         if not keys:
             return
         given = x_api_key
         if given is None and authorization is not None and authorization.lower().startswith("bearer "):
             given = authorization[7:].strip()
+        if given is None:
+            given = aigc_key
         if given is None:
             raise AuthError("this server needs an API key")
         matched = False
@@ -373,10 +377,12 @@ def create_app(
     app.state.store, app.state.runner, app.state.publisher = store, runner, publisher
     app.add_middleware(BodyLimit, max_bytes=max_upload_bytes)
     _install_error_handlers(app, retry_after)
-    auth = [Depends(_auth(tuple(api_keys)))]
+    check = _auth(tuple(api_keys))
+    auth = [Depends(check)]
     clips = _clips_router(store, runner, publisher, max_queued=max_queued, max_upload_bytes=max_upload_bytes)
     app.include_router(clips, dependencies=auth)
     app.include_router(_info_router(store, runner), dependencies=auth)
+    app.include_router(page_router(check))
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
