@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aigc_sdk._internal.files import atomic_write_json
 from aigc_sdk._internal.htmltext import looks_like_html, read_html
@@ -173,6 +173,8 @@ class WatchStateFile(BaseModel):
         1
     """
 
+    model_config = ConfigDict(extra="forbid")
+
     version: Literal[1] = 1
     items: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
@@ -309,30 +311,36 @@ class Watcher:
         return self._folder_items(path, source)
 
     def _folder_items(self, folder: Path, source: str) -> list[WatchItem]:
+        """The items of a folder's settled files; a file that cannot be read is noted (by its path), not raised."""
         from aigc_sdk.pipelines.news_clip import ARTICLE_SUFFIXES
 
+        taken = (*ARTICLE_SUFFIXES, *FEED_SUFFIXES, *UPLOAD_SUFFIXES)
         items: list[WatchItem] = []
-        now = time.time()
         for path in sorted(folder.iterdir()):
-            if path.absolute() == self.state.path.absolute():
+            if path.suffix.lower() not in taken or path.name.startswith(".") or path.name.endswith(_PARTIAL):
                 continue
-            suffix = path.suffix.lower()
-            taken = suffix in (*ARTICLE_SUFFIXES, *FEED_SUFFIXES, *UPLOAD_SUFFIXES)
-            if not taken or path.name.startswith(".") or path.name.endswith(_PARTIAL) or not path.is_file():
-                continue
-            if now - path.stat().st_mtime < self.settle:
-                continue  # still being written, perhaps: the next poll takes it
-            if suffix in FEED_SUFFIXES:
-                items.extend(_feed_items(path, source))
-                continue
-            content = path.read_bytes()
-            key = idempotency_key("file", f"{path.name}\0{hashlib.sha256(content).hexdigest()}")
-            if suffix in ARTICLE_SUFFIXES:
-                article = _text(content, path)
-                items.append(WatchItem(key=key, source=source, name=path.name, article=article))
-            else:
-                items.append(WatchItem(key=key, source=source, name=path.name, file=path))
+            try:
+                if path.absolute() == self.state.path.absolute() or not path.is_file():
+                    continue
+                if time.time() - path.stat().st_mtime < self.settle:
+                    continue  # still being written, perhaps: the next poll takes it
+                items.extend(_file_items(path, source, article=path.suffix.lower() in ARTICLE_SUFFIXES))
+            except OSError as error:
+                self._problems[str(path)] = f"cannot read it: {error}"
+            except AigcError as error:
+                self._problems[str(path)] = error.message
         return items
+
+
+def _file_items(path: Path, source: str, *, article: bool) -> list[WatchItem]:
+    """A folder's file as items: a feed's items, an article's text, or a data feed to upload."""
+    if path.suffix.lower() in FEED_SUFFIXES:
+        return _feed_items(path, source)
+    content = path.read_bytes()
+    key = idempotency_key("file", f"{path.name}\0{hashlib.sha256(content).hexdigest()}")
+    if article:
+        return [WatchItem(key=key, source=source, name=path.name, article=_text(content, path))]
+    return [WatchItem(key=key, source=source, name=path.name, file=path)]
 
 
 def _text(content: bytes, path: Path) -> str:
