@@ -33,6 +33,7 @@ __all__ = [
     "ClipKwargs",
     "Waiter",
     "check",
+    "check_options",
     "checked_url",
     "client_headers",
     "connection_errors",
@@ -131,6 +132,17 @@ def _checked(article: str, options: Mapping[str, Any]) -> ClipRequest:
         raise InvalidRequestError(f"bad clip options: {problems}", hint="see ClipRequest's fields") from None
 
 
+def check_options(options: Mapping[str, Any]) -> None:
+    """Check a clip's options with the server's ``ClipRequest``, before any request.
+
+    Example:
+        >>> check_options({"aspect": "4:3"})
+        Traceback (most recent call last):
+        aigc_sdk.errors.InvalidRequestError: bad clip options: aspect: Input should be '16:9', '9:16' or '1:1' ...
+    """
+    _checked("-", options)
+
+
 def _form_value(value: Any) -> str:
     return json.dumps(value) if isinstance(value, bool) else str(value)
 
@@ -160,7 +172,7 @@ def create_call(
         body = _checked(article, options).model_dump(mode="json", exclude_unset=True)
         return Call("POST", "/v1/clips", json=body, headers=headers)
     path = Path(str(file))
-    _checked("-", options)
+    check_options(options)
     try:
         content = path.read_bytes()
     except OSError as exc:

@@ -34,8 +34,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aigc_sdk._internal.files import atomic_write_json
 from aigc_sdk._internal.htmltext import looks_like_html, read_html
-from aigc_sdk.client._base import ClipKwargs
-from aigc_sdk.client._errors import BadRequestError, ServerBusyError, ServerConnectionError, ServerError
+from aigc_sdk.client._base import ClipKwargs, check_options
+from aigc_sdk.client._errors import ServerBusyError, ServerConnectionError, ServerError
 from aigc_sdk.client._sync import Client
 from aigc_sdk.errors import AigcError, InvalidRequestError
 
@@ -215,7 +215,7 @@ class Watcher:
         client: The server's client.
         sources: Folders, RSS/Atom files and feed URLs (checked now).
         state: The state file.
-        options: Every job's clip options (``aspect``, ``duration``, ``music`` …).
+        options: Every job's clip options (``aspect``, ``duration``, ``music`` …), checked now.
         settle: Seconds a folder's file must be left unchanged before it is taken (a copy may be in progress).
 
     Example:
@@ -239,6 +239,7 @@ class Watcher:
         self.sources = check_sources(sources)
         self.state = WatchState(state)
         self.options: ClipKwargs = options or {}
+        check_options(self.options)
         self.settle = settle
         self._refused: set[str] = set()
         self._problems: dict[str, str] = {}
@@ -277,7 +278,7 @@ class Watcher:
                 continue
             try:
                 job = self._submit(item)
-            except BadRequestError as error:
+            except InvalidRequestError as error:  # the server's 4xx (BadRequestError), or this side's check
                 self._refused.add(item.key)
                 report.refused.append(Submission(source=item.source, name=item.name, refused=str(error)))
                 continue

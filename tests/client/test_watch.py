@@ -136,8 +136,12 @@ def test_bad_sources_and_a_bad_state_file_are_refused_before_any_poll(tmp_path: 
     (tmp_path / "s.json").write_text('{"feeds": []}')
     with pytest.raises(InvalidRequestError, match="not an aigc watch state"):
         Watcher(client, [desk], state=tmp_path / "s.json")
+    with pytest.raises(InvalidRequestError, match="aspect"):
+        Watcher(client, [desk], state=tmp_path / "fresh.json", options={"aspect": "4:3"})  # type: ignore[typeddict-item]
     (desk / "broken.rss").write_text("<rss><channel><title>x</title></channel></rss>")
+    (desk / "0-empty.md").write_text("")  # refused by the request check, before anything is sent
     report = _poll(client, [desk], tmp_path / "fresh.json")  # nothing listens on port 9
+    assert [r.name for r in report.refused] == ["0-empty.md"] and "article" in str(report.refused[0].refused)
     assert report.stopped and "no answer" in report.stopped and report.submitted == []
     assert "no items" in report.problems[str(desk / "broken.rss")] and not (tmp_path / "fresh.json").exists()
 
