@@ -2,8 +2,8 @@
 
 Example:
     >>> call = create_call("A park opened.", None, {"aspect": "1:1"}, idempotency_key="k1")
-    >>> call.method, call.path, call.json, call.headers
-    ('POST', '/v1/clips', {'article': 'A park opened.', 'aspect': '1:1'}, {'Idempotency-Key': 'k1'})
+    >>> call.method, call.path, call.json == {"article": "A park opened.", "aspect": "1:1"}, call.headers
+    ('POST', '/v1/clips', True, {'Idempotency-Key': 'k1'})
 """
 
 from __future__ import annotations
