@@ -151,16 +151,16 @@ class AsyncClips:
         """
         waiter = Waiter(job_id, on_event, timeout)
         while True:
-            pause = 0.2
             try:
                 async for event in self.events(job_id, after=waiter.last_seq, read_timeout=waiter.read_timeout()):
                     waiter.seen(event)
-            except ServerConnectionError as error:
-                pause = waiter.dropped(error)
+                error = ServerConnectionError(f"the event stream of job {job_id} ended before the job did")
+            except ServerConnectionError as dropped:
+                error = dropped
             view = await self.get(job_id)
             if waiter.finished(view):
                 return view
-            await asyncio.sleep(pause)
+            await asyncio.sleep(waiter.dropped(error))
 
     async def download(self, job_id: str, name: str | None = None, *, to: str | Path = ".") -> Path:
         """Save one of the job's files (None: its MP4) into ``to``, atomically; see :meth:`Clips.download`.

@@ -174,16 +174,16 @@ class Clips:
         """
         waiter = Waiter(job_id, on_event, timeout)
         while True:
-            pause = 0.2
             try:
                 for event in self.events(job_id, after=waiter.last_seq, read_timeout=waiter.read_timeout()):
                     waiter.seen(event)
-            except ServerConnectionError as error:
-                pause = waiter.dropped(error)
+                error = ServerConnectionError(f"the event stream of job {job_id} ended before the job did")
+            except ServerConnectionError as dropped:
+                error = dropped
             view = self.get(job_id)
             if waiter.finished(view):
                 return view
-            time.sleep(pause)
+            time.sleep(waiter.dropped(error))
 
     def download(self, job_id: str, name: str | None = None, *, to: str | Path = ".") -> Path:
         """Save one of the job's files (None: its MP4) into the folder ``to``, streamed, atomically, size checked.

@@ -153,6 +153,8 @@ def test_file_uploads_are_multipart(client: Client, server: str) -> None:
     if "multipart/form-data" in takes:
         job = client.clips.create(file=DATA / "article_en.md", aspect="1:1", music=False)
         assert job.status == "queued" and job.options["aspect"] == "1:1"
+        quakes = client.clips.create(file=DATA / "usgs_significant_week.geojson", idempotency_key="quakes", seed=2)
+        assert quakes.status == "queued" and quakes.options["seed"] == 2
     else:  # a server without uploads refuses the multipart body with a typed error, not a traceback
         with pytest.raises(BadRequestError) as refused:
             client.clips.create(file=DATA / "article_en.md", aspect="1:1", music=False)
