@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from aigc_sdk._internal.files import atomic_path
 from aigc_sdk.client._errors import ServerConnectionError, WaitTimeoutError, error_from_response
 from aigc_sdk.client._sse import ServerSentEvent
-from aigc_sdk.errors import InvalidRequestError, MediaError, map_errors
+from aigc_sdk.errors import AigcError, InvalidRequestError, MediaError
 from aigc_sdk.server.models import ClipRequest, ClipView
 from aigc_sdk.server.store import FINAL_STATES, JobEvent
 
@@ -324,12 +324,23 @@ def saving(target: Path, expected: int | None) -> Iterator[IO[bytes]]:
         ...     _ = out.write(b"1\n")
         >>> target.read_bytes()
         b'1\n'
+        >>> with saving(target.with_name("short.srt"), 5) as out:
+        ...     _ = out.write(b"1\n")
+        Traceback (most recent call last):
+        aigc_sdk.client._errors.ServerConnectionError: the download of short.srt ended early: 2 of 5 bytes ...
+        >>> sorted(p.name for p in target.parent.iterdir())
+        ['clip.srt']
     """
-    with map_errors(f"cannot save {target}", to=MediaError), atomic_path(target) as tmp, tmp.open("wb") as out:
-        yield out
-        size = out.tell()
-        if expected is not None and size != expected:
-            raise ServerConnectionError(f"the download of {target.name} ended early: {size} of {expected} bytes")
+    try:
+        with atomic_path(target) as tmp, tmp.open("wb") as out:
+            yield out
+            size = out.tell()
+            if expected is not None and size != expected:
+                raise ServerConnectionError(f"the download of {target.name} ended early: {size} of {expected} bytes")
+    except AigcError:
+        raise
+    except OSError as exc:  # the local disk: full, read-only, gone (a transport error is no OSError: it passes)
+        raise MediaError(f"cannot save {target}: {exc}", hint="check the folder downloads go to") from exc
 
 
 class Waiter:

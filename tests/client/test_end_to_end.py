@@ -22,7 +22,7 @@ from tests.support import require_module
 require_module("fastapi", reason="needs the server extra")
 require_module("piper", reason="needs the voice extra")
 
-from aigc_sdk.client import AsyncClient, Client, JobEvent  # noqa: E402
+from aigc_sdk.client import AsyncClient, Client, JobEvent, ServerConnectionError  # noqa: E402
 from aigc_sdk.server import create_app  # noqa: E402
 
 ARTICLE = Path(__file__).resolve().parents[2] / "examples" / "data" / "article_en.md"
@@ -30,36 +30,42 @@ OPTIONS: dict[str, Any] = {"aspect": "1:1", "duration": 6, "music": False}
 
 
 class _CutStream(httpx.SyncByteStream):
-    """An event stream that breaks off after ``events`` events, as a dropped connection does."""
+    """A body that breaks off, as a dropped connection does: after ``events`` events, or ``size`` bytes."""
 
-    def __init__(self, inner: Iterable[bytes], events: int) -> None:
-        self.inner, self.events = inner, events
+    def __init__(self, inner: Iterable[bytes], *, events: int | None = None, size: int | None = None) -> None:
+        self.inner, self.events, self.size = inner, events, size
 
     def __iter__(self) -> Iterator[bytes]:
-        seen = 0
+        events = sent = 0
         for chunk in self.inner:
+            if self.size is not None and sent + len(chunk) > self.size:
+                yield chunk[: self.size - sent]
+                break
             yield chunk
-            seen += chunk.count(b"\n\n") + chunk.count(b"\r\n\r\n")
-            if seen >= self.events:
-                raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+            sent += len(chunk)
+            events += chunk.count(b"\n\n") + chunk.count(b"\r\n\r\n")
+            if self.events is not None and events >= self.events:
+                break
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
 
 
-class DropsTheFirstStream(httpx.HTTPTransport):
-    """The real HTTP transport, except that the first event stream is cut after two events."""
+class CutsTheFirstStream(httpx.HTTPTransport):
+    """The real HTTP transport, except that the first response whose path ends with ``path_end`` is cut short."""
 
-    def __init__(self) -> None:
+    def __init__(self, path_end: str, *, events: int | None = None, size: int | None = None) -> None:
         super().__init__()
+        self.path_end, self.events, self.size = path_end, events, size
         self.resumed_from: list[str | None] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = super().handle_request(request)
-        if not request.url.path.endswith("/events"):
+        if not request.url.path.endswith(self.path_end):
             return response
         self.resumed_from.append(request.headers.get("last-event-id"))
         if len(self.resumed_from) > 1:
             return response
         assert isinstance(response.stream, Iterable)
-        cut = _CutStream(response.stream, events=2)
+        cut = _CutStream(response.stream, events=self.events, size=self.size)
         extensions = response.extensions
         return httpx.Response(response.status_code, headers=response.headers, stream=cut, extensions=extensions)
 
@@ -71,7 +77,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_submit_wait_across_a_drop_download_approve(server: str, tmp_path: Path) -> None:
-    transport = DropsTheFirstStream()
+    transport = CutsTheFirstStream("/events", events=2)
     seen: list[JobEvent] = []
     with Client(server, transport=transport) as client:
         job = client.clips.create(ARTICLE.read_text(), idempotency_key="e2e-1", **OPTIONS)
@@ -90,6 +96,13 @@ def test_submit_wait_across_a_drop_download_approve(server: str, tmp_path: Path)
         assert clip.name == "clip.mp4" and clip.read_bytes() == (tmp_path / "out" / "clip.mp4").read_bytes()
         assert 5 < Video.load(clip).info.duration < 12
         assert client.clips.approve(job.id).status == "approved"
+    # a download that breaks off leaves nothing behind, not even its temp file
+    with (
+        Client(server, transport=CutsTheFirstStream("/clip.mp4", size=1000)) as cut,
+        pytest.raises(ServerConnectionError),
+    ):
+        cut.clips.download(job.id, to=tmp_path / "cut")
+    assert list((tmp_path / "cut").iterdir()) == []
 
     async def read_it() -> tuple[str, list[str], bytes]:
         async with AsyncClient(server) as aclient:
