@@ -13,7 +13,7 @@ from aigc_sdk.cli._common import cli_errors, console, err_console, read_text, st
 if TYPE_CHECKING:
     from aigc_sdk.client import Client, ClipKwargs, ClipView
 
-HELP = """Send an article (.md/.txt/.html) or a feed (.geojson/.json/.csv/.rss/.atom/.xml) to an `aigc serve`
+HELP = """Send an article (.md/.txt/.html) or a feed (.geojson/.json/.csv/.rss/.atom/.xml) to an `aigc serve` \
 server as a news-clip job; prints the job id, and with --wait its stages as they run.
 
 An article is sent as text; any other file is uploaded. --download DIR waits, then saves the clip's files there.

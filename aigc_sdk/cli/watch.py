@@ -29,9 +29,9 @@ if TYPE_CHECKING:
 
 HELP = """Watch folders, RSS/Atom files and feed URLs, and make a job on an `aigc serve` server of each new item.
 
-A folder's article files (.md/.txt/.html) are sent as text, its data feeds (.geojson/.json/.csv) uploaded, the
-items of its RSS/Atom files sent one job each. Each item is sent with an Idempotency-Key made from its id (a
-file: its name and content hash; a feed item: its guid or link), so even without the --state file no item
+A folder's article files (.md/.txt/.html) are sent as text, its data feeds (.geojson/.json/.csv) uploaded, the \
+items of its RSS/Atom files sent one job each. Each item is sent with an Idempotency-Key made from its id (a \
+file: its name and content hash; a feed item: its guid or link), so even without the --state file no item \
 becomes two jobs; the state file keeps a restarted watcher from sending them at all.
 
 Example: aigc watch desk/ feeds/city.rss --server http://127.0.0.1:8000 --state desk-watch.json --aspect 9:16
