@@ -258,6 +258,8 @@ class Watcher:
                 found.extend(self._read_source(source))
             except AigcError as error:
                 self._problems[source] = error.message
+            except OSError as error:  # a folder that cannot be listed
+                self._problems[source] = f"cannot read it: {error}"
         return found
 
     def poll(self) -> PollReport:
