@@ -1,17 +1,18 @@
-"""Helpers shared by CLI commands: error display, consoles, text files in and out, JSON output."""
+"""Helpers shared by CLI commands: error display, consoles, stage progress bars, text files in and out, JSON output."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from aigc_sdk.errors import AigcError, InvalidRequestError
 
@@ -98,3 +99,61 @@ def print_json(payload: Any) -> None:
         }
     """
     sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+
+
+class StageEvent(Protocol):
+    """What a stage's progress bar reads from an event: a pipeline's, or a job's from ``aigc serve``.
+
+    Example:
+        >>> from aigc_sdk.pipelines.base import PipelineEvent
+        >>> event: StageEvent = PipelineEvent(step="script", status="done", fraction=1.0)
+        >>> event.status
+        'done'
+    """
+
+    @property
+    def step(self) -> str | None: ...  # None: not a stage's event (a job's status)
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def fraction(self) -> float: ...
+
+    @property
+    def message(self) -> str: ...
+
+
+def stage_progress() -> Progress:
+    """The progress display of stage bars: name, bar, status, elapsed time.
+
+    Example:
+        >>> len(stage_progress().columns)
+        4
+    """
+    columns = (TextColumn("{task.description:<14}"), BarColumn(), TextColumn("{task.fields[status]}"))
+    return Progress(*columns, TimeElapsedColumn(), console=console)
+
+
+def stage_bars(progress: Progress, prefix: Callable[[], str] = str) -> Callable[[StageEvent], None]:
+    """A progress bar per stage (per clip, with ``prefix``), updated from stage events; other events are ignored.
+
+    Example:
+        >>> from aigc_sdk.pipelines.base import PipelineEvent
+        >>> progress = stage_progress()
+        >>> stage_bars(progress)(PipelineEvent(step="script", status="started"))
+        >>> [task.description for task in progress.tasks]
+        ['script']
+    """
+    bars: dict[str, TaskID] = {}
+
+    def on_event(event: StageEvent) -> None:
+        if event.step is None:
+            return
+        name = prefix() + event.step
+        if name not in bars:
+            bars[name] = progress.add_task(name, total=1.0, status="")
+        status = {"started": "…", "progress": event.message}.get(event.status, event.status)
+        progress.update(bars[name], completed=event.fraction, status=status)
+
+    return on_event

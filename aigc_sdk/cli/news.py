@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from aigc_sdk.cli._common import cli_errors, console
+from aigc_sdk.cli._common import cli_errors, console, stage_bars, stage_progress
 from aigc_sdk.errors import InvalidRequestError
-from aigc_sdk.pipelines.base import PipelineEvent
 
 if TYPE_CHECKING:
     from aigc_sdk.pipelines.feeds import FeedJob
@@ -107,8 +104,8 @@ def news_clip_command(
             settings = NewsClipConfig.from_yaml(config, defaults=defaults, **options)
         else:
             settings = NewsClipConfig.model_validate(defaults | {k: v for k, v in options.items() if v is not None})
-        with _progress() as progress:
-            clip = news_clip(settings, on_event=_bars(progress))
+        with stage_progress() as progress:
+            clip = news_clip(settings, on_event=stage_bars(progress))
     _report(clip)
 
 
@@ -132,35 +129,16 @@ def _feed_clips(
     if not plan.jobs:
         console.print(f"nothing new in {escape(source.name)}: no clip made", highlight=False)
         return
-    with _progress() as progress:
+    with stage_progress() as progress:
         current = {"job": ""}
 
         def on_job(index: int, job: FeedJob) -> None:
             current["job"] = f"{index + 1}/{len(plan.jobs)} "
             progress.console.print(f"[bold]{current['job']}[/]{escape(job.title)}", highlight=False)
 
-        made = make_feed_clips(plan, on_event=_bars(progress, lambda: current["job"]), on_job=on_job)
+        made = make_feed_clips(plan, on_event=stage_bars(progress, lambda: current["job"]), on_job=on_job)
     for feed_clip in made:
         _report(feed_clip.clip)
-
-
-def _progress() -> Progress:
-    columns = (TextColumn("{task.description:<14}"), BarColumn(), TextColumn("{task.fields[status]}"))
-    return Progress(*columns, TimeElapsedColumn(), console=console)
-
-
-def _bars(progress: Progress, prefix: Callable[[], str] = str) -> Callable[[PipelineEvent], None]:
-    """A progress bar per stage (per clip, with ``prefix``), updated from pipeline events."""
-    bars: dict[str, TaskID] = {}
-
-    def on_event(event: PipelineEvent) -> None:
-        name = prefix() + event.step
-        if name not in bars:
-            bars[name] = progress.add_task(name, total=1.0, status="")
-        status = {"started": "…", "progress": event.message}.get(event.status, event.status)
-        progress.update(bars[name], completed=event.fraction, status=status)
-
-    return on_event
 
 
 def _report(clip: NewsClip) -> None:
