@@ -28,6 +28,7 @@ from aigc_sdk.client import (  # noqa: E402
     NotFoundError,
     ServerBusyError,
     ServerConnectionError,
+    ServerError,
     UnauthorizedError,
     WaitTimeoutError,
 )
@@ -146,19 +147,19 @@ def test_wait_gives_up_after_its_timeout(client: Client) -> None:
         client.clips.wait(job.id, timeout=0.5)
 
 
-def test_file_uploads_are_multipart(client: Client, server: str) -> None:
+def test_file_uploads_are_multipart(client: Client, server: str, tmp_path: Path) -> None:
     """``file=`` uploads the file (multipart: ``file`` + the options as form fields), as POST /v1/clips takes it."""
     schema = httpx.get(f"{server}/openapi.json").json()
-    takes = schema["paths"]["/v1/clips"]["post"]["requestBody"]["content"]
-    if "multipart/form-data" in takes:
-        job = client.clips.create(file=DATA / "article_en.md", aspect="1:1", music=False)
-        assert job.status == "queued" and job.options["aspect"] == "1:1"
-        quakes = client.clips.create(file=DATA / "usgs_significant_week.geojson", idempotency_key="quakes", seed=2)
-        assert quakes.status == "queued" and quakes.options["seed"] == 2
-    else:  # a server without uploads refuses the multipart body with a typed error, not a traceback
-        with pytest.raises(BadRequestError) as refused:
-            client.clips.create(file=DATA / "article_en.md", aspect="1:1", music=False)
-        assert refused.value.status == 422
+    assert "multipart/form-data" in schema["paths"]["/v1/clips"]["post"]["requestBody"]["content"]
+    job = client.clips.create(file=DATA / "article_en.md", aspect="1:1", music=False)
+    assert job.status == "queued" and job.options["aspect"] == "1:1"
+    quakes = client.clips.create(file=DATA / "usgs_significant_week.geojson", idempotency_key="quakes", seed=2)
+    assert quakes.status == "queued" and quakes.options["seed"] == 2
+    pdf = tmp_path / "notes.pdf"
+    pdf.write_bytes(b"%PDF-1.7")
+    with pytest.raises(ServerError) as refused:  # refused by the server with a typed error, not a traceback
+        client.clips.create(file=pdf)
+    assert refused.value.status == 415 and refused.value.code == "UnsupportedMediaTypeError"
 
 
 def test_async_client_through_the_asgi_transport(tmp_path: Path) -> None:
