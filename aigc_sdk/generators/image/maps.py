@@ -486,14 +486,23 @@ class _Label:
 
 
 def _candidates(view: MapView, lat: float, lon: float) -> list[Town]:
-    """The towns in view: the one nearest the event first, then the largest."""
+    """The towns in view: the event's own first (the largest within 25 km, else the nearest), then the largest.
+
+    As :func:`~aigc_sdk._internal.places.nearest_place` judges it: a city's grid point often falls in a
+    suburb (Lisbon, not Areeiro).
+    """
     south, west, north, east = view.box
     towns = towns_in(south, west, north, east, limit=300)
     if not towns:
         return []
     scale = math.cos(math.radians(lat))
-    nearest = min(towns, key=lambda t: (t.latitude - lat) ** 2 + ((t.longitude - lon) * scale) ** 2)
-    return [nearest, *(t for t in towns if t is not nearest)]
+
+    def km(town: Town) -> float:
+        return KM_PER_DEGREE * math.hypot(town.latitude - lat, (town.longitude - lon) * scale)
+
+    close = [t for t in towns if km(t) <= 25.0]  # towns come largest first
+    own = close[0] if close else min(towns, key=km)
+    return [own, *(t for t in towns if t is not own)]
 
 
 def _place_labels(
@@ -650,6 +659,7 @@ def draw_locator_map(
     drawn.append(_draw_text(layout, "scale", bar_block, x0 + bar[0], bar_top, text))
     drawn.append(_draw_text(layout, "credit", credit_block, x0 + credit[0], y0 + credit[1], muted))
     record = {
+        "frame": list(box),
         "center": [lat, lon],
         "span_km": span,
         "box": [round(v, 4) for v in view.box],
