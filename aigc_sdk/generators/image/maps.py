@@ -17,6 +17,7 @@ the record a card's provenance keeps, licences included. Same input, same pixels
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -387,6 +388,19 @@ def _graticule(draw: PIL.ImageDraw.ImageDraw, view: MapView, style: MapStyle) ->
         draw.line((x, 0, x, view.height * s), fill=color, width=s)
 
 
+@functools.cache
+def _globe_shapes() -> tuple[int, ...]:
+    """The crude shapes a globe inset fills, in fill order; an island under a pixel is left out."""
+    coast = outlines("gshhs", "c")
+    big = [
+        i
+        for i in range(len(coast))
+        if coast.north[i] - coast.south[i] + coast.east[i] - coast.west[i] > 1.5
+        and coast.starts[i + 1] - coast.starts[i] >= 3
+    ]
+    return tuple(sorted(big, key=lambda i: (_FILL_ORDER.get(int(coast.kinds[i]), 4), i)))
+
+
 def _globe(view: MapView, style: MapStyle, diameter: int) -> tuple[PIL.Image.Image, PIL.Image.Image]:
     """A small orthographic globe centred on the view, land from crude GSHHG, the view's box outlined."""
     np_ = require("numpy", extra="image", feature="locator maps")
@@ -408,10 +422,9 @@ def _globe(view: MapView, style: MapStyle, diameter: int) -> tuple[PIL.Image.Ima
     draw = image_draw.Draw(globe)
     coast = outlines("gshhs", "c")
     projected = project(coast.points[:, 0], coast.points[:, 1])
-    for index in sorted(range(len(coast)), key=lambda i: (_FILL_ORDER.get(int(coast.kinds[i]), 4), i)):
+    for index in _globe_shapes():
         ring = projected[coast.starts[index] : coast.starts[index + 1]]
-        big = coast.north[index] - coast.south[index] + coast.east[index] - coast.west[index] > 1.5
-        if big and len(ring) >= 3 and (ring[:, 2] >= 0).any():  # an island under a pixel is left out
+        if (ring[:, 2] >= 0).any():
             kind = int(coast.kinds[index])
             draw.polygon(ring[:, :2].ravel().tolist(), fill=style.sea if kind in (2, 4) else style.land)
     south, west, north, east = view.box
