@@ -96,6 +96,24 @@ class MapView:
     height: int
     span_km: float
 
+    @classmethod
+    def around(cls, lat: float, lon: float, width: int, height: int, span_km: float) -> MapView:
+        """A view showing (``lat``, ``lon``), centred on it unless that would run past a pole.
+
+        The span is capped so the view covers at most 170° of latitude, and the centre moves toward the
+        equator just enough that the view ends at the pole.
+
+        Example:
+            >>> MapView.around(10.0, 20.0, 400, 300, 500.0).lat
+            10.0
+            >>> view = MapView.around(-89.0, 0.0, 400, 300, 1000.0)
+            >>> round(view.box[0], 6), view.lat > -89.0
+            (-90.0, True)
+        """
+        span = min(span_km, 170.0 * KM_PER_DEGREE * min(width, height) / height)
+        half = height / 2 / (min(width, height) / (span / KM_PER_DEGREE))
+        return cls(lat=min(90.0 - half, max(-90.0 + half, lat)), lon=lon, width=width, height=height, span_km=span)
+
     @property
     def px_per_degree(self) -> float:
         """Pixels per degree of latitude.
@@ -118,7 +136,7 @@ class MapView:
 
     @property
     def _x_scale(self) -> float:
-        return self.px_per_degree * max(0.05, math.cos(math.radians(self.lat)))
+        return self.px_per_degree * max(0.2, math.cos(math.radians(self.lat)))  # near a pole: squeezed, not endless
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -378,13 +396,15 @@ def _graticule(draw: PIL.ImageDraw.ImageDraw, view: MapView, style: MapStyle) ->
     """Faint parallels and meridians every 1, 2, 5, 10 … degrees (straight lines in this projection)."""
     s = _SUPERSAMPLE
     south, west, north, east = view.box
-    step = next((d for d in (0.5, 1, 2, 5, 10, 15, 30, 45) if (north - south) / d <= 6), 90)
+    steps = (0.5, 1, 2, 5, 10, 15, 30, 45, 90)
+    step = next((d for d in steps if (north - south) / d <= 6), 90)
+    lon_step = next((d for d in steps if d >= step and (east - west) / d <= 8), 90)  # fewer where parallels shrink
     color = _mix(style.sea, _hex(style.muted), 0.16)
     for lat in range(math.ceil(south / step), math.floor(north / step) + 1):
         y = view.point(lat * step, view.lon)[1] * s
         draw.line((0, y, view.width * s, y), fill=color, width=s)
-    for lon in range(math.ceil(west / step), math.floor(east / step) + 1):
-        x = view.point(view.lat, lon * step)[0] * s if abs(lon * step - view.lon) <= 180 else -1.0
+    for lon in range(math.ceil(west / lon_step), math.floor(east / lon_step) + 1):
+        x = view.point(view.lat, lon * lon_step)[0] * s if abs(lon * lon_step - view.lon) <= 180 else -1.0
         draw.line((x, 0, x, view.height * s), fill=color, width=s)
 
 
@@ -627,8 +647,8 @@ def draw_locator_map(
     image_draw = require("PIL.ImageDraw", extra="image", feature="locator maps")
     x0, y0, x1, y1 = box
     span = span_km or _widened(lat, lon, x1 - x0, y1 - y0, view_span_km(magnitude))
-    view = MapView(lat=lat, lon=lon, width=x1 - x0, height=y1 - y0, span_km=span)
-    plan = _plan(view, layout, unit, magnitude, language, max_places)
+    view = MapView.around(lat, lon, x1 - x0, y1 - y0, span)
+    plan = _plan(view, (lat, lon), layout, unit, magnitude, language, max_places)
     rounded = pil_image.new("L", (view.width, view.height), 0)
     image_draw.Draw(rounded).rounded_rectangle(
         (0, 0, view.width - 1, view.height - 1), radius=round(1.2 * unit), fill=255
@@ -646,8 +666,9 @@ def draw_locator_map(
     drawn.append(_draw_text(layout, "credit", plan.credit_block, x0 + plan.credit[0], y0 + plan.credit[1], muted))
     record = {
         "frame": list(box),
-        "center": [lat, lon],
-        "span_km": span,
+        "center": [view.lat, view.lon],
+        "event": [lat, lon],
+        "span_km": view.span_km,
         "box": [round(v, 4) for v in view.box],
         "projection": "equirectangular",
         "resolution": view.resolution,
@@ -667,6 +688,7 @@ class _Plan:
 
     view: MapView
     unit: float
+    event: tuple[float, float]  # where the marker goes (the view's centre unless near a pole)
     radius: float  # the event's marker
     rings: bool
     inset: Rect
@@ -680,7 +702,13 @@ class _Plan:
 
 
 def _plan(
-    view: MapView, layout: TextLayout, u: float, magnitude: float | None, language: str | None, max_places: int
+    view: MapView,
+    event: tuple[float, float],
+    layout: TextLayout,
+    u: float,
+    magnitude: float | None,
+    language: str | None,
+    max_places: int,
 ) -> _Plan:
     width, height = view.width, view.height
     diameter = round(min(22 * u, max(6 * u, 0.27 * min(width, height))))
@@ -693,12 +721,13 @@ def _plan(
     credit = (width - 1.2 * u - credit_block.widths[0], height - 1.0 * u - credit_block.line_height,
               width - 1.0 * u, height - 0.8 * u)  # fmt: skip
     radius = marker_radius(magnitude, u)
-    core = (width / 2 - 1.4 * radius, height / 2 - 1.4 * radius, width / 2 + 1.4 * radius, height / 2 + 1.4 * radius)
-    labels = _place_labels(view, _candidates(view, view.lat, view.lon), layout, u, [inset, bar, credit, core],
+    ex, ey = view.point(*event)
+    core = (ex - 1.4 * radius, ey - 1.4 * radius, ex + 1.4 * radius, ey + 1.4 * radius)
+    labels = _place_labels(view, _candidates(view, *event), layout, u, [inset, bar, credit, core],
                            (language or "").lower().startswith("zh"), max_places, 1.4 * radius)  # fmt: skip
-    return _Plan(view=view, unit=u, radius=radius, rings=magnitude is not None, inset=inset, bar=bar, bar_px=bar_px,
-                 bar_text=bar_text, bar_block=bar_block, credit=credit, credit_block=credit_block,
-                 labels=labels)  # fmt: skip
+    return _Plan(view=view, unit=u, event=(ex, ey), radius=radius, rings=magnitude is not None, inset=inset,
+                 bar=bar, bar_px=bar_px, bar_text=bar_text, bar_block=bar_block, credit=credit,
+                 credit_block=credit_block, labels=labels)  # fmt: skip
 
 
 def _paint(plan: _Plan, style: MapStyle) -> PIL.Image.Image:
@@ -714,7 +743,7 @@ def _paint(plan: _Plan, style: MapStyle) -> PIL.Image.Image:
     for label in plan.labels:
         dx, dy, r = label.dot[0] * s, label.dot[1] * s, 0.42 * u * s
         draw.ellipse((dx - r, dy - r, dx + r, dy + r), fill=_hex(style.text), outline=style.sea, width=s)
-    _marker(draw, view.width / 2 * s, view.height / 2 * s, style, plan.radius * s, rings=plan.rings)
+    _marker(draw, plan.event[0] * s, plan.event[1] * s, style, plan.radius * s, rings=plan.rings)
     left, bottom = plan.bar[0] * s, (view.height - 1.4 * u) * s
     draw.rectangle((left, bottom - 0.55 * u * s, left + plan.bar_px * s, bottom), fill=_hex(style.background),
                    outline=_hex(style.text), width=s)  # fmt: skip

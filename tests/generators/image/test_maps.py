@@ -147,6 +147,14 @@ def test_a_point_in_the_open_ocean_still_renders() -> None:
     assert [label.role for label in drawn.labels] == ["scale", "credit"]
 
 
+def test_a_view_near_a_pole_ends_at_the_pole_and_keeps_the_event_in_view() -> None:
+    _, drawn = _bare_map(-89.5, 30.0, magnitude=5.0)
+    south, _, north, _ = drawn.view.box
+    assert south == pytest.approx(-90.0) and north < 0 and drawn.view.lat > -89.5
+    x, y = drawn.view.point(-89.5, 30.0)
+    assert 0 < x < 800 and 0 < y < 600 and drawn.record["event"] == [-89.5, 30.0]
+
+
 def test_the_view_widens_to_show_the_nearest_town() -> None:
     _, drawn = _bare_map(-4.0, 152.6, magnitude=4.0)  # off New Britain: Kokopo is about 45 km away
     assert drawn.view.span_km >= view_span_km(4.0) and drawn.places
