@@ -751,4 +751,5 @@ def _paint(plan: _Plan, style: MapStyle) -> PIL.Image.Image:
     diameter = round(plan.inset[2] - plan.inset[0])
     globe, mask = _globe(view, style, diameter * s)
     picture.paste(globe, (round(plan.inset[0] * s), round(plan.inset[1] * s)), mask)
-    return picture.reduce(s)
+    reduced: PIL.Image.Image = picture.reduce(s)
+    return reduced
