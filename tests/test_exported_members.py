@@ -45,6 +45,7 @@ PUBLIC_MODULES = [
     "aigc_sdk.generators.image.diffusers_image",
     "aigc_sdk.generators.image.clip",
     "aigc_sdk.generators.image.cards",
+    "aigc_sdk.generators.image.maps",
     "aigc_sdk.generators.image.charts",
     "aigc_sdk.generators.image.photos",
     "aigc_sdk.audio",

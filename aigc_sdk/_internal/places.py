@@ -15,7 +15,7 @@ from typing import Any
 
 from aigc_sdk._internal.optional import require
 
-__all__ = ["PLACE_SOURCE", "Place", "country_zone", "nearest_place"]
+__all__ = ["PLACE_SOURCE", "Place", "Town", "country_zone", "nearest_place", "towns_in"]
 
 #: Where place names come from, with the licences (kept in provenance wherever a name was looked up).
 PLACE_SOURCE = {
@@ -47,6 +47,22 @@ class Place:
     country: str
     timezone: str
     distance_km: float
+    population: int
+
+
+@dataclass(frozen=True)
+class Town:
+    """A town inside a map's box: names, position (longitude shifted into the box's range) and population.
+
+    Example:
+        >>> Town("Lisbon", "里斯本", 38.72, -9.13, 517802).latitude
+        38.72
+    """
+
+    name: str
+    name_zh: str | None
+    latitude: float
+    longitude: float
     population: int
 
 
@@ -90,15 +106,52 @@ def nearest_place(latitude: float, longitude: float, *, town_km: float = 25.0, m
         if km[best] > max_km:
             return None
     city = cities[best]
-    han = [name for name in city.get("alternatenames", ()) if _HAN.fullmatch(name)]
     return Place(
         name=city["name"],
-        name_zh=han[0] if han else None,
+        name_zh=_zh_name(city),
         country=city["countrycode"],
         timezone=city["timezone"],
         distance_km=round(float(km[best]), 1),
         population=int(city["population"]),
     )
+
+
+def _zh_name(city: dict[str, Any]) -> str | None:
+    han = [name for name in city.get("alternatenames", ()) if _HAN.fullmatch(name)]
+    return han[0] if han else None
+
+
+def towns_in(south: float, west: float, north: float, east: float, *, limit: int = 200) -> list[Town]:
+    """The largest towns (15,000 people or more) inside a box, largest first, at most ``limit``.
+
+    ``west``/``east`` may run past ±180 (a box across the date line): a town's longitude comes back
+    shifted by 360° into ``[west, west + 360)``, where the box's own coordinates put it.
+
+    Example:
+        >>> [t.name for t in towns_in(23.5, 121.0, 24.5, 122.0)][:2]
+        ['Hualien City', 'Xiulin']
+        >>> towns_in(-1.0, -141.0, 1.0, -139.0)
+        []
+        >>> [(t.name, round(t.longitude)) for t in towns_in(-22.0, 180.0, -20.0, 186.0)]  # Tonga, at -175.2°
+        [('Nuku‘alofa', 185)]
+    """
+    np = require("numpy", extra="text", feature="place names")
+    lat, lon, population, cities = _table()
+    degrees = np.degrees(lon)
+    shifted = west + np.mod(degrees - west, 360.0)
+    inside = (np.degrees(lat) >= south) & (np.degrees(lat) <= north) & (shifted <= east)
+    found = np.flatnonzero(inside)
+    found = found[np.argsort(-population[found], kind="stable")][:limit]
+    return [
+        Town(
+            name=cities[i]["name"],
+            name_zh=_zh_name(cities[i]),
+            latitude=float(cities[i]["latitude"]),
+            longitude=float(shifted[i]),
+            population=int(population[i]),
+        )
+        for i in found
+    ]
 
 
 def _country_zones() -> dict[str, tuple[str, str]]:

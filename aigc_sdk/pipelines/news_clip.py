@@ -44,7 +44,7 @@ from aigc_sdk.pipelines.timeline import Timeline, Visual
 from aigc_sdk.provenance import Provenance, redact
 from aigc_sdk.studio import Studio
 from aigc_sdk.trust.credentials import Ingredient, signs_by_default
-from aigc_sdk.trust.licenses import font_licences, licence_warnings
+from aigc_sdk.trust.licenses import data_licences, font_licences, licence_warnings
 from aigc_sdk.trust.publishing import publish
 from aigc_sdk.types import (
     FieldMap,
@@ -653,7 +653,7 @@ def _card_for(
         return CardSpec(layout="title", kicker=kicker, title=script.headline, **common)
     feature = features[index] if index < len(features) else None
     if feature is not None:
-        return CardSpec.from_geojson(feature, kicker=kicker, **common)
+        return CardSpec.from_geojson(feature, kicker=kicker, language=script.language, **common)  # map's place names
     sentence = lines[index]
     quote = re.match(r'^[“"](.+?)[,，]?[”"][,，]?\s*(?:said|says)?\s*(.*?)[.。]?$', sentence)
     if quote and quote.group(2):
@@ -863,6 +863,8 @@ def _licences(ingredients: dict[str, Any]) -> list[dict[str, Any]]:
         seen.setdefault(key, record(f"visual ({visual['kind']})", key, visual["license"], visual.get("provenance")))
         for font in font_licences(visual.get("provenance")):
             seen.setdefault(f"font:{font['id']}", font)
+        for data in data_licences(visual.get("provenance")):  # a locator map's outlines and place names
+            seen.setdefault(f"data:{data['id']}", data)
     return list(seen.values())
 
 

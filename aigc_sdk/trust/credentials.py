@@ -33,7 +33,7 @@ from aigc_sdk._version import __version__
 from aigc_sdk.errors import InvalidRequestError, MediaError
 from aigc_sdk.media import read_sidecar
 from aigc_sdk.provenance import Provenance, redact
-from aigc_sdk.trust.licenses import font_licences, licence_warnings
+from aigc_sdk.trust.licenses import data_licences, font_licences, licence_warnings
 
 __all__ = [
     "CERT_ENV",
@@ -325,7 +325,7 @@ def signing_identity(settings: Settings | None = None) -> SigningIdentity:
 
 def _licence_list(provenance: dict[str, Any], licences: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     items = [{"what": provenance.get("task"), "id": provenance.get("model_id"), "license": provenance.get("license")}]
-    items += font_licences(provenance)
+    items += font_licences(provenance) + data_licences(provenance)
     items += [dict(item) for item in licences]
     seen: dict[tuple[Any, Any], dict[str, Any]] = {}
     for item in items:

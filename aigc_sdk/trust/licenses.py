@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["font_licences", "licence_warnings", "restricts_commercial_use"]
+__all__ = ["data_licences", "font_licences", "licence_warnings", "restricts_commercial_use"]
 
 #: Licence names that restrict commercial use or add use terms worth a warning.
 _RESTRICTIVE = re.compile(
@@ -59,3 +59,23 @@ def font_licences(provenance: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     """
     fonts = ((provenance or {}).get("extra") or {}).get("fonts") or []
     return [{"what": "font", "id": font.get("family"), "license": font.get("license")} for font in fonts]
+
+
+def data_licences(provenance: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """Licence records of the data a result was drawn from (a locator map's outlines and place names).
+
+    A renderer lists them in its provenance's ``extra["data"]`` as ``{"what", "id", "license"[, "attribution"]}``.
+
+    Example:
+        >>> data_licences({"extra": {"data": [{"what": "map data", "id": "GSHHG 2.3.6", "license": "LGPL-3.0-or-later",
+        ...                                     "attribution": "GSHHG"}]}})
+        [{'what': 'map data', 'id': 'GSHHG 2.3.6', 'license': 'LGPL-3.0-or-later', 'attribution': 'GSHHG'}]
+        >>> data_licences({"extra": {}})
+        []
+    """
+    data = ((provenance or {}).get("extra") or {}).get("data") or []
+    return [
+        {key: item[key] for key in ("what", "id", "license", "attribution") if key in item}
+        for item in data
+        if isinstance(item, Mapping) and item.get("id")
+    ]

@@ -63,6 +63,7 @@ def test_feed_to_clip(studio: Studio, data_dir: Path, tmp_path: Path) -> None:
     ids = {item["id"] for item in manifest["licenses"]}
     assert {"news-templates", "en-joe", "music-bed", "card-renderer"} <= ids
     assert any(item["what"] == "font" for item in manifest["licenses"])
+    assert {"LGPL-3.0-or-later", "CC-BY-4.0"} <= {item["license"] for item in manifest["licenses"]}  # the map's data
     assert [s["name"] for s in manifest["steps"]] == ["script", "narration", "visuals", "music", "render"]
     text = " ".join(e.plaintext for e in cues)
     assert "6.4" in text and "Hualien" in text

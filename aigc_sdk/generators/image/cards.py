@@ -27,6 +27,7 @@ from aigc_sdk._internal.model import FrozenModel
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.textlayout import FontBook, FontFace, TextBlock, TextLayout, font_license, shared_book
 from aigc_sdk.errors import InvalidRequestError
+from aigc_sdk.generators.image.maps import MAP_LICENSES, MapStyle, draw_locator_map
 from aigc_sdk.media import Image
 from aigc_sdk.provenance import Provenance, library_versions
 
@@ -147,11 +148,11 @@ _DRAWN: dict[str, frozenset[str]] = {
     "quote": _CHROME | {"quote", "attribution"},
     "number": _CHROME | {"value", "label", "delta", "delta_unit", "subtitle"},
     "lower-third": frozenset({"kicker", "title", "subtitle"}),
-    "location": _CHROME | {"lat", "lon", "title", "body"},
+    "location": _CHROME | {"lat", "lon", "title", "body", "magnitude", "span_km", "language"},
 }
 _CONTENT_FIELDS = (
     "kicker", "title", "subtitle", "body", "bullets", "quote", "attribution", "value", "label", "delta",
-    "delta_unit", "lat", "lon", "source",
+    "delta_unit", "lat", "lon", "magnitude", "span_km", "language", "source",
 )  # fmt: skip
 
 
@@ -160,7 +161,9 @@ class CardSpec(FrozenModel):
 
     ``title`` → title (+ subtitle); ``body`` → title + body; ``bullets`` → title + bullets;
     ``quote`` → quote (+ attribution); ``number`` → value (+ label, delta, unit); ``lower-third`` → title
-    (+ subtitle), drawn on a transparent canvas; ``location`` → lat + lon (+ title/place, body). Every layout
+    (+ subtitle), drawn on a transparent canvas; ``location`` → lat + lon (+ title/place, body) beside a
+    locator map (:mod:`aigc_sdk.generators.image.maps`: ``magnitude`` sizes its marker and view,
+    ``span_km`` sets the view, ``language`` its place names and scale unit). Every layout
     but ``lower-third`` also draws ``kicker`` and ``source``. A field the layout does not draw is an error.
 
     Example:
@@ -194,6 +197,14 @@ class CardSpec(FrozenModel):
     delta_unit: str = Field(default="%", max_length=8)
     lat: float | None = Field(default=None, ge=-90.0, le=90.0)
     lon: float | None = Field(default=None, ge=-180.0, le=180.0)
+    magnitude: float | None = Field(default=None, ge=-2.0, le=10.0, description="A quake's: the map's marker size.")
+    span_km: float | None = Field(
+        default=None, ge=5.0, le=20_000.0, description="Ground across the map's shorter side (default: by magnitude)."
+    )
+    language: str | None = Field(
+        default=None, max_length=35, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$",
+        description="Language of the map's place names (zh: Chinese) and its scale unit (en-US: miles).",
+    )  # fmt: skip
     source: str | None = Field(default=None, max_length=200, description="Credit line at the bottom.")
     theme: Theme = Field(default_factory=Theme)
 
@@ -266,6 +277,7 @@ class CardSpec(FrozenModel):
             "layout": "location",
             "lat": float(coords[1]),
             "lon": float(coords[0]),
+            "magnitude": float(props["mag"]) if props.get("mag") is not None else None,
             "title": props.get("place") or props.get("title") or props.get("name"),
             "body": " · ".join(details) or None,
             "kicker": str(props.get("type", "")).upper() or None,
@@ -355,6 +367,7 @@ class _Canvas:
         self.draw: PIL.ImageDraw.ImageDraw = image_draw.Draw(self.image)
         self.layout = TextLayout(book, self.draw)
         self.boxes: list[TextBox] = []
+        self.extra: dict[str, Any] = {}  # a layout's own provenance (a map's view, places and data)
 
     # -- text (the shared layout of aigc_sdk._internal.textlayout) -----------------------------
 
@@ -496,7 +509,7 @@ class CardRenderer:
             backend=f"{type(self).__module__}.{type(self).__qualname__}",
             request=spec.model_dump(mode="json"),
             versions=library_versions("Pillow", "fonttools", "numpy"),
-            extra={"layout": spec.layout, "size": [spec.width, spec.height], "fonts": fonts},
+            extra={"layout": spec.layout, "size": [spec.width, spec.height], "fonts": fonts, **canvas.extra},
         )
         return Card(image=Image(image, provenance), boxes=tuple(canvas.boxes), safe_area=canvas.safe)
 
@@ -713,15 +726,20 @@ class CardRenderer:
         assert s.lat is not None
         assert s.lon is not None
         landscape = (x1 - x0) > (y1 - y0) * 1.25
-        if landscape:
-            radius = min((y1 - y0) / 2, (x1 - x0) * 0.26)
-            cx, cy = x1 - radius, (y0 + y1) / 2
-            text_box = (x0, y0, cx - radius - 4 * u, y1)
-        else:
-            radius = min((x1 - x0) / 2, (y1 - y0) * 0.3)
-            cx, cy = (x0 + x1) / 2, y0 + radius
-            text_box = (x0, cy + radius + 4 * u, x1, y1)
-        self._globe(c, cx, cy, radius, s.lat, s.lon)
+        if landscape:  # the map on the right, the text on the left
+            map_box = (round(x1 - (x1 - x0) * 0.6), round(y0), round(x1), round(y1))
+            text_box = (x0, y0, map_box[0] - 3.6 * u, y1)
+        else:  # the map on top, the text below
+            map_box = (round(x0), round(y0), round(x1), round(y0 + min((y1 - y0) * 0.6, (x1 - x0) * 1.1)))
+            text_box = (x0, map_box[3] + 3.6 * u, x1, y1)
+        style = MapStyle(theme.background, theme.surface, theme.text, theme.muted, theme.accent)
+        drawn = draw_locator_map(c.image, c.layout, map_box, lat=s.lat, lon=s.lon, style=style, unit=u,
+                                 magnitude=s.magnitude, span_km=s.span_km, language=s.language)  # fmt: skip
+        c.boxes += [
+            TextBox(role=label.role, text=label.text, box=label.box, faces=label.faces) for label in drawn.labels
+        ]
+        c.extra["map"] = drawn.record
+        c.extra["data"] = [dict(record) for record in MAP_LICENSES]
         tx0, ty0, tx1, ty1 = text_box
         width, avail = tx1 - tx0, ty1 - ty0
         coords = f"{abs(s.lat):.2f}° {'N' if s.lat >= 0 else 'S'}, {abs(s.lon):.2f}° {'E' if s.lon >= 0 else 'W'}"
@@ -766,61 +784,3 @@ class CardRenderer:
         for block, role, color in parts:
             c.text_block(block, tx0, y, role=role, color=color)
             y += block.height + gap
-
-    def _globe(self, c: _Canvas, cx: float, cy: float, r: float, lat0: float, lon0: float) -> None:
-        """An orthographic globe centred on the point, with a 15° graticule and a pulsing marker."""
-        theme, u = c.theme, c.u
-        c.draw.ellipse(
-            (cx - r, cy - r, cx + r, cy + r),
-            fill=_rgb(theme.surface, 255),
-            outline=_rgb(theme.muted, 200),
-            width=max(1, round(0.3 * u)),
-        )
-        phi0, lam0 = math.radians(lat0), math.radians(lon0)
-
-        def project(lat: float, lon: float) -> tuple[float, float] | None:
-            phi, lam = math.radians(lat), math.radians(lon)
-            cos_c = math.sin(phi0) * math.sin(phi) + math.cos(phi0) * math.cos(phi) * math.cos(lam - lam0)
-            if cos_c < 0:
-                return None
-            x = r * math.cos(phi) * math.sin(lam - lam0)
-            y = r * (math.cos(phi0) * math.sin(phi) - math.sin(phi0) * math.cos(phi) * math.cos(lam - lam0))
-            return (cx + x, cy - y)
-
-        grid = _rgb(theme.muted, 90)
-        line_w = max(1, round(0.18 * u))
-        lines = [[(lat, float(lon)) for lat in np.linspace(-90, 90, 73)] for lon in range(-180, 180, 15)]
-        lines += [[(float(lat), lon) for lon in np.linspace(-180, 180, 145)] for lat in range(-75, 90, 15)]
-        overlay_lib = require("PIL.ImageDraw", extra="image", feature="cards")
-        pil_image = require("PIL.Image", extra="image", feature="cards")
-        layer = pil_image.new("RGBA", c.image.size, (0, 0, 0, 0))
-        ld = overlay_lib.Draw(layer)
-        for points in lines:
-            segment: list[tuple[float, float]] = []
-            for lat, lon in points:
-                p = project(lat, lon)
-                if p is None:
-                    if len(segment) > 1:
-                        ld.line(segment, fill=grid, width=line_w)
-                    segment = []
-                else:
-                    segment.append(p)
-            if len(segment) > 1:
-                ld.line(segment, fill=grid, width=line_w)
-        equator = [p for p in (project(0.0, float(lon)) for lon in np.linspace(-180, 180, 181)) if p is not None]
-        if len(equator) > 1:
-            ld.line(equator, fill=_rgb(theme.muted, 150), width=line_w + 1)
-        for k, alpha in ((3.2, 50), (2.2, 90)):
-            ld.ellipse(
-                (cx - k * u, cy - k * u, cx + k * u, cy + k * u),
-                outline=_rgb(theme.accent, alpha),
-                width=max(1, round(0.35 * u)),
-            )
-        c.image.alpha_composite(layer)
-        dot = 1.1 * u
-        c.draw.ellipse(
-            (cx - dot, cy - dot, cx + dot, cy + dot),
-            fill=_rgb(theme.accent, 255),
-            outline=_rgb(theme.text, 255),
-            width=max(1, round(0.3 * u)),
-        )
