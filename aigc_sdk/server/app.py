@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aigc_sdk._version import __version__
 from aigc_sdk.errors import AigcError, InvalidRequestError
+from aigc_sdk.server.generate import generations_router
 from aigc_sdk.server.models import ClipRequest, ClipView, ErrorBody, RejectRequest
 from aigc_sdk.server.store import FINAL_STATES, JobNotFoundError, JobStateError, JobStore, QueueFullError
 from aigc_sdk.server.worker import JobRunner
@@ -235,6 +236,7 @@ def create_app(
     app.state.store, app.state.runner = store, runner
     _install_error_handlers(app, retry_after)
     app.include_router(_clips_router(store, runner, max_queued), dependencies=[Depends(_auth(tuple(api_keys)))])
+    app.include_router(generations_router(runner, data), dependencies=[Depends(_auth(tuple(api_keys)))])
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
