@@ -29,7 +29,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
@@ -92,6 +92,10 @@ def _model_field() -> Any:
 _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (401, 404, 413, 422)}
 
 
+#: The bodies are built when the app is (FastAPI validates them through its own adapters).
+_BODY = ConfigDict(defer_build=False)
+
+
 class GenerationNotFoundError(InvalidRequestError):
     """No generation has this id, or it has no file by that name (HTTP 404).
 
@@ -127,6 +131,7 @@ class SpeechBody(SpeechRequest):
         'Good evening.'
     """
 
+    model_config = _BODY
     prompt: str = Field(min_length=1, max_length=5_000, description="The text to speak.")
     speaker_wav: None = Field(default=None, exclude=True, description="Not over HTTP: a client names no path.")
     model: str | None = _model_field()
@@ -139,7 +144,7 @@ class SpeechBody(SpeechRequest):
             >>> SpeechBody(prompt="Hi.", speed=1.5).request().speed
             1.5
         """
-        return SpeechRequest.model_validate(self.model_dump(exclude=_API_ONLY))
+        return SpeechRequest.model_validate(self.model_dump(exclude=_API_ONLY, exclude_unset=True))
 
 
 class TranscriptionOptions(FrozenModel):
@@ -163,7 +168,7 @@ class TranscriptionOptions(FrozenModel):
             >>> TranscriptionOptions(language="en").request(Audio([0.0] * 800, 8000)).language
             'en'
         """
-        return TranscribeRequest(audio=audio, **self.model_dump(exclude=_API_ONLY))
+        return TranscribeRequest(audio=audio, **self.model_dump(exclude=_API_ONLY, exclude_unset=True))
 
 
 class CardBody(CardSpec):
@@ -174,6 +179,7 @@ class CardBody(CardSpec):
         'paper'
     """
 
+    model_config = _BODY
     width: int = Field(default=1920, ge=160, le=3840, description="Pixels.")
     height: int = Field(default=1080, ge=160, le=3840, description="Pixels.")
     theme: Literal["newsroom", "paper", "night"] = Field(  # type: ignore[assignment]
@@ -201,6 +207,7 @@ class CompletionBody(TextRequest):
         8
     """
 
+    model_config = _BODY
     kind: Literal["completion"]
     prompt: str = Field(min_length=1, max_length=20_000, description="The prompt.")
     max_new_tokens: int = Field(default=256, ge=1, le=2_048, description="Most tokens to generate.")
@@ -213,7 +220,7 @@ class CompletionBody(TextRequest):
             >>> CompletionBody(kind="completion", prompt="Once").request().prompt
             'Once'
         """
-        return TextRequest.model_validate(self.model_dump(exclude=_API_ONLY))
+        return TextRequest.model_validate(self.model_dump(exclude=_API_ONLY, exclude_unset=True))
 
 
 class TemplateBody(TemplateRequest):
@@ -224,6 +231,7 @@ class TemplateBody(TemplateRequest):
         'sports-result'
     """
 
+    model_config = _BODY
     kind: Literal["template"]
     template: str = Field(
         min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$", description="A built-in template's name."
@@ -248,7 +256,7 @@ class TemplateBody(TemplateRequest):
         known = builtin_templates()
         if self.template not in known:  # never a path: the name is not looked up on disk
             raise InvalidRequestError(f"no built-in template {self.template!r}", hint=f"use one of {', '.join(known)}")
-        return TemplateRequest.model_validate(self.model_dump(exclude=_API_ONLY))
+        return TemplateRequest.model_validate(self.model_dump(exclude=_API_ONLY, exclude_unset=True))
 
 
 class ScriptBody(ScriptRequest):
@@ -259,6 +267,7 @@ class ScriptBody(ScriptRequest):
         10.0
     """
 
+    model_config = _BODY
     kind: Literal["script"]
     prompt: str = Field(min_length=1, max_length=200_000, description="The article: Markdown, plain text or HTML.")
     rewrite: Literal[False] = Field(default=False, description="Not over HTTP (it would call a language model).")
@@ -271,7 +280,7 @@ class ScriptBody(ScriptRequest):
             >>> ScriptBody(kind="script", prompt="A park opened.").request().rewrite
             False
         """
-        return ScriptRequest.model_validate(self.model_dump(exclude=_API_ONLY))
+        return ScriptRequest.model_validate(self.model_dump(exclude=_API_ONLY, exclude_unset=True))
 
 
 #: ``POST /v1/text``'s body: one of three kinds, told apart by ``kind``.
@@ -432,30 +441,51 @@ class _GenerationRoute(APIRoute):
         return answer
 
 
-async def _capped(stream: AsyncIterator[bytes], limit: int) -> AsyncGenerator[bytes, None]:
-    """The request body, refused with :class:`UploadTooLargeError` once it passes ``limit`` bytes."""
-    seen = 0
-    async for chunk in stream:
-        seen += len(chunk)
-        if seen > limit:
-            raise UploadTooLargeError(f"the upload is over the server's limit of {limit} bytes")
-        yield chunk
+class _Capped:
+    """The request body as it streams in, cut off once it passes ``limit`` bytes (``over`` is then True)."""
+
+    def __init__(self, stream: AsyncIterator[bytes], limit: int) -> None:
+        self.stream, self.limit, self.over = stream, limit, False
+
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
+        seen = 0
+        async for chunk in self.stream:
+            seen += len(chunk)
+            if seen > self.limit:
+                self.over = True
+                raise MultiPartException("too large")  # the parser closes the files it spooled, then re-raises
+            yield chunk
+
+
+def _too_large(limit: int) -> UploadTooLargeError:
+    return UploadTooLargeError(f"the upload is over the server's limit of {limit} bytes")
 
 
 async def _read_upload(request: Request, limit: int) -> tuple[UploadFile, str, TranscriptionOptions]:
     """Parse the multipart body as it streams in: the audio part, its suffix and the other fields."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise InvalidRequestError("send the audio as multipart/form-data", hint="curl -F file=@speech.wav ...")
+    cap = limit + 64 * 1024  # the form's own bytes on top of the file
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit + 64 * 1024:  # the form's own bytes on top of the file
-        raise UploadTooLargeError(f"the upload is over the server's limit of {limit} bytes")
-    parser = MultiPartParser(request.headers, _capped(request.stream(), limit + 64 * 1024), max_files=1, max_fields=8)
+    if declared.isdigit() and int(declared) > cap:
+        raise _too_large(limit)
+    body = _Capped(request.stream(), cap)
     try:
-        form = await parser.parse()
+        form = await MultiPartParser(request.headers, body.chunks(), max_files=1, max_fields=8).parse()
     except MultiPartException as error:
+        if body.over:
+            raise _too_large(limit) from error
         raise InvalidRequestError(f"not a readable multipart form: {error.message}") from error
+    try:
+        return _upload_of(form.multi_items())
+    except AigcError:
+        await form.close()
+        raise
+
+
+def _upload_of(items: list[tuple[str, UploadFile | str]]) -> tuple[UploadFile, str, TranscriptionOptions]:
     upload, fields = None, {}
-    for key, value in form.multi_items():
+    for key, value in items:
         if key in fields or (key == "file" and upload is not None):
             raise InvalidRequestError(f"the form field {key!r} is given twice")
         if key == "file" and isinstance(value, UploadFile):
@@ -534,7 +564,7 @@ def generations_router(
         return work.card(body)
 
     @router.post("/text", **created)
-    def text(body: Annotated[TextBody, Body()]) -> GenerationView:
+    def text(body: Annotated[CompletionBody | TemplateBody | ScriptBody, Body(discriminator="kind")]) -> GenerationView:
         """Write text: a completion (``kind: completion``), a story from data (``template``) or a script."""
         return work.text(body)
 
