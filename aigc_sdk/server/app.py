@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from sse_starlette.sse import EventSourceResponse
@@ -144,7 +144,7 @@ def _clips_router(store: JobStore, runner: JobRunner, max_queued: int) -> APIRou
         return ClipView.of(job, position=store.position(job))
 
     @router.get("", response_model=list[ClipView])
-    def listing(status: str | None = None, limit: int = 100) -> list[ClipView]:
+    def listing(status: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[ClipView]:
         """The jobs, newest first; ``?status=review`` keeps one state."""
         return [ClipView.of(job, position=store.position(job)) for job in store.jobs(status, limit=min(limit, 1000))]
 
