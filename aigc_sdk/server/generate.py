@@ -30,6 +30,7 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
@@ -133,7 +134,7 @@ class SpeechBody(SpeechRequest):
 
     model_config = _BODY
     prompt: str = Field(min_length=1, max_length=5_000, description="The text to speak.")
-    speaker_wav: None = Field(default=None, exclude=True, description="Not over HTTP: a client names no path.")
+    speaker_wav: SkipJsonSchema[None] = Field(default=None, exclude=True)  # not over HTTP: a client names no path
     model: str | None = _model_field()
     format: Literal["wav", "flac", "ogg", "mp3"] = Field(default="wav", description="The audio file's format.")
 
