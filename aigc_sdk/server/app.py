@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Cookie, Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Cookie, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import ValidationError
@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from aigc_sdk._version import __version__
 from aigc_sdk.errors import AigcError, InvalidRequestError
 from aigc_sdk.server import metrics
+from aigc_sdk.server.generate import generations_router
 from aigc_sdk.server.models import ClipOptions, ClipRequest, ClipView, ErrorBody, RejectRequest, TemplateInfo
 from aigc_sdk.server.page import page_router
 from aigc_sdk.server.publish import Publisher
@@ -237,7 +238,7 @@ def _clips_router(
         return await asyncio.to_thread(view, job)
 
     @router.get("", response_model=list[ClipView])
-    def listing(status: str | None = None, limit: int = 100) -> list[ClipView]:
+    def listing(status: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[ClipView]:
         """The jobs, newest first; ``?status=review`` keeps one state."""
         return [view(job) for job in store.jobs(status, limit=max(1, min(limit, 1000)))]
 
@@ -383,6 +384,7 @@ def create_app(
     app.include_router(clips, dependencies=auth)
     app.include_router(_info_router(store, runner), dependencies=auth)
     app.include_router(page_router(check))
+    app.include_router(generations_router(runner, data, max_upload_bytes=max_upload_bytes), dependencies=auth)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
