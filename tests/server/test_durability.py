@@ -10,6 +10,7 @@ from the shared stage cache (it passes alone too, making them itself).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -236,16 +237,20 @@ def test_a_stale_claim_cannot_record_or_complete_a_job(tmp_path: Path) -> None:
         assert [event.status for event in store.events(job.id) if event.step is None].count("review") == 1
 
 
-def test_a_stop_that_times_out_requeues_the_job_and_its_worker_never_moves_it(tmp_path: Path) -> None:
+def test_a_stop_that_times_out_requeues_the_job_and_its_worker_never_moves_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="aigc_sdk.server.worker")
     store = JobStore(tmp_path / "jobs.sqlite")
     runner = JobRunner(tmp_path, store, concurrency=1)
     job, _ = store.create({"article": ARTICLE.read_text(), **OPTIONS, "seed": 3})
+    others = set(threading.enumerate())
     runner.start()
+    (worker,) = [thread for thread in threading.enumerate() if thread not in others and "worker" in thread.name]
     deadline = time.monotonic() + 60
     while store.get(job.id).progress.get("script", StageProgress(status="done")).status != "started":
         assert time.monotonic() < deadline
         time.sleep(0.02)
-    worker = next(thread for thread in threading.enumerate() if thread.name == "aigc-serve-worker-0")
     runner.stop(timeout=0)  # the script stage is still running: the job goes back to the queue at once
     assert store.get(job.id).status == "queued"
     worker.join(60)  # the worker stops at its next checkpoint, and may neither record nor move the job
@@ -253,5 +258,6 @@ def test_a_stop_that_times_out_requeues_the_job_and_its_worker_never_moves_it(tm
     after = store.get(job.id)
     assert after.status == "queued" and after.attempt == 1
     assert [event.status for event in store.events(job.id) if event.step is None] == ["queued", "running", "queued"]
+    assert "re-queued" in caplog.text and "not moved to queued" in caplog.text  # by the stop, not by its worker
     runner.studio.close()  # the stop left it open while the worker still ran
     store.close()
