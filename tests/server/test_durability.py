@@ -238,20 +238,20 @@ def test_a_stale_claim_cannot_record_or_complete_a_job(tmp_path: Path) -> None:
 
 
 def test_a_stop_that_times_out_requeues_the_job_and_its_worker_never_moves_it(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="aigc_sdk.server.worker")
     store = JobStore(tmp_path / "jobs.sqlite")
-    runner = JobRunner(tmp_path, store, concurrency=1)
-    job, _ = store.create({"article": ARTICLE.read_text(), **OPTIONS, "seed": 3})
+    runner = JobRunner(data, store, concurrency=1)  # the servers' stage cache: their script and narration
+    job, _ = store.create({"article": ARTICLE.read_text(), **OPTIONS, "aspect": "16:9"})
     others = set(threading.enumerate())
     runner.start()
     (worker,) = [thread for thread in threading.enumerate() if thread not in others and "worker" in thread.name]
     deadline = time.monotonic() + 60
-    while store.get(job.id).progress.get("script", StageProgress(status="done")).status != "started":
+    while not any(stage.status == "started" for stage in store.get(job.id).progress.values()):
         assert time.monotonic() < deadline
         time.sleep(0.02)
-    runner.stop(timeout=0)  # the script stage is still running: the job goes back to the queue at once
+    runner.stop(timeout=0)  # a stage is still running: the job goes back to the queue at once
     assert store.get(job.id).status == "queued"
     worker.join(60)  # the worker stops at its next checkpoint, and may neither record nor move the job
     assert not worker.is_alive()
