@@ -65,6 +65,7 @@ def main() -> None:
     parser.add_argument("--aspect", default="16:9", choices=["16:9", "9:16", "1:1"])
     parser.add_argument("--music", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--timeout", type=float, default=1800.0, help="Give up on the server's jobs after (s).")
+    parser.add_argument("--log", type=Path, help="Keep the server's log here (it goes with its data folder).")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
         served = run_server(args, Path(tmp) / "serve")
@@ -94,7 +95,7 @@ def run_server(args: argparse.Namespace, data: Path) -> dict[str, Any]:
     cmd = [str(AIGC), "serve", "--port", str(port), "--data", str(data), "--concurrency", str(args.concurrency),
            "--max-queued", str(max(100, args.jobs))]  # fmt: skip
     data.mkdir(parents=True)
-    with (data.parent / "serve.log").open("wb") as log:
+    with (args.log or data.parent / "serve.log").open("wb") as log:
         server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     sampler = RssSampler(server.pid)
     try:
