@@ -126,7 +126,7 @@ def _poll(
     """Poll the job as a client would, every view kept in ``seen``, until ``until`` holds."""
     deadline = time.monotonic() + timeout
     while True:
-        job = server.http.get(f"/v1/clips/{job_id}").json()
+        job: dict[str, Any] = server.http.get(f"/v1/clips/{job_id}").json()
         seen.append(job)
         _check_listed(server.data, job)
         if until(job):
@@ -143,14 +143,14 @@ def _submit(server: Server, **options: Any) -> str:
 
 
 def _in_review(job: dict[str, Any]) -> bool:
-    return job["status"] == "review"
+    return bool(job["status"] == "review")
 
 
 def _check_published(data: Path, job: dict[str, Any]) -> dict[str, Any]:
     """The clip decodes frame by frame and lasts what its manifest says; returns the manifest."""
     folder = data / "jobs" / job["id"]
     assert set(job["files"]) == PUBLISHED
-    manifest = json.loads((folder / "clip.manifest.json").read_text())
+    manifest: dict[str, Any] = json.loads((folder / "clip.manifest.json").read_text())
     render = next(step for step in manifest["steps"] if step["name"] == "render")
     planned = render["output"]["timeline"]["duration"]
     assert abs(probe_media(folder / "clip.mp4", need="video").duration - planned) < 0.25
