@@ -85,6 +85,7 @@ def main() -> None:
     print(f"api_p50_ms: {percentile(served['latencies'], 50):.1f}")
     print(f"api_p95_ms: {percentile(served['latencies'], 95):.1f}")
     print(f"peak_rss_mb: {served['peak_rss_mb']:.0f}")
+    print(f"peak_rss_server_process_mb: {served['peak_rss_server_process_mb']:.0f}")
 
 
 def run_server(args: argparse.Namespace, data: Path) -> dict[str, Any]:
@@ -102,7 +103,9 @@ def run_server(args: argparse.Namespace, data: Path) -> dict[str, Any]:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
             wait_ready(http, server)
             sampler.start()
-            return drive(http, args) | {"peak_rss_mb": sampler.stop()}
+            figures = drive(http, args)
+            sampler.stop()
+            return figures | {"peak_rss_mb": sampler.peak, "peak_rss_server_process_mb": sampler.peak_root}
     finally:
         sampler.stop()
         if server.poll() is None:
@@ -176,30 +179,30 @@ def run_sequential(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
 
 
 class RssSampler:
-    """The peak RSS (MB) of a process and its descendants, sampled every 0.2 s in a thread."""
+    """The peak RSS (MB) of a process with its descendants, and of the process alone, sampled every 0.2 s."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.peak = pid, 0.0
+        self.pid, self.peak, self.peak_root = pid, 0.0, 0.0
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> float:
+    def stop(self) -> None:
         self._done.set()
         if self._thread.is_alive():
             self._thread.join()
-        return self.peak
 
     def _run(self) -> None:
         while not self._done.is_set():
-            self.peak = max(self.peak, tree_rss_mb(self.pid))
+            tree, root = tree_rss_mb(self.pid)
+            self.peak, self.peak_root = max(self.peak, tree), max(self.peak_root, root)
             self._done.wait(0.2)
 
 
-def tree_rss_mb(pid: int) -> float:
-    """RSS of ``pid`` and its descendants in MB (psutil when installed, else /proc)."""
+def tree_rss_mb(pid: int) -> tuple[float, float]:
+    """RSS in MB of ``pid`` with its descendants, and of ``pid`` alone (psutil when installed, else /proc)."""
     try:
         import psutil
     except ImportError:
@@ -208,17 +211,17 @@ def tree_rss_mb(pid: int) -> float:
         root = psutil.Process(pid)
         processes = [root, *root.children(recursive=True)]
     except psutil.Error:
-        return 0.0
-    total = 0
+        return 0.0, 0.0
+    sizes = []
     for process in processes:
         try:
-            total += process.memory_info().rss
+            sizes.append(process.memory_info().rss)
         except psutil.Error:
-            continue  # ended between the listing and the reading
-    return total / 2**20
+            sizes.append(0)  # ended between the listing and the reading
+    return sum(sizes) / 2**20, sizes[0] / 2**20
 
 
-def _proc_tree_rss_mb(pid: int) -> float:
+def _proc_tree_rss_mb(pid: int) -> tuple[float, float]:
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
     page = os.sysconf("SC_PAGE_SIZE")
@@ -238,7 +241,7 @@ def _proc_tree_rss_mb(pid: int) -> float:
         children = [child for child, ppid in parents.items() if ppid == parent and child not in tree]
         tree.update(children)
         frontier.extend(children)
-    return sum(rss.get(member, 0) for member in tree) / 2**20
+    return sum(rss.get(member, 0) for member in tree) / 2**20, rss.get(pid, 0) / 2**20
 
 
 def percentile(values: list[float], q: float) -> float:
