@@ -4,6 +4,9 @@ Every state change is one transaction that names the states it may leave, so two
 threads never both move a job (a job is claimed by exactly one worker). On start,
 jobs left ``running`` by a killed server go back to ``queued``: their finished
 stages are in the stage cache, so a rerun resumes instead of starting over.
+Each claim counts up the job's ``attempt``; a worker's changes name its attempt, so a
+worker whose job was re-queued and claimed again (a stale worker) can neither record
+progress on it nor complete it: no job runs twice to completion.
 
 Example:
     >>> import tempfile, pathlib
@@ -11,8 +14,8 @@ Example:
     >>> job, created = store.create({"aspect": "1:1"}, idempotency_key="k1")
     >>> (job.status, created, store.create({}, idempotency_key="k1")[0].id == job.id)
     ('queued', True, True)
-    >>> store.claim_next().status
-    'running'
+    >>> store.claim_next().attempt
+    1
     >>> store.close()
 """
 
@@ -62,7 +65,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     progress TEXT NOT NULL DEFAULT '{}',
     error TEXT,
     files TEXT NOT NULL DEFAULT '[]',
-    reason TEXT
+    reason TEXT,
+    attempt INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created);
 CREATE TABLE IF NOT EXISTS events (
@@ -171,7 +175,9 @@ class JobEvent(BaseModel):
 
 
 class Job(BaseModel):
-    """A job as stored: its status, options, per-stage progress, error and the names of its files.
+    """A job as stored: its status, options, per-stage progress, error, the names of its files and its claim.
+
+    ``attempt`` counts the times a worker claimed it (0: never run): a worker's changes carry it.
 
     Example:
         >>> Job(id="a", status="queued", options={}, created=0.0, updated=0.0).files
@@ -188,6 +194,7 @@ class Job(BaseModel):
     error: JobError | None = None
     files: list[str] = Field(default_factory=list)
     reason: str | None = None
+    attempt: int = 0
 
 
 class WebhookDelivery(BaseModel):
@@ -234,6 +241,7 @@ def _job(row: sqlite3.Row) -> Job:
         error=json.loads(row["error"]) if row["error"] else None,
         files=json.loads(row["files"]),
         reason=row["reason"],
+        attempt=row["attempt"],
     )
 
 
@@ -446,18 +454,22 @@ class JobStore:
     def _event(self, db: sqlite3.Connection, job_id: str, data: dict[str, Any]) -> None:
         db.execute("INSERT INTO events (job, data) VALUES (?, ?)", (job_id, json.dumps(data)))
 
-    def transition(self, job_id: str, to: JobStatus, *, allowed: Iterable[str], **fields: Any) -> Job:
+    def transition(
+        self, job_id: str, to: JobStatus, *, allowed: Iterable[str], claim: int | None = None, **fields: Any
+    ) -> Job:
         """Move a job to ``to`` if it is in one of the ``allowed`` states, in one transaction.
 
         Args:
             job_id: The job.
             to: Its new state.
             allowed: The states it may leave for ``to``.
+            claim: A worker's attempt (:attr:`Job.attempt` as it claimed the job): the job must still be at it,
+                so a stale worker cannot move a job that was re-queued and claimed again.
             **fields: Columns to set with it: ``error`` (a :class:`JobError`), ``files``, ``reason``.
 
         Raises:
             JobNotFoundError: No such job.
-            JobStateError: The job is in another state.
+            JobStateError: The job is in another state, or was claimed again since ``claim``.
 
         Example:
             >>> import tempfile, pathlib
@@ -468,10 +480,18 @@ class JobStore:
             aigc_sdk.server.store.JobStateError: job ... is queued, not review (hint: ...)
         """
         with self._tx() as db:
-            self._move(db, job_id, to, tuple(allowed), fields)
+            self._move(db, job_id, to, tuple(allowed), fields, claim)
         return self.get(job_id)
 
-    def _move(self, db: sqlite3.Connection, job_id: str, to: str, allowed: tuple[str, ...], fields: Any) -> None:
+    def _move(
+        self,
+        db: sqlite3.Connection,
+        job_id: str,
+        to: str,
+        allowed: tuple[str, ...],
+        fields: Any,
+        claim: int | None = None,
+    ) -> None:
         columns: dict[str, Any] = {"status": to, "updated": time.time()}
         if "error" in fields:
             error = fields["error"]
@@ -482,11 +502,13 @@ class JobStore:
             columns["reason"] = fields["reason"]
         sets = ", ".join(f"{name} = ?" for name in columns)
         marks = ", ".join("?" for _ in allowed)
-        row = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        row = db.execute("SELECT status, attempt FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
             raise JobNotFoundError(f"no job {job_id!r}")
         if row["status"] not in allowed:
             raise JobStateError(f"job {job_id} is {row['status']}, not {' or '.join(allowed)}")
+        if claim is not None and row["attempt"] != claim:
+            raise JobStateError(f"job {job_id} was claimed again (attempt {row['attempt']}, not {claim})")
         db.execute(
             f"UPDATE jobs SET {sets} WHERE id = ? AND status IN ({marks})",
             (*columns.values(), job_id, *allowed),
@@ -497,7 +519,10 @@ class JobStore:
         self._event(db, job_id, event)
 
     def claim_next(self) -> Job | None:
-        """Take the oldest queued job for a worker (it becomes ``running``); None when none waits.
+        """Take the oldest queued job for a worker: it becomes ``running`` and its ``attempt`` counts up.
+
+        Returns:
+            The claimed job, or None when none waits.
 
         Example:
             >>> import tempfile, pathlib
@@ -508,7 +533,10 @@ class JobStore:
             row = db.execute("SELECT id FROM jobs WHERE status = 'queued' ORDER BY created, id LIMIT 1").fetchone()
             if row is None:
                 return None
-            db.execute("UPDATE jobs SET status = 'running', updated = ? WHERE id = ?", (time.time(), row["id"]))
+            db.execute(
+                "UPDATE jobs SET status = 'running', attempt = attempt + 1, updated = ? WHERE id = ?",
+                (time.time(), row["id"]),
+            )
             self._event(db, row["id"], {"step": None, "status": "running"})
         return self.get(row["id"])
 
@@ -526,27 +554,40 @@ class JobStore:
         """
         return self.transition(job_id, "cancelled", allowed=["queued"])
 
-    def record(self, job_id: str, step: str, progress: StageProgress) -> None:
+    def record(self, job_id: str, step: str, progress: StageProgress, *, claim: int | None = None) -> bool:
         """Record a stage's progress: the job's per-stage table and its event log.
+
+        Args:
+            job_id: The job.
+            step: The stage.
+            progress: Where it stands.
+            claim: A worker's attempt: record only while the job still runs under it.
+
+        Returns:
+            Whether it was recorded (False: the job runs no more under ``claim``; its worker should stop).
 
         Example:
             >>> import tempfile, pathlib
             >>> store = JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite")
             >>> job = store.create({})[0]
             >>> store.record(job.id, "script", StageProgress(status="started"))
+            True
             >>> store.get(job.id).progress["script"].status
             'started'
         """
         with self._tx() as db:
-            row = db.execute("SELECT progress FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            row = db.execute("SELECT progress, status, attempt FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
                 raise JobNotFoundError(f"no job {job_id!r}")
+            if claim is not None and (row["status"] != "running" or row["attempt"] != claim):
+                return False
             table = json.loads(row["progress"])
             table[step] = progress.model_dump()
             db.execute(
                 "UPDATE jobs SET progress = ?, updated = ? WHERE id = ?", (json.dumps(table), time.time(), job_id)
             )
             self._event(db, job_id, {"step": step, **progress.model_dump()})
+        return True
 
     def requeue_running(self) -> int:
         """Put jobs left ``running`` (by a killed server) back in the queue; returns how many.

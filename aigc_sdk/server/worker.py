@@ -3,7 +3,9 @@
 Each job's article and outputs live under ``DATA/jobs/<id>/``; every job shares the stage
 cache under ``DATA/cache``, so a job re-queued after a crash resumes from its finished
 stages. A job's file names are recorded only once ``news_clip`` has published them
-(atomically), so no half-written file is ever listed or served.
+(atomically), so no half-written file is ever listed or served. A worker records and
+moves its job only under its own claim (the job's ``attempt``), so a worker whose job
+went back to the queue stops and never completes it: a job runs to completion once.
 
 Example:
     >>> import tempfile, pathlib
@@ -15,9 +17,11 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,7 +31,7 @@ from aigc_sdk.errors import AigcError, InvalidRequestError, PipelineCancelledErr
 from aigc_sdk.generators.text.template import feed_templates
 from aigc_sdk.pipelines import PipelineEvent
 from aigc_sdk.pipelines.news_clip import ARTICLE_SUFFIXES, SYNDICATION_SUFFIXES, NewsClipConfig, news_clip
-from aigc_sdk.server.store import Job, JobError, JobStore, StageProgress
+from aigc_sdk.server.store import Job, JobError, JobStateError, JobStatus, JobStore, StageProgress
 from aigc_sdk.studio import Studio
 
 __all__ = ["DEFAULT_ROUNDUP", "JobRunner", "clip_config", "upload_suffixes"]
@@ -137,6 +141,7 @@ class JobRunner:
         self._wake = threading.Condition()
         self._stopping = threading.Event()
         self._cancels: dict[str, threading.Event] = {}
+        self._claims: dict[str, int] = {}  # running job → the attempt this runner claimed it at
         self._threads: list[threading.Thread] = []
 
     @property
@@ -216,7 +221,11 @@ class JobRunner:
             self._threads.append(thread)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop the workers: running jobs are cancelled at their next checkpoint and go back to the queue.
+        """Stop the workers within ``timeout`` seconds in all: running jobs are cancelled at their next checkpoint.
+
+        A cancelled job goes back to the queue (one whose last stage finishes first goes to review). A job
+        still running at the deadline is re-queued here; its worker can then neither record nor complete it.
+        So no job is left ``running``, and the next start resumes it from its finished stages.
 
         Example:
             >>> JobRunner.stop.__name__
@@ -227,10 +236,18 @@ class JobRunner:
             for event in self._cancels.values():
                 event.set()
         self.wake()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
         with self._lock:
-            if self._own_studio and self._studio is not None:
+            stuck = dict(self._claims)
+        for job_id, attempt in stuck.items():
+            with contextlib.suppress(JobStateError):  # it finished or moved on in the meantime
+                self.store.transition(job_id, "queued", allowed=["running"], claim=attempt)
+                log.warning("job %s still ran after %.0f s: re-queued", job_id, timeout)
+        busy = any(thread.is_alive() for thread in self._threads)
+        with self._lock:
+            if self._own_studio and self._studio is not None and not busy:  # close() would wait for the stuck
                 self._studio.close()
                 self._studio = None
 
@@ -273,7 +290,7 @@ class JobRunner:
     def _run(self, job: Job) -> None:
         cancel = threading.Event()
         with self._lock:
-            self._cancels[job.id] = cancel
+            self._cancels[job.id], self._claims[job.id] = cancel, job.attempt
         if self._stopping.is_set():
             cancel.set()
 
@@ -281,30 +298,39 @@ class JobRunner:
             progress = StageProgress(
                 status=event.status, fraction=event.fraction, message=event.message, seconds=event.seconds
             )
-            self.store.record(job.id, event.step, progress)
+            if not self.store.record(job.id, event.step, progress, claim=job.attempt):
+                cancel.set()  # the job went back to the queue (or to another worker): stop at the next checkpoint
 
         try:
             config = clip_config(self.job_dir(job.id), job.options, self.data_dir / "cache")
             clip = news_clip(config, studio=self.studio, on_event=on_event, cancel=cancel)
+            files = [path.name for path in clip.files if path.is_file()]
         except PipelineCancelledError as error:
             if self._stopping.is_set():  # a shutdown, not the client: run it again on the next start
-                self.store.transition(job.id, "queued", allowed=["running"])
+                self._move(job, "queued")
             else:
-                self.store.transition(job.id, "cancelled", allowed=["running"], error=_error(error))
+                self._move(job, "cancelled", error=_error(error))
             return
         except AigcError as error:
-            self.store.transition(job.id, "failed", allowed=["running"], error=_error(error))
+            self._move(job, "failed", error=_error(error))
             return
         except Exception as error:  # a bug, not bad input: recorded without a traceback, logged with one
             log.exception("job %s failed", job.id)
             failure = JobError(code="InternalError", message=f"{type(error).__name__}: {error}", hint="see the log")
-            self.store.transition(job.id, "failed", allowed=["running"], error=failure)
+            self._move(job, "failed", error=failure)
             return
         finally:
             with self._lock:
                 self._cancels.pop(job.id, None)
-        files = [path.name for path in clip.files if path.is_file()]
-        self.store.transition(job.id, "review", allowed=["running"], files=files)
+                self._claims.pop(job.id, None)
+        self._move(job, "review", files=files)
+
+    def _move(self, job: Job, to: JobStatus, **fields: Any) -> None:
+        """Move this worker's job on, only while it still holds the claim it ran under."""
+        try:
+            self.store.transition(job.id, to, allowed=["running"], claim=job.attempt, **fields)
+        except JobStateError as error:  # re-queued by a stop that timed out, or claimed again: not ours now
+            log.warning("job %s (attempt %d) not moved to %s: %s", job.id, job.attempt, to, error.message)
 
 
 def _error(error: AigcError) -> JobError:
