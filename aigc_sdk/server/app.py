@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -27,21 +26,25 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aigc_sdk._version import __version__
-from aigc_sdk.errors import AigcError, InvalidRequestError
+from aigc_sdk.errors import AigcError, InvalidRequestError, ModelNotAvailableError, UnknownModelError
 from aigc_sdk.server import metrics
-from aigc_sdk.server.generate import generations_router
+from aigc_sdk.server.generate import GenerationNotFoundError, generations_router
 from aigc_sdk.server.models import ClipOptions, ClipRequest, ClipView, ErrorBody, RejectRequest, TemplateInfo
 from aigc_sdk.server.page import page_router
 from aigc_sdk.server.publish import Publisher
 from aigc_sdk.server.store import FINAL_STATES, Job, JobNotFoundError, JobStateError, JobStore, QueueFullError
-from aigc_sdk.server.uploads import BodyLimit, RequestTooLargeError, UnsupportedMediaTypeError, read_clip_upload
+from aigc_sdk.server.uploads import (
+    BodyLimit,
+    RequestTooLargeError,
+    UnsupportedMediaTypeError,
+    is_served_name,
+    read_clip_upload,
+)
 from aigc_sdk.server.worker import JobRunner, clip_config
 from aigc_sdk.studio import Studio
 
 __all__ = ["AuthError", "create_app"]
 
-#: A file name a job may serve: no folder, no leading dot.
-_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 _HTTP_CODES = {
     400: "BadRequest",
     401: "AuthError",
@@ -72,6 +75,9 @@ _STATUSES: tuple[tuple[type[AigcError], int], ...] = (
     (UnsupportedMediaTypeError, 415),
     (QueueFullError, 429),
     (AuthError, 401),
+    (UnknownModelError, 404),
+    (ModelNotAvailableError, 404),
+    (GenerationNotFoundError, 404),
 )
 
 
@@ -258,7 +264,7 @@ def _clips_router(
     def file(job_id: str, name: str) -> FileResponse:
         """One of the job's published files (MP4, poster JPEG, SRT, VTT, manifest); HTTP Range gets 206."""
         job = store.get(job_id)
-        if not _FILE_NAME.match(name) or name not in job.files:
+        if not is_served_name(name) or name not in job.files:
             raise JobNotFoundError(f"job {job_id} has no file {name!r}", hint=f"its files: {', '.join(job.files)}")
         media = _MEDIA_TYPES.get(Path(name).suffix.lower())
         return FileResponse(runner.job_dir(job_id) / name, filename=name, media_type=media)
@@ -384,7 +390,7 @@ def create_app(
     app.include_router(clips, dependencies=auth)
     app.include_router(_info_router(store, runner), dependencies=auth)
     app.include_router(page_router(check))
-    app.include_router(generations_router(runner, data, max_upload_bytes=max_upload_bytes), dependencies=auth)
+    app.include_router(generations_router(runner, data), dependencies=auth)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -21,27 +21,27 @@ from __future__ import annotations
 import re
 import shutil
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 from fastapi import APIRouter, Body, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
-from fastapi.routing import APIRoute
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.formparsers import MultiPartException
 
 from aigc_sdk._internal.files import atomic_dir, atomic_write_bytes
 from aigc_sdk._internal.model import FrozenModel
-from aigc_sdk.errors import AigcError, InvalidRequestError, MediaError, ModelNotAvailableError, UnknownModelError
+from aigc_sdk.errors import AigcError, InvalidRequestError, MediaError, ModelNotAvailableError
 from aigc_sdk.generators.image.cards import THEMES, CardRenderer, CardSpec
 from aigc_sdk.generators.text.template import builtin_templates
 from aigc_sdk.media import Audio, write_sidecar
 from aigc_sdk.registry import fetch_command, is_available_offline
-from aigc_sdk.server.models import ErrorBody, ErrorDetail
+from aigc_sdk.server.models import ErrorBody
+from aigc_sdk.server.uploads import is_served_name
 from aigc_sdk.server.worker import JobRunner
 from aigc_sdk.types import (
     AudioResult,
@@ -61,7 +61,6 @@ from aigc_sdk.types import (
 )
 
 __all__ = [
-    "MAX_AUDIO_UPLOAD_BYTES",
     "CardBody",
     "CompletionBody",
     "GenerationNotFoundError",
@@ -71,16 +70,12 @@ __all__ = [
     "TemplateBody",
     "TextBody",
     "TranscriptionOptions",
-    "UploadTooLargeError",
     "generations_router",
 ]
 
-#: Largest audio upload ``POST /v1/transcriptions`` accepts, in bytes (25 MiB).
-MAX_AUDIO_UPLOAD_BYTES = 25 * 1024 * 1024
 #: A model id a client may name: no folder, no leading dot.
 _MODEL_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
 _GENERATION_ID = re.compile(r"^[0-9a-f]{32}$")
-_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 _AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 #: Fields of the API bodies that are not fields of the SDK request they map onto.
 _API_ONLY = {"kind", "model", "format", "speaker_wav"}
@@ -108,20 +103,6 @@ class GenerationNotFoundError(InvalidRequestError):
     default_hint = (
         "use the id and the file names a POST /v1/speech, /v1/transcriptions, /v1/images/cards or /v1/text answered"
     )
-
-
-class UploadTooLargeError(InvalidRequestError):
-    """An upload over the server's size cap (HTTP 413); nothing of it is kept.
-
-    Example:
-        >>> UploadTooLargeError("the upload is over 25 MiB").hint
-        'send a smaller file (cut or compress the audio)'
-    """
-
-    default_hint = "send a smaller file (cut or compress the audio)"
-
-
-# ------------------------------------------------------------------------------------------ request bodies
 
 
 class SpeechBody(SpeechRequest):
@@ -412,7 +393,7 @@ class _Generations:
         if not _GENERATION_ID.match(generation) or not (self.root / generation).is_dir():
             raise GenerationNotFoundError(f"no generation {generation!r}")
         path = self.root / generation / name
-        if not _FILE_NAME.match(name) or path.is_symlink() or not path.is_file():
+        if not is_served_name(name) or path.is_symlink() or not path.is_file():
             raise GenerationNotFoundError(f"generation {generation} has no file {name!r}")
         return path
 
@@ -420,62 +401,13 @@ class _Generations:
 # ------------------------------------------------------------------------------------------ HTTP
 
 
-def _error_response(status: int, error: AigcError, **headers: str) -> JSONResponse:
-    body = ErrorBody(error=ErrorDetail(code=type(error).__name__, message=error.message, hint=error.hint))
-    return JSONResponse(body.model_dump(), status_code=status, headers=headers or None)
-
-
-class _GenerationRoute(APIRoute):
-    """A route whose model and upload errors answer 404 / 413 (the app's handlers answer the rest)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def answer(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except (UnknownModelError, ModelNotAvailableError, GenerationNotFoundError) as error:
-                return _error_response(404, error)
-            except UploadTooLargeError as error:
-                return _error_response(413, error, Connection="close")
-
-        return answer
-
-
-class _Capped:
-    """The request body as it streams in, cut off once it passes ``limit`` bytes (``over`` is then True)."""
-
-    def __init__(self, stream: AsyncIterator[bytes], limit: int) -> None:
-        self.stream, self.limit, self.over = stream, limit, False
-
-    async def chunks(self) -> AsyncGenerator[bytes, None]:
-        seen = 0
-        async for chunk in self.stream:
-            seen += len(chunk)
-            if seen > self.limit:
-                self.over = True
-                raise MultiPartException("too large")  # the parser closes the files it spooled, then re-raises
-            yield chunk
-
-
-def _too_large(limit: int) -> UploadTooLargeError:
-    return UploadTooLargeError(f"the upload is over the server's limit of {limit} bytes")
-
-
-async def _read_upload(request: Request, limit: int) -> tuple[UploadFile, str, TranscriptionOptions]:
-    """Parse the multipart body as it streams in: the audio part, its suffix and the other fields."""
+async def _read_upload(request: Request) -> tuple[UploadFile, str, TranscriptionOptions]:
+    """Parse the multipart body (the app's body limit caps it as it streams in): the audio, its suffix, the fields."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise InvalidRequestError("send the audio as multipart/form-data", hint="curl -F file=@speech.wav ...")
-    cap = limit + 64 * 1024  # the form's own bytes on top of the file
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > cap:
-        raise _too_large(limit)
-    body = _Capped(request.stream(), cap)
     try:
-        form = await MultiPartParser(request.headers, body.chunks(), max_files=1, max_fields=8).parse()
+        form = await request.form(max_files=1, max_fields=8)
     except MultiPartException as error:
-        if body.over:
-            raise _too_large(limit) from error
         raise InvalidRequestError(f"not a readable multipart form: {error.message}") from error
     try:
         return _upload_of(form.multi_items())
@@ -523,15 +455,12 @@ _UPLOAD_SCHEMA = {
 }
 
 
-def generations_router(
-    runner: JobRunner, data_dir: str | Path, *, max_upload_bytes: int = MAX_AUDIO_UPLOAD_BYTES
-) -> APIRouter:
+def generations_router(runner: JobRunner, data_dir: str | Path) -> APIRouter:
     """The single-generation routes over ``runner``'s shared Studio, saving under ``data_dir/generations``.
 
     Args:
         runner: The app's job runner (its :attr:`~aigc_sdk.server.JobRunner.studio` serves every request).
         data_dir: The server's data folder.
-        max_upload_bytes: The largest audio file ``POST /v1/transcriptions`` accepts (HTTP 413 above).
 
     Example:
         >>> import tempfile, pathlib
@@ -542,7 +471,7 @@ def generations_router(
         ['/v1/generations/{generation_id}/files/{name}', '/v1/images/cards']
     """
     work = _Generations(runner, Path(data_dir))
-    router = APIRouter(prefix="/v1", tags=["generations"], responses=_ERRORS, route_class=_GenerationRoute)
+    router = APIRouter(prefix="/v1", tags=["generations"], responses=_ERRORS)
     created: dict[str, Any] = {"status_code": 201, "response_model": GenerationView}
 
     @router.post("/speech", **created)
@@ -553,7 +482,7 @@ def generations_router(
     @router.post("/transcriptions", **created, openapi_extra=_UPLOAD_SCHEMA)
     async def transcriptions(request: Request) -> GenerationView:
         """Transcribe an uploaded audio file (multipart ``file``, size-capped), with segments and word times."""
-        upload, suffix, options = await _read_upload(request, max_upload_bytes)
+        upload, suffix, options = await _read_upload(request)
         try:
             return await anyio.to_thread.run_sync(work.transcribe, upload, suffix, options)
         finally:

@@ -385,9 +385,10 @@ class JobStore:
         """
         if job.status != "queued":
             return 0
-        query = "SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND (created < ? OR (created = ? AND id <= ?))"
+        # 1 + the queued jobs ahead of it: consistent with the snapshot even if a worker claimed it since
+        query = "SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND (created < ? OR (created = ? AND id < ?))"
         with self._lock:
-            return int(self._db.execute(query, (job.created, job.created, job.id)).fetchone()[0])
+            return 1 + int(self._db.execute(query, (job.created, job.created, job.id)).fetchone()[0])
 
     def events(self, job_id: str, after: int = 0) -> list[JobEvent]:
         """The job's recorded events with a sequence number above ``after``, oldest first.
@@ -612,7 +613,7 @@ class JobStore:
         Example:
             >>> import tempfile, pathlib
             >>> store = JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite")
-            >>> store.record(store.create({})[0].id, "script", StageProgress(status="done", seconds=1.5))
+            >>> _ = store.record(store.create({})[0].id, "script", StageProgress(status="done", seconds=1.5))
             >>> store.stage_seconds()
             [('script', 1.5)]
         """

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ __all__ = [
     "BodyLimit",
     "RequestTooLargeError",
     "UnsupportedMediaTypeError",
+    "is_served_name",
     "read_clip_upload",
     "save_upload",
     "upload_name",
@@ -137,6 +139,20 @@ class BodyLimit:
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 413, "headers": [*headers, (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
+
+
+#: A file name the server may serve: no folder, no leading dot, nothing but letters, digits, ``.``, ``_``, ``-``.
+_SERVED_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+
+
+def is_served_name(name: str) -> bool:
+    """Whether a client-given file name may name a served file (never a path, a dot file or an odd character).
+
+    Example:
+        >>> is_served_name("clip.mp4"), is_served_name("../jobs.sqlite"), is_served_name(".env")
+        (True, False, False)
+    """
+    return _SERVED_NAME.match(name) is not None
 
 
 def upload_name(filename: str | None) -> str:
