@@ -283,7 +283,12 @@ def audio_mix(
     if narration is not None and music is not None:
         if duck:
             chains.append("[voice]asplit=2[voice_mix][voice_key]")
-            chains.append("[music][voice_key]sidechaincompress=threshold=0.015:ratio=8:attack=20:release=400[bed]")
+            # The compressor stops when the first of its inputs ends, at a point that varies from run to run:
+            # both are padded and its output trimmed, so the bed (and a clip's audio) is the same every time.
+            chains.append(
+                "[music]apad[music_long];[voice_key]apad[key_long];[music_long][key_long]"
+                f"sidechaincompress=threshold=0.015:ratio=8:attack=20:release=400,atrim=end={total:.6f}[bed]"
+            )
             chains.append("[voice_mix][bed]amix=inputs=2:duration=first:normalize=0[mixed]")
         else:
             chains.append("[voice][music]amix=inputs=2:duration=first:normalize=0[mixed]")
