@@ -687,13 +687,13 @@ def news_clip(
         voice = VoiceOptions(model=config.voice, seed=config.seed)
         bed = MusicOptions(enabled=config.music, seed=config.seed)
         layouts = {aspect: _layout(config, width, height) for aspect, (width, height) in config.frame_sizes.items()}
+        cache_dir = config.cache_dir or Settings.from_env().cache_dir / "pipelines"
+
         # 3. the steps; their signatures say what runs after what
-        pipeline = Pipeline(
-            "news-clip",
-            [script, narration, visuals, music, render],
-            cache_dir=config.cache_dir or Settings.from_env().cache_dir / "pipelines",
-            studio=studio,
-        )
+        def pipeline(events: Callable[[PipelineEvent], None] | None) -> Pipeline:
+            steps = [script, narration, visuals, music, render]
+            return Pipeline("news-clip", steps, cache_dir=cache_dir, studio=studio, on_event=events)
+
         # 4. run, or resume from the stages already cached: once per aspect, the story's stages made once
         runs = _run_aspects(pipeline, {"source": source, "voice": voice, "bed": bed}, layouts, on_event, cancel)
     finally:
@@ -732,13 +732,13 @@ PER_ASPECT = (visuals.name, render.name)
 
 
 def _run_aspects(
-    pipeline: Pipeline,
+    pipeline: Callable[[Callable[[PipelineEvent], None] | None], Pipeline],
     story: dict[str, Any],
     layouts: dict[str, dict[str, Any]],
     on_event: Callable[[PipelineEvent], None] | None,
     cancel: threading.Event | None,
 ) -> list[PipelineRun]:
-    """Run the pipeline once per aspect; the first run makes the story's stages, the others find them cached.
+    """Run the pipeline (made with an event handler) once per aspect; the first run makes the story's stages.
 
     The other aspects start as soon as the story's stages are made, so their visuals overlap the
     first aspect's render. With several aspects, events of a per-aspect stage name the aspect
@@ -748,8 +748,8 @@ def _run_aspects(
     cancel = cancel or threading.Event()
     aspects = list(layouts)
     if len(aspects) == 1:
-        return [_with_events(pipeline, on_event).run({**story, **layouts[aspects[0]]}, cancel=cancel)]
-    story_steps = {name for name in pipeline.steps if name not in PER_ASPECT}
+        return [pipeline(on_event).run({**story, **layouts[aspects[0]]}, cancel=cancel)]
+    story_steps = {name for name in pipeline(None).steps if name not in PER_ASPECT}
     told: set[str] = set()
     story_made = threading.Event()
 
@@ -769,7 +769,7 @@ def _run_aspects(
         return emit
 
     def run(aspect: str, first: bool) -> PipelineRun:
-        return _with_events(pipeline, relay(aspect, first)).run({**story, **layouts[aspect]}, cancel=cancel)
+        return pipeline(relay(aspect, first)).run({**story, **layouts[aspect]}, cancel=cancel)
 
     with ThreadPoolExecutor(max_workers=len(aspects), thread_name_prefix="news-clip-aspect") as pool:
         futures = [pool.submit(run, aspects[0], True)]
@@ -778,12 +778,6 @@ def _run_aspects(
         if not futures[0].done() or futures[0].exception() is None:
             futures += [pool.submit(run, aspect, False) for aspect in aspects[1:]]
     return [future.result() for future in _first_failure_first(futures)]
-
-
-def _with_events(pipeline: Pipeline, on_event: Callable[[PipelineEvent], None] | None) -> Pipeline:
-    """The pipeline with its events sent to ``on_event`` (a pipeline is cheap: its steps are already read)."""
-    return Pipeline(pipeline.name, list(pipeline.steps.values()), cache_dir=pipeline.cache_dir,
-                    studio=pipeline.studio, max_workers=pipeline.max_workers, on_event=on_event)  # fmt: skip
 
 
 def _first_failure_first(futures: list[Future[PipelineRun]]) -> list[Future[PipelineRun]]:
