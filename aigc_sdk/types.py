@@ -519,9 +519,9 @@ class VideoRequest(Request):
                 raise ValueError(
                     f"cue {after.text!r} starts at {after.start:g} s, before the previous one ends ({before.end:g} s)"
                 )
-        for before, after in zip(self.chapters, self.chapters[1:], strict=False):
-            if after.start < before.end - 1e-6:
-                raise ValueError(f"chapter {after.title!r} starts at {after.start:g} s, inside the one before")
+        for earlier, later in zip(self.chapters, self.chapters[1:], strict=False):
+            if later.start < earlier.end - 1e-6:
+                raise ValueError(f"chapter {later.title!r} starts at {later.start:g} s, inside the one before")
         self._no_ignored_options()
         total = self.total_duration
         if total is not None:

@@ -32,7 +32,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, DirectoryPath, Field, FilePath, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, DirectoryPath, Field, FilePath, field_validator, model_validator
 
 from aigc_sdk._internal.files import atomic_copy, atomic_write_json
 from aigc_sdk._internal.languages import speaks
@@ -84,6 +84,10 @@ ARTICLE_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
 SYNDICATION_SUFFIXES = (".rss", ".atom", ".xml")
 
 
+def _landscape() -> list[Aspect]:
+    return ["16:9"]
+
+
 class NewsClipConfig(FrozenModel):
     """Options of a news clip; load from YAML with :meth:`from_yaml` or build from CLI flags.
 
@@ -106,8 +110,9 @@ class NewsClipConfig(FrozenModel):
     language: str | None = Field(default=None, description="Script language; None: detected (articles) or 'en'.")
     voice: str | None = Field(default=None, description="Speech model id; None: the default voice for the language.")
     aspects: list[Aspect] = Field(
-        default_factory=lambda: ["16:9"],
-        description="One clip per aspect from one script, narration and music (aspect='16:9,9:16' in the CLI/YAML).",
+        default_factory=_landscape,
+        validation_alias=AliasChoices("aspects", "aspect"),
+        description="One clip per aspect from one script, narration and music; also aspect='9:16' or '16:9,9:16'.",
     )
     resolution: Literal[720, 1080] = 720
     fps: int = Field(default=25, ge=10, le=60)
@@ -142,16 +147,16 @@ class NewsClipConfig(FrozenModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _one_aspect(cls, data: Any) -> Any:
-        """``aspect`` (one aspect, or several comma-separated) is a spelling of ``aspects``."""
-        if not isinstance(data, dict) or "aspect" not in data:
-            return data
-        data = dict(data)
-        aspect = data.pop("aspect")
-        if "aspects" in data:
+    def _one_spelling(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.keys() >= _ASPECT_KEYS:
             raise ValueError("aspect and aspects both give the clip's aspects (hint: give one of them)")
-        data["aspects"] = [part.strip() for part in aspect.split(",")] if isinstance(aspect, str) else aspect
         return data
+
+    @field_validator("aspects", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """``aspect="9:16"`` (one aspect) or ``"16:9,9:16"`` (several): the CLI's and YAML's spelling."""
+        return [part.strip() for part in value.split(",")] if isinstance(value, str) else value
 
     @field_validator("aspects")
     @classmethod
@@ -691,8 +696,13 @@ def news_clip(
 
         # 3. the steps; their signatures say what runs after what
         def pipeline(events: Callable[[PipelineEvent], None] | None) -> Pipeline:
-            steps = [script, narration, visuals, music, render]
-            return Pipeline("news-clip", steps, cache_dir=cache_dir, studio=studio, on_event=events)
+            return Pipeline(
+                "news-clip",
+                [script, narration, visuals, music, render],
+                cache_dir=cache_dir,
+                studio=studio,
+                on_event=events,
+            )
 
         # 4. run, or resume from the stages already cached: once per aspect, the story's stages made once
         runs = _run_aspects(pipeline, {"source": source, "voice": voice, "bed": bed}, layouts, on_event, cancel)
