@@ -436,6 +436,8 @@ class Video:
             cmd += ["-metadata", f"comment={prov.to_json()}"]
         if suffix in (".mp4", ".mov"):
             cmd += ["-movflags", "+faststart"]
+            if _has_chapters(self.path):  # their text track is a data stream: the muxer writes it again from them
+                cmd += ["-map", "-0:d"]
         with atomic_path(target) as tmp:
             done = subprocess.run([*cmd, str(tmp)], capture_output=True, text=True, errors="replace", timeout=600)
             if done.returncode != 0:
@@ -463,6 +465,12 @@ class Video:
     def __repr__(self) -> str:
         i = self.info
         return f"Video({self.path.name!r}, {i.width}x{i.height}, {i.fps:g} fps, {i.duration:.2f} s)"
+
+
+def _has_chapters(path: Path) -> bool:
+    av: Any = require("av", extra="video", feature="video chapters")
+    with map_errors(f"could not read {path}", to=MediaError), av.open(str(path)) as container:
+        return bool(container.chapters())
 
 
 def _probe_video(path: Path) -> tuple[VideoInfo, str | None]:

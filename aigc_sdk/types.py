@@ -44,6 +44,7 @@ from aigc_sdk.trust.publishing import publish
 
 __all__ = [
     "AudioResult",
+    "Chapter",
     "ChartPlan",
     "Cue",
     "DataPlan",
@@ -479,6 +480,9 @@ class VideoRequest(Request):
     duck: bool = Field(default=True, description="Lower the music while the narration speaks.")
     subtitles: FilePath | None = Field(default=None, description="SRT/VTT/ASS file to burn in (instead of cues).")
     cues: tuple[Cue, ...] = Field(default=(), max_length=100_000, description="Subtitle cues, in order.")
+    chapters: tuple[Chapter, ...] = Field(
+        default=(), max_length=10_000, description="Chapter marks written into the MP4 (players list them), in order."
+    )
     burn_subtitles: bool = Field(default=True, description="Draw the cues on the frames (sidecars are always written).")
     subtitle_style: SubtitleStyle = Field(default_factory=SubtitleStyle, description="Look of burned-in subtitles.")
     transition: Literal["none", "crossfade"] = Field(default="crossfade", description="Between images.")
@@ -515,6 +519,9 @@ class VideoRequest(Request):
                 raise ValueError(
                     f"cue {after.text!r} starts at {after.start:g} s, before the previous one ends ({before.end:g} s)"
                 )
+        for earlier, later in zip(self.chapters, self.chapters[1:], strict=False):
+            if later.start < earlier.end - 1e-6:
+                raise ValueError(f"chapter {later.title!r} starts at {later.start:g} s, inside the one before")
         self._no_ignored_options()
         total = self.total_duration
         if total is not None:
@@ -596,6 +603,11 @@ class VideoRequest(Request):
             raise InvalidRequestError(
                 f"a {shortest:.3g} s slide is too short for {fade:g} s crossfades",
                 hint="lower transition_duration or use longer slides",
+            )
+        if self.chapters and self.chapters[-1].start >= total:
+            raise InvalidRequestError(
+                f"chapter {self.chapters[-1].title!r} starts at {self.chapters[-1].start:g} s, "
+                f"after the video ends ({total:g} s)"
             )
         if self.cues and self.cues[-1].end > total + 0.05:
             raise InvalidRequestError(
@@ -795,6 +807,20 @@ class Cue(TimeSpan):
     """
 
     text: str = Field(min_length=1, max_length=2_000)
+    start: float = Field(ge=0.0)
+    end: float = Field(gt=0.0)
+    empty_ok: ClassVar[bool] = False
+
+
+class Chapter(TimeSpan):
+    """A chapter mark of a video: a title from ``start`` to ``end`` seconds (players list chapters to jump to).
+
+    Example:
+        >>> Chapter(title="Markets close higher", start=0.0, end=4.5).end
+        4.5
+    """
+
+    title: str = Field(min_length=1, max_length=500)
     start: float = Field(ge=0.0)
     end: float = Field(gt=0.0)
     empty_ok: ClassVar[bool] = False

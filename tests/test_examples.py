@@ -61,7 +61,8 @@ def test_article_to_clip_example(tmp_path: Path) -> None:
     assert (video.info.width, video.info.height) == (720, 1280)  # the example asks for 9:16
     assert 15.0 < video.info.duration < 30.0
     assert _outputs(tmp_path, "park") == [
-        "park.manifest.json", "park.mp4", "park.mp4.provenance.json", "park.srt", "park.vtt"
+        "park.jpg", "park.jpg.provenance.json", "park.manifest.json", "park.mp4", "park.mp4.provenance.json",
+        "park.srt", "park.vtt",
     ]  # fmt: skip
 
 
@@ -78,5 +79,6 @@ def test_news_clip_from_feed_example(tmp_path: Path) -> None:
     assert manifest["artifacts"]["video"]["path"] == str(out)
     assert manifest["config"]["template"] == "usgs-earthquakes"
     assert _outputs(tmp_path, "quake") == [
-        "quake.manifest.json", "quake.mp4", "quake.mp4.provenance.json", "quake.srt", "quake.vtt"
+        "quake.jpg", "quake.jpg.provenance.json", "quake.manifest.json", "quake.mp4", "quake.mp4.provenance.json",
+        "quake.srt", "quake.vtt",
     ]  # fmt: skip

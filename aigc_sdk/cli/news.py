@@ -19,13 +19,18 @@ if TYPE_CHECKING:
 HELP = """Turn an article (.md/.txt/.html), a data feed (.geojson/.csv/.json + template) or an RSS/Atom feed
 (.rss/.atom/.xml) into narrated news clips.
 
-Writes OUTPUT (MP4) plus .srt, .vtt and .manifest.json beside it. Stages are cached: a rerun resumes.
+Writes OUTPUT (MP4) plus .srt, .vtt, a .jpg poster and .manifest.json beside it. Stages are cached: a rerun
+resumes. Several aspects (--aspect 16:9,9:16,1:1) share one script, narration and music: each writes
+OUTPUT's name with the aspect (clip.16x9.mp4, clip.9x16.mp4 … with their .srt, .vtt and .jpg), and one
+manifest lists them all.
 
 An RSS/Atom feed makes one clip per new item in the OUTPUT folder (named after the item's id), or with \
 --roundup N one round-up of the newest N items; the items done are remembered there, so a rerun makes \
 clips only for new items.
 
 Example: aigc news-clip examples/data/usgs_significant_week.geojson -o out/quake.mp4 --aspect 9:16
+
+Example: aigc news-clip examples/data/article_en.md -o out/park.mp4 --aspect 16:9,9:16,1:1
 
 Example: aigc news-clip examples/data/desk_feed.rss -o out/desk/ --aspect 1:1
 
@@ -52,7 +57,9 @@ def news_clip_command(
     name: Annotated[str | None, typer.Option("--name", help="The feed's subject: an index, a place.")] = None,
     language: Annotated[str | None, typer.Option(help="Script language (en, zh); default: detected.")] = None,
     voice: Annotated[str | None, typer.Option(help="Speech model id (see aigc models list).")] = None,
-    aspect: Annotated[str | None, typer.Option(help="16:9, 9:16 or 1:1.")] = None,
+    aspect: Annotated[
+        str | None, typer.Option(help="16:9, 9:16, 1:1 or 4:5; several comma-separated, e.g. 16:9,9:16.")
+    ] = None,
     resolution: Annotated[int | None, typer.Option(help="720 or 1080.")] = None,
     duration: Annotated[
         float | None, typer.Option("--duration", help="Target narration seconds (articles, feed items, round-ups).")
@@ -117,7 +124,10 @@ def _feed_clips(
     from aigc_sdk.pipelines.news_clip import NewsClipConfig
 
     given = {k: v for k, v in options.items() if v is not None and k not in ("input", "output")}
-    settings = {**(NewsClipConfig.yaml_options(config) if config is not None else {}), **given}
+    from_file = NewsClipConfig.yaml_options(config) if config is not None else {}
+    if "aspect" in given:  # the flag's aspects replace the file's
+        from_file.pop("aspects", None)
+    settings = {**from_file, **given}
     settings.pop("input", None)  # the feed given on the command line wins, as for articles
     out_dir = output or settings.pop("output", None) or Path("out")
     settings.pop("output", None)
@@ -143,8 +153,11 @@ def _feed_clips(
 
 def _report(clip: NewsClip) -> None:
     reused = f" (reused: {', '.join(clip.reused)})" if clip.reused else ""
-    console.print(f"[green]wrote[/] {clip.video} — {clip.duration:.1f} s{reused}")
-    console.print(f"      {clip.srt}, {clip.vtt}, {clip.manifest}")
+    for made in clip.clips:
+        others = ", ".join(str(path) for path in made.files[1:])
+        console.print(f"[green]wrote[/] {made.video} ({made.aspect}) — {clip.duration:.1f} s", highlight=False)
+        console.print(f"      {others}", highlight=False)
+    console.print(f"      {clip.manifest}{reused}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

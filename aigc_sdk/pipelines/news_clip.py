@@ -1,4 +1,4 @@
-"""``news_clip``: an article or a data feed → script → narration → visuals → timeline → MP4 + SRT + VTT + manifest.
+"""``news_clip``: an article or a data feed → script → narration → visuals → timeline → MP4s + SRT + VTT + manifest.
 
 Read it top to bottom: the config, the options each step reads, the five steps (typed
 functions: their signatures are the DAG), and :func:`news_clip`, the recipe that checks
@@ -6,6 +6,11 @@ the options, builds the step options, runs the steps and publishes. Every stage 
 cached (see :mod:`aigc_sdk.pipelines.base`), so an interrupted run resumes where it
 stopped. Models are reached only through a :class:`~aigc_sdk.studio.Studio`; cards and
 charts need no weights.
+
+One job makes the clip in every aspect it is asked for (``aspects=["16:9", "9:16"]``): the
+story's stages (script, narration, music) are made once, and each aspect adds its own visuals
+(the same cards laid out for its frame) and render; each aspect's clip comes with its subtitles,
+a poster (its title card, as a JPEG) and chapter marks, and one manifest lists them all.
 
 Example:
     >>> from aigc_sdk.pipelines.news_clip import NewsClipConfig, news_clip
@@ -17,14 +22,17 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, DirectoryPath, Field, FilePath, model_validator
+from pydantic import AliasChoices, BaseModel, DirectoryPath, Field, FilePath, field_validator, model_validator
 
 from aigc_sdk._internal.files import atomic_copy, atomic_write_json
 from aigc_sdk._internal.languages import speaks
@@ -32,13 +40,13 @@ from aigc_sdk._internal.model import FrozenModel
 from aigc_sdk._internal.sentences import split_sentences
 from aigc_sdk._internal.settings import Settings
 from aigc_sdk._version import __version__
-from aigc_sdk.errors import InvalidRequestError, MediaError, PipelineError
+from aigc_sdk.errors import InvalidRequestError, MediaError, PipelineCancelledError, PipelineError
 from aigc_sdk.generators.image.cards import CardRenderer, CardSpec, Theme
 from aigc_sdk.generators.image.charts import ChartRenderer, ChartSpec
 from aigc_sdk.generators.text.sources import load_story_data
 from aigc_sdk.generators.text.spoken import spoken_form
 from aigc_sdk.generators.text.template import feed_templates, template_for_feed
-from aigc_sdk.media import Video, read_sidecar
+from aigc_sdk.media import Image, Video, read_sidecar
 from aigc_sdk.pipelines.base import Pipeline, PipelineEvent, PipelineRun, StepContext, step
 from aigc_sdk.pipelines.timeline import Timeline, Visual
 from aigc_sdk.provenance import Provenance, redact
@@ -47,6 +55,7 @@ from aigc_sdk.trust.credentials import Ingredient, signs_by_default
 from aigc_sdk.trust.licenses import data_licences, font_licences, licence_warnings
 from aigc_sdk.trust.publishing import publish
 from aigc_sdk.types import (
+    Chapter,
     FieldMap,
     ImageRequest,
     Motion,
@@ -64,30 +73,47 @@ from aigc_sdk.types import (
     normalize_language,
 )
 
-__all__ = ["NewsClip", "NewsClipConfig", "news_clip"]
+__all__ = ["Aspect", "AspectClip", "NewsClip", "NewsClipConfig", "news_clip"]
 
-#: Frame size per aspect at 720p; 1080p scales by 1.5.
-FRAMES = {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (720, 720)}
+#: A clip's aspect ratio: landscape for sites and YouTube, portrait for Shorts/Reels/TikTok, square and 4:5 for feeds.
+Aspect = Literal["16:9", "9:16", "1:1", "4:5"]
+#: Frame size per aspect at 720p (the shorter side is 720); 1080p scales by 1.5.
+FRAMES: dict[str, tuple[int, int]] = {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (720, 720), "4:5": (720, 900)}
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
 #: RSS and Atom feeds: one clip per item, so not one config (see :mod:`aigc_sdk.pipelines.feeds`).
 SYNDICATION_SUFFIXES = (".rss", ".atom", ".xml")
 
 
+def _landscape() -> list[Aspect]:
+    return ["16:9"]
+
+
 class NewsClipConfig(FrozenModel):
     """Options of a news clip; load from YAML with :meth:`from_yaml` or build from CLI flags.
+
+    ``aspect="9:16"`` is the one-aspect spelling of ``aspects=["9:16"]``; ``aspect="16:9,9:16"``
+    (the CLI's and YAML's spelling) gives several.
 
     Example:
         >>> c = NewsClipConfig(input="examples/data/article_en.md", output="out/park.mp4", aspect="9:16")
         >>> c.frame_size, c.kind
         ((720, 1280), 'article')
+        >>> NewsClipConfig(input="examples/data/article_en.md", output="o.mp4", aspect="16:9,4:5").frame_sizes
+        {'16:9': (1280, 720), '4:5': (720, 900)}
     """
 
     input: FilePath = Field(description="Article (.md/.txt/.html) or feed (.geojson/.json/.csv).")
-    output: Path = Field(description="The MP4 to write; SRT, VTT and the manifest go beside it.")
+    output: Path = Field(
+        description="The MP4 to write; SRT, VTT, poster and manifest go beside it (several aspects: out.16x9.mp4 …)."
+    )
     template: str | None = Field(default=None, description="Feed template; None: from the feed's suffix.")
     language: str | None = Field(default=None, description="Script language; None: detected (articles) or 'en'.")
     voice: str | None = Field(default=None, description="Speech model id; None: the default voice for the language.")
-    aspect: Literal["16:9", "9:16", "1:1"] = "16:9"
+    aspects: list[Aspect] = Field(
+        default_factory=_landscape,
+        validation_alias=AliasChoices("aspects", "aspect"),
+        description="One clip per aspect from one script, narration and music; also aspect='9:16' or '16:9,9:16'.",
+    )
     resolution: Literal[720, 1080] = 720
     fps: int = Field(default=25, ge=10, le=60)
     target_seconds: float = Field(
@@ -118,6 +144,29 @@ class NewsClipConfig(FrozenModel):
     watermark: bool = Field(
         default=True, description="Invisible watermark in the frames of generated visuals (never on your photos)."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_spelling(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.keys() >= _ASPECT_KEYS:
+            raise ValueError("aspect and aspects both give the clip's aspects (hint: give one of them)")
+        return data
+
+    @field_validator("aspects", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """``aspect="9:16"`` (one aspect) or ``"16:9,9:16"`` (several): the CLI's and YAML's spelling."""
+        return [part.strip() for part in value.split(",")] if isinstance(value, str) else value
+
+    @field_validator("aspects")
+    @classmethod
+    def _distinct_aspects(cls, aspects: list[Aspect]) -> list[Aspect]:
+        if not aspects:
+            raise ValueError("aspects is empty: a clip needs at least one aspect (hint: e.g. ['16:9'])")
+        repeated = sorted({a for a in aspects if aspects.count(a) > 1})
+        if repeated:
+            raise ValueError(f"aspects gives {', '.join(repeated)} more than once (hint: name each aspect once)")
+        return aspects
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -174,7 +223,10 @@ class NewsClipConfig(FrozenModel):
             '1:1'
         """
         given = {k: v for k, v in overrides.items() if v is not None}
-        return cls.model_validate({**(defaults or {}), **cls.yaml_options(path), **given})
+        options = {**(defaults or {}), **cls.yaml_options(path)}
+        if given.keys() & _ASPECT_KEYS:  # a flag's aspects replace the file's, whichever spelling each uses
+            options = {k: v for k, v in options.items() if k not in _ASPECT_KEYS}
+        return cls.model_validate({**options, **given})
 
     @staticmethod
     def yaml_options(path: str | Path) -> dict[str, Any]:
@@ -208,16 +260,40 @@ class NewsClipConfig(FrozenModel):
         return "article" if self.input.suffix.lower() in ARTICLE_SUFFIXES else "feed"
 
     @property
+    def aspect(self) -> Aspect:
+        """The first aspect: the clip's, when there is one.
+
+        Example:
+            >>> NewsClipConfig(input="examples/data/article_en.md", output="o.mp4", aspects=["9:16", "1:1"]).aspect
+            '9:16'
+        """
+        return self.aspects[0]
+
+    @property
     def frame_size(self) -> tuple[int, int]:
-        """``(width, height)`` of the video.
+        """``(width, height)`` of the (first aspect's) video.
 
         Example:
             >>> NewsClipConfig(input="examples/data/article_en.md", output="o.mp4", resolution=1080).frame_size
             (1920, 1080)
         """
-        w, h = FRAMES[self.aspect]
+        return self.frame_sizes[self.aspect]
+
+    @property
+    def frame_sizes(self) -> dict[str, tuple[int, int]]:
+        """``(width, height)`` of each aspect's video, in the order of ``aspects``.
+
+        Example:
+            >>> NewsClipConfig(input="examples/data/article_en.md", output="o.mp4", aspects=["4:5"],
+            ...                resolution=1080).frame_sizes
+            {'4:5': (1080, 1350)}
+        """
         scale = self.resolution / 720
-        return (round(w * scale / 2) * 2, round(h * scale / 2) * 2)
+        return {a: (round(FRAMES[a][0] * scale / 2) * 2, round(FRAMES[a][1] * scale / 2) * 2) for a in self.aspects}
+
+
+#: The two spellings of a config's aspects.
+_ASPECT_KEYS = frozenset({"aspect", "aspects"})
 
 
 # ------------------------------------------------------------------------------------------ step options
@@ -356,17 +432,55 @@ class Music(BaseModel):
 
 
 class Render(BaseModel):
-    """The render stage: the MP4 and its subtitle sidecars."""
+    """The render stage: the MP4 (with its chapter marks) and its subtitle sidecars."""
 
     video: Path
     srt: Path | None
     vtt: Path | None
     timeline: Timeline
+    chapters: list[Chapter]
     provenance: dict[str, Any]
 
 
+class AspectClip(BaseModel):
+    """One aspect's clip as published: its MP4, subtitles, poster, frame size and chapter marks.
+
+    Example:
+        >>> from pathlib import Path
+        >>> clip = AspectClip(aspect="9:16", width=720, height=1280, video=Path("c.9x16.mp4"), srt=None,
+        ...                   vtt=None, poster=Path("c.9x16.jpg"), chapters=[])
+        >>> [path.name for path in clip.files]
+        ['c.9x16.mp4', 'c.9x16.jpg']
+    """
+
+    aspect: Aspect
+    width: int
+    height: int
+    video: Path
+    srt: Path | None
+    vtt: Path | None
+    poster: Path = Field(description="The title card at the clip's size, as a JPEG.")
+    chapters: list[Chapter] = Field(description="The chapter marks in the MP4, one per story segment.")
+
+    @property
+    def files(self) -> list[Path]:
+        """The files this aspect published: video, subtitles and poster, in that order.
+
+        Example:
+            >>> from pathlib import Path
+            >>> AspectClip(aspect="1:1", width=720, height=720, video=Path("c.mp4"), srt=Path("c.srt"), vtt=None,
+            ...            poster=Path("c.jpg"), chapters=[]).files[1].name
+            'c.srt'
+        """
+        return [path for path in (self.video, self.srt, self.vtt, self.poster) if path is not None]
+
+
 class NewsClip(BaseModel):
-    """What :func:`news_clip` made: the files, the clip's length, and which stages were reused.
+    """What :func:`news_clip` made: each aspect's clip, the manifest, the length, and which stages were reused.
+
+    ``video``, ``srt`` and ``vtt`` are the first aspect's (the clip's, when there is one aspect).
+    With several aspects, a stage made for one aspect is named with it (``render 9:16``) in
+    ``reused`` and ``seconds``.
 
     Example:
         >>> NewsClip.model_fields["video"].annotation
@@ -380,19 +494,22 @@ class NewsClip(BaseModel):
     duration: float
     reused: list[str]
     seconds: dict[str, float]
+    clips: list[AspectClip] = Field(min_length=1, description="One per aspect, in the order asked.")
 
     @property
     def files(self) -> list[Path]:
-        """Every file the clip published (video, subtitles, manifest), in that order.
+        """Every file the job published: each aspect's video, subtitles and poster, then the manifest.
 
         Example:
             >>> from pathlib import Path
-            >>> clip = NewsClip(video=Path("c.mp4"), srt=None, vtt=None, manifest=Path("c.manifest.json"),
-            ...                 duration=1.0, reused=[], seconds={})
+            >>> one = AspectClip(aspect="16:9", width=1280, height=720, video=Path("c.mp4"), srt=None, vtt=None,
+            ...                  poster=Path("c.jpg"), chapters=[])
+            >>> clip = NewsClip(video=one.video, srt=None, vtt=None, manifest=Path("c.manifest.json"),
+            ...                 duration=1.0, reused=[], seconds={}, clips=[one])
             >>> [path.name for path in clip.files]
-            ['c.mp4', 'c.manifest.json']
+            ['c.mp4', 'c.jpg', 'c.manifest.json']
         """
-        return [path for path in (self.video, self.srt, self.vtt, self.manifest) if path is not None]
+        return [*(path for clip in self.clips for path in clip.files), self.manifest]
 
 
 # ------------------------------------------------------------------------------------------ steps
@@ -485,11 +602,11 @@ def music(ctx: StepContext, script: Script, narration: Narration, bed: MusicOpti
     return Music(audio=path, provenance=result.provenance.to_dict())
 
 
-@step(version="2")
+@step(version="3")
 def render(
     ctx: StepContext, script: Script, narration: Narration, visuals: Visuals, music: Music, video: RenderOptions
 ) -> Render:
-    """The timeline (stills on the narration's sentence timings, cues) encoded as an MP4 with SRT and VTT."""
+    """The timeline (stills on the narration's sentence timings, cues, chapters) encoded as an MP4 with SRT and VTT."""
     if len(visuals.items) != len(narration.segments):
         raise PipelineError(f"{len(visuals.items)} visuals for {len(narration.segments)} narrated sentences")
     # cards and charts carry text: a centred push instead of a seeded Ken Burns move
@@ -500,12 +617,14 @@ def render(
         for i, v in enumerate(visuals.items)
     ]
     timeline = Timeline.from_speech(narration.segments, items, duration=narration.duration, narration=narration.audio)
+    chapters = _chapters(script, timeline)
     request = timeline.to_video_request(
         width=video.width,
         height=video.height,
         fps=video.fps,
         music=music.audio,
         burn_subtitles=video.subtitles,
+        chapters=chapters,
         seed=video.seed,
         prompt=script.headline,
         encoding=VideoEncoding(output=ctx.workdir / "clip.mp4", watermark=None if video.watermark else False),
@@ -516,6 +635,7 @@ def render(
         srt=result.subtitles,
         vtt=result.subtitles_vtt,
         timeline=timeline,
+        chapters=chapters,
         provenance=result.provenance.to_dict(),
     )
 
@@ -531,6 +651,9 @@ def news_clip(
     cancel: threading.Event | None = None,
 ) -> NewsClip:
     """Make the clip: run (or resume) script → (narration ∥ visuals) → music → render, then publish atomically.
+
+    With several aspects, the story's stages (script, narration, music) run once and each aspect
+    runs its own visuals and render (their events name the aspect: ``render 9:16``).
 
     Raises:
         InvalidRequestError: An option that names no model or does not apply, an empty article, an unknown
@@ -550,7 +673,6 @@ def news_clip(
     try:
         _check_models(config, studio)
         # 2. each step's options: exactly what changes its output, so its cache key covers that and no more
-        width, height = config.frame_size
         source: ArticleOptions | FeedOptions
         if config.kind == "article":
             source = ArticleOptions(
@@ -568,41 +690,111 @@ def news_clip(
                 seed=config.seed,
             )
         voice = VoiceOptions(model=config.voice, seed=config.seed)
-        look = VisualOptions(
-            width=width,
-            height=height,
-            theme=config.theme,
-            photos=config.photos,
-            image_model=config.image_model,
-            feed=config.input if config.kind == "feed" else None,
-            field_map=config.field_map,
-            seed=config.seed,
-        )
         bed = MusicOptions(enabled=config.music, seed=config.seed)
-        video = RenderOptions(
-            width=width,
-            height=height,
-            fps=config.fps,
-            subtitles=config.subtitles,
-            watermark=config.watermark,
-            safe_margin=config.theme.safe_margin,
-            seed=config.seed,
-        )
+        layouts = {aspect: _layout(config, width, height) for aspect, (width, height) in config.frame_sizes.items()}
+        cache_dir = config.cache_dir or Settings.from_env().cache_dir / "pipelines"
+
         # 3. the steps; their signatures say what runs after what
-        pipeline = Pipeline(
-            "news-clip",
-            [script, narration, visuals, music, render],
-            cache_dir=config.cache_dir or Settings.from_env().cache_dir / "pipelines",
-            studio=studio,
-            on_event=on_event,
-        )
-        # 4. run, or resume from the stages already cached
-        run = pipeline.run({"source": source, "voice": voice, "look": look, "bed": bed, "video": video}, cancel=cancel)
+        def pipeline(events: Callable[[PipelineEvent], None] | None) -> Pipeline:
+            return Pipeline(
+                "news-clip",
+                [script, narration, visuals, music, render],
+                cache_dir=cache_dir,
+                studio=studio,
+                on_event=events,
+            )
+
+        # 4. run, or resume from the stages already cached: once per aspect, the story's stages made once
+        runs = _run_aspects(pipeline, {"source": source, "voice": voice, "bed": bed}, layouts, on_event, cancel)
     finally:
         if own:
             studio.close()
-    # 5. publish: the MP4 (tagged, signed when asked), SRT, VTT and the manifest
-    return _publish(config, run)
+    # 5. publish: per aspect the MP4 (tagged, signed when asked), SRT, VTT and poster; then the manifest
+    return _publish(config, runs)
+
+
+def _layout(config: NewsClipConfig, width: int, height: int) -> dict[str, Any]:
+    """The options of the stages one aspect makes for itself: its visuals (``look``) and render (``video``)."""
+    look = VisualOptions(
+        width=width,
+        height=height,
+        theme=config.theme,
+        photos=config.photos,
+        image_model=config.image_model,
+        feed=config.input if config.kind == "feed" else None,
+        field_map=config.field_map,
+        seed=config.seed,
+    )
+    video = RenderOptions(
+        width=width,
+        height=height,
+        fps=config.fps,
+        subtitles=config.subtitles,
+        watermark=config.watermark,
+        safe_margin=config.theme.safe_margin,
+        seed=config.seed,
+    )
+    return {"look": look, "video": video}
+
+
+#: The stages each aspect makes for itself; the others (script, narration, music) tell the story, made once.
+PER_ASPECT = (visuals.name, render.name)
+
+
+def _run_aspects(
+    pipeline: Callable[[Callable[[PipelineEvent], None] | None], Pipeline],
+    story: dict[str, Any],
+    layouts: dict[str, dict[str, Any]],
+    on_event: Callable[[PipelineEvent], None] | None,
+    cancel: threading.Event | None,
+) -> list[PipelineRun]:
+    """Run the pipeline (made with an event handler) once per aspect; the first run makes the story's stages.
+
+    The other aspects start as soon as the story's stages are made, so their visuals overlap the
+    first aspect's render. With several aspects, events of a per-aspect stage name the aspect
+    (``visuals 9:16``), and the story's stages are reported once. A failure cancels every run and
+    is raised (rather than the cancellations it caused).
+    """
+    cancel = cancel or threading.Event()
+    aspects = list(layouts)
+    if len(aspects) == 1:
+        return [pipeline(on_event).run({**story, **layouts[aspects[0]]}, cancel=cancel)]
+    story_steps = {name for name in pipeline(None).steps if name not in PER_ASPECT}
+    told: set[str] = set()
+    story_made = threading.Event()
+
+    def relay(aspect: str, first: bool) -> Callable[[PipelineEvent], None]:
+        def emit(event: PipelineEvent) -> None:
+            if event.step in PER_ASPECT:
+                event = dataclasses.replace(event, step=f"{event.step} {aspect}")
+            elif not first:
+                return  # the story's stages, found in the cache: the first run reported them
+            elif event.status in ("done", "cached"):
+                told.add(event.step)
+                if told >= story_steps:
+                    story_made.set()
+            if on_event is not None:
+                on_event(event)
+
+        return emit
+
+    def run(aspect: str, first: bool) -> PipelineRun:
+        return pipeline(relay(aspect, first)).run({**story, **layouts[aspect]}, cancel=cancel)
+
+    with ThreadPoolExecutor(max_workers=len(aspects), thread_name_prefix="news-clip-aspect") as pool:
+        futures = [pool.submit(run, aspects[0], True)]
+        futures[0].add_done_callback(lambda _: story_made.set())
+        story_made.wait()
+        if not futures[0].done() or futures[0].exception() is None:
+            futures += [pool.submit(run, aspect, False) for aspect in aspects[1:]]
+    return [future.result() for future in _first_failure_first(futures)]
+
+
+def _first_failure_first(futures: list[Future[PipelineRun]]) -> list[Future[PipelineRun]]:
+    """The finished runs with the one that failed first in front: a cancellation it caused is not the error."""
+    failed = [f for f in futures if f.exception() is not None]
+    cause = [f for f in failed if not isinstance(f.exception(), PipelineCancelledError)]
+    return [*cause, *failed, *futures]
 
 
 # ------------------------------------------------------------------------------------------ the story's visuals
@@ -710,6 +902,38 @@ def _lines(script: Script) -> list[str]:
     return [headline, *script.sentences]
 
 
+def _chapters(script: Script, timeline: Timeline) -> list[Chapter]:
+    """One chapter per story segment, timed as its still is on screen; consecutive lines of one title join.
+
+    The headline's line is titled with the headline; a sentence with its paragraph's subject (a feed's
+    event) with the subject's title, so an event's sentences make one chapter; any other with the
+    sentence, shortened.
+    """
+    titles = [script.headline]
+    for index, sentence in enumerate(script.sentences):
+        subject = script.subjects[index] if index < len(script.subjects) else None
+        titles.append(subject.title if subject is not None and subject.title else _shortened(sentence))
+    starts = list(itertools.accumulate(timeline.slide_durations(), initial=0.0))
+    chapters: list[Chapter] = []
+    for title, start, end in zip(titles, starts[:-1], starts[1:], strict=True):
+        if chapters and chapters[-1].title == title:
+            chapters[-1] = Chapter(title=title, start=chapters[-1].start, end=round(end, 6))
+        else:
+            chapters.append(Chapter(title=title, start=round(start, 6), end=round(end, 6)))
+    return chapters
+
+
+def _shortened(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters at a word boundary where it has spaces, with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:，、") + "…"
+
+
 def _text_safe_motion(index: int, seed: int, margin: float) -> Motion:
     """A push in or out about the centre that never crops text: slides alternate, starting with the seed's parity.
 
@@ -769,61 +993,137 @@ def _outputs(run: PipelineRun) -> tuple[Render, Narration, Music, Visuals, Scrip
     return run[render], run[narration], run[music], run[visuals], run[script]
 
 
-def _publish(config: NewsClipConfig, run: PipelineRun) -> NewsClip:
-    render, narration, music, visuals, script = _outputs(run)
+def _publish(config: NewsClipConfig, runs: list[PipelineRun]) -> NewsClip:
+    """Publish each aspect's clip (named after its aspect when there are several), then the one manifest."""
     output = config.output.expanduser().absolute()
-    made = {visual.path: read_sidecar(visual.path) for visual in visuals.items}  # None: the user's photo
-    ingredients = {
-        "script": script.provenance,
-        "narration": narration.provenance,
-        "music": music.provenance,
-        "visuals": [_visual_record(v, made[v.path]) for v in visuals.items],
-    }
-    if config.privacy:
-        ingredients = redact(ingredients)
-    rendered = Provenance.model_validate(render.provenance)
-    extra = {**rendered.extra, "pipeline": "news-clip", "ingredients": ingredients}
-    provenance = rendered.model_copy(update={"extra": extra})
-    licences = _licences(ingredients)
-    parts = _parts(narration, music, visuals, made)
-    # Tagged and signed (with its ingredients) under a temporary name, renamed last: the output is the finished
-    # clip or whatever was there before.
+    several = len(runs) > 1
     signed = config.credentials is True or (config.credentials is None and signs_by_default())
-    video = publish(
-        Video(render.video), output, provenance=provenance, credentials=signed, privacy=config.privacy,
-        ingredients=parts if signed else (), licences=licences,
-    )  # fmt: skip
-    recorded = provenance.redacted() if config.privacy else provenance  # as Video.save wrote it in the sidecar
-    srt = _copy_beside(render.srt, output.with_suffix(".srt"))
-    vtt = _copy_beside(render.vtt, output.with_suffix(".vtt"))
+    published = [
+        _publish_aspect(config, aspect, run, _aspect_output(output, aspect, several), signed=signed)
+        for aspect, run in zip(config.aspects, runs, strict=True)
+    ]
+    first = published[0]
+    # the story's ingredients once, every aspect's visuals
+    ingredients = {**first.ingredients, "visuals": [v for p in published for v in p.ingredients["visuals"]]}
+    licences = _licences(ingredients)
+    stages = list(_own_stages(runs, config.aspects))
     manifest_path = output.with_suffix(".manifest.json")
-    manifest = run.manifest(
+    manifest = runs[0].manifest(
         name="news-clip",
         sdk_version=__version__,
         config=json.loads(config.model_dump_json()),
-        artifacts={
-            "video": {"path": str(video), "provenance": recorded.to_dict()},
-            "srt": str(srt) if srt else None,
-            "vtt": str(vtt) if vtt else None,
-        },
+        artifacts={**{k: first.artifact[k] for k in ("video", "srt", "vtt")}, "clips": [p.artifact for p in published]},
         ingredients=ingredients,
         licenses=licences,
         license_warnings=licence_warnings(licences),
         credentials=signed,
     )
+    every = {id(run): run.manifest()["steps"] for run in runs}
+    manifest["steps"] = [
+        entry | ({"aspect": aspect} if aspect else {})
+        for run, name, _, aspect in stages
+        for entry in every[id(run)]
+        if entry["name"] == name
+    ]
     if config.privacy:  # stage outputs hold the script's text; inputs and outputs are named, not located
         manifest["steps"] = [{k: v for k, v in step.items() if k != "output"} for step in manifest["steps"]]
         manifest["config"].update(input=config.input.name, output=config.output.name)
     atomic_write_json(manifest_path, manifest)
+    story = runs[0][narration]
     return NewsClip(
-        video=video,
-        srt=srt,
-        vtt=vtt,
+        video=first.clip.video,
+        srt=first.clip.srt,
+        vtt=first.clip.vtt,
         manifest=manifest_path,
-        duration=narration.duration,
-        reused=run.reused,
-        seconds=run.seconds,
+        duration=story.duration,
+        reused=sorted(label for run, name, label, _ in stages if name in run.cached),
+        seconds={label: run.seconds[name] for run, name, label, _ in stages if name in run.seconds},
+        clips=[p.clip for p in published],
     )
+
+
+def _aspect_output(output: Path, aspect: Aspect, several: bool) -> Path:
+    """Where an aspect's MP4 goes: the output itself, or with several aspects ``out.9x16.mp4`` beside it.
+
+    Example:
+        >>> _aspect_output(Path("out/clip.mp4"), "9:16", True).name
+        'clip.9x16.mp4'
+    """
+    return output.with_suffix(f".{aspect.replace(':', 'x')}.mp4") if several else output
+
+
+def _own_stages(runs: list[PipelineRun], aspects: list[Aspect]) -> Iterator[tuple[PipelineRun, str, str, str | None]]:
+    """The stages the job made, in order: ``(run, step, label, aspect)``, the story's once (from the first run).
+
+    A per-aspect stage has its aspect; its label names it when there are several (``render 9:16``).
+    """
+    several = len(runs) > 1
+    for index, (run, aspect) in enumerate(zip(runs, aspects, strict=True)):
+        for name in run.keys:  # dependency order
+            if name in PER_ASPECT:
+                yield run, name, f"{name} {aspect}" if several else name, aspect
+            elif index == 0:
+                yield run, name, name, None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Published:
+    """One aspect's clip as published, its entry in the manifest, and what went into it (redacted when private)."""
+
+    clip: AspectClip
+    artifact: dict[str, Any]
+    ingredients: dict[str, Any]
+
+
+def _publish_aspect(
+    config: NewsClipConfig, aspect: Aspect, run: PipelineRun, target: Path, *, signed: bool
+) -> _Published:
+    """The aspect's MP4 (tagged, signed with its ingredients when asked), its SRT, VTT and poster, beside ``target``."""
+    render, narration, music, visuals, script = _outputs(run)
+    made = {visual.path: read_sidecar(visual.path) for visual in visuals.items}  # None: the user's photo
+    ingredients = {
+        "script": script.provenance,
+        "narration": narration.provenance,
+        "music": music.provenance,
+        "visuals": [_visual_record(v, made[v.path]) | {"aspect": aspect} for v in visuals.items],
+    }
+    if config.privacy:
+        ingredients = redact(ingredients)
+    rendered = Provenance.model_validate(render.provenance)
+    extra = {**rendered.extra, "pipeline": "news-clip", "aspect": aspect, "ingredients": ingredients}
+    provenance = rendered.model_copy(update={"extra": extra})
+    licences = _licences(ingredients)
+    parts = _parts(narration, music, visuals, made)
+    # Tagged and signed (with its ingredients) under a temporary name, renamed last: the output is the finished
+    # clip or whatever was there before.
+    video = publish(
+        Video(render.video), target, provenance=provenance, credentials=signed, privacy=config.privacy,
+        ingredients=parts if signed else (), licences=licences,
+    )  # fmt: skip
+    recorded = provenance.redacted() if config.privacy else provenance  # as Video.save wrote it in the sidecar
+    srt = _copy_beside(render.srt, target.with_suffix(".srt"))
+    vtt = _copy_beside(render.vtt, target.with_suffix(".vtt"))
+    title = visuals.items[0]  # the title card, at this aspect's frame size
+    poster = publish(
+        Image.load(title.path), target.with_suffix(".jpg"), provenance=made[title.path], credentials=signed,
+        privacy=config.privacy,
+    )  # fmt: skip
+    width, height = config.frame_sizes[aspect]
+    clip = AspectClip(aspect=aspect, width=width, height=height, video=video, srt=srt, vtt=vtt, poster=poster,
+                      chapters=render.chapters)  # fmt: skip
+    # chapter titles are the script's text: a private record keeps only their times
+    chapters = [c.model_dump(exclude={"title"} if config.privacy else set()) for c in render.chapters]
+    artifact = {
+        "aspect": aspect,
+        "width": width,
+        "height": height,
+        "video": {"path": str(video), "provenance": recorded.to_dict()},
+        "srt": str(srt) if srt else None,
+        "vtt": str(vtt) if vtt else None,
+        "poster": str(poster),
+        "chapters": chapters,
+    }
+    return _Published(clip=clip, artifact=artifact, ingredients=ingredients)
 
 
 def _parts(

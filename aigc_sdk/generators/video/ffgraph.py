@@ -10,17 +10,19 @@ reads a file or runs ffmpeg, so each can be checked alone on small inputs. The s
 3. :func:`audio_mix`: the narration padded to the video's length, a looped music bed faded in and out
    and ducked under the voice (``sidechaincompress``), limited;
 4. :func:`ffmpeg_commands`: one ffmpeg command, or a producer of raw frames plus an encoder when
-   frames are marked with the invisible watermark in between.
+   frames are marked with the invisible watermark in between; chapter marks (:func:`chapter_metadata`,
+   an FFMETADATA file) are muxed in as the MP4's chapters.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aigc_sdk.errors import InvalidRequestError
-from aigc_sdk.types import Motion
+from aigc_sdk.types import Chapter, Motion
 
 __all__ = [
     "Encoding",
@@ -29,6 +31,7 @@ __all__ = [
     "Slide",
     "SlideTiming",
     "audio_mix",
+    "chapter_metadata",
     "ffmpeg_commands",
     "slide_timing",
     "video_graph",
@@ -280,7 +283,12 @@ def audio_mix(
     if narration is not None and music is not None:
         if duck:
             chains.append("[voice]asplit=2[voice_mix][voice_key]")
-            chains.append("[music][voice_key]sidechaincompress=threshold=0.015:ratio=8:attack=20:release=400[bed]")
+            # The compressor stops when the first of its inputs ends, at a point that varies from run to run:
+            # both are padded and its output trimmed, so the bed (and a clip's audio) is the same every time.
+            chains.append(
+                "[music]apad[music_long];[voice_key]apad[key_long];[music_long][key_long]"
+                f"sidechaincompress=threshold=0.015:ratio=8:attack=20:release=400,atrim=end={total:.6f}[bed]"
+            )
             chains.append("[voice_mix][bed]amix=inputs=2:duration=first:normalize=0[mixed]")
         else:
             chains.append("[voice][music]amix=inputs=2:duration=first:normalize=0[mixed]")
@@ -307,6 +315,7 @@ class Encoding:
     rate: int
     threads: int = 0
     metadata: tuple[tuple[str, str], ...] = ()
+    chapters: str | None = None  # an FFMETADATA file of chapter marks (see chapter_metadata), muxed in
 
 
 def ffmpeg_commands(
@@ -337,14 +346,51 @@ def ffmpeg_commands(
         encode += ["-map", f"[{audio.output}]", "-c:a", "aac", "-b:a", "160k", "-ar", str(e.rate)]
     if e.threads:
         encode += ["-threads", str(e.threads)]
+    chapters: list[str] = []
+    if e.chapters is not None:  # the last input: all the graphs' inputs come before it
+        opened = (1 if marked else video.streams) + audio.streams
+        chapters = ["-f", "ffmetadata", "-i", e.chapters]
+        encode += ["-map_chapters", str(opened)]
     for key, value in e.metadata:
         encode += ["-metadata", f"{key}={value}"]
     if not marked:
         filters = ";".join(video.chains + audio.chains)
-        command = [*base, *video.inputs, *audio.inputs, "-filter_complex", filters, "-map", f"[{video.output}]"]
+        command = [*base, *video.inputs, *audio.inputs, *chapters, "-filter_complex", filters,
+                   "-map", f"[{video.output}]"]  # fmt: skip
         return [*command, *encode], []
     producer = [*base, *video.inputs, "-filter_complex", video.text, "-map", f"[{video.output}]",
                 "-frames:v", str(e.frames), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"]  # fmt: skip
     raw = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{e.width}x{e.height}", "-r", str(e.fps), "-i", "-"]
     mix = ["-filter_complex", audio.text] if audio.chains else []
-    return [*base, *raw, *audio.inputs, *mix, "-map", "0:v", *encode], producer
+    return [*base, *raw, *audio.inputs, *chapters, *mix, "-map", "0:v", *encode], producer
+
+
+def chapter_metadata(chapters: Sequence[Chapter], total: float) -> str:
+    r"""An FFMETADATA file of chapter marks (milliseconds), each ending by ``total`` seconds.
+
+    Example:
+        >>> text = chapter_metadata([Chapter(title="Intro", start=0.0, end=2.5),
+        ...                          Chapter(title="A=b; #c", start=2.5, end=9.0)], total=4.0)
+        >>> print(text)
+        ;FFMETADATA1
+        [CHAPTER]
+        TIMEBASE=1/1000
+        START=0
+        END=2500
+        title=Intro
+        [CHAPTER]
+        TIMEBASE=1/1000
+        START=2500
+        END=4000
+        title=A\=b\; \#c
+        <BLANKLINE>
+    """
+    lines = [";FFMETADATA1"]
+    for chapter in chapters:
+        if chapter.start >= total:
+            break
+        title = re.sub(r"([=;#\\])", r"\\\1", " ".join(chapter.title.split()))  # FFMETADATA's escapes
+        end = min(chapter.end, total)
+        lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={round(chapter.start * 1000)}",
+                  f"END={round(end * 1000)}", f"title={title}"]  # fmt: skip
+    return "\n".join(lines) + "\n"

@@ -53,6 +53,7 @@ from aigc_sdk.generators.video.ffgraph import (
     Overlay,
     Slide,
     audio_mix,
+    chapter_metadata,
     ffmpeg_commands,
     slide_timing,
     video_graph,
@@ -189,8 +190,10 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
             **extra,
         )
         metadata = [("comment", provenance.to_json())] + ([("title", request.prompt)] if request.prompt else [])
+        chapters = _chapters_file(request, total, workdir)
         settings = Encoding(width=width, height=height, fps=fps, frames=timing.frames, preset=encoding.preset,
-                            crf=encoding.crf, rate=rate, threads=self._threads, metadata=tuple(metadata))  # fmt: skip
+                            crf=encoding.crf, rate=rate, threads=self._threads, metadata=tuple(metadata),
+                            chapters=chapters)  # fmt: skip
         command, producer = ffmpeg_commands(self._ffmpeg.path, video, audio, settings, marked=bool(marks))
         return _Plan(request, workdir, target, total, timing.frames, cues, provenance, command, producer, marks)
 
@@ -368,6 +371,15 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
                 VideoResult(video=video, subtitles=srt, subtitles_vtt=vtt, cues=plan.cues, provenance=plan.provenance)
             )
         return results
+
+
+def _chapters_file(request: VideoRequest, total: float, workdir: Path) -> str | None:
+    """The request's chapter marks as an FFMETADATA file in ``workdir`` (its name), or None without chapters."""
+    if not request.chapters:
+        return None
+    path = workdir / "chapters.txt"
+    path.write_text(chapter_metadata(request.chapters, total), encoding="utf-8")
+    return path.name
 
 
 def _even(value: float) -> int:
