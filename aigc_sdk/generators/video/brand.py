@@ -320,7 +320,7 @@ _PATH_FIELDS = (("logo", "file"), ("fonts", "files"))
 
 
 def load_brand(path: str | Path) -> Brand:
-    """Read a brand file (``.toml``; ``.yaml``/``.yml`` when PyYAML is installed) and validate it.
+    r"""Read a brand file (``.toml``; ``.yaml``/``.yml`` when PyYAML is installed) and validate it.
 
     Asset paths are relative to the file. Everything is checked here, before any rendering.
 
@@ -331,10 +331,10 @@ def load_brand(path: str | Path) -> Brand:
     Example:
         >>> import tempfile, pathlib
         >>> folder = pathlib.Path(tempfile.mkdtemp())
-        >>> _ = (folder / "brand.toml").write_text('name = "Desk"\\n[colors]\\naccent = "#E4572E"\\n')
+        >>> _ = (folder / "brand.toml").write_text('name = "Desk"\n[colors]\naccent = "#E4572E"\n')
         >>> load_brand(folder / "brand.toml").theme().accent
         '#E4572E'
-        >>> _ = (folder / "bad.toml").write_text('[logo]\\nfile = "nope.png"\\n')
+        >>> _ = (folder / "bad.toml").write_text('[logo]\nfile = "nope.png"\n')
         >>> try:
         ...     load_brand(folder / "bad.toml")
         ... except ValueError as e:
@@ -354,14 +354,49 @@ def load_brand(path: str | Path) -> Brand:
                 block[name] = [str(folder / v) if isinstance(v, str) else v for v in value]
     if "file" in data:
         raise InvalidRequestError(f"{source.name}: file: not a brand setting", hint="leave 'file' out")
+    problems = [p for name, value in data.items() for p in _section_problems(name, value)]
+    top = {k: v for k, v in data.items() if k not in _SECTIONS or not isinstance(v, dict)}
     try:
-        return Brand(**data, file=source.absolute())
+        Brand(**top)  # the top-level keys (the tables are checked above, each naming its own fields)
     except InvalidRequestError as exc:
-        message = exc.message.removeprefix("invalid Brand: ")
+        problems += exc.message.removeprefix("invalid Brand: ").split("; ")
+    if problems:
         raise InvalidRequestError(
-            f"{source.name}: {message}",
+            f"{source.name}: {'; '.join(problems)}",
             hint="fix the field named (paths are relative to the brand file); see docs/brand.md for every key",
-        ) from exc
+        )
+    return Brand(**data, file=source.absolute())
+
+
+#: The tables of a brand file and the model each one is.
+_SECTIONS: dict[str, type[FrozenModel]] = {
+    "colors": BrandColors, "fonts": BrandFonts, "logo": BrandLogo, "intro": BrandCard, "outro": BrandCard,
+    "lower_third": LowerThirdStyle, "captions": BrandCaptions, "disclosure": Disclosure,
+}  # fmt: skip
+
+
+def _section_problems(name: str, value: Any) -> list[str]:
+    """The problems of one table, each named ``table.field`` (a nested model reports only its own names)."""
+    model = _SECTIONS.get(name)
+    if model is None or not isinstance(value, dict):
+        return []
+    try:
+        model(**value)
+    except InvalidRequestError as exc:
+        items = exc.message.removeprefix(f"invalid {model.__name__}: ").split("; ")
+        return [f"{name}.{item}{_missing_file(item, value)}" for item in items]
+    return []
+
+
+def _missing_file(item: str, table: dict[str, Any]) -> str:
+    """`` (path)`` after a "does not point to a file" problem, naming the file the field gave."""
+    if "does not point to a file" not in item:
+        return ""
+    where = item.split(":")[0].split(".")
+    given: Any = table.get(where[0])
+    if isinstance(given, list) and len(where) > 1 and where[1].isdigit() and int(where[1]) < len(given):
+        given = given[int(where[1])]
+    return f" ({given})" if isinstance(given, str) else ""
 
 
 def _read(source: Path) -> dict[str, Any]:
