@@ -38,8 +38,10 @@ from aigc_sdk.generators.image.charts import ChartRenderer, ChartSpec
 from aigc_sdk.generators.text.sources import load_story_data
 from aigc_sdk.generators.text.spoken import spoken_form
 from aigc_sdk.generators.text.template import feed_templates, template_for_feed
+from aigc_sdk.generators.video.brand import Brand, load_brand
 from aigc_sdk.media import Video, read_sidecar
 from aigc_sdk.pipelines.base import Pipeline, PipelineEvent, PipelineRun, StepContext, step
+from aigc_sdk.pipelines.branding import BrandVisuals, Captions, brand_visuals, branded_render, event_places
 from aigc_sdk.pipelines.timeline import Timeline, Visual
 from aigc_sdk.provenance import Provenance, redact
 from aigc_sdk.studio import Studio
@@ -99,6 +101,12 @@ class NewsClipConfig(FrozenModel):
     photos: Path | None = Field(default=None, description="Folder of photos to match to sentences.")
     image_model: str | None = Field(default=None, description="Text-to-image model for visuals (e.g. sd-turbo).")
     theme: Theme = Field(default_factory=Theme, description="Colours and fonts of cards and charts.")
+    brand: FilePath | None = Field(
+        default=None, description="Brand kit (TOML/YAML): colours, fonts, logo, intro/outro, lower thirds …"
+    )
+    captions: Literal["sentence", "words", "off"] | None = Field(
+        default=None, description="Burned-in captions; None: the brand's style (sentence without a brand)."
+    )
     timezone: str | None = Field(default=None, description="IANA time zone for feed times.")
     field_map: FieldMap = Field(
         default_factory=dict, description="Feed columns/keys renamed to the template's fields (--map Zeit=date)."
@@ -141,7 +149,38 @@ class NewsClipConfig(FrozenModel):
         if self.language is not None:
             normalize_language(self.language)
         self._check_applies()
+        if self.brand is not None:
+            if "theme" in self.model_fields_set:
+                raise ValueError("brand and theme both set the look: give one of them (hint: the brand has colours)")
+            brand = load_brand(self.brand)  # every brand problem, before any work
+            if self.language is not None or self.kind == "feed":
+                brand.check_language(self.language or "en")
+        if self.captions not in (None, "off") and not self.subtitles:
+            raise ValueError(f"captions={self.captions!r} and subtitles=False contradict each other: give one of them")
         return self
+
+    @property
+    def brand_kit(self) -> Brand | None:
+        """The brand file read (None: no brand, the built-in theme).
+
+        Example:
+            >>> NewsClipConfig(input="examples/data/article_en.md", output="o.mp4").brand_kit is None
+            True
+        """
+        return None if self.brand is None else load_brand(self.brand)
+
+    @property
+    def caption_mode(self) -> Captions:
+        """The burned-in caption style: ``off`` without subtitles, else the option, the brand's, or ``sentence``.
+
+        Example:
+            >>> NewsClipConfig(input="examples/data/article_en.md", output="o.mp4", subtitles=False).caption_mode
+            'off'
+        """
+        if not self.subtitles:
+            return "off"
+        brand = self.brand_kit
+        return self.captions or (brand.captions.style if brand is not None else "sentence")
 
     def _check_applies(self) -> None:
         """No option is silently ignored: one that cannot apply to this input is an error."""
@@ -281,6 +320,7 @@ class VisualOptions(FrozenModel):
     photos: DirectoryPath | None = None
     image_model: str | None = None
     feed: FilePath | None = Field(default=None, description="The feed (charts, maps); None for an article.")
+    brand: Brand | None = Field(default=None, description="The brand kit: its cards, lower thirds, disclosure.")
     field_map: FieldMap = Field(
         default_factory=dict, description="The feed's columns renamed (charts read the fields)."
     )
@@ -314,6 +354,8 @@ class RenderOptions(FrozenModel):
     watermark: bool
     safe_margin: float
     seed: int
+    brand: Brand | None = None
+    captions: Captions = "sentence"
 
 
 # ------------------------------------------------------------------------------------------ step outputs
@@ -346,6 +388,7 @@ class Visuals(BaseModel):
     """The visuals stage: one still per narrated sentence."""
 
     items: list[Visual]
+    brand: BrandVisuals | None = None
 
 
 class Music(BaseModel):
@@ -363,6 +406,7 @@ class Render(BaseModel):
     vtt: Path | None
     timeline: Timeline
     provenance: dict[str, Any]
+    brand: dict[str, Any] | None = None
 
 
 class NewsClip(BaseModel):
@@ -441,6 +485,8 @@ def narration(ctx: StepContext, script: Script, voice: VoiceOptions) -> Narratio
 def visuals(ctx: StepContext, script: Script, look: VisualOptions) -> Visuals:
     """One still per line: the title card, then a matched photo, a generated image, a chart or a card."""
     lines = _lines(script)
+    if look.brand is not None:
+        look.brand.check_text("\n".join(lines))  # the brand fonts draw the story, before any card is drawn
     photos = _photo_matches(ctx, look.photos, lines[1:])
     features = _located_features(script, look)
     cards, charts = CardRenderer(), ChartRenderer()
@@ -468,7 +514,13 @@ def visuals(ctx: StepContext, script: Script, look: VisualOptions) -> Visuals:
         publish(cards.render(spec), path)  # its provenance (fonts and their licences) goes into the sidecar
         return Visual(path=path, kind="card", source="card-renderer", license="Apache-2.0")
 
-    return Visuals(items=ctx.map(make, range(len(lines))))
+    items = ctx.map(make, range(len(lines)))
+    if look.brand is None:
+        return Visuals(items=items)
+    titles = [None] + [subject.title for subject in script.subjects]
+    places = event_places(features, titles, len(lines))
+    made = brand_visuals(look.brand, lines, places, width=look.width, height=look.height, workdir=ctx.workdir)
+    return Visuals(items=items, brand=made)
 
 
 @step
@@ -500,15 +552,23 @@ def render(
         for i, v in enumerate(visuals.items)
     ]
     timeline = Timeline.from_speech(narration.segments, items, duration=narration.duration, narration=narration.audio)
+    branded: dict[str, Any] = {}
+    record = None
+    brand = video.brand or (Brand() if video.captions == "words" else None)  # word captions need no brand file
+    if brand is not None:
+        words = tuple(word for segment in narration.segments for word in segment.words)
+        timeline, branded, record = branded_render(timeline, visuals.brand or BrandVisuals(), brand, words=words,
+                                                   captions=video.captions, width=video.width, height=video.height,
+                                                   workdir=ctx.workdir)  # fmt: skip
     request = timeline.to_video_request(
         width=video.width,
         height=video.height,
         fps=video.fps,
         music=music.audio,
-        burn_subtitles=video.subtitles,
         seed=video.seed,
         prompt=script.headline,
         encoding=VideoEncoding(output=ctx.workdir / "clip.mp4", watermark=None if video.watermark else False),
+        **({"burn_subtitles": video.subtitles} | branded),
     )
     result: VideoResult = ctx.studio.run(request)
     return Render(
@@ -517,6 +577,7 @@ def render(
         vtt=result.subtitles_vtt,
         timeline=timeline,
         provenance=result.provenance.to_dict(),
+        brand=record,
     )
 
 
@@ -568,10 +629,13 @@ def news_clip(
                 seed=config.seed,
             )
         voice = VoiceOptions(model=config.voice, seed=config.seed)
+        brand = config.brand_kit
+        theme = brand.theme() if brand is not None else config.theme
         look = VisualOptions(
             width=width,
             height=height,
-            theme=config.theme,
+            theme=theme,
+            brand=brand,
             photos=config.photos,
             image_model=config.image_model,
             feed=config.input if config.kind == "feed" else None,
@@ -583,10 +647,12 @@ def news_clip(
             width=width,
             height=height,
             fps=config.fps,
-            subtitles=config.subtitles,
+            subtitles=config.caption_mode != "off",
             watermark=config.watermark,
-            safe_margin=config.theme.safe_margin,
+            safe_margin=theme.safe_margin,
             seed=config.seed,
+            brand=brand,
+            captions=config.caption_mode,
         )
         # 3. the steps; their signatures say what runs after what
         pipeline = Pipeline(
@@ -786,6 +852,9 @@ def _publish(config: NewsClipConfig, run: PipelineRun) -> NewsClip:
     provenance = rendered.model_copy(update={"extra": extra})
     licences = _licences(ingredients)
     parts = _parts(narration, music, visuals, made)
+    brand = config.brand_kit
+    if brand is not None:  # the logo and fonts are ingredients of the clip (and of its credentials)
+        parts += [Ingredient(path, role) for role, path in brand.assets()]
     # Tagged and signed (with its ingredients) under a temporary name, renamed last: the output is the finished
     # clip or whatever was there before.
     signed = config.credentials is True or (config.credentials is None and signs_by_default())
@@ -810,6 +879,7 @@ def _publish(config: NewsClipConfig, run: PipelineRun) -> NewsClip:
         licenses=licences,
         license_warnings=licence_warnings(licences),
         credentials=signed,
+        **({"brand": render.brand} if render.brand is not None else {}),
     )
     if config.privacy:  # stage outputs hold the script's text; inputs and outputs are named, not located
         manifest["steps"] = [{k: v for k, v in step.items() if k != "output"} for step in manifest["steps"]]

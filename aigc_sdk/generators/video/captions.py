@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import PIL.Image
     import PIL.ImageFont
 
-__all__ = ["SAFE_BOTTOM", "SAFE_TOP", "SUBTITLE_FONTS", "caption_area", "subtitle_band", "word_spans"]
+__all__ = ["SAFE_BOTTOM", "SAFE_TOP", "SUBTITLE_FONTS", "caption_area", "caption_top", "subtitle_band", "word_spans"]
 
 #: Families tried first for subtitles, in order (then any installed family that covers the cue).
 SUBTITLE_FONTS = ("DejaVu Sans", "Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Sans CJK KR")
@@ -77,6 +77,19 @@ def caption_area(style: SubtitleStyle, width: int, height: int) -> tuple[int, in
     if style.safe_zone and height > width * 1.2:
         top, bottom = max(top, round(SAFE_TOP * height)), min(bottom, round((1 - SAFE_BOTTOM) * height))
     return top, bottom
+
+
+def caption_top(style: SubtitleStyle, width: int, height: int) -> int:
+    """The highest row a bottom caption band of ``max_lines`` full-size lines can reach (lower thirds go above).
+
+    Example:
+        >>> caption_top(SubtitleStyle(), 1280, 720)
+        557
+    """
+    base = max(8, round(style.font_size * min(width, height)))
+    band = style.max_lines * math.ceil(base * 1.25) + 2 * round(base * 0.25)
+    top, bottom = caption_area(style, width, height)
+    return max(top, bottom - _even(band + 1))
 
 
 def word_spans(cue: Cue, words: tuple[Word, ...]) -> list[Word]:
