@@ -33,7 +33,7 @@ from aigc_sdk.generators.video.captions import caption_top
 from aigc_sdk.media import Audio, Image
 from aigc_sdk.pipelines.timeline import Timeline, TimelineSegment, Visual
 from aigc_sdk.trust.publishing import publish
-from aigc_sdk.types import Cue, SubtitleStyle, TimedOverlay, Word
+from aigc_sdk.types import Cue, Motion, Segment, SubtitleStyle, TimedOverlay, Word
 
 __all__ = [
     "BrandVisuals",
@@ -113,7 +113,7 @@ def brand_visuals(
         content = {"title": spec.title, "subtitle": spec.subtitle} if spec is not None else fields
         rendered = CardRenderer().render(CardSpec(width=width, height=height, theme=theme, **content))
         path = publish(rendered, workdir / f"brand-{name}.png")
-        return Visual(path=path, kind="card", source="card-renderer", license="Apache-2.0")
+        return Visual(path=path, kind="card", motion=Motion.static(), source="card-renderer", license="Apache-2.0")
 
     made.intro, made.outro = card("intro", brand.intro), card("outro", brand.outro)
     if brand.disclosure is not None and brand.disclosure.end_card:
@@ -242,7 +242,7 @@ def branded_render(
     made: BrandVisuals,
     brand: Brand,
     *,
-    words: tuple[Word, ...] = (),
+    spoken: tuple[Segment, ...] = (),
     captions: Captions,
     width: int,
     height: int,
@@ -250,7 +250,9 @@ def branded_render(
 ) -> tuple[Timeline, dict[str, Any], dict[str, Any]]:
     """The timeline with intro and outro, the slideshow fields the brand sets, and what the manifest records.
 
-    ``words`` are the narration's word timings (highlighted by ``words`` captions).
+    ``spoken`` are the narration's segments, one per timeline segment: with ``words`` captions their word
+    timings (or, where the voice gave none, timings spread over the sentence by length) time the cues and
+    the highlight.
 
     Example:
         >>> import tempfile, pathlib
@@ -266,6 +268,9 @@ def branded_render(
         >>> [(o.start, o.end) for o in fields["overlays"]], record["disclosure"]["text"]
         ([(2.0, 6.0)], 'Made with automated tools.')
     """
+    words: tuple[Word, ...] = ()
+    if captions == "words" and spoken:
+        timeline, words = word_timed(timeline, spoken)
     timeline, lead = _with_intro_outro(timeline, made, brand, workdir)
     style = caption_style(brand, captions, width, height)
     ceiling = caption_top(style or SubtitleStyle(), width, height) if captions != "off" else height
@@ -371,6 +376,52 @@ def padded_seconds(voice: Audio, extra: float) -> float:
         1.5
     """
     return (voice.samples.shape[0] + round(extra * voice.sample_rate)) / voice.sample_rate
+
+
+def word_timed(timeline: Timeline, spoken: tuple[Segment, ...]) -> tuple[Timeline, tuple[Word, ...]]:
+    """Cues re-timed to start on their first word, and one timed word per word of the cues.
+
+    A segment whose words the voice did not time (or timed as a different count) gets its words spread
+    over its span by length, as cues are.
+
+    Example:
+        >>> from pathlib import Path
+        >>> card = Visual(path="examples/brand/logo.png", kind="card")
+        >>> said = Segment(text="One two three four.", start=0.0, end=2.0, words=(
+        ...     Word(text="One", start=0.0, end=0.3), Word(text="two", start=0.4, end=0.7),
+        ...     Word(text="three", start=1.2, end=1.5), Word(text="four.", start=1.6, end=1.9)))
+        >>> tl = Timeline.from_speech([said], [card], duration=2.0, max_chars=8)
+        >>> timed, words = word_timed(tl, (said,))
+        >>> [(c.text, c.start, c.end) for c in timed.cues], len(words)
+        ([('One two', 0.0, 1.2), ('three', 1.2, 1.6), ('four.', 1.6, 2.0)], 4)
+    """
+    segments: list[TimelineSegment] = []
+    words: list[Word] = []
+    for segment, said in zip(timeline.segments, spoken, strict=True):
+        tokens = [token for cue in segment.cues for token in cue.text.split()]
+        timed = list(said.words) if len(said.words) == len(tokens) else _spread(tokens, segment.start, segment.end)
+        words += timed
+        starts, at = [], 0
+        for cue in segment.cues:
+            starts.append(min(max(timed[at].start, segment.start), segment.end) if at else segment.start)
+            at += len(cue.text.split())
+        ends = [*starts[1:], segment.end]
+        if all(b > a for a, b in zip(starts, ends, strict=True)):
+            cues = tuple(Cue(text=c.text, start=a, end=b) for c, a, b in zip(segment.cues, starts, ends, strict=True))
+            segment = segment.model_copy(update={"cues": cues})
+        segments.append(segment)
+    return timeline.model_copy(update={"segments": tuple(segments)}), tuple(words)
+
+
+def _spread(tokens: list[str], start: float, end: float) -> list[Word]:
+    """Words timed in proportion to their length over ``start``–``end``."""
+    total = sum(len(t) + 1 for t in tokens) or 1
+    words, at = [], start
+    for token in tokens:
+        step = (end - start) * (len(token) + 1) / total
+        words.append(Word(text=token, start=round(at, 3), end=round(at + step, 3)))
+        at += step
+    return words
 
 
 def _shift(segment: TimelineSegment, by: float) -> TimelineSegment:

@@ -556,8 +556,8 @@ def render(
     record = None
     brand = video.brand or (Brand() if video.captions == "words" else None)  # word captions need no brand file
     if brand is not None:
-        words = tuple(word for segment in narration.segments for word in segment.words)
-        timeline, branded, record = branded_render(timeline, visuals.brand or BrandVisuals(), brand, words=words,
+        spoken = tuple(narration.segments)
+        timeline, branded, record = branded_render(timeline, visuals.brand or BrandVisuals(), brand, spoken=spoken,
                                                    captions=video.captions, width=video.width, height=video.height,
                                                    workdir=ctx.workdir)  # fmt: skip
     request = timeline.to_video_request(
@@ -853,8 +853,8 @@ def _publish(config: NewsClipConfig, run: PipelineRun) -> NewsClip:
     licences = _licences(ingredients)
     parts = _parts(narration, music, visuals, made)
     brand = config.brand_kit
-    if brand is not None:  # the logo and fonts are ingredients of the clip (and of its credentials)
-        parts += [Ingredient(path, role) for role, path in brand.assets()]
+    if brand is not None:  # the logo is an ingredient of the credentials; fonts (no C2PA type) are in the manifest
+        parts += [Ingredient(path, role) for role, path in brand.assets() if path.suffix.lower() in (".png",)]
     # Tagged and signed (with its ingredients) under a temporary name, renamed last: the output is the finished
     # clip or whatever was there before.
     signed = config.credentials is True or (config.credentials is None and signs_by_default())
@@ -890,7 +890,7 @@ def _publish(config: NewsClipConfig, run: PipelineRun) -> NewsClip:
         srt=srt,
         vtt=vtt,
         manifest=manifest_path,
-        duration=narration.duration,
+        duration=render.timeline.duration,  # the narration, with the brand's intro and outro around it
         reused=run.reused,
         seconds=run.seconds,
     )

@@ -104,7 +104,8 @@ def word_spans(cue: Cue, words: tuple[Word, ...]) -> list[Word]:
         []
     """
     inside = [w for w in words if cue.start - 0.05 <= w.start < cue.end - 1e-3]
-    return inside if len(inside) == len(cue.text.split()) else []
+    count = len(cue.text.split())
+    return inside if count > 1 and len(inside) == count else []  # a one-word cue (a CJK line) stays as it is
 
 
 @dataclass(frozen=True)
