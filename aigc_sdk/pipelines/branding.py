@@ -144,7 +144,7 @@ def _lower_thirds(
         spec = CardSpec(layout="lower-third", title=title, subtitle=subtitle, width=width, height=height, theme=theme)
         picture = CardRenderer().render(spec)
         x, y, path = _cropped(picture, workdir / f"lower-third-{index:03d}.png")
-        found.append(LowerThird(line=index, path=path, x=x, y=y, kind=kind, title=title, subtitle=subtitle))  # type: ignore[arg-type]
+        found.append(LowerThird(line=index, path=path, x=x, y=y, kind=kind, title=title, subtitle=subtitle))
     return found
 
 
@@ -364,18 +364,13 @@ def _with_intro_outro(timeline: Timeline, made: BrandVisuals, brand: Brand, work
     for visual, seconds in tail:
         segments.append(TimelineSegment(text="outro", start=round(at, 6), end=round(at + seconds, 6), visual=visual))
         at += seconds
-    total = round(padded_seconds(voice, lead + trail), 6)
+    total = round(_padded_seconds(voice, lead + trail), 6)
     return Timeline(duration=total, segments=tuple(segments), narration=padded), lead
 
 
-def padded_seconds(voice: Audio, extra: float) -> float:
-    """The length of ``voice`` padded by ``extra`` seconds, as the padded file has it (whole samples).
-
-    Example:
-        >>> padded_seconds(Audio(np.zeros(16000, np.float32), 16000), 0.5)
-        1.5
-    """
-    return (voice.samples.shape[0] + round(extra * voice.sample_rate)) / voice.sample_rate
+def _padded_seconds(voice: Audio, extra: float) -> float:
+    """The length of ``voice`` padded by ``extra`` seconds, as the padded file has it (whole samples)."""
+    return float(voice.samples.shape[0] + round(extra * voice.sample_rate)) / voice.sample_rate
 
 
 def word_timed(timeline: Timeline, spoken: tuple[Segment, ...]) -> tuple[Timeline, tuple[Word, ...]]:

@@ -32,7 +32,7 @@ def _serif_fonts() -> list[Path]:
     pytest.skip("no serif font family installed")
 
 
-@pytest.fixture()
+@pytest.fixture
 def brand_dir(tmp_path: Path) -> Path:
     """A brand folder: fonts copied in, a logo drawn with numpy, a brand.toml naming them relatively."""
     (tmp_path / "fonts").mkdir()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 from pathlib import Path
 
@@ -70,7 +71,7 @@ def test_words_captions_highlight_the_spoken_word_within_one_frame(tmp_path: Pat
     xs = [_red_x(frame) for frame in frames]
     assert xs[round(WORDS[0].start * FPS) - 1] is None  # before the first word: nothing highlighted
     positions = []
-    for before, after in zip(WORDS, WORDS[1:], strict=False):
+    for before, after in itertools.pairwise(WORDS):
         switch = round(after.start * FPS)  # the frame at (or nearest after) the next word's start
         left, right = xs[switch - 1], xs[switch]
         assert left is not None and right is not None
@@ -111,7 +112,8 @@ def test_portrait_captions_stay_out_of_the_platform_ui() -> None:
 
 def test_portrait_band_is_drawn_above_the_bottom_ui_band(tmp_path: Path) -> None:
     still = Image.from_array(np.zeros((64, 36, 3), np.uint8))
-    request = VideoRequest(images=[still], durations=[2.0], width=360, height=640, cues=[Cue(text="Hi", start=0, end=1)],
+    cue = Cue(text="Hi", start=0, end=1)
+    request = VideoRequest(images=[still], durations=[2.0], width=360, height=640, cues=[cue],
                            subtitle_style=SubtitleStyle(safe_zone=True))  # fmt: skip
     playlist, band_y, _ = subtitle_band(request.cues, 2.0, request, tmp_path)
     band_height = Image.load(tmp_path / "cue0.png").size[1]

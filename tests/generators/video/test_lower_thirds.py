@@ -56,12 +56,14 @@ def _render(tmp_path: Path, name: str, overlays: tuple[TimedOverlay, ...]) -> tu
     still = Image.from_array(np.full((H, W, 3), 60, np.uint8))
     request = VideoRequest(images=[still], durations=[3.0], width=W, height=H, fps=FPS, motion="none",
                            transition="none", overlays=overlays,
-                           encoding=VideoEncoding(output=tmp_path / f"{name}.mp4", crf=12, watermark=False))  # fmt: skip
+                           encoding=VideoEncoding(output=tmp_path / f"{name}.mp4", crf=12,
+                                                  watermark=False))  # fmt: skip
     began = time.perf_counter()
     result = SlideshowVideoGenerator(ModelRegistry().get("slideshow"))(request)
     seconds = time.perf_counter() - began
     raw = subprocess.run(
-        [require_ffmpeg().path, "-v", "error", "-i", str(result.video.path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        [require_ffmpeg().path, "-v", "error", "-i", str(result.video.path), "-f", "rawvideo", "-pix_fmt", "rgb24",
+         "-"],
         capture_output=True, check=True,
     ).stdout  # fmt: skip
     return np.frombuffer(raw, np.uint8).reshape(-1, H, W, 3).astype(int), seconds
