@@ -218,6 +218,7 @@ def caption_style(brand: Brand | None, captions: Captions, width: int, height: i
     """The burned-in caption style: None for today's default (no brand, sentence captions), else the brand's.
 
     ``words`` highlights the spoken word; with a brand or ``words``, portrait captions avoid the UI bands.
+    Captions are drawn in the brand's bold font (its first font without one).
 
     Example:
         >>> caption_style(None, "sentence", 1280, 720) is None
@@ -227,8 +228,11 @@ def caption_style(brand: Brand | None, captions: Captions, width: int, height: i
     """
     if brand is None and captions == "sentence":
         return None
-    look = (brand or Brand()).captions
+    kit = brand or Brand()
+    look = kit.captions
+    bold = [path for path in kit.fonts.files if "bold" in path.stem.lower()]
     return SubtitleStyle(
+        font=(bold or list(kit.fonts.files) or [None])[0],
         color=look.color,
         background=look.background,
         font_size=look.font_size,

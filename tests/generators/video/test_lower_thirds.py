@@ -13,11 +13,14 @@ import pytest
 from aigc_sdk import Studio
 from aigc_sdk._internal.ffmpeg import require_ffmpeg
 from aigc_sdk.generators.text.article import Speaker, speaker_of
+from aigc_sdk.generators.video.brand import Brand, BrandCard, Disclosure
 from aigc_sdk.generators.video.slideshow import SlideshowVideoGenerator
-from aigc_sdk.media import Image
+from aigc_sdk.media import Audio, Image
+from aigc_sdk.pipelines.branding import brand_visuals, branded_render
 from aigc_sdk.pipelines.news_clip import NewsClip, NewsClipConfig, news_clip
+from aigc_sdk.pipelines.timeline import Timeline, Visual
 from aigc_sdk.registry import ModelRegistry
-from aigc_sdk.types import TimedOverlay, VideoEncoding, VideoRequest
+from aigc_sdk.types import Segment, TimedOverlay, VideoEncoding, VideoRequest
 from tests.support import require_module
 
 require_module("pysubs2", reason="needs the video extra")
@@ -168,3 +171,24 @@ def test_the_disclosure_is_shown_and_recorded(clips: tuple[NewsClip, NewsClip]) 
     assert disclosure["text"] == "Produced with automated tools." and disclosure["caption"] is True
     assert disclosure["end"] == pytest.approx(branded.duration, abs=0.05)
     assert disclosure["end"] - disclosure["start"] == pytest.approx(4.0, abs=0.05)
+
+
+def test_intro_outro_and_end_card_go_around_the_narration(tmp_path: Path) -> None:
+    voice = Audio(np.zeros(16_000 * 3, np.float32), 16_000).save(tmp_path / "voice.wav")
+    card = Visual(path=_panel().save(tmp_path / "still.png"), kind="card")
+    said = [Segment(text="One line.", start=0.0, end=1.4), Segment(text="Two lines.", start=1.5, end=3.0)]
+    timeline = Timeline.from_speech(said, [card, card], duration=3.0, narration=voice)
+    disclosure = Disclosure(text="Made with automated tools.", end_card=True, caption=False, seconds=2.0)
+    brand = Brand(intro=BrandCard(title="Desk", seconds=1.5), outro=BrandCard(title="Bye", seconds=1.0),
+                  disclosure=disclosure)  # fmt: skip
+    made = brand_visuals(brand, ["One line.", "Two lines."], [None, None], width=W, height=H, workdir=tmp_path)
+    assert made.intro is not None and made.outro is not None and made.end_card is not None
+    branded, fields, record = branded_render(timeline, made, brand, captions="sentence", width=W, height=H,
+                                             workdir=tmp_path)  # fmt: skip
+    assert [s.text for s in branded.segments] == ["intro", "One line.", "Two lines.", "outro", "outro"]
+    assert branded.duration == pytest.approx(3.0 + 1.5 + 1.0 + 2.0)
+    assert branded.segments[1].start == pytest.approx(1.5) and branded.cues[0].start == pytest.approx(1.5)
+    assert branded.narration is not None and Audio.load(branded.narration).duration == pytest.approx(7.5, abs=1e-3)
+    assert all(s.visual.motion is not None and s.visual.motion.is_static for s in (branded.segments[0],
+                                                                                  branded.segments[-1]))  # fmt: skip
+    assert record["intro"] and record["outro"] and record["end_card"] and fields["overlays"] == ()
