@@ -230,9 +230,9 @@ def caption_style(brand: Brand | None, captions: Captions, width: int, height: i
         return None
     kit = brand or Brand()
     look = kit.captions
-    bold = [path for path in kit.fonts.files if "bold" in path.stem.lower()]
+    fonts = sorted(kit.fonts.files, key=lambda path: "bold" not in path.stem.lower())  # bold first
     return SubtitleStyle(
-        font=(bold or list(kit.fonts.files) or [None])[0],
+        font=fonts[0] if fonts else None,
         color=look.color,
         background=look.background,
         font_size=look.font_size,
