@@ -71,6 +71,7 @@ __all__ = [
     "TextRequest",
     "TextResult",
     "TimeSpan",
+    "TimedOverlay",
     "TranscribeRequest",
     "TranscriptResult",
     "VideoEncoding",
@@ -393,6 +394,51 @@ class SubtitleStyle(FrozenModel):
     margin: float = Field(default=0.06, ge=0.0, le=0.3, description="Safe margin on every side (fraction).")
     max_lines: int = Field(default=2, ge=1, le=8, description="Lines before the text is made smaller.")
     font: FilePath | None = Field(default=None, description="Font file; None: the first font covering the text.")
+    highlight: Color | None = Field(
+        default=None, description="Colour of the word being spoken (needs VideoRequest.words); None: no highlight."
+    )
+    safe_zone: bool = Field(
+        default=False,
+        description="Portrait frames: keep the text out of the platforms' UI bands (top 12 %, bottom 20 %).",
+    )
+
+
+class TimedOverlay(FrozenModel):
+    """A picture laid over the video from ``start`` to ``end`` seconds (a lower third, a disclosure line).
+
+    The picture is drawn at ``(x, y)`` at its own size; transparent pixels show the video. It comes in and
+    goes with ``animation``: ``fade`` (opacity), ``slide`` (in from the left edge, out to it, and fading)
+    or ``none``, over ``ramp`` seconds.
+
+    Example:
+        >>> import numpy as np
+        >>> from aigc_sdk.media import Image
+        >>> band = Image.from_array(np.zeros((8, 32, 4), dtype=np.uint8))
+        >>> TimedOverlay(image=band, start=1.0, end=3.0, animation="slide").ramp
+        0.4
+        >>> try:
+        ...     TimedOverlay(image=band, start=2.0, end=2.5, ramp=0.4)
+        ... except ValueError as e:
+        ...     "too short" in str(e)
+        True
+    """
+
+    image: ImageInput = Field(description="The picture (RGBA keeps its transparency).")
+    start: float = Field(ge=0.0, description="Seconds.")
+    end: float = Field(gt=0.0, description="Seconds.")
+    x: int = Field(default=0, ge=0, description="Left edge, pixels.")
+    y: int = Field(default=0, ge=0, description="Top edge, pixels.")
+    animation: Literal["none", "fade", "slide"] = "fade"
+    ramp: float = Field(default=0.4, ge=0.0, le=5.0, description="Seconds of the in and the out animation.")
+
+    @model_validator(mode="after")
+    def _span(self) -> Self:
+        ramps = 2 * self.ramp if self.animation != "none" else 0.0
+        if self.end <= self.start or self.end - self.start < ramps:
+            raise ValueError(
+                f"an overlay from {self.start:g} to {self.end:g} s is too short for its {self.ramp:g} s ramps"
+            )
+        return self
 
 
 class VideoEncoding(FrozenModel):
@@ -490,6 +536,12 @@ class VideoRequest(Request):
     motion: Literal["none", "ken-burns"] = Field(default="ken-burns", description="Camera motion on stills.")
     motions: tuple[Motion, ...] | None = Field(
         default=None, description="One move per slide (overrides `motion`); None: drawn from the seed."
+    )
+    words: tuple[Word, ...] = Field(
+        default=(), max_length=200_000, description="Word timings of the narration (highlighted captions)."
+    )
+    overlays: tuple[TimedOverlay, ...] = Field(
+        default=(), max_length=1_000, description="Pictures laid over the video for a time (lower thirds)."
     )
     logo: ImageInput | None = Field(default=None, description="Watermark image (transparency kept).")
     logo_position: Literal["top-left", "top-right", "bottom-left", "bottom-right"] = "top-right"
@@ -609,6 +661,9 @@ class VideoRequest(Request):
                 f"chapter {self.chapters[-1].title!r} starts at {self.chapters[-1].start:g} s, "
                 f"after the video ends ({total:g} s)"
             )
+        late = [o for o in self.overlays if o.end > total + 0.05]
+        if late:
+            raise InvalidRequestError(f"an overlay ends at {late[0].end:g} s, after the video ends ({total:g} s)")
         if self.cues and self.cues[-1].end > total + 0.05:
             raise InvalidRequestError(
                 f"cue {self.cues[-1].text!r} ends at {self.cues[-1].end:g} s, after the video ends ({total:g} s)"

@@ -130,6 +130,7 @@ class FontBook:
 
     Args:
         families: Families to prefer, in order (a theme's ``fonts``).
+        files: Font files to add to the installed ones (a brand's fonts), found by their family names.
 
     Example:
         >>> book = FontBook(("DejaVu Sans", "Noto Sans CJK SC"))
@@ -137,12 +138,17 @@ class FontBook:
         ['Noto Sans CJK SC']
     """
 
-    def __init__(self, families: Sequence[str]) -> None:
+    def __init__(self, families: Sequence[str], files: Sequence[Path] = ()) -> None:
         self.families = tuple(families)
         self._by_family: dict[str, list[FontInfo]] = {}
+        for path in files:
+            for info in safe_read_font(path):
+                self._by_family.setdefault(info.family, []).append(info)
+        given = set(self._by_family)  # a family given as files is drawn from those files only
         for path in font_files():
             for info in safe_read_font(path):  # a broken file in a system font folder is skipped
-                self._by_family.setdefault(info.family, []).append(info)
+                if info.family not in given:
+                    self._by_family.setdefault(info.family, []).append(info)
         self._pil: dict[tuple[Path, int, int, int], PIL.ImageFont.FreeTypeFont] = {}
         self._variable: dict[tuple[Path, int], bool] = {}
 
@@ -257,14 +263,16 @@ class FontBook:
 
 
 @functools.lru_cache(maxsize=8)
-def shared_book(families: tuple[str, ...]) -> FontBook:
-    """One :class:`FontBook` per tuple of families, shared by every renderer (fonts are scanned once).
+def shared_book(families: tuple[str, ...], files: tuple[Path, ...] = ()) -> FontBook:
+    """One :class:`FontBook` per tuple of families (and extra font files), shared by every renderer.
+
+    Fonts are scanned once per book.
 
     Example:
         >>> shared_book(("DejaVu Sans",)) is shared_book(("DejaVu Sans",))
         True
     """
-    return FontBook(families)
+    return FontBook(families, files)
 
 
 # ------------------------------------------------------------------------------------------ wrapping

@@ -35,6 +35,8 @@ Example: aigc news-clip examples/data/article_en.md -o out/park.mp4 --aspect 16:
 Example: aigc news-clip examples/data/desk_feed.rss -o out/desk/ --aspect 1:1
 
 Example: aigc news-clip forecast.json --template weather-summary --name Lisbon -o out/weather.mp4
+
+Example: aigc news-clip examples/data/article_en.md --brand examples/brand/brand.toml --captions words
 """
 
 
@@ -71,6 +73,12 @@ def news_clip_command(
     watermark: Annotated[
         bool | None, typer.Option("--watermark/--no-watermark", help="Invisible watermark in generated frames.")
     ] = None,
+    brand: Annotated[
+        Path | None, typer.Option("--brand", help="Brand kit file (TOML/YAML): colours, fonts, logo …", exists=True)
+    ] = None,
+    captions: Annotated[
+        str | None, typer.Option("--captions", help="Burned-in captions: sentence, words (highlighted) or off.")
+    ] = None,
     roundup: Annotated[
         int | None, typer.Option(help="RSS/Atom: one round-up clip of the newest N items.", min=1)
     ] = None,
@@ -97,6 +105,8 @@ def news_clip_command(
         "image_model": image_model,
         "seed": seed,
         "watermark": watermark,
+        "brand": brand,
+        "captions": captions,
     }
     with cli_errors():
         if source.suffix.lower() in SYNDICATION_SUFFIXES:

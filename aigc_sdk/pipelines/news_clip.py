@@ -46,8 +46,10 @@ from aigc_sdk.generators.image.charts import ChartRenderer, ChartSpec
 from aigc_sdk.generators.text.sources import load_story_data
 from aigc_sdk.generators.text.spoken import spoken_form
 from aigc_sdk.generators.text.template import feed_templates, template_for_feed
+from aigc_sdk.generators.video.brand import Brand, load_brand
 from aigc_sdk.media import Image, Video, read_sidecar
 from aigc_sdk.pipelines.base import Pipeline, PipelineEvent, PipelineRun, StepContext, step
+from aigc_sdk.pipelines.branding import BrandVisuals, Captions, brand_visuals, branded_render, event_places
 from aigc_sdk.pipelines.timeline import Timeline, Visual
 from aigc_sdk.provenance import Provenance, redact
 from aigc_sdk.studio import Studio
@@ -125,6 +127,12 @@ class NewsClipConfig(FrozenModel):
     photos: Path | None = Field(default=None, description="Folder of photos to match to sentences.")
     image_model: str | None = Field(default=None, description="Text-to-image model for visuals (e.g. sd-turbo).")
     theme: Theme = Field(default_factory=Theme, description="Colours and fonts of cards and charts.")
+    brand: FilePath | None = Field(
+        default=None, description="Brand kit (TOML/YAML): colours, fonts, logo, intro/outro, lower thirds …"
+    )
+    captions: Literal["sentence", "words", "off"] | None = Field(
+        default=None, description="Burned-in captions; None: the brand's style (sentence without a brand)."
+    )
     timezone: str | None = Field(default=None, description="IANA time zone for feed times.")
     field_map: FieldMap = Field(
         default_factory=dict, description="Feed columns/keys renamed to the template's fields (--map Zeit=date)."
@@ -190,7 +198,38 @@ class NewsClipConfig(FrozenModel):
         if self.language is not None:
             normalize_language(self.language)
         self._check_applies()
+        if self.brand is not None:
+            if "theme" in self.model_fields_set:
+                raise ValueError("brand and theme both set the look: give one of them (hint: the brand has colours)")
+            brand = load_brand(self.brand)  # every brand problem, before any work
+            if self.language is not None or self.kind == "feed":
+                brand.check_language(self.language or "en")
+        if self.captions not in (None, "off") and not self.subtitles:
+            raise ValueError(f"captions={self.captions!r} and subtitles=False contradict each other: give one of them")
         return self
+
+    @property
+    def brand_kit(self) -> Brand | None:
+        """The brand file read (None: no brand, the built-in theme).
+
+        Example:
+            >>> NewsClipConfig(input="examples/data/article_en.md", output="o.mp4").brand_kit is None
+            True
+        """
+        return None if self.brand is None else load_brand(self.brand)
+
+    @property
+    def caption_mode(self) -> Captions:
+        """The burned-in caption style: ``off`` without subtitles, else the option, the brand's, or ``sentence``.
+
+        Example:
+            >>> NewsClipConfig(input="examples/data/article_en.md", output="o.mp4", subtitles=False).caption_mode
+            'off'
+        """
+        if not self.subtitles:
+            return "off"
+        brand = self.brand_kit
+        return self.captions or (brand.captions.style if brand is not None else "sentence")
 
     def _check_applies(self) -> None:
         """No option is silently ignored: one that cannot apply to this input is an error."""
@@ -357,6 +396,7 @@ class VisualOptions(FrozenModel):
     photos: DirectoryPath | None = None
     image_model: str | None = None
     feed: FilePath | None = Field(default=None, description="The feed (charts, maps); None for an article.")
+    brand: Brand | None = Field(default=None, description="The brand kit: its cards, lower thirds, disclosure.")
     field_map: FieldMap = Field(
         default_factory=dict, description="The feed's columns renamed (charts read the fields)."
     )
@@ -390,6 +430,8 @@ class RenderOptions(FrozenModel):
     watermark: bool
     safe_margin: float
     seed: int
+    brand: Brand | None = None
+    captions: Captions = "sentence"
 
 
 # ------------------------------------------------------------------------------------------ step outputs
@@ -422,6 +464,7 @@ class Visuals(BaseModel):
     """The visuals stage: one still per narrated sentence."""
 
     items: list[Visual]
+    brand: BrandVisuals | None = None
 
 
 class Music(BaseModel):
@@ -440,6 +483,7 @@ class Render(BaseModel):
     timeline: Timeline
     chapters: list[Chapter]
     provenance: dict[str, Any]
+    brand: dict[str, Any] | None = None
 
 
 class AspectClip(BaseModel):
@@ -558,6 +602,8 @@ def narration(ctx: StepContext, script: Script, voice: VoiceOptions) -> Narratio
 def visuals(ctx: StepContext, script: Script, look: VisualOptions) -> Visuals:
     """One still per line: the title card, then a matched photo, a generated image, a chart or a card."""
     lines = _lines(script)
+    if look.brand is not None:
+        look.brand.check_text("\n".join(lines))  # the brand fonts draw the story, before any card is drawn
     photos = _photo_matches(ctx, look.photos, lines[1:])
     features = _located_features(script, look)
     cards, charts = CardRenderer(), ChartRenderer()
@@ -585,7 +631,13 @@ def visuals(ctx: StepContext, script: Script, look: VisualOptions) -> Visuals:
         publish(cards.render(spec), path)  # its provenance (fonts and their licences) goes into the sidecar
         return Visual(path=path, kind="card", source="card-renderer", license="Apache-2.0")
 
-    return Visuals(items=ctx.map(make, range(len(lines))))
+    items = ctx.map(make, range(len(lines)))
+    if look.brand is None:
+        return Visuals(items=items)
+    titles = [None] + [subject.title for subject in script.subjects]
+    places = event_places(features, titles, len(lines))
+    made = brand_visuals(look.brand, lines, places, width=look.width, height=look.height, workdir=ctx.workdir)
+    return Visuals(items=items, brand=made)
 
 
 @step
@@ -618,16 +670,26 @@ def render(
     ]
     timeline = Timeline.from_speech(narration.segments, items, duration=narration.duration, narration=narration.audio)
     chapters = _chapters(script, timeline)
+    branded: dict[str, Any] = {}
+    record = None
+    brand = video.brand or (Brand() if video.captions == "words" else None)  # word captions need no brand file
+    if brand is not None:
+        spoken = tuple(narration.segments)
+        timeline, branded, record = branded_render(timeline, visuals.brand or BrandVisuals(), brand, spoken=spoken,
+                                                   captions=video.captions, width=video.width, height=video.height,
+                                                   workdir=ctx.workdir)  # fmt: skip
+        if record["intro"]:  # the story starts after the intro, which belongs to the headline's chapter
+            chapters = _after_intro(chapters, timeline.slide_durations()[0])
     request = timeline.to_video_request(
         width=video.width,
         height=video.height,
         fps=video.fps,
         music=music.audio,
-        burn_subtitles=video.subtitles,
         chapters=chapters,
         seed=video.seed,
         prompt=script.headline,
         encoding=VideoEncoding(output=ctx.workdir / "clip.mp4", watermark=None if video.watermark else False),
+        **({"burn_subtitles": video.subtitles} | branded),
     )
     result: VideoResult = ctx.studio.run(request)
     return Render(
@@ -637,7 +699,14 @@ def render(
         timeline=timeline,
         chapters=chapters,
         provenance=result.provenance.to_dict(),
+        brand=record,
     )
+
+
+def _after_intro(chapters: list[Chapter], lead: float) -> list[Chapter]:
+    """The chapters moved ``lead`` seconds later, the first one from 0 (the intro opens the headline's chapter)."""
+    moved = [c.model_copy(update={"start": round(c.start + lead, 6), "end": round(c.end + lead, 6)}) for c in chapters]
+    return [moved[0].model_copy(update={"start": 0.0}), *moved[1:]] if moved else moved
 
 
 # ------------------------------------------------------------------------------------------ the recipe
@@ -715,10 +784,13 @@ def news_clip(
 
 def _layout(config: NewsClipConfig, width: int, height: int) -> dict[str, Any]:
     """The options of the stages one aspect makes for itself: its visuals (``look``) and render (``video``)."""
+    brand = config.brand_kit
+    theme = brand.theme() if brand is not None else config.theme
     look = VisualOptions(
         width=width,
         height=height,
-        theme=config.theme,
+        theme=theme,
+        brand=brand,
         photos=config.photos,
         image_model=config.image_model,
         feed=config.input if config.kind == "feed" else None,
@@ -729,10 +801,12 @@ def _layout(config: NewsClipConfig, width: int, height: int) -> dict[str, Any]:
         width=width,
         height=height,
         fps=config.fps,
-        subtitles=config.subtitles,
+        subtitles=config.caption_mode != "off",
         watermark=config.watermark,
-        safe_margin=config.theme.safe_margin,
+        safe_margin=theme.safe_margin,
         seed=config.seed,
+        brand=brand,
+        captions=config.caption_mode,
     )
     return {"look": look, "video": video}
 
@@ -1017,6 +1091,7 @@ def _publish(config: NewsClipConfig, runs: list[PipelineRun]) -> NewsClip:
         licenses=licences,
         license_warnings=licence_warnings(licences),
         credentials=signed,
+        **({"brand": branded} if (branded := runs[0][render].brand) is not None else {}),
     )
     every = {id(run): run.manifest()["steps"] for run in runs}
     manifest["steps"] = [
@@ -1029,13 +1104,12 @@ def _publish(config: NewsClipConfig, runs: list[PipelineRun]) -> NewsClip:
         manifest["steps"] = [{k: v for k, v in step.items() if k != "output"} for step in manifest["steps"]]
         manifest["config"].update(input=config.input.name, output=config.output.name)
     atomic_write_json(manifest_path, manifest)
-    story = runs[0][narration]
     return NewsClip(
         video=first.clip.video,
         srt=first.clip.srt,
         vtt=first.clip.vtt,
         manifest=manifest_path,
-        duration=story.duration,
+        duration=runs[0][render].timeline.duration,  # the narration, with the brand's intro and outro around it
         reused=sorted(label for run, name, label, _ in stages if name in run.cached),
         seconds={label: run.seconds[name] for run, name, label, _ in stages if name in run.seconds},
         clips=[p.clip for p in published],
@@ -1094,6 +1168,9 @@ def _publish_aspect(
     provenance = rendered.model_copy(update={"extra": extra})
     licences = _licences(ingredients)
     parts = _parts(narration, music, visuals, made)
+    brand = config.brand_kit
+    if brand is not None:  # the logo is an ingredient of the credentials; fonts (no C2PA type) are in the manifest
+        parts += [Ingredient(path, role) for role, path in brand.assets() if path.suffix.lower() in (".png",)]
     # Tagged and signed (with its ingredients) under a temporary name, renamed last: the output is the finished
     # clip or whatever was there before.
     video = publish(

@@ -101,6 +101,9 @@ class Theme(FrozenModel):
     fonts: tuple[str, ...] = Field(
         default=("DejaVu Sans", "Noto Sans CJK SC"), min_length=1, description="Font families, preferred first."
     )
+    font_files: tuple[FilePath, ...] = Field(
+        default=(), description="Font files (a brand's) whose families join the installed ones; name them in fonts."
+    )
     logo: FilePath | None = Field(default=None, description="Logo image shown top right.")
     brand: str | None = Field(default=None, max_length=60, description="Brand text shown top right (no logo).")
     safe_margin: float = Field(default=0.06, ge=0.0, le=0.2, description="Share of each side kept free of text.")
@@ -494,7 +497,7 @@ class CardRenderer:
             >>> all(card.safe_area[0] <= b.box[0] and b.box[2] <= card.safe_area[2] for b in card.boxes)
             True
         """
-        canvas = _Canvas(spec, shared_book(spec.theme.fonts))
+        canvas = _Canvas(spec, shared_book(spec.theme.fonts, spec.theme.font_files))
         draw = getattr(self, "_" + spec.layout.replace("-", "_"))
         draw(canvas)
         image = canvas.image if spec.layout == "lower-third" else canvas.image.convert("RGB")

@@ -1,25 +1,39 @@
-"""Burned-in subtitles: each cue drawn once on a transparent band, played by ffmpeg's concat demuxer.
+"""Burned-in subtitles: each cue drawn on a transparent band, played by ffmpeg's concat demuxer.
 
 Fonts, measuring and line breaking are the shared text stack of :mod:`aigc_sdk._internal.textlayout`
 (the same one cards use): the face is the first of :data:`SUBTITLE_FONTS` (then any installed family)
 with every glyph of the cue, in bold; lines are balanced so two-line cues have even lengths.
+
+Word captions: when the style has a ``highlight`` colour and the request carries the narration's word
+timings (``VideoRequest.words``), each cue is drawn once per word with that word in the highlight colour,
+and the playlist switches pictures at the word timings (the concat demuxer's times are exact, so the
+highlight moves on the frame nearest each word's start). In portrait frames a style with ``safe_zone``
+keeps the band out of the short-video platforms' UI (the top 12 % and the bottom 20 % of the frame).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aigc_sdk._internal.fonts import read_font
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.textlayout import FontBook, FontFace, balanced_lines, shared_book
 from aigc_sdk.errors import MediaError
-from aigc_sdk.types import Cue, SubtitleStyle, VideoRequest
+from aigc_sdk.types import Cue, SubtitleStyle, VideoRequest, Word
 
-__all__ = ["SUBTITLE_FONTS", "subtitle_band"]
+if TYPE_CHECKING:
+    import PIL.Image
+    import PIL.ImageFont
+
+__all__ = ["SAFE_BOTTOM", "SAFE_TOP", "SUBTITLE_FONTS", "caption_area", "caption_top", "subtitle_band", "word_spans"]
 
 #: Families tried first for subtitles, in order (then any installed family that covers the cue).
 SUBTITLE_FONTS = ("DejaVu Sans", "Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Sans CJK KR")
+#: Shares of a portrait frame covered by the platforms' UI (Shorts, Reels, TikTok): kept free with ``safe_zone``.
+SAFE_TOP, SAFE_BOTTOM = 0.12, 0.20
 
 
 def _even(value: float) -> int:
@@ -47,32 +61,64 @@ def _face_for(text: str, style: SubtitleStyle, book: FontBook) -> FontFace:
     return face
 
 
-def subtitle_band(
-    cues: tuple[Cue, ...], total: float, request: VideoRequest, workdir: Path
-) -> tuple[Path, int, list[str]]:
-    """Render each cue to a transparent band PNG; return an ffconcat playlist, the band's y and the fonts used.
-
-    The band is as tall as the tallest cue (within the style's margins); each cue is wrapped into
-    balanced lines at the largest of 100/90/80/70 % of the style's size that fits ``max_lines``.
+def caption_area(style: SubtitleStyle, width: int, height: int) -> tuple[int, int]:
+    """The rows ``(top, bottom)`` the caption band may use: inside the margins, and the UI bands when asked.
 
     Example:
-        >>> import tempfile, pathlib, numpy as np
-        >>> from aigc_sdk.media import Image
-        >>> request = VideoRequest(images=[Image.from_array(np.zeros((8, 8, 3), np.uint8))], durations=[2.0],
-        ...                        width=160, height=90, cues=[Cue(text="Good evening.", start=0.0, end=1.0)])
-        >>> workdir = pathlib.Path(tempfile.mkdtemp())
-        >>> playlist, y, fonts = subtitle_band(request.cues, 2.0, request, workdir)
-        >>> playlist.read_text().splitlines()[:3], 0 < y < 90, len(fonts)
-        (['ffconcat version 1.0', 'file cue0.png', 'duration 1.000000'], True, 1)
+        >>> caption_area(SubtitleStyle(), 720, 1280)
+        (77, 1203)
+        >>> caption_area(SubtitleStyle(safe_zone=True), 720, 1280)
+        (154, 1024)
+        >>> caption_area(SubtitleStyle(safe_zone=True), 1280, 720)  # landscape: the margins only
+        (43, 677)
     """
-    pil_image = require("PIL.Image", extra="image", feature="subtitles")
-    image_draw = require("PIL.ImageDraw", extra="image", feature="subtitles")
-    style = request.subtitle_style
-    width, height = request.width, request.height
-    margin_x, margin_y = round(style.margin * width), round(style.margin * height)
+    margin_y = round(style.margin * height)
+    top, bottom = margin_y, height - margin_y
+    if style.safe_zone and height > width * 1.2:
+        top, bottom = max(top, round(SAFE_TOP * height)), min(bottom, round((1 - SAFE_BOTTOM) * height))
+    return top, bottom
+
+
+def caption_top(style: SubtitleStyle, width: int, height: int) -> int:
+    """The highest row a bottom caption band of ``max_lines`` full-size lines can reach (lower thirds go above).
+
+    Example:
+        >>> caption_top(SubtitleStyle(), 1280, 720)
+        557
+    """
     base = max(8, round(style.font_size * min(width, height)))
-    pad_x, pad_y = round(base * 0.45), round(base * 0.25)
-    max_text = max(base, width - 2 * margin_x - 2 * pad_x)
+    band = style.max_lines * math.ceil(base * 1.25) + 2 * round(base * 0.25)
+    top, bottom = caption_area(style, width, height)
+    return max(top, bottom - _even(band + 1))
+
+
+def word_spans(cue: Cue, words: tuple[Word, ...]) -> list[Word]:
+    """The words spoken during ``cue``, one per word of its text (empty when the timings do not match the text).
+
+    Example:
+        >>> ws = (Word(text="Good", start=0.0, end=0.3), Word(text="evening.", start=0.35, end=0.9),
+        ...       Word(text="Next", start=1.0, end=1.2))
+        >>> [w.text for w in word_spans(Cue(text="Good evening.", start=0.0, end=0.95), ws)]
+        ['Good', 'evening.']
+        >>> word_spans(Cue(text="Three words here", start=0.0, end=0.95), ws)
+        []
+    """
+    inside = [w for w in words if cue.start - 0.05 <= w.start < cue.end - 1e-3]
+    count = len(cue.text.split())
+    return inside if count > 1 and len(inside) == count else []  # a one-word cue (a CJK line) stays as it is
+
+
+@dataclass(frozen=True)
+class _CueLayout:
+    font: PIL.ImageFont.FreeTypeFont
+    lines: list[str]
+    line_height: int
+
+
+def _layouts(
+    cues: tuple[Cue, ...], style: SubtitleStyle, base: int, max_text: float
+) -> tuple[list[_CueLayout], dict[str, None]]:
+    """Each cue wrapped into balanced lines at the largest of 100/90/80/70 % of the size that fits ``max_lines``."""
     book = shared_book(SUBTITLE_FONTS)
     layouts = []
     fonts: dict[str, None] = {}
@@ -85,48 +131,111 @@ def subtitle_band(
             if len(lines) <= style.max_lines:
                 break
         ascent, descent = font.getmetrics()
-        line_height = math.ceil((ascent + descent) * 1.08)
-        layouts.append((font, lines, line_height))
-    band = max(len(lines) * lh + 2 * pad_y for _, lines, lh in layouts)
-    band = min(_even(band + 1), _even(height - 2 * margin_y) if height > 2 * margin_y + 2 else height)
-    band_y = {"bottom": height - margin_y - band, "top": margin_y, "center": (height - band) // 2}[style.position]
+        layouts.append(_CueLayout(font, lines, math.ceil((ascent + descent) * 1.08)))
+    return layouts, fonts
+
+
+def subtitle_band(
+    cues: tuple[Cue, ...], total: float, request: VideoRequest, workdir: Path
+) -> tuple[Path, int, list[str]]:
+    """Render each cue to a transparent band PNG; return an ffconcat playlist, the band's y and the fonts used.
+
+    The band is as tall as the tallest cue (within the style's margins); each cue is wrapped into
+    balanced lines at the largest of 100/90/80/70 % of the style's size that fits ``max_lines``. With
+    a ``highlight`` colour and word timings, each cue is drawn once per word (see the module's notes).
+
+    Example:
+        >>> import tempfile, pathlib, numpy as np
+        >>> from aigc_sdk.media import Image
+        >>> request = VideoRequest(images=[Image.from_array(np.zeros((8, 8, 3), np.uint8))], durations=[2.0],
+        ...                        width=160, height=90, cues=[Cue(text="Good evening.", start=0.0, end=1.0)])
+        >>> workdir = pathlib.Path(tempfile.mkdtemp())
+        >>> playlist, y, fonts = subtitle_band(request.cues, 2.0, request, workdir)
+        >>> playlist.read_text().splitlines()[:3], 0 < y < 90, len(fonts)
+        (['ffconcat version 1.0', 'file cue0.png', 'duration 1.000000'], True, 1)
+    """
+    pil_image = require("PIL.Image", extra="image", feature="subtitles")
+    style = request.subtitle_style
+    width, height = request.width, request.height
+    margin_x = round(style.margin * width)
+    base = max(8, round(style.font_size * min(width, height)))
+    pad_x, pad_y = round(base * 0.45), round(base * 0.25)
+    max_text = max(base, width - 2 * margin_x - 2 * pad_x)
+    layouts, fonts = _layouts(cues, style, base, max_text)
+    top, bottom = caption_area(style, width, height)
+    band = max(len(lay.lines) * lay.line_height + 2 * pad_y for lay in layouts)
+    band = min(_even(band + 1), _even(bottom - top) if bottom - top > 2 else height)
+    band_y = {"bottom": bottom - band, "top": top, "center": (height - band) // 2}[style.position]
     band_y = max(0, min(height - band, band_y))
 
-    colour, outline, background = _rgba(style.color), _rgba(style.outline_color), style.background
     blank = pil_image.new("RGBA", (width, band), (0, 0, 0, 0))
     blank.save(workdir / "blank.png", compress_level=1)
     playlist = ["ffconcat version 1.0"]
     cursor = 0.0
-    for k, (cue, (font, lines, line_height)) in enumerate(zip(cues, layouts, strict=True)):
-        text_w = max(font.getlength(line) for line in lines)
-        box_w, box_h = text_w + 2 * pad_x, len(lines) * line_height + 2 * pad_y
-        x0 = (width - box_w) / 2
-        y0 = {"bottom": band - box_h, "top": 0, "center": (band - box_h) / 2}[style.position]
-        y0 = max(0.0, y0)
-        layer = blank.copy()
-        if background is not None:
-            image_draw.Draw(layer).rounded_rectangle(
-                (x0, y0, x0 + box_w, y0 + box_h), radius=pad_y, fill=_rgba(background)
-            )
-        text_layer = pil_image.new("RGBA", (width, band), (0, 0, 0, 0))
-        draw = image_draw.Draw(text_layer)
-        stroke = round(style.outline * font.size)
-        for j, line in enumerate(lines):
-            draw.text(
-                (width / 2, y0 + pad_y + j * line_height),
-                line,
-                font=font,
-                fill=colour,
-                anchor="ma",
-                stroke_width=stroke,
-                stroke_fill=outline,
-            )
-        pil_image.alpha_composite(layer, text_layer).save(workdir / f"cue{k}.png", compress_level=1)
+    for k, (cue, lay) in enumerate(zip(cues, layouts, strict=True)):
+        spans = word_spans(cue, request.words) if style.highlight is not None else []
         if cue.start - cursor > 1e-3:
             playlist += ["file blank.png", f"duration {cue.start - cursor:.6f}"]
-        playlist += [f"file cue{k}.png", f"duration {cue.end - cue.start:.6f}"]
+        shown = cue.start
+        pieces: list[tuple[str, int | None, float]] = []  # file, highlighted word, until
+        if spans and spans[0].start > cue.start + 1e-3:
+            pieces.append((f"cue{k}.png", None, spans[0].start))
+        for j in range(len(spans)):
+            until = spans[j + 1].start if j + 1 < len(spans) else cue.end
+            pieces.append((f"cue{k}w{j}.png", j, min(until, cue.end)))
+        if not spans:
+            pieces.append((f"cue{k}.png", None, cue.end))
+        for name, word_index, until in pieces:
+            _draw_cue(blank, lay, style, (pad_x, pad_y), word_index).save(workdir / name, compress_level=1)
+            if until - shown > 1e-6:
+                playlist += [f"file {name}", f"duration {until - shown:.6f}"]
+                shown = until
         cursor = cue.end
     playlist += ["file blank.png", f"duration {max(total - cursor, 1.0 / request.fps) + 1.0:.6f}", "file blank.png"]
     path = workdir / "subtitles.ffconcat"
     path.write_text("\n".join(playlist) + "\n", encoding="utf-8")
     return path, band_y, list(fonts)
+
+
+def _draw_cue(
+    blank: PIL.Image.Image, lay: _CueLayout, style: SubtitleStyle, pad: tuple[int, int], word: int | None
+) -> PIL.Image.Image:
+    """One cue on the band: its box, then its lines (with word number ``word`` in the highlight colour)."""
+    pil_image = require("PIL.Image", extra="image", feature="subtitles")
+    image_draw = require("PIL.ImageDraw", extra="image", feature="subtitles")
+    width, band = blank.size
+    font, lines, line_height = lay.font, lay.lines, lay.line_height
+    pad_x, pad_y = pad
+    text_w = max(font.getlength(line) for line in lines)
+    box_w, box_h = text_w + 2 * pad_x, len(lines) * line_height + 2 * pad_y
+    x0 = (width - box_w) / 2
+    y0 = max(0.0, {"bottom": band - box_h, "top": 0, "center": (band - box_h) / 2}[style.position])
+    layer = blank.copy()
+    if style.background is not None:
+        image_draw.Draw(layer).rounded_rectangle(
+            (x0, y0, x0 + box_w, y0 + box_h), radius=pad_y, fill=_rgba(style.background)
+        )
+    text_layer = pil_image.new("RGBA", (width, band), (0, 0, 0, 0))
+    draw = image_draw.Draw(text_layer)
+    stroke = round(style.outline * font.size)
+    colour, outline = _rgba(style.color), _rgba(style.outline_color)
+    counted = 0
+    for j, line in enumerate(lines):
+        y = y0 + pad_y + j * line_height
+        if word is None:
+            draw.text(
+                (width / 2, y), line, font=font, fill=colour, anchor="ma", stroke_width=stroke, stroke_fill=outline
+            )
+            continue
+        left = width / 2 - font.getlength(line) / 2
+        draw.text((left, y), line, font=font, fill=colour, anchor="la", stroke_width=stroke, stroke_fill=outline)
+        tokens = line.split(" ")
+        if counted <= word < counted + len(tokens):
+            at = word - counted
+            prefix = " ".join(tokens[:at]) + (" " if at else "")
+            highlight = _rgba(style.highlight or style.color)
+            draw.text((left + font.getlength(prefix), y), tokens[at], font=font, fill=highlight, anchor="la",
+                      stroke_width=stroke, stroke_fill=outline)  # fmt: skip
+        counted += len(tokens)
+    composed: PIL.Image.Image = pil_image.alpha_composite(layer, text_layer)
+    return composed

@@ -6,7 +6,8 @@ reads a file or runs ffmpeg, so each can be checked alone on small inputs. The s
 
 1. :func:`slide_timing`: which frames each slide owns, and how long crossfades are, in frames;
 2. :func:`video_graph`: Ken Burns motion (``zoompan``) or held stills, crossfades (``xfade`` on the
-   overlapping frames only, the rest through ``concat``), then overlays (subtitles, logo);
+   overlapping frames only, the rest through ``concat``), then overlays (subtitles, logo, and the timed
+   overlays of :func:`timed_overlay`: lower thirds and disclosure lines, faded or slid in and out);
 3. :func:`audio_mix`: the narration padded to the video's length, a looped music bed faded in and out
    and ducked under the voice (``sidechaincompress``), limited;
 4. :func:`ffmpeg_commands`: one ffmpeg command, or a producer of raw frames plus an encoder when
@@ -34,6 +35,7 @@ __all__ = [
     "chapter_metadata",
     "ffmpeg_commands",
     "slide_timing",
+    "timed_overlay",
     "video_graph",
     "zoompan",
 ]
@@ -122,10 +124,60 @@ class Overlay:
 
     name: str
     args: tuple[str, ...]
-    x: int
+    x: int | str  # pixels, or an ffmpeg expression of t (a slide)
     y: int
     convert: str | None = None  # a filter applied to the overlay's stream first, e.g. "format=yuva420p"
     stream: str = ""  # the label given to the converted stream
+    enable: str | None = None  # an ffmpeg expression of t: when the overlay is drawn (None: always)
+    eof_action: str = "repeat"  # what the overlay shows after its stream ends: its last frame, or nothing ("pass")
+
+
+def timed_overlay(
+    index: int,
+    file: str,
+    *,
+    start: float,
+    end: float,
+    x: int,
+    y: int,
+    width: int,
+    animation: str,
+    ramp: float,
+    fps: int,
+) -> Overlay:
+    """A still shown from ``start`` to ``end`` s at ``(x, y)``, coming in and going with ``animation``.
+
+    The still is looped in the graph (decoded once); ``fade`` ramps its opacity over ``ramp`` s,
+    ``slide`` also moves it in from the left edge and back out (``width`` is the still's width);
+    outside its span the overlay is not drawn at all.
+
+    Example:
+        >>> o = timed_overlay(0, "lt0.png", start=1.0, end=3.0, x=40, y=300, width=200, animation="slide",
+        ...                   ramp=0.5, fps=10)
+        >>> o.args, o.enable
+        (('-framerate', '10', '-i', 'lt0.png'), 'between(t,1.000000,3.000000)')
+        >>> o.x
+        '40-240*(max(0,1-(t-1.000000)/0.500000)+max(0,(t-2.500000)/0.500000))'
+        >>> "fade=t=in:st=1.000000:d=0.500000:alpha=1" in o.convert
+        True
+    """
+    frames = int(end * fps) + 2
+    convert = f"format=yuva420p,loop=loop={frames - 1}:size=1:start=0,setpts=N/({fps}*TB)"
+    position: int | str = x
+    if animation != "none" and ramp > 0:
+        convert += f",fade=t=in:st={start:.6f}:d={ramp:.6f}:alpha=1,fade=t=out:st={end - ramp:.6f}:d={ramp:.6f}:alpha=1"
+        if animation == "slide":
+            position = f"{x}-{x + width}*(max(0,1-(t-{start:.6f})/{ramp:.6f})+max(0,(t-{end - ramp:.6f})/{ramp:.6f}))"
+    return Overlay(
+        f"timed{index}",
+        ("-framerate", str(fps), "-i", file),
+        x=position,
+        y=y,
+        convert=convert,
+        stream=f"still{index}",
+        enable=f"between(t,{start:.6f},{end:.6f})",
+        eof_action="pass",
+    )
 
 
 @dataclass(frozen=True)
@@ -202,8 +254,11 @@ def video_graph(
         if overlay.convert is not None:
             chains.append(f"{source}{overlay.convert}[{overlay.stream}]")
             source = f"[{overlay.stream}]"
+        x = f"'{overlay.x}'" if isinstance(overlay.x, str) else overlay.x
+        enable = f":enable='{overlay.enable}'" if overlay.enable else ""
         chains.append(
-            f"[{label}]{source}overlay=x={overlay.x}:y={overlay.y}:eof_action=repeat:format=yuv420[{overlay.name}]"
+            f"[{label}]{source}overlay=x={x}:y={overlay.y}:eof_action={overlay.eof_action}:format=yuv420{enable}"
+            f"[{overlay.name}]"
         )
         label, streams = overlay.name, streams + 1
     chains.append(f"[{label}]format=yuv420p[vout]")

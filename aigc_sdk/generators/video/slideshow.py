@@ -56,12 +56,13 @@ from aigc_sdk.generators.video.ffgraph import (
     chapter_metadata,
     ffmpeg_commands,
     slide_timing,
+    timed_overlay,
     video_graph,
 )
 from aigc_sdk.media import Audio, Image, Video, sidecar_path, write_sidecar
 from aigc_sdk.provenance import Provenance
 from aigc_sdk.registry.weights import resolve_weights
-from aigc_sdk.types import Cue, Motion, VideoRequest, VideoResult
+from aigc_sdk.types import Cue, Motion, TimedOverlay, VideoRequest, VideoResult
 
 if TYPE_CHECKING:
     import PIL.Image
@@ -233,13 +234,15 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
     def _overlays(
         request: VideoRequest, cues: tuple[Cue, ...], total: float, workdir: Path
     ) -> tuple[list[Overlay], list[str]]:
-        """The burned-in subtitle band and the logo, as overlays; and the subtitle fonts used."""
+        """The burned-in subtitle band, the timed overlays (lower thirds …) and the logo; and the subtitle fonts."""
         overlays: list[Overlay] = []
         fonts: list[str] = []
         if cues and request.burn_subtitles:
             playlist, band_y, fonts = subtitle_band(cues, total, request, workdir)
             args = ("-f", "concat", "-safe", "0", "-i", playlist.name)
             overlays.append(Overlay("subbed", args, x=0, y=band_y, convert="format=yuva420p", stream="subs"))
+        for index, timed in enumerate(request.overlays):
+            overlays.append(_timed_overlay(index, timed, request.fps, workdir))
         if request.logo is not None:
             pil_image = require("PIL.Image", extra="image", feature="slideshows")
             logo_path, (lx, ly) = _logo(request, workdir, pil_image)
@@ -500,15 +503,8 @@ def _write_wav(audio: Audio, path: Path) -> None:
 
 
 def _logo(request: VideoRequest, workdir: Path, pil_image: Any) -> tuple[Path, tuple[int, int]]:
-    source = request.logo
-    if isinstance(source, Image):
-        logo = source.pil.convert("RGBA")
-    else:
-        try:
-            with pil_image.open(source) as opened:
-                logo = opened.convert("RGBA")
-        except (OSError, ValueError) as exc:
-            raise InvalidRequestError(f"logo {source} is not a readable image: {exc}") from exc
+    assert request.logo is not None
+    logo = _open_rgba(request.logo, pil_image, what="logo")
     width, height = request.width, request.height
     short = min(width, height)
     lw = max(2, round(request.logo_size * short))
@@ -522,3 +518,29 @@ def _logo(request: VideoRequest, workdir: Path, pil_image: Any) -> tuple[Path, t
     path = workdir / "logo.png"
     logo.save(path)
     return path, (max(0, x), max(0, y))
+
+
+def _timed_overlay(index: int, timed: TimedOverlay, fps: int, workdir: Path) -> Overlay:
+    """Save a timed overlay's picture cropped to its visible pixels (a small overlay is cheap) and place it."""
+    pil_image = require("PIL.Image", extra="image", feature="slideshows")
+    picture = _open_rgba(timed.image, pil_image, what="overlay")
+    box = picture.getchannel("A").getbbox() or (0, 0, 2, 2)
+    x0, y0 = box[0] // 2 * 2, box[1] // 2 * 2  # even offsets keep the 4:2:0 chroma aligned
+    picture = picture.crop((x0, y0, box[2], box[3]))
+    path = workdir / f"overlay{index}.png"
+    picture.save(path, compress_level=1)
+    return timed_overlay(index, path.name, start=timed.start, end=timed.end, x=timed.x + x0, y=timed.y + y0,
+                         width=picture.width, animation=timed.animation, ramp=timed.ramp, fps=fps)  # fmt: skip
+
+
+def _open_rgba(source: Image | Path, pil_image: Any, *, what: str) -> PIL.Image.Image:
+    """A picture input as RGBA (transparency kept); an unreadable file is the request's error."""
+    if isinstance(source, Image):
+        converted: PIL.Image.Image = source.pil.convert("RGBA")
+        return converted
+    try:
+        with pil_image.open(source) as opened:
+            picture: PIL.Image.Image = opened.convert("RGBA")
+    except (OSError, ValueError) as exc:
+        raise InvalidRequestError(f"{what} {source} is not a readable image: {exc}") from exc
+    return picture
