@@ -13,7 +13,7 @@ OUT ?= out
 .PHONY: demo test lint typecheck unit docs bench clean chromium
 
 demo: $(VENV)/.demo-installed
-	$(BIN)/aigc news-clip examples/data/usgs_significant_week.geojson -o $(OUT)/quake.mp4
+	$(BIN)/aigc news-clip examples/data/usgs_significant_week.geojson -o $(OUT)/quake.mp4 --brand examples/brand/brand.toml
 	$(BIN)/aigc news-clip examples/data/article_en.md -o $(OUT)/park.mp4 --aspect 16:9,9:16 --duration 45
 
 # The Mandarin voice's own environment (TensorFlow 2.15, numpy 1) is built beside the venv, once;

@@ -1108,8 +1108,16 @@ class ChartPlan(FrozenModel):
     line: int = Field(default=1, ge=1, description="Narrated line it illustrates: 1 is the first body sentence.")
 
 
+def _is_point_record(data: Any) -> bool:
+    """Whether ``data`` is one place's record: a mapping with numeric ``latitude`` and ``longitude``."""
+    if not isinstance(data, dict) or "features" in data:
+        return False
+    values = (data.get("latitude"), data.get("longitude"))
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+
+
 class LocationPlan(FrozenModel):
-    """Location cards from a GeoJSON feed's point features, the largest first, on the first body lines.
+    """Location cards from a feed's points (GeoJSON point features, or one place's data), largest first.
 
     Example:
         >>> quake = {"features": [
@@ -1126,13 +1134,20 @@ class LocationPlan(FrozenModel):
     def features(self, geojson: Any) -> list[dict[str, Any]]:
         """The point features to show, ranked by ``rank_by`` (largest first, ties in feed order), at most ``count``.
 
+        One place's data with numeric ``latitude`` and ``longitude`` (an Open-Meteo forecast) is one point.
+
         Raises:
             InvalidRequestError: ``geojson`` is not a FeatureCollection-like mapping.
 
         Example:
             >>> LocationPlan().features({"features": []})
             []
+            >>> LocationPlan().features({"latitude": 38.74, "longitude": -9.14})[0]["geometry"]["coordinates"]
+            [-9.14, 38.74]
         """
+        if _is_point_record(geojson):  # one place's data (an Open-Meteo forecast): its own point
+            point = {"type": "Point", "coordinates": [geojson["longitude"], geojson["latitude"]]}
+            return [{"type": "Feature", "geometry": point, "properties": {"place": geojson.get("name")}}]
         if not isinstance(geojson, dict) or not isinstance(geojson.get("features", []), list):
             raise InvalidRequestError("location cards need GeoJSON with a 'features' list")
         points = [

@@ -102,6 +102,7 @@ def serve(
     webhook: Annotated[
         list[str] | None, typer.Option(help="POST a JSON notice of each approved clip here (repeatable).")
     ] = None,
+    brand: Annotated[Path | None, typer.Option(help="Brand kit (TOML/YAML) every clip wears.")] = None,
 ) -> None:
     """Serve the news-clip job API."""
     with cli_errors():
@@ -123,6 +124,7 @@ def serve(
             max_upload_bytes=int(max_upload_mb * 1024 * 1024),
             outbox=outbox,
             webhooks=webhooks,
+            brand=brand,
         )
         err_console.print(f"aigc serve: http://{host}:{port}/docs · data in {data}", highlight=False)
         uvicorn.run(app, host=host, port=port, log_level="info")

@@ -65,7 +65,8 @@ class ClipKwargs(TypedDict, total=False):
     template: str | None
     language: str | None
     voice: str | None
-    aspect: Literal["16:9", "9:16", "1:1"]
+    aspect: str  # one of 16:9, 9:16, 1:1, 4:5, or several comma-separated
+    captions: Literal["sentence", "words", "off"]
     duration: float
     music: bool
     seed: int
@@ -138,7 +139,7 @@ def check_options(options: Mapping[str, Any]) -> None:
     Example:
         >>> check_options({"aspect": "4:3"})
         Traceback (most recent call last):
-        aigc_sdk.errors.InvalidRequestError: bad clip options: aspect: Input should be '16:9', '9:16' or '1:1' ...
+        aigc_sdk.errors.InvalidRequestError: bad clip options: aspect: Value error, unknown aspect '4:3' ...
     """
     _checked("-", options)
 

@@ -918,8 +918,10 @@ def _card_for(
     if index == 0:
         return CardSpec(layout="title", kicker=kicker, title=script.headline, **common)
     feature = features[index] if index < len(features) else None
-    if feature is not None:
-        return CardSpec.from_geojson(feature, kicker=kicker, language=script.language, **common)  # map's place names
+    if feature is not None:  # the map's town names in the script's language; an unnamed point: the headline
+        unnamed = not (feature.get("properties") or {}).get("place")
+        extra = {"title": script.headline} if unnamed else {}
+        return CardSpec.from_geojson(feature, kicker=kicker, language=script.language, **common, **extra)
     sentence = lines[index]
     quote = re.match(r'^[“"](.+?)[,，]?[”"][,，]?\s*(?:said|says)?\s*(.*?)[.。]?$', sentence)
     if quote and quote.group(2):

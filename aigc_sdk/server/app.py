@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aigc_sdk._version import __version__
 from aigc_sdk.errors import AigcError, InvalidRequestError, ModelNotAvailableError, UnknownModelError
+from aigc_sdk.generators.video.brand import load_brand
 from aigc_sdk.server import metrics
 from aigc_sdk.server.generate import GenerationNotFoundError, generations_router
 from aigc_sdk.server.models import ClipOptions, ClipRequest, ClipView, ErrorBody, RejectRequest, TemplateInfo
@@ -230,7 +231,8 @@ def _clips_router(
         folder = runner.job_dir(job_id)
         try:
             options = await _read_clip(request, folder, max_upload_bytes)
-            await asyncio.to_thread(clip_config, folder, options, runner.data_dir / "cache")  # bad options fail now
+            # bad options fail now, not the job
+            await asyncio.to_thread(clip_config, folder, options, runner.data_dir / "cache", brand=runner.brand)
             job, created = await asyncio.to_thread(
                 store.create, options, idempotency_key=idempotency_key, max_queued=max_queued, job_id=job_id
             )
@@ -333,6 +335,7 @@ def create_app(
     webhooks: Sequence[str] = (),
     webhook_attempts: int = 6,
     webhook_backoff: float = 2.0,
+    brand: str | Path | None = None,
 ) -> FastAPI:
     """The ``aigc serve`` app over a data folder (``jobs.sqlite``, ``jobs/<id>/``, ``cache/``).
 
@@ -348,6 +351,7 @@ def create_app(
         webhooks: URLs a JSON notice of each approved job is POSTed to (see :mod:`aigc_sdk.server.publish`).
         webhook_attempts: Tries per webhook before its delivery is recorded as failed.
         webhook_backoff: Seconds before a webhook's first retry; each further retry waits twice as long.
+        brand: A brand kit file (TOML/YAML, see ``docs/brand.md``) every clip wears; read and checked now.
 
     Example:
         >>> import tempfile
@@ -358,7 +362,10 @@ def create_app(
         raise InvalidRequestError("concurrency must be >= 0, and max_queued and max_upload_bytes >= 1")
     data = Path(data_dir)
     store = JobStore(data / "jobs.sqlite")
-    runner = JobRunner(data, store, studio=studio, concurrency=concurrency)
+    kit = None if brand is None else Path(brand).expanduser().absolute()
+    if kit is not None:
+        load_brand(kit)  # a bad brand file stops the server before it takes a job
+    runner = JobRunner(data, store, studio=studio, concurrency=concurrency, brand=kit)
     publisher = Publisher(
         store,
         data / "jobs",

@@ -15,6 +15,9 @@ from aigc_sdk.server.store import Job, JobError, JobStatus, Publication, StagePr
 
 __all__ = ["ClipOptions", "ClipRequest", "ClipView", "ErrorBody", "ErrorDetail", "RejectRequest", "TemplateInfo"]
 
+#: The frame aspects a clip is made in (NewsClipConfig's ``Aspect``).
+ASPECTS = ("16:9", "9:16", "1:1", "4:5")
+
 #: Longest article accepted, in characters.
 MAX_ARTICLE_CHARS = 200_000
 
@@ -40,7 +43,14 @@ class ClipOptions(BaseModel):
     )
     language: str | None = Field(default=None, max_length=16, description="Script language; None: detected.")
     voice: str | None = Field(default=None, max_length=100, description="Speech model id; None: the default voice.")
-    aspect: Literal["16:9", "9:16", "1:1"] = "16:9"
+    aspect: str = Field(
+        default="16:9",
+        max_length=40,
+        description="Frame aspect, or several comma-separated (one clip each from one job): 16:9, 9:16, 1:1, 4:5.",
+    )
+    captions: Literal["sentence", "words", "off"] | None = Field(
+        default=None, description="Burned-in captions: a sentence at a time, the spoken word highlighted, or none."
+    )
     duration: float = Field(default=60.0, ge=5.0, le=600.0, description="Narration length in seconds.")
     music: bool = Field(default=True, description="Lay a music bed under the narration.")
     seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Seed for every stage.")
@@ -48,6 +58,17 @@ class ClipOptions(BaseModel):
     roundup: int | None = Field(
         default=None, ge=1, le=20, description="RSS/Atom upload: one round-up clip of the newest N items (default 5)."
     )
+
+    @field_validator("aspect")
+    @classmethod
+    def _known_aspects(cls, value: str) -> str:
+        aspects = [part.strip() for part in value.split(",")]
+        unknown = [a for a in aspects if a not in ASPECTS]
+        if unknown:
+            raise ValueError(f"unknown aspect {unknown[0]!r} (known: {', '.join(ASPECTS)})")
+        if len(set(aspects)) != len(aspects):
+            raise ValueError(f"an aspect is given twice in {value!r}")
+        return ",".join(aspects)
 
     @field_validator("template")
     @classmethod

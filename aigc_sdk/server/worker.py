@@ -61,10 +61,13 @@ def _stored_input(name: object) -> bool:
     return isinstance(name, str) and name.startswith("input.") and name[len("input") :] in upload_suffixes()
 
 
-def clip_config(folder: Path, options: Mapping[str, Any], cache_dir: Path) -> NewsClipConfig:
+def clip_config(
+    folder: Path, options: Mapping[str, Any], cache_dir: Path, *, brand: Path | None = None
+) -> NewsClipConfig:
     """The checked config of a job's clip, with its output ``clip.mp4`` in the job's folder.
 
-    Its input is the uploaded ``input<ext>``, or the JSON request's article written as ``article.md``.
+    Its input is the uploaded ``input<ext>``, or the JSON request's article written as ``article.md``;
+    ``brand`` is the server's brand kit (``aigc serve --brand``), the same for every job.
 
     An RSS/Atom upload makes one round-up clip of its newest ``roundup`` items (the round-up's article is written
     under ``folder/.aigc-feed/``). The app calls this before it queues a job, so bad options fail the request, not
@@ -101,6 +104,8 @@ def clip_config(folder: Path, options: Mapping[str, Any], cache_dir: Path) -> Ne
         "seed": options.get("seed", 0),
         "subtitles": options.get("subtitles", True),
         "template": options.get("template"),
+        "captions": options.get("captions"),
+        "brand": brand,
     }
     if source.suffix in SYNDICATION_SUFFIXES:
         from aigc_sdk.pipelines.feeds import plan_feed_clips
@@ -122,6 +127,7 @@ class JobRunner:
         store: The job store.
         studio: The Studio every job shares; None: one is made on the first job and closed by :meth:`stop`.
         concurrency: Worker threads (0: jobs are queued but none runs, e.g. a read-only replica or a test).
+        brand: The brand kit file every job's clip wears (None: the built-in theme).
 
     Example:
         >>> import tempfile, pathlib
@@ -131,8 +137,17 @@ class JobRunner:
         'abc'
     """
 
-    def __init__(self, data_dir: Path, store: JobStore, *, studio: Studio | None = None, concurrency: int = 1) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        store: JobStore,
+        *,
+        studio: Studio | None = None,
+        concurrency: int = 1,
+        brand: Path | None = None,
+    ) -> None:
         self.data_dir = data_dir
+        self.brand = brand
         self.store = store
         self.concurrency = concurrency
         self._studio = studio
@@ -302,7 +317,7 @@ class JobRunner:
                 cancel.set()  # the job went back to the queue (or to another worker): stop at the next checkpoint
 
         try:
-            config = clip_config(self.job_dir(job.id), job.options, self.data_dir / "cache")
+            config = clip_config(self.job_dir(job.id), job.options, self.data_dir / "cache", brand=self.brand)
             clip = news_clip(config, studio=self.studio, on_event=on_event, cancel=cancel)
             files = [path.name for path in clip.files if path.is_file()]
         except PipelineCancelledError as error:

@@ -173,3 +173,28 @@ def test_the_installed_templates_are_listed(client: TestClient) -> None:
     assert templates["usgs-earthquakes"] == {"name": "usgs-earthquakes", "languages": ["en", "zh"],
                                              "feeds": [".geojson"]}  # fmt: skip
     assert templates["market-close"]["feeds"] == [".csv"] and templates["weather-summary"]["feeds"] == []
+
+
+def test_aspects_and_captions_are_options_and_the_brand_is_the_servers(tmp_path: Path) -> None:
+    """Several aspects in one job, a caption style; the brand kit is a server setting, checked at start."""
+    from aigc_sdk.errors import InvalidRequestError
+    from aigc_sdk.server.worker import clip_config
+
+    brand = Path(__file__).resolve().parents[2] / "examples" / "brand" / "brand.toml"
+    data = tmp_path / "data"
+    with TestClient(create_app(data, concurrency=0, brand=brand)) as client:
+        article = "A park opened on Saturday. Children played on the new swings all afternoon."
+        made = client.post("/v1/clips", json={"article": article, "aspect": "16:9, 9:16", "captions": "words"})
+        assert made.status_code == 202, made.text
+        job = made.json()
+        assert job["options"]["aspect"] == "16:9,9:16" and job["options"]["captions"] == "words"
+        options = {"article": article, **job["options"]}
+        config = clip_config(data / "jobs" / job["id"], options, data / "cache", brand=brand)
+        assert config.aspects == ["16:9", "9:16"] and config.caption_mode == "words" and config.brand == brand
+        for bad in ("16:9,16:9", "4:3", ""):
+            _error(client.post("/v1/clips", json={"article": article, "aspect": bad}), 422, "InvalidRequestError")
+        _error(client.post("/v1/clips", json={"article": article, "captions": "karaoke"}), 422, "InvalidRequestError")
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[logo]\nfile = "missing.png"\n')
+    with pytest.raises(InvalidRequestError, match=r"broken\.toml.*logo\.file"):
+        create_app(tmp_path / "other", concurrency=0, brand=broken)

@@ -426,7 +426,7 @@ async function submitClip(event) {
     return;
   }
   const options = { aspect: data.get("aspect"), duration: Number(data.get("duration")), music: data.has("music"), subtitles: data.has("subtitles") };
-  for (const name of ["template", "voice"]) if (data.get(name)) options[name] = data.get(name);
+  for (const name of ["template", "voice", "captions"]) if (data.get(name)) options[name] = data.get(name);
   let request;
   if (file && file.size) {
     const body = new FormData();
