@@ -43,3 +43,26 @@ def test_a_vendor_ohlcv_export_makes_a_clip_with_its_chart(tmp_path: Path) -> No
     assert "rose 55.91 points, or 0.95 percent" in " ".join(script["sentences"])
     kinds = [item["kind"] for item in outputs["visuals"]["items"]]
     assert kinds[1] == "chart"  # drawn from the converted rows (date, close), not the raw columns
+
+
+@pytest.mark.slow
+def test_an_open_meteo_forecast_gets_a_locator_map_of_its_place(tmp_path: Path) -> None:
+    """A forecast's own point is the story's location card: a real map naming the town it is for."""
+    require_module("piper", reason="needs the voice extra")
+    from aigc_sdk.media import read_sidecar
+
+    feed = tmp_path / "forecast.json"
+    feed.write_text(json.dumps(open_meteo()))
+    out = tmp_path / "out" / "lisbon.mp4"
+    args = ["news-clip", str(feed), "-o", str(out), "--template", "weather-summary", "--no-music", "--aspect", "1:1"]
+    result = CliRunner().invoke(app, args, env={"AIGC_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.exit_code == 0, result.output
+    manifest = json.loads(out.with_suffix(".manifest.json").read_text())
+    visuals = next(step["output"] for step in manifest["steps"] if step["name"] == "visuals")
+    maps = [
+        made.extra["map"]
+        for item in visuals["items"]
+        if (made := read_sidecar(Path(item["path"]))) and "map" in made.extra
+    ]
+    assert len(maps) == 1, visuals["items"]
+    assert "Lisbon" in [place["name"] for place in maps[0]["places"]], maps[0]

@@ -41,7 +41,7 @@ pytestmark = pytest.mark.slow
 AIGC = Path(sys.executable).with_name("aigc")
 ARTICLE = Path(__file__).resolve().parents[2] / "examples" / "data" / "article_en.md"
 OPTIONS: dict[str, Any] = {"aspect": "1:1", "duration": 8, "music": False}
-PUBLISHED = {"clip.mp4", "clip.srt", "clip.vtt", "clip.manifest.json"}
+PUBLISHED = {"clip.mp4", "clip.srt", "clip.vtt", "clip.jpg", "clip.manifest.json"}
 BEFORE_RENDER = ("script", "narration", "visuals", "music")
 
 
