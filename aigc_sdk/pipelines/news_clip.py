@@ -678,8 +678,8 @@ def render(
         timeline, branded, record = branded_render(timeline, visuals.brand or BrandVisuals(), brand, spoken=spoken,
                                                    captions=video.captions, width=video.width, height=video.height,
                                                    workdir=ctx.workdir)  # fmt: skip
-        if record["intro"]:  # the story starts after the intro, which belongs to the headline's chapter
-            chapters = _after_intro(chapters, timeline.slide_durations()[0])
+        lead = timeline.slide_durations()[0] if record["intro"] else 0.0
+        chapters = _branded_chapters(chapters, lead, timeline.duration)
     request = timeline.to_video_request(
         width=video.width,
         height=video.height,
@@ -703,10 +703,22 @@ def render(
     )
 
 
-def _after_intro(chapters: list[Chapter], lead: float) -> list[Chapter]:
-    """The chapters moved ``lead`` seconds later, the first one from 0 (the intro opens the headline's chapter)."""
+def _branded_chapters(chapters: list[Chapter], lead: float, total: float) -> list[Chapter]:
+    """The story's chapters in a clip with an intro of ``lead`` seconds and ``total`` seconds in all.
+
+    The intro opens the headline's chapter and the outro closes the last one.
+
+    Example:
+        >>> story = [Chapter(title="Headline", start=0.0, end=4.0), Chapter(title="Then", start=4.0, end=9.0)]
+        >>> [(c.start, c.end) for c in _branded_chapters(story, 2.0, 13.0)]
+        [(0.0, 6.0), (6.0, 13.0)]
+    """
     moved = [c.model_copy(update={"start": round(c.start + lead, 6), "end": round(c.end + lead, 6)}) for c in chapters]
-    return [moved[0].model_copy(update={"start": 0.0}), *moved[1:]] if moved else moved
+    if not moved:
+        return moved
+    moved[0] = moved[0].model_copy(update={"start": 0.0})
+    moved[-1] = moved[-1].model_copy(update={"end": round(total, 6)})
+    return moved
 
 
 # ------------------------------------------------------------------------------------------ the recipe
