@@ -26,7 +26,21 @@ HELP = """Report Python, torch and devices, ffmpeg, fonts, offline models and vo
 Example: aigc doctor --json
 """
 
-EXTRAS = ("text", "image", "audio", "voice", "asr", "video", "trust", "news", "server", "client", "distributed", "dev", "docs")
+EXTRAS = (
+    "text",
+    "image",
+    "audio",
+    "voice",
+    "asr",
+    "video",
+    "trust",
+    "news",
+    "server",
+    "client",
+    "distributed",
+    "dev",
+    "docs",
+)
 
 
 def collect() -> dict[str, Any]:

@@ -33,7 +33,10 @@ ApiKeyOpt = Annotated[
 TemplateOpt = Annotated[str | None, typer.Option(help="Story template of a data feed; default: by suffix.")]
 LanguageOpt = Annotated[str | None, typer.Option(help="Script language (en, zh); default: detected.")]
 VoiceOpt = Annotated[str | None, typer.Option(help="Speech model id (see aigc models list).")]
-AspectOpt = Annotated[str | None, typer.Option(help="16:9, 9:16 or 1:1 (the server's default: 16:9).")]
+AspectOpt = Annotated[
+    str | None, typer.Option(help="16:9, 9:16, 1:1 or 4:5, or several: 16:9,9:16 (the server's default: 16:9).")
+]
+CaptionsOpt = Annotated[str | None, typer.Option(help="Burned-in captions: sentence, words or off.")]
 DurationOpt = Annotated[float | None, typer.Option(help="Target narration seconds (the server's default: 60).")]
 MusicOpt = Annotated[bool | None, typer.Option("--music/--no-music", help="Music bed under the voice.")]
 SeedOpt = Annotated[int | None, typer.Option(help="Seed for every stage.")]
@@ -48,6 +51,7 @@ def clip_options(
     duration: float | None,
     music: bool | None,
     seed: int | None,
+    captions: str | None = None,
 ) -> ClipKwargs:
     """The clip options given on the command line (the ones left out are the server's defaults).
 
@@ -56,7 +60,7 @@ def clip_options(
         {'aspect': '1:1', 'duration': 8.0, 'music': False}
     """
     given: dict[str, object] = {"template": template, "language": language, "voice": voice, "aspect": aspect}
-    given |= {"duration": duration, "music": music, "seed": seed}
+    given |= {"duration": duration, "music": music, "seed": seed, "captions": captions}
     options: ClipKwargs = {k: v for k, v in given.items() if v is not None}  # type: ignore[assignment]
     return options
 
@@ -72,6 +76,7 @@ def submit(
     duration: DurationOpt = None,
     music: MusicOpt = None,
     seed: SeedOpt = None,
+    captions: CaptionsOpt = None,
     idempotency_key: Annotated[
         str | None, typer.Option(help="The same key makes one job however often it is sent.")
     ] = None,
@@ -85,7 +90,7 @@ def submit(
         from aigc_sdk.client import Client
         from aigc_sdk.pipelines.news_clip import ARTICLE_SUFFIXES
 
-        options = clip_options(template, language, voice, aspect, duration, music, seed)
+        options = clip_options(template, language, voice, aspect, duration, music, seed, captions)
         with Client(server, api_key=api_key) as client:
             if file.suffix.lower() in ARTICLE_SUFFIXES:
                 article = read_text(file, "article ")

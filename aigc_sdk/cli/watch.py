@@ -14,6 +14,7 @@ from aigc_sdk.cli.submit import (
     DEFAULT_SERVER,
     ApiKeyOpt,
     AspectOpt,
+    CaptionsOpt,
     DurationOpt,
     LanguageOpt,
     MusicOpt,
@@ -59,13 +60,14 @@ def watch(
     duration: DurationOpt = None,
     music: MusicOpt = None,
     seed: SeedOpt = None,
+    captions: CaptionsOpt = None,
 ) -> None:
     """Make jobs of new files and feed items."""
     with cli_errors():
         from aigc_sdk.client import Client
         from aigc_sdk.client.watch import Watcher
 
-        options = clip_options(template, language, voice, aspect, duration, music, seed)
+        options = clip_options(template, language, voice, aspect, duration, music, seed, captions)
         with Client(server, api_key=api_key) as client:
             watcher = Watcher(client, sources, state=state, options=options, settle=settle)
             try:
