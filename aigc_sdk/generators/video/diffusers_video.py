@@ -396,7 +396,9 @@ class DiffusersVideoGenerator(BaseGenerator[VideoGenerationRequest, VideoResult]
         outputs: dict[int, tuple[_Job, npt.NDArray[np.uint8]]] = {}
         groups: dict[tuple[Any, ...], list[int]] = {}
         for index, job in enumerate(inputs):
-            groups.setdefault(job.group_key(), []).append(index)
+            # image-to-video pipelines take one still per call: each such clip runs alone
+            key = job.group_key() if job.still is None else ("still", index)
+            groups.setdefault(key, []).append(index)
         for members in groups.values():
             jobs = [inputs[i] for i in members]
             clips = self._run(jobs)
@@ -427,7 +429,7 @@ class DiffusersVideoGenerator(BaseGenerator[VideoGenerationRequest, VideoResult]
         if self.spec.options.get("max_sequence_length"):
             kwargs["max_sequence_length"] = int(self.spec.options["max_sequence_length"])
         if first.still is not None:
-            kwargs["image"] = [job.still for job in jobs]
+            kwargs["image"] = first.still
         frames = pipe(**{k: v for k, v in kwargs.items() if k in params}).frames
         return [_to_uint8(np.asarray(clip)) for clip in frames]
 
