@@ -185,3 +185,46 @@ def test_through_the_studio_scheduler(wan_dir: Path, tmp_path: Path) -> None:
         results = [f.result(timeout=120) for f in futures]
     assert [r.provenance.seed for r in results] == [1, 2]
     assert all(r.video.info.width == 16 for r in results)
+
+
+def test_cli_video(wan_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from aigc_sdk.cli import app
+
+    catalog = tmp_path / "models.toml"
+    catalog.write_text(
+        f"""
+[[model]]
+id = "tiny-wan"
+task = "text-to-video"
+backend = "aigc_sdk.generators.video.diffusers_video.DiffusersVideoGenerator"
+source = {{ kind = "local", path = "{wan_dir}" }}
+
+[model.options]
+width = 16
+height = 16
+fps = 16
+steps = 2
+max_sequence_length = 16
+image_pipeline = "WanImageToVideoPipeline"
+expand_timesteps = true
+"""
+    )
+    monkeypatch.setenv("AIGC_MODELS", str(catalog))
+    still = tmp_path / "still.png"
+    _still(16).save(still)
+    out = tmp_path / "pier.mp4"
+    runner = CliRunner()
+    args = ["video", "waves", "--model", "tiny-wan", "--frames", "5", "--seed", "3", "-o", str(out), "--json"]
+    done = runner.invoke(app, [*args, "--image", str(still)])
+    assert done.exit_code == 0, done.output
+    payload = json.loads(done.stdout)
+    assert payload["file"] == str(out)
+    assert payload["provenance"]["seed"] == 3 and payload["provenance"]["extra"]["mode"] == "image-to-video"
+    assert _frames(out).shape == (5, 16, 16, 3)
+    assert out.with_suffix(".provenance.json").exists() or read_sidecar(out) is not None
+    bad = runner.invoke(app, ["video", "waves", "--model", "tiny-wan", "--frames", "6", "-o", str(tmp_path / "x.mp4")])
+    assert bad.exit_code == 2 and "4·k + 1" in bad.output
