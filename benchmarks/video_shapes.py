@@ -47,8 +47,8 @@ def tiny_t5(seed: int = 0) -> tuple[Any, Any]:
 
 def build_pipeline(kind: str = "wan", *, seed: int = 0) -> Any:
     """A ``WanPipeline`` or ``LTXPipeline`` with random weights (seeded) in diffusers' test shapes, on the CPU."""
-    import torch
     import diffusers
+    import torch
 
     text_encoder, tokenizer = tiny_t5(seed)
     torch.manual_seed(seed)
@@ -71,7 +71,8 @@ def build_pipeline(kind: str = "wan", *, seed: int = 0) -> Any:
         vae = diffusers.AutoencoderKLLTXVideo(
             latent_channels=8, block_out_channels=(8, 8, 8, 8), decoder_block_out_channels=(8, 8, 8, 8),
             layers_per_block=(1, 1, 1, 1, 1), decoder_layers_per_block=(1, 1, 1, 1, 1),
-            spatio_temporal_scaling=(True, True, False, False), decoder_spatio_temporal_scaling=(True, True, False, False),
+            spatio_temporal_scaling=(True, True, False, False),
+            decoder_spatio_temporal_scaling=(True, True, False, False),
             patch_size=1, patch_size_t=1, encoder_causal=True, decoder_causal=False,
         )  # fmt: skip
         vae.use_framewise_encoding = False

@@ -299,7 +299,9 @@ class DiffusersVideoGenerator(BaseGenerator[VideoGenerationRequest, VideoResult]
             4.5
         """
         job = self._job(request.seeded())
-        return self._needed(ClipShape(job.width, job.height, job.frames), self.memory_savers if savers is None else savers)
+        return self._needed(
+            ClipShape(job.width, job.height, job.frames), self.memory_savers if savers is None else savers
+        )
 
     def _needed(self, shape: ClipShape, savers: frozenset[str] | set[str]) -> int:
         options = self.spec.options
@@ -479,7 +481,7 @@ def _factors(pipe: Any) -> tuple[int, int]:
     temporal = getattr(pipe, "vae_scale_factor_temporal", None) or getattr(pipe, "vae_temporal_compression_ratio", 4)
     spatial = getattr(pipe, "vae_scale_factor_spatial", None) or getattr(pipe, "vae_spatial_compression_ratio", 8)
     transformer = getattr(pipe, "transformer", None)
-    patch = getattr(getattr(transformer, "config", None), "patch_size", 1) or 1
+    patch: Any = getattr(getattr(transformer, "config", None), "patch_size", 1) or 1
     if isinstance(patch, list | tuple):
         patch = patch[-1]
     return int(temporal), int(spatial) * int(patch)

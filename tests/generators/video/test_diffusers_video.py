@@ -142,8 +142,9 @@ def test_bad_shapes_are_refused_before_any_work(
 def test_unknown_option_and_missing_image_pipeline_are_refused(wan_dir: Path) -> None:
     with pytest.raises(InvalidRequestError, match="no option 'colour'"):
         DiffusersVideoGenerator(video_spec("bad", wan_dir, "wan", colour=1))
-    spec = video_spec("t2v-only", wan_dir, "wan").model_copy(update={"options": {"frames": 9, "width": 16,
-                                                                                   "height": 16, "steps": 1}})
+    spec = video_spec("t2v-only", wan_dir, "wan").model_copy(
+        update={"options": {"frames": 9, "width": 16, "height": 16, "steps": 1}}
+    )
     with DiffusersVideoGenerator(spec) as t2v, pytest.raises(InvalidRequestError, match="cannot animate") as info:
         t2v(prompt="x", image=_still(16), seed=1)
     assert "image_pipeline" in (info.value.hint or "")
