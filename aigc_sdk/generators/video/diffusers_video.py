@@ -478,8 +478,9 @@ def _gib(n: int) -> str:
 
 def _factors(pipe: Any) -> tuple[int, int]:
     """(frames the VAE packs into one latent frame, pixels one latent token spans) of a video pipeline."""
-    temporal = getattr(pipe, "vae_scale_factor_temporal", None) or getattr(pipe, "vae_temporal_compression_ratio", 4)
-    spatial = getattr(pipe, "vae_scale_factor_spatial", None) or getattr(pipe, "vae_spatial_compression_ratio", 8)
+    temporal: Any = getattr(pipe, "vae_scale_factor_temporal", None)
+    temporal = temporal or getattr(pipe, "vae_temporal_compression_ratio", 4)  # Wan, CogVideoX; else LTX
+    spatial: Any = getattr(pipe, "vae_scale_factor_spatial", None) or getattr(pipe, "vae_spatial_compression_ratio", 8)
     transformer = getattr(pipe, "transformer", None)
     patch: Any = getattr(getattr(transformer, "config", None), "patch_size", 1) or 1
     if isinstance(patch, list | tuple):
