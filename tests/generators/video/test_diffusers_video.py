@@ -15,7 +15,7 @@ import pytest
 
 from aigc_sdk.errors import InvalidRequestError, OutOfDeviceMemoryError
 from aigc_sdk.generators.video.diffusers_video import ClipShape, DiffusersVideoGenerator, clip_memory
-from aigc_sdk.media import Image, read_sidecar
+from aigc_sdk.media import Image, Video, read_sidecar
 from aigc_sdk.registry import ModelRegistry
 from aigc_sdk.registry.memory import estimate_memory
 from aigc_sdk.runtime import GpuScheduler
@@ -229,3 +229,17 @@ expand_timesteps = true
     assert out.with_suffix(".provenance.json").exists() or read_sidecar(out) is not None
     bad = runner.invoke(app, ["video", "waves", "--model", "tiny-wan", "--frames", "6", "-o", str(tmp_path / "x.mp4")])
     assert bad.exit_code == 2 and "4·k + 1" in bad.output
+
+
+def test_write_mp4_marks_every_frame_when_asked(tmp_path: Path) -> None:
+    from aigc_sdk.generators.video.diffusers_video import write_mp4
+    from aigc_sdk.trust.watermark import detect_video_watermark
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 255, size=(5, 256, 320, 3), dtype=np.uint8)
+    marked = write_mp4(frames, tmp_path / "marked.mp4", fps=8, watermark=True)
+    plain = write_mp4(frames, tmp_path / "plain.mp4", fps=8)
+    assert detect_video_watermark(marked).detected
+    assert not detect_video_watermark(plain).detected
+    assert Video(marked).info.fps == 8.0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["marked.mp4", "plain.mp4"]  # no temporary files left
