@@ -540,6 +540,11 @@ class VideoRequest(Request):
     motions: tuple[Motion, ...] | None = Field(
         default=None, description="One move per slide (overrides `motion`); None: drawn from the seed."
     )
+    clips: tuple[FilePath | None, ...] | None = Field(
+        default=None,
+        description="Per slide, moving footage shown instead of the still (e.g. the still animated by a video "
+        "model; looped if short, no Ken Burns move); None: stills only.",
+    )
     words: tuple[Word, ...] = Field(
         default=(), max_length=200_000, description="Word timings of the narration (highlighted captions)."
     )
@@ -567,6 +572,8 @@ class VideoRequest(Request):
             raise ValueError(f"{len(self.durations)} durations for {n} images")
         if self.motions is not None and len(self.motions) != n:
             raise ValueError(f"{len(self.motions)} motions for {n} images")
+        if self.clips is not None and len(self.clips) != n:
+            raise ValueError(f"{len(self.clips)} clips for {n} images")
         if self.cues and self.subtitles is not None:
             raise ValueError("give either cues or a subtitles file, not both")
         for before, after in zip(self.cues, self.cues[1:], strict=False):
