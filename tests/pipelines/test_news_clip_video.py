@@ -45,6 +45,10 @@ def test_photos_move_with_a_video_model(data_dir: Path, tmp_path: Path) -> None:
     footage = sorted((tmp_path / "cache").rglob("visual-*.mp4"))
     assert footage, "no segment was animated"
     assert all(Video(f).info.width == 32 and Video(f).provenance.task == "text-to-video" for f in footage)
+    rendered = sorted((tmp_path / "cache").rglob("clip.mp4"))
+    request = Video(rendered[0]).provenance.request  # type: ignore[union-attr]
+    moving = [c for c in request["clips"] if c is not None]
+    assert len(moving) == len(footage) and len(request["clips"]) == len(request["images"])
     video = Video.load(clip.video)
     assert (video.info.width, video.info.height) == (1280, 720)
     assert video.info.duration == pytest.approx(clip.duration, abs=0.1)
