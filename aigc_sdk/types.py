@@ -75,6 +75,7 @@ __all__ = [
     "TranscribeRequest",
     "TranscriptResult",
     "VideoEncoding",
+    "VideoGenerationRequest",
     "VideoRequest",
     "VideoResult",
     "Word",
@@ -102,6 +103,8 @@ class Task(enum.StrEnum):
     TEXT_TO_MUSIC = "text-to-music"
     SPEECH_TO_TEXT = "speech-to-text"
     IMAGES_TO_VIDEO = "images-to-video"
+    #: A short clip from a prompt, or from a still and a prompt (:class:`VideoGenerationRequest`).
+    TEXT_TO_VIDEO = "text-to-video"
     TEXT_EMBEDDING = "text-embedding"
 
 
@@ -537,6 +540,11 @@ class VideoRequest(Request):
     motions: tuple[Motion, ...] | None = Field(
         default=None, description="One move per slide (overrides `motion`); None: drawn from the seed."
     )
+    clips: tuple[FilePath | None, ...] | None = Field(
+        default=None,
+        description="Per slide, moving footage shown instead of the still (e.g. the still animated by a video "
+        "model; looped if short, no Ken Burns move); None: stills only.",
+    )
     words: tuple[Word, ...] = Field(
         default=(), max_length=200_000, description="Word timings of the narration (highlighted captions)."
     )
@@ -564,6 +572,8 @@ class VideoRequest(Request):
             raise ValueError(f"{len(self.durations)} durations for {n} images")
         if self.motions is not None and len(self.motions) != n:
             raise ValueError(f"{len(self.motions)} motions for {n} images")
+        if self.clips is not None and len(self.clips) != n:
+            raise ValueError(f"{len(self.clips)} clips for {n} images")
         if self.cues and self.subtitles is not None:
             raise ValueError("give either cues or a subtitles file, not both")
         for before, after in zip(self.cues, self.cues[1:], strict=False):
@@ -676,6 +686,45 @@ _DEFAULT_VIDEO: dict[str, Any] = {
     for name in ("logo_position", "logo_size", "logo_opacity", "music_volume", "duck", "background",
                  "transition_duration", "subtitle_style")
 }  # fmt: skip
+
+
+class VideoGenerationRequest(Request):
+    """Generate a short clip with a video diffusion model (``text-to-video``), or animate ``image`` (image-to-video).
+
+    Sizes, frame count and rate left out come from the model's spec (options ``width``, ``height``, ``frames``,
+    ``fps``). Frame ``0`` of an image-to-video clip is the still; the model moves it for ``frames`` frames.
+
+    Example:
+        >>> r = VideoGenerationRequest(prompt="waves on a pier at dusk", frames=33, width=832, height=480, seed=3)
+        >>> r.frames, r.task.value
+        (33, 'text-to-video')
+        >>> try:
+        ...     VideoGenerationRequest(prompt="x", output="clip.gif")
+        ... except ValueError as e:
+        ...     "mp4" in str(e)
+        True
+    """
+
+    task: ClassVar[Task] = Task.TEXT_TO_VIDEO
+    shape_fields: ClassVar[tuple[str, ...]] = ("width", "height", "frames", "fps", "steps", "guidance")
+
+    prompt: Prompt = Field(description="What happens in the clip.")
+    negative_prompt: str | None = Field(default=None, max_length=100_000, description="What to avoid.")
+    image: ImageInput | None = Field(default=None, description="The still to animate (image-to-video).")
+    width: int | None = Field(default=None, ge=16, le=4096, multiple_of=8, description="Pixels; None: the model's.")
+    height: int | None = Field(default=None, ge=16, le=4096, multiple_of=8, description="Pixels; None: the model's.")
+    frames: int | None = Field(default=None, ge=1, le=2_000, description="Frames to generate; None: the model's.")
+    fps: int | None = Field(default=None, ge=1, le=120, description="Frame rate of the clip; None: the model's.")
+    steps: int | None = Field(default=None, ge=1, le=500, description="Denoising steps; None: the model's default.")
+    guidance: float | None = Field(default=None, ge=0.0, le=50.0, description="Classifier-free guidance scale.")
+    crf: int = Field(default=18, ge=0, le=51, description="x264 quality of the MP4: lower is better and bigger.")
+    output: Path | None = Field(default=None, description="Where to write the MP4; None: the cache's renders folder.")
+
+    @model_validator(mode="after")
+    def _container(self) -> Self:
+        if self.output is not None and self.output.suffix.lower() not in (".mp4", ".mov"):
+            raise ValueError(f"output must be an .mp4 or .mov file, got {self.output.name!r}")
+        return self
 
 
 class EmbedRequest(Request):

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from aigc_sdk._version import __version__
-from aigc_sdk.cli import audio, doctor, image, models, news, serve, submit, text, trust, watch
+from aigc_sdk.cli import audio, doctor, image, models, news, serve, submit, text, trust, video, watch
 
 app = typer.Typer(
     name="aigc",
@@ -19,7 +19,7 @@ app = typer.Typer(
 )
 app.command(name="doctor", help=doctor.HELP)(doctor.doctor)
 app.add_typer(models.app, name="models")
-for _module in (news, text, image, audio, trust, serve, submit, watch):
+for _module in (news, text, image, audio, video, trust, serve, submit, watch):
     _module.register(app)
 
 

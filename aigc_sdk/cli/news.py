@@ -69,6 +69,9 @@ def news_clip_command(
     music: Annotated[bool | None, typer.Option("--music/--no-music", help="Music bed under the voice.")] = None,
     photos: Annotated[Path | None, typer.Option(help="Folder of photos to match to sentences.")] = None,
     image_model: Annotated[str | None, typer.Option(help="Text-to-image model for visuals.")] = None,
+    video_model: Annotated[
+        str | None, typer.Option(help="Video model that animates photo and generated stills (image-to-video).")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for every stage.")] = None,
     watermark: Annotated[
         bool | None, typer.Option("--watermark/--no-watermark", help="Invisible watermark in generated frames.")
@@ -103,6 +106,7 @@ def news_clip_command(
         "music": music,
         "photos": photos,
         "image_model": image_model,
+        "video_model": video_model,
         "seed": seed,
         "watermark": watermark,
         "brand": brand,

@@ -71,6 +71,7 @@ from aigc_sdk.types import (
     Task,
     TemplateRequest,
     VideoEncoding,
+    VideoGenerationRequest,
     VideoResult,
     normalize_language,
 )
@@ -126,6 +127,11 @@ class NewsClipConfig(FrozenModel):
     subtitles: bool = Field(default=True, description="Burn subtitles into the frames (sidecars are always written).")
     photos: Path | None = Field(default=None, description="Folder of photos to match to sentences.")
     image_model: str | None = Field(default=None, description="Text-to-image model for visuals (e.g. sd-turbo).")
+    video_model: str | None = Field(
+        default=None,
+        description="Video diffusion model (text-to-video with image-to-video, e.g. wan2.2-ti2v-5b) that animates "
+        "the photo and generated-image stills; None: stills with Ken Burns moves.",
+    )
     theme: Theme = Field(default_factory=Theme, description="Colours and fonts of cards and charts.")
     brand: FilePath | None = Field(
         default=None, description="Brand kit (TOML/YAML): colours, fonts, logo, intro/outro, lower thirds …"
@@ -395,6 +401,7 @@ class VisualOptions(FrozenModel):
     theme: Theme = Field(default_factory=Theme)
     photos: DirectoryPath | None = None
     image_model: str | None = None
+    video_model: str | None = Field(default=None, description="Animates photo and generated stills (image-to-video).")
     feed: FilePath | None = Field(default=None, description="The feed (charts, maps); None for an article.")
     brand: Brand | None = Field(default=None, description="The brand kit: its cards, lower thirds, disclosure.")
     field_map: FieldMap = Field(
@@ -632,12 +639,25 @@ def visuals(ctx: StepContext, script: Script, look: VisualOptions) -> Visuals:
         return Visual(path=path, kind="card", source="card-renderer", license="Apache-2.0")
 
     items = ctx.map(make, range(len(lines)))
+    if look.video_model is not None:  # photos and generated images move; cards, charts and maps stay stills
+        items = ctx.map(lambda i: _animated(ctx, items[i], lines[i], look, i), range(len(items)))
     if look.brand is None:
         return Visuals(items=items)
     titles = [None] + [subject.title for subject in script.subjects]
     places = event_places(features, titles, len(lines))
     made = brand_visuals(look.brand, lines, places, width=look.width, height=look.height, workdir=ctx.workdir)
     return Visuals(items=items, brand=made)
+
+
+def _animated(ctx: StepContext, visual: Visual, line: str, look: VisualOptions, index: int) -> Visual:
+    """The visual with footage from the video model when it is a photo or a generated image (image-to-video)."""
+    if visual.kind not in ("photo", "generated") or look.video_model is None:
+        return visual
+    request = VideoGenerationRequest(
+        prompt=line, image=visual.path, seed=look.seed + index, output=ctx.workdir / f"visual-{index:03d}.mp4"
+    )
+    result: VideoResult = ctx.studio.run(request, model=look.video_model)
+    return visual.model_copy(update={"clip": result.video.path})
 
 
 @step
@@ -805,6 +825,7 @@ def _layout(config: NewsClipConfig, width: int, height: int) -> dict[str, Any]:
         brand=brand,
         photos=config.photos,
         image_model=config.image_model,
+        video_model=config.video_model,
         feed=config.input if config.kind == "feed" else None,
         field_map=config.field_map,
         seed=config.seed,
@@ -980,6 +1001,8 @@ def _check_models(config: NewsClipConfig, studio: Studio) -> None:
             )
     if config.image_model is not None:
         studio.model_for(Task.TEXT_TO_IMAGE, config.image_model)
+    if config.video_model is not None:
+        studio.model_for(Task.TEXT_TO_VIDEO, config.video_model)
 
 
 def _lines(script: Script) -> list[str]:

@@ -37,6 +37,9 @@ class Visual(FrozenModel):
     motion: Motion | None = Field(default=None, description="Camera move; None: drawn from the seed.")
     source: str | None = Field(default=None, description="Model id, renderer or the user's file it came from.")
     license: str | None = Field(default=None, description="Licence of the visual (user photos: as the user states).")
+    clip: FilePath | None = Field(
+        default=None, description="Moving footage shown instead of the still (the still animated by a video model)."
+    )
 
     @property
     def generated(self) -> bool:
@@ -205,6 +208,9 @@ class Timeline(FrozenModel):
             "encoding": encoding or VideoEncoding(),
             **fields,
         }
+        clips = tuple(seg.visual.clip for seg in self.segments)
+        if any(clip is not None for clip in clips):
+            common["clips"] = clips
         request = VideoRequest(**common)
         given = [seg.visual.motion for seg in self.segments]
         if all(motion is None for motion in given):

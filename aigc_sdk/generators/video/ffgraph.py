@@ -103,14 +103,20 @@ def slide_timing(durations: Sequence[float], *, fps: int, crossfade: float) -> S
 class Slide:
     """One prepared still in the graph: its file, the frames it renders, and its move (None: held).
 
+    With ``footage``, the file is a moving clip instead (e.g. a still animated by a video model): it plays
+    from its start, scaled and cropped to fill the frame, looped if shorter than the slide.
+
     Example:
         >>> Slide("still0.bmp", 25, None).motion is None
+        True
+        >>> Slide("/tmp/clip.mp4", 25, None, footage=True).footage
         True
     """
 
     file: str
     frames: int
     motion: Motion | None
+    footage: bool = False
 
 
 @dataclass(frozen=True)
@@ -240,6 +246,12 @@ def video_graph(
     inputs: list[str] = []
     chains: list[str] = []
     for i, slide in enumerate(slides):
+        if slide.footage:
+            inputs += ["-stream_loop", "-1", "-i", slide.file]
+            fill = f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height}"
+            chains.append(f"[{i}:v]fps={fps},{fill},trim=end_frame={slide.frames},setpts=N/({fps}*TB),"
+                          f"format=yuv420p,setsar=1[z{i}]")  # fmt: skip
+            continue
         inputs += ["-framerate", str(fps), "-i", slide.file]
         if slide.motion is None:
             move = f"loop=loop={slide.frames - 1}:size=1:start=0,setpts=N/({fps}*TB)"

@@ -218,7 +218,11 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
         width, height = request.width, request.height
         pil_image = require("PIL.Image", extra="image", feature="slideshows")
         slides = []
+        clips = request.clips or (None,) * len(request.images)
         for i, (source, motion, length) in enumerate(zip(request.images, motions, lengths, strict=True)):
+            if clips[i] is not None:  # moving footage plays instead of the still
+                slides.append(Slide(str(Path(str(clips[i])).absolute()), length, None, footage=True))
+                continue
             still = _open_still(source, pil_image)
             path = workdir / f"still{i}.bmp"
             if motion.is_static:
@@ -263,9 +267,11 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
         if request.encoding.watermark is None:
             if min(width, height) < MIN_SIDE:
                 return ()
+            clips = request.clips or (None,) * len(request.images)
             made = [
-                image.provenance is not None if isinstance(image, Image) else sidecar_path(Path(image)).is_file()
-                for image in request.images
+                clip is not None  # footage from a video model
+                or (image.provenance is not None if isinstance(image, Image) else sidecar_path(Path(image)).is_file())
+                for image, clip in zip(request.images, clips, strict=True)
             ]
         else:
             if min(width, height) < MIN_SIDE:
