@@ -127,9 +127,29 @@ def test_brand_fonts_lacking_the_script_are_refused_before_rendering(brand_dir: 
 
 def test_a_bad_brand_fails_the_clip_config_before_any_work(brand_dir: Path, tmp_path: Path) -> None:
     (brand_dir / "bad.toml").write_text('[logo]\nfile = "gone.png"\n', encoding="utf-8")
-    with pytest.raises(InvalidRequestError, match=r"bad\.toml: logo\.file"):
+    with pytest.raises(InvalidRequestError) as direct:
+        load_brand(brand_dir / "bad.toml")
+    with pytest.raises(InvalidRequestError, match=r"bad\.toml: logo\.file") as caught:
         NewsClipConfig(input=ROOT / "examples/data/article_en.md", output=tmp_path / "o" / "c.mp4",
                        brand=brand_dir / "bad.toml")  # fmt: skip
+    # the brand's own error surfaces whole: its message (file and field) and its hint
+    assert direct.value.message in caught.value.message and caught.value.hint == direct.value.hint
+    assert direct.value.hint is not None and "relative to the brand file" in direct.value.hint
+    assert not (tmp_path / "o").exists()
+    # and so does the CLI (bad input: exit 2), and a font check's hint
+    from typer.testing import CliRunner
+
+    from aigc_sdk.cli import app
+
+    article = str(ROOT / "examples/data/article_en.md")
+    result = CliRunner().invoke(app, ["news-clip", article, "--brand", str(brand_dir / "bad.toml"), "-o",
+                                      str(tmp_path / "o" / "c.mp4")])  # fmt: skip
+    shown = " ".join(result.output.split())  # rich wraps long lines
+    assert result.exit_code == 2 and "bad.toml: logo.file" in shown and "relative to the brand file" in shown
+    with pytest.raises(InvalidRequestError) as fonts:
+        NewsClipConfig(input=ROOT / "examples/data/article_zh.md", output=tmp_path / "o" / "c.mp4", language="zh",
+                       brand=brand_dir / "brand.toml")  # fmt: skip
+    assert fonts.value.hint is not None and "covers the script's language" in fonts.value.hint
     assert not (tmp_path / "o").exists()
 
 
