@@ -49,11 +49,19 @@ from aigc_sdk.generators.text.template import feed_templates, template_for_feed
 from aigc_sdk.generators.video.brand import Brand, load_brand
 from aigc_sdk.media import Image, Video, read_sidecar
 from aigc_sdk.pipelines.base import Pipeline, PipelineEvent, PipelineRun, StepContext, step
-from aigc_sdk.pipelines.branding import BrandVisuals, Captions, brand_visuals, branded_render, event_places
+from aigc_sdk.pipelines.branding import (
+    BrandVisuals,
+    Captions,
+    brand_visuals,
+    branded_render,
+    chapters_after_intro,
+    event_places,
+    join_brand_clips,
+)
 from aigc_sdk.pipelines.timeline import Timeline, Visual
 from aigc_sdk.provenance import Provenance, redact
 from aigc_sdk.studio import Studio
-from aigc_sdk.trust.credentials import Ingredient, signs_by_default
+from aigc_sdk.trust.credentials import INGREDIENT_TYPES, Ingredient, signs_by_default
 from aigc_sdk.trust.licenses import data_licences, font_licences, licence_warnings
 from aigc_sdk.trust.publishing import publish
 from aigc_sdk.types import (
@@ -678,8 +686,10 @@ def render(
         timeline, branded, record = branded_render(timeline, visuals.brand or BrandVisuals(), brand, spoken=spoken,
                                                    captions=video.captions, width=video.width, height=video.height,
                                                    workdir=ctx.workdir)  # fmt: skip
-        if record["intro"]:  # the story starts after the intro, which belongs to the headline's chapter
-            chapters = _after_intro(chapters, timeline.slide_durations()[0])
+        if record["intro"] == "still":  # the story starts after the intro, which belongs to the headline's chapter
+            chapters = chapters_after_intro(chapters, timeline.slide_durations()[0])
+    clips = brand is not None and bool(brand.clips())  # intro/outro video files, joined after rendering
+    name = "story.mp4" if clips else "clip.mp4"
     request = timeline.to_video_request(
         width=video.width,
         height=video.height,
@@ -688,10 +698,16 @@ def render(
         chapters=chapters,
         seed=video.seed,
         prompt=script.headline,
-        encoding=VideoEncoding(output=ctx.workdir / "clip.mp4", watermark=None if video.watermark else False),
+        encoding=VideoEncoding(output=ctx.workdir / name, watermark=None if video.watermark else False),
         **({"burn_subtitles": video.subtitles} | branded),
     )
     result: VideoResult = ctx.studio.run(request)
+    if brand is not None and clips and record is not None:
+        joined = join_brand_clips(result, request, brand, timeline=timeline, chapters=chapters, record=record,
+                                  workdir=ctx.workdir)  # fmt: skip
+        provenance = joined.provenance.to_dict()
+        return Render(video=joined.video, srt=joined.srt, vtt=joined.vtt, timeline=joined.timeline,
+                      chapters=joined.chapters, provenance=provenance, brand=joined.record)  # fmt: skip
     return Render(
         video=result.video.path,
         srt=result.subtitles,
@@ -701,12 +717,6 @@ def render(
         provenance=result.provenance.to_dict(),
         brand=record,
     )
-
-
-def _after_intro(chapters: list[Chapter], lead: float) -> list[Chapter]:
-    """The chapters moved ``lead`` seconds later, the first one from 0 (the intro opens the headline's chapter)."""
-    moved = [c.model_copy(update={"start": round(c.start + lead, 6), "end": round(c.end + lead, 6)}) for c in chapters]
-    return [moved[0].model_copy(update={"start": 0.0}), *moved[1:]] if moved else moved
 
 
 # ------------------------------------------------------------------------------------------ the recipe
@@ -1172,7 +1182,7 @@ def _publish_aspect(
     parts = _parts(narration, music, visuals, made)
     brand = config.brand_kit
     if brand is not None:  # the logo is an ingredient of the credentials; fonts (no C2PA type) are in the manifest
-        parts += [Ingredient(path, role) for role, path in brand.assets() if path.suffix.lower() in (".png",)]
+        parts += [Ingredient(path, role) for role, path in brand.assets() if path.suffix.lower() in INGREDIENT_TYPES]
     # Tagged and signed (with its ingredients) under a temporary name, renamed last: the output is the finished
     # clip or whatever was there before.
     video = publish(
