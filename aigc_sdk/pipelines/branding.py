@@ -10,7 +10,7 @@ Three functions, for the steps of :mod:`aigc_sdk.pipelines.news_clip`:
    voice is padded with silence, every timing shifted), the lower thirds timed over the lines they name
    (above the captions), the disclosure line over the last seconds, the logo bug, and the caption style
    (``sentence``, ``words`` with the spoken word highlighted, or ``off``; in portrait frames, out of the
-   platforms' UI bands);
+   platforms' UI bands, as every portrait clip's captions are: :func:`caption_style`);
 3. :func:`join_brand_clips` (render step, after the slideshow): an intro or outro that is a video file,
    re-encoded alone to the clip's stream and joined with the clip's video copied; every timing moves by it.
 
@@ -33,7 +33,7 @@ from aigc_sdk._internal.textlayout import TextLayout, shared_book
 from aigc_sdk.generators.image.cards import CardRenderer, CardSpec, Theme
 from aigc_sdk.generators.text.article import speaker_of
 from aigc_sdk.generators.video.brand import Brand, BrandCard, LowerThirdStyle
-from aigc_sdk.generators.video.captions import caption_top
+from aigc_sdk.generators.video.captions import caption_top, is_portrait
 from aigc_sdk.generators.video.clips import conform_clip, join_clips
 from aigc_sdk.generators.video.ffgraph import Encoding, chapter_metadata
 from aigc_sdk.media import Audio, Image, sidecar_path, write_sidecar
@@ -235,19 +235,21 @@ def event_places(
 
 
 def caption_style(brand: Brand | None, captions: Captions, width: int, height: int) -> SubtitleStyle | None:
-    """The burned-in caption style: None for today's default (no brand, sentence captions), else the brand's.
+    """The burned-in caption style: None for the slideshow's default (no brand, sentence captions), else the brand's.
 
-    ``words`` highlights the spoken word; with a brand or ``words``, portrait captions avoid the UI bands.
-    Captions are drawn in the brand's bold font (its first font without one).
+    ``words`` highlights the spoken word. Portrait captions always avoid the platforms' UI bands, with a
+    brand or not. Captions are drawn in the brand's bold font (its first font without one).
 
     Example:
         >>> caption_style(None, "sentence", 1280, 720) is None
+        True
+        >>> caption_style(None, "sentence", 720, 1280).safe_zone
         True
         >>> caption_style(None, "words", 720, 1280).highlight
         '#FFD200'
     """
     if brand is None and captions == "sentence":
-        return None
+        return SubtitleStyle(safe_zone=True) if is_portrait(width, height) else None
     kit = brand or Brand()
     look = kit.captions
     fonts = sorted(kit.fonts.files, key=lambda path: "bold" not in path.stem.lower())  # bold first

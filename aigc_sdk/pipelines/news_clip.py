@@ -47,6 +47,7 @@ from aigc_sdk.generators.text.sources import load_story_data
 from aigc_sdk.generators.text.spoken import spoken_form
 from aigc_sdk.generators.text.template import feed_templates, template_for_feed
 from aigc_sdk.generators.video.brand import Brand, load_brand
+from aigc_sdk.generators.video.captions import caption_band
 from aigc_sdk.media import Image, Video, read_sidecar
 from aigc_sdk.pipelines.base import Pipeline, PipelineEvent, PipelineRun, StepContext, step
 from aigc_sdk.pipelines.branding import (
@@ -54,6 +55,7 @@ from aigc_sdk.pipelines.branding import (
     Captions,
     brand_visuals,
     branded_render,
+    caption_style,
     chapters_after_intro,
     event_places,
     join_brand_clips,
@@ -408,6 +410,9 @@ class VisualOptions(FrozenModel):
     field_map: FieldMap = Field(
         default_factory=dict, description="The feed's columns renamed (charts read the fields)."
     )
+    caption_band: float = Field(
+        default=0.0, ge=0.0, le=0.5, description="Share of the height at the bottom cards keep free for captions."
+    )
     seed: int
 
 
@@ -688,6 +693,8 @@ def render(
                                                    workdir=ctx.workdir)  # fmt: skip
         if record["intro"] == "still":  # the story starts after the intro, which belongs to the headline's chapter
             chapters = chapters_after_intro(chapters, timeline.slide_durations()[0])
+    elif video.captions == "sentence" and (style := caption_style(None, "sentence", video.width, video.height)):
+        branded["subtitle_style"] = style  # portrait captions stay out of the platforms' UI bands, brand or not
     clips = brand is not None and bool(brand.clips())  # intro/outro video files, joined after rendering
     name = "story.mp4" if clips else "clip.mp4"
     request = timeline.to_video_request(
@@ -796,6 +803,8 @@ def _layout(config: NewsClipConfig, width: int, height: int) -> dict[str, Any]:
     """The options of the stages one aspect makes for itself: its visuals (``look``) and render (``video``)."""
     brand = config.brand_kit
     theme = brand.theme() if brand is not None else config.theme
+    captions = config.caption_mode
+    style = caption_style(brand, captions, width, height) if captions != "off" else None
     look = VisualOptions(
         width=width,
         height=height,
@@ -805,6 +814,7 @@ def _layout(config: NewsClipConfig, width: int, height: int) -> dict[str, Any]:
         image_model=config.image_model,
         feed=config.input if config.kind == "feed" else None,
         field_map=config.field_map,
+        caption_band=caption_band(style, width, height),  # portrait captions: the cards' text stays above them
         seed=config.seed,
     )
     video = RenderOptions(
@@ -923,7 +933,8 @@ def _located_features(script: Script, look: VisualOptions) -> list[dict[str, Any
 def _card_for(
     index: int, lines: list[str], script: Script, features: list[dict[str, Any] | None], look: VisualOptions
 ) -> CardSpec:
-    common: dict[str, Any] = {"width": look.width, "height": look.height, "theme": look.theme}
+    common: dict[str, Any] = {"width": look.width, "height": look.height, "theme": look.theme,
+                              "caption_band": look.caption_band}  # fmt: skip
     kicker = script.plan.kicker_for(script.language)
     if index == 0:
         return CardSpec(layout="title", kicker=kicker, title=script.headline, **common)

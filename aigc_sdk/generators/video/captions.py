@@ -28,7 +28,17 @@ if TYPE_CHECKING:
     import PIL.Image
     import PIL.ImageFont
 
-__all__ = ["SAFE_BOTTOM", "SAFE_TOP", "SUBTITLE_FONTS", "caption_area", "caption_top", "subtitle_band", "word_spans"]
+__all__ = [
+    "SAFE_BOTTOM",
+    "SAFE_TOP",
+    "SUBTITLE_FONTS",
+    "caption_area",
+    "caption_band",
+    "caption_top",
+    "is_portrait",
+    "subtitle_band",
+    "word_spans",
+]
 
 #: Families tried first for subtitles, in order (then any installed family that covers the cue).
 SUBTITLE_FONTS = ("DejaVu Sans", "Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Sans CJK KR")
@@ -61,6 +71,16 @@ def _face_for(text: str, style: SubtitleStyle, book: FontBook) -> FontFace:
     return face
 
 
+def is_portrait(width: int, height: int) -> bool:
+    """Whether a frame is portrait (9:16, 4:5), where the platforms lay their UI over the picture's bands.
+
+    Example:
+        >>> is_portrait(720, 1280), is_portrait(720, 720), is_portrait(1280, 720)
+        (True, False, False)
+    """
+    return height > width * 1.2
+
+
 def caption_area(style: SubtitleStyle, width: int, height: int) -> tuple[int, int]:
     """The rows ``(top, bottom)`` the caption band may use: inside the margins, and the UI bands when asked.
 
@@ -74,7 +94,7 @@ def caption_area(style: SubtitleStyle, width: int, height: int) -> tuple[int, in
     """
     margin_y = round(style.margin * height)
     top, bottom = margin_y, height - margin_y
-    if style.safe_zone and height > width * 1.2:
+    if style.safe_zone and is_portrait(width, height):
         top, bottom = max(top, round(SAFE_TOP * height)), min(bottom, round((1 - SAFE_BOTTOM) * height))
     return top, bottom
 
@@ -90,6 +110,24 @@ def caption_top(style: SubtitleStyle, width: int, height: int) -> int:
     band = style.max_lines * math.ceil(base * 1.25) + 2 * round(base * 0.25)
     top, bottom = caption_area(style, width, height)
     return max(top, bottom - _even(band + 1))
+
+
+def caption_band(style: SubtitleStyle | None, width: int, height: int) -> float:
+    """The share of a portrait frame's height, from the bottom, that pictures keep free for the captions.
+
+    The captions' highest reach (:func:`caption_top`) and a small gap, when the style keeps them in the
+    platforms' safe zone of a portrait frame; 0 otherwise (landscape and square captions lie over the
+    pictures' bottom margin, as they always did; no captions, nothing to keep free).
+
+    Example:
+        >>> caption_band(SubtitleStyle(safe_zone=True), 720, 1280)
+        0.3141
+        >>> caption_band(SubtitleStyle(safe_zone=True), 1280, 720), caption_band(None, 720, 1280)
+        (0.0, 0.0)
+    """
+    if style is None or not style.safe_zone or not is_portrait(width, height):
+        return 0.0
+    return round(1.0 - (caption_top(style, width, height) - round(0.02 * height)) / height, 4)
 
 
 def word_spans(cue: Cue, words: tuple[Word, ...]) -> list[Word]:
