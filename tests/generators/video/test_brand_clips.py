@@ -174,3 +174,8 @@ def test_a_news_clip_opens_with_the_intro_video(brand_dir: Path, tmp_path: Path)
     assert [a["role"] for a in manifest["brand"]["assets"]] == ["brand intro"]
     first = _frames(clip.video, 720, 720)[3]
     assert first[200:520, 200:520].std() > 40  # the test pattern opens the clip
+    if manifest["credentials"]:  # signed (the trust extra): the intro video is an ingredient
+        from aigc_sdk.trust import verify_file
+
+        parts = {part.role: part for part in verify_file(clip.video).ingredients}
+        assert parts["brand intro"].format == "video/mp4" and parts["brand intro"].valid
