@@ -9,8 +9,8 @@ Three functions, for the steps of :mod:`aigc_sdk.pipelines.news_clip`:
 2. :func:`branded_render` (render step): the intro and outro put before and after the narration (the
    voice is padded with silence, every timing shifted), the lower thirds timed over the lines they name
    (above the captions), the disclosure line over the last seconds, the logo bug, and the caption style
-   (``sentence``, ``words`` with the spoken word highlighted, or ``off``; in portrait frames, out of the
-   platforms' UI bands, as every portrait clip's captions are: :func:`caption_style`);
+   (``sentence``, ``words`` with the spoken word highlighted, or ``off``; in 9:16 frames, out of the
+   platforms' UI bands, as every 9:16 clip's captions are: :func:`caption_style`);
 3. :func:`join_brand_clips` (render step, after the slideshow): an intro or outro that is a video file,
    re-encoded alone to the clip's stream and joined with the clip's video copied; every timing moves by it.
 
@@ -33,7 +33,7 @@ from aigc_sdk._internal.textlayout import TextLayout, shared_book
 from aigc_sdk.generators.image.cards import CardRenderer, CardSpec, Theme
 from aigc_sdk.generators.text.article import speaker_of
 from aigc_sdk.generators.video.brand import Brand, BrandCard, LowerThirdStyle
-from aigc_sdk.generators.video.captions import caption_top, is_portrait
+from aigc_sdk.generators.video.captions import SAFE_TOP, caption_top, is_vertical
 from aigc_sdk.generators.video.clips import conform_clip, join_clips
 from aigc_sdk.generators.video.ffgraph import Encoding, chapter_metadata
 from aigc_sdk.media import Audio, Image, sidecar_path, write_sidecar
@@ -180,7 +180,7 @@ def _disclosure_line(text: str, theme: Theme, width: int, height: int, workdir: 
     pad = 1.2 * u
     box_w = max(block.widths) + 2 * pad
     x0 = (width - box_w) / 2
-    y0 = max(theme.safe_margin, 0.12 if height > width * 1.2 else 0.0) * height
+    y0 = max(theme.safe_margin, SAFE_TOP if is_vertical(width, height) else 0.0) * height
     rgb = tuple(int(theme.background[i : i + 2], 16) for i in (1, 3, 5))
     draw.rounded_rectangle((x0, y0, x0 + box_w, y0 + block.height + 2 * pad), radius=pad, fill=(*rgb, 210))
     fill = tuple(int(theme.text[i : i + 2], 16) for i in (1, 3, 5))
@@ -237,8 +237,8 @@ def event_places(
 def caption_style(brand: Brand | None, captions: Captions, width: int, height: int) -> SubtitleStyle | None:
     """The burned-in caption style: None for the slideshow's default (no brand, sentence captions), else the brand's.
 
-    ``words`` highlights the spoken word. Portrait captions always avoid the platforms' UI bands, with a
-    brand or not. Captions are drawn in the brand's bold font (its first font without one).
+    ``words`` highlights the spoken word. Vertical (9:16) captions always avoid the platforms' UI bands,
+    with a brand or not. Captions are drawn in the brand's bold font (its first font without one).
 
     Example:
         >>> caption_style(None, "sentence", 1280, 720) is None
@@ -249,7 +249,7 @@ def caption_style(brand: Brand | None, captions: Captions, width: int, height: i
         '#FFD200'
     """
     if brand is None and captions == "sentence":
-        return SubtitleStyle(safe_zone=True) if is_portrait(width, height) else None
+        return SubtitleStyle(safe_zone=True) if is_vertical(width, height) else None
     kit = brand or Brand()
     look = kit.captions
     fonts = sorted(kit.fonts.files, key=lambda path: "bold" not in path.stem.lower())  # bold first

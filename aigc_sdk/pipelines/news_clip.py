@@ -694,7 +694,7 @@ def render(
         if record["intro"] == "still":  # the story starts after the intro, which belongs to the headline's chapter
             chapters = chapters_after_intro(chapters, timeline.slide_durations()[0])
     elif video.captions == "sentence" and (style := caption_style(None, "sentence", video.width, video.height)):
-        branded["subtitle_style"] = style  # portrait captions stay out of the platforms' UI bands, brand or not
+        branded["subtitle_style"] = style  # 9:16 captions stay out of the platforms' UI bands, brand or not
     clips = brand is not None and bool(brand.clips())  # intro/outro video files, joined after rendering
     name = "story.mp4" if clips else "clip.mp4"
     request = timeline.to_video_request(
@@ -814,7 +814,7 @@ def _layout(config: NewsClipConfig, width: int, height: int) -> dict[str, Any]:
         image_model=config.image_model,
         feed=config.input if config.kind == "feed" else None,
         field_map=config.field_map,
-        caption_band=caption_band(style, width, height),  # portrait captions: the cards' text stays above them
+        caption_band=caption_band(style, width, height),  # 9:16 captions: the cards' text stays above them
         seed=config.seed,
     )
     video = RenderOptions(

@@ -131,6 +131,7 @@ def test_portrait_cards_keep_their_text_above_the_captions(layout: str) -> None:
     band = caption_band(style, 720, 1280)
     assert style is not None and 1 - band < caption_top(style, 720, 1280) / 1280 < 1 - SAFE_BOTTOM
     assert caption_band(caption_style(None, "sentence", 1280, 720), 1280, 720) == 0.0  # landscape: as before
+    assert caption_band(caption_style(None, "sentence", 720, 900), 720, 900) == 0.0  # 4:5: a post shown whole
     text = "The plan adds a wetland boardwalk, two playing fields and a path along the river. " * 3
     fields = {"title": {"title": "Council approves park", "subtitle": text}, "body": {"title": "Park", "body": text},
               "quote": {"quote": text, "attribution": "Ana Ruiz"}}[layout]  # fmt: skip
