@@ -1192,7 +1192,7 @@ def _publish_aspect(
     licences = _licences(ingredients)
     parts = _parts(narration, music, visuals, made)
     brand = config.brand_kit
-    if brand is not None:  # the logo is an ingredient of the credentials; fonts (no C2PA type) are in the manifest
+    if brand is not None:  # logo and intro/outro videos are ingredients of the credentials; fonts are in the manifest
         parts += [Ingredient(path, role) for role, path in brand.assets() if path.suffix.lower() in INGREDIENT_TYPES]
     # Tagged and signed (with its ingredients) under a temporary name, renamed last: the output is the finished
     # clip or whatever was there before.
