@@ -22,7 +22,10 @@ CJK_PROBE = "中文日本語한국어"
 
 @dataclass(frozen=True)
 class FontInfo:
-    """One font face: file, index inside a collection, family name and code points covered.
+    """One font face: file, index inside a collection, family name, code points covered, and the file's version.
+
+    ``stamp`` is the file's ``(mtime_ns, size)`` when it was read: a font replaced under the same
+    path reads as another face, so no cache keyed by faces keeps drawing the old one.
 
     Example:
         >>> f = FontInfo(path=Path("a.ttf"), index=0, family="Demo", codepoints=frozenset(map(ord, "ab")))
@@ -34,6 +37,7 @@ class FontInfo:
     index: int
     family: str
     codepoints: frozenset[int]
+    stamp: tuple[int, int] = (0, 0)
 
     def covers(self, text: str) -> bool:
         """Whether every non-space character of ``text`` has a glyph in this face.
@@ -83,31 +87,53 @@ def font_files() -> list[Path]:
     return list(seen)
 
 
-@functools.lru_cache(maxsize=256)
 def read_font(path: Path) -> tuple[FontInfo, ...]:
     """Read every face of a font file (collections have several) with its cmap.
+
+    Parsed once per version of the file: a font replaced under the same path is read again.
 
     Example:
         >>> faces = [read_font(p) for p in font_files()[:1]]
         >>> all(isinstance(f, FontInfo) for group in faces for f in group)
         True
     """
+    return _read_font(path, file_stamp(path))
+
+
+def file_stamp(path: Path) -> tuple[int, int]:
+    """A file's version as caches key it: ``(mtime_ns, size)``.
+
+    Raises:
+        OSError: The file cannot be read (missing, a folder's permission).
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.NamedTemporaryFile() as f:
+        ...     file_stamp(Path(f.name))[1]
+        0
+    """
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
+@functools.lru_cache(maxsize=256)
+def _read_font(path: Path, stamp: tuple[int, int]) -> tuple[FontInfo, ...]:
     ttlib = require("fontTools.ttLib", extra="image", feature="font coverage checks")
     faces = []
     if path.suffix.lower() == ".ttc":
         with ttlib.TTCollection(str(path)) as collection:
             for index, font in enumerate(collection.fonts):
-                faces.append(_face(path, index, font))
+                faces.append(_face(path, index, font, stamp))
     else:
         with ttlib.TTFont(str(path)) as font:
-            faces.append(_face(path, 0, font))
+            faces.append(_face(path, 0, font, stamp))
     return tuple(faces)
 
 
-def _face(path: Path, index: int, font: Any) -> FontInfo:
+def _face(path: Path, index: int, font: Any, stamp: tuple[int, int]) -> FontInfo:
     cmap = font.getBestCmap() or {}
     family = font["name"].getBestFamilyName() or path.stem
-    return FontInfo(path=path, index=index, family=str(family), codepoints=frozenset(cmap))
+    return FontInfo(path=path, index=index, family=str(family), codepoints=frozenset(cmap), stamp=stamp)
 
 
 def find_font(text: str, *, prefer: tuple[str, ...] = ("DejaVu Sans", "Noto Sans CJK SC")) -> FontInfo | None:

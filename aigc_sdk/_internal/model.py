@@ -7,7 +7,17 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from aigc_sdk.errors import InvalidRequestError
+from aigc_sdk.errors import AigcError, InvalidRequestError
+
+
+def _hint(error: ValidationError) -> str | None:
+    """The hints of the typed errors validators raised (a brand file's, say), in order; None when none gave one."""
+    hints: dict[str, None] = {}
+    for item in error.errors(include_url=False):
+        cause = item.get("ctx", {}).get("error")
+        if isinstance(cause, AigcError) and cause.hint and cause.hint != InvalidRequestError.default_hint:
+            hints[cause.hint] = None
+    return "; ".join(hints) or None
 
 
 def _describe(error: ValidationError, title: str) -> str:
@@ -37,7 +47,7 @@ class FrozenModel(BaseModel):
         try:
             super().__init__(**data)
         except ValidationError as exc:
-            raise InvalidRequestError(_describe(exc, type(self).__name__)) from exc
+            raise InvalidRequestError(_describe(exc, type(self).__name__), hint=_hint(exc)) from exc
 
     @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
@@ -53,7 +63,7 @@ class FrozenModel(BaseModel):
         try:
             return super().model_validate(obj, *args, **kwargs)
         except ValidationError as exc:
-            raise InvalidRequestError(_describe(exc, cls.__name__)) from exc
+            raise InvalidRequestError(_describe(exc, cls.__name__), hint=_hint(exc)) from exc
 
     @classmethod
     def model_validate_json(cls, json_data: str | bytes | bytearray, *args: Any, **kwargs: Any) -> Self:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from aigc_sdk._internal.fonts import FontInfo, font_files, safe_read_font
+from aigc_sdk._internal.fonts import FontInfo, file_stamp, font_files, safe_read_font
 from aigc_sdk._internal.linebreak import line_atoms
 from aigc_sdk._internal.optional import require
 from aigc_sdk.errors import InvalidRequestError
@@ -98,11 +98,12 @@ def font_license(info: FontInfo) -> str:
         return "Bitstream-Vera"  # DejaVu changes are public domain
     if family.startswith(("noto", "source han")):
         return "OFL-1.1"
-    return _name_record(info.path, info.index, 13) or "unknown (see the font file)"
+    return _name_record(info.path, info.index, 13, info.stamp) or "unknown (see the font file)"
 
 
 @functools.lru_cache(maxsize=64)
-def _name_record(path: Path, index: int, name_id: int) -> str | None:
+def _name_record(path: Path, index: int, name_id: int, stamp: tuple[int, int]) -> str | None:
+    """A name-table record of a face (cached per version of the file: ``stamp``)."""
     ttlib = require("fontTools.ttLib", extra="image", feature="font licences")
     try:
         font = ttlib.TTFont(str(path), fontNumber=index, lazy=True)
@@ -149,8 +150,8 @@ class FontBook:
             for info in safe_read_font(path):  # a broken file in a system font folder is skipped
                 if info.family not in given:
                     self._by_family.setdefault(info.family, []).append(info)
-        self._pil: dict[tuple[Path, int, int, int], PIL.ImageFont.FreeTypeFont] = {}
-        self._variable: dict[tuple[Path, int], bool] = {}
+        self._pil: dict[tuple[Path, int, tuple[int, int], int, int], PIL.ImageFont.FreeTypeFont] = {}
+        self._variable: dict[tuple[Path, int, tuple[int, int]], bool] = {}
 
     def face(self, family: str, *, bold: bool) -> FontFace | None:
         """The regular or bold face of ``family``, or None when it is not installed.
@@ -228,7 +229,7 @@ class FontBook:
         raise InvalidRequestError("no fonts are installed", hint='pip install "aigc-studio[image]" (Noto CJK)')
 
     def _is_variable(self, info: FontInfo) -> bool:
-        key = (info.path, info.index)
+        key = (info.path, info.index, info.stamp)
         if key not in self._variable:
             font = self._load(info, 12)
             try:
@@ -252,7 +253,7 @@ class FontBook:
             >>> face is None or book.pil_font(face, 20).size == 20
             True
         """
-        key = (face.info.path, face.info.index, size, face.weight)
+        key = (face.info.path, face.info.index, face.info.stamp, size, face.weight)
         font = self._pil.get(key)
         if font is None:
             font = self._load(face.info, size)
@@ -262,16 +263,29 @@ class FontBook:
         return font
 
 
-@functools.lru_cache(maxsize=8)
 def shared_book(families: tuple[str, ...], files: tuple[Path, ...] = ()) -> FontBook:
     """One :class:`FontBook` per tuple of families (and extra font files), shared by every renderer.
 
-    Fonts are scanned once per book.
+    Fonts are scanned once per book; a font file given that is replaced under the same path makes a new book.
 
     Example:
         >>> shared_book(("DejaVu Sans",)) is shared_book(("DejaVu Sans",))
         True
     """
+    return _shared_book(families, files, tuple(_stamp(path) for path in files))
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        return file_stamp(path)
+    except OSError:
+        return None  # a missing file: the book skips it, as FontBook does
+
+
+@functools.lru_cache(maxsize=8)
+def _shared_book(
+    families: tuple[str, ...], files: tuple[Path, ...], stamps: tuple[tuple[int, int] | None, ...]
+) -> FontBook:
     return FontBook(families, files)
 
 

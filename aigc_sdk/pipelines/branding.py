@@ -1,6 +1,6 @@
 """A brand on a news clip: the pictures it adds (visuals step) and where and when they show (render step).
 
-Two functions, one per step of :mod:`aigc_sdk.pipelines.news_clip`:
+Three functions, for the steps of :mod:`aigc_sdk.pipelines.news_clip`:
 
 1. :func:`brand_visuals` (visuals step): the intro, outro and end cards in the brand's colours and fonts,
    a lower third for the first quote of each speaker (name and role, read by
@@ -9,14 +9,17 @@ Two functions, one per step of :mod:`aigc_sdk.pipelines.news_clip`:
 2. :func:`branded_render` (render step): the intro and outro put before and after the narration (the
    voice is padded with silence, every timing shifted), the lower thirds timed over the lines they name
    (above the captions), the disclosure line over the last seconds, the logo bug, and the caption style
-   (``sentence``, ``words`` with the spoken word highlighted, or ``off``; in portrait frames, out of the
-   platforms' UI bands).
+   (``sentence``, ``words`` with the spoken word highlighted, or ``off``; in 9:16 frames, out of the
+   platforms' UI bands, as every 9:16 clip's captions are: :func:`caption_style`);
+3. :func:`join_brand_clips` (render step, after the slideshow): an intro or outro that is a video file,
+   re-encoded alone to the clip's stream and joined with the clip's video copied; every timing moves by it.
 
 With no brand none of this runs, and a clip looks as it always did.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 from pathlib import Path
 from typing import Any, Literal
@@ -25,24 +28,41 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from aigc_sdk._internal.optional import require
+from aigc_sdk._internal.subtitles import write_subtitles
 from aigc_sdk._internal.textlayout import TextLayout, shared_book
 from aigc_sdk.generators.image.cards import CardRenderer, CardSpec, Theme
 from aigc_sdk.generators.text.article import speaker_of
 from aigc_sdk.generators.video.brand import Brand, BrandCard, LowerThirdStyle
-from aigc_sdk.generators.video.captions import caption_top
-from aigc_sdk.media import Audio, Image
+from aigc_sdk.generators.video.captions import SAFE_TOP, caption_top, is_vertical
+from aigc_sdk.generators.video.clips import conform_clip, join_clips
+from aigc_sdk.generators.video.ffgraph import Encoding, chapter_metadata
+from aigc_sdk.media import Audio, Image, sidecar_path, write_sidecar
 from aigc_sdk.pipelines.timeline import Timeline, TimelineSegment, Visual
+from aigc_sdk.provenance import Provenance
 from aigc_sdk.trust.publishing import publish
-from aigc_sdk.types import Cue, Motion, Segment, SubtitleStyle, TimedOverlay, Word
+from aigc_sdk.types import (
+    Chapter,
+    Cue,
+    Motion,
+    Segment,
+    SubtitleStyle,
+    TimedOverlay,
+    VideoRequest,
+    VideoResult,
+    Word,
+)
 
 __all__ = [
     "BrandVisuals",
+    "BrandedClip",
     "Captions",
     "LowerThird",
     "brand_visuals",
     "branded_render",
     "caption_style",
+    "chapters_after_intro",
     "event_places",
+    "join_brand_clips",
 ]
 
 Captions = Literal["sentence", "words", "off"]
@@ -108,8 +128,8 @@ def brand_visuals(
     made = BrandVisuals()
 
     def card(name: str, spec: BrandCard | None, **fields: Any) -> Visual | None:
-        if spec is None and not fields:
-            return None
+        if (spec is None and not fields) or (spec is not None and spec.video is not None):
+            return None  # no card, or a video file (joined to the rendered clip: join_brand_clips)
         content = {"title": spec.title, "subtitle": spec.subtitle} if spec is not None else fields
         rendered = CardRenderer().render(CardSpec(width=width, height=height, theme=theme, **content))
         path = publish(rendered, workdir / f"brand-{name}.png")
@@ -160,7 +180,7 @@ def _disclosure_line(text: str, theme: Theme, width: int, height: int, workdir: 
     pad = 1.2 * u
     box_w = max(block.widths) + 2 * pad
     x0 = (width - box_w) / 2
-    y0 = max(theme.safe_margin, 0.12 if height > width * 1.2 else 0.0) * height
+    y0 = max(theme.safe_margin, SAFE_TOP if is_vertical(width, height) else 0.0) * height
     rgb = tuple(int(theme.background[i : i + 2], 16) for i in (1, 3, 5))
     draw.rounded_rectangle((x0, y0, x0 + box_w, y0 + block.height + 2 * pad), radius=pad, fill=(*rgb, 210))
     fill = tuple(int(theme.text[i : i + 2], 16) for i in (1, 3, 5))
@@ -215,19 +235,21 @@ def event_places(
 
 
 def caption_style(brand: Brand | None, captions: Captions, width: int, height: int) -> SubtitleStyle | None:
-    """The burned-in caption style: None for today's default (no brand, sentence captions), else the brand's.
+    """The burned-in caption style: None for the slideshow's default (no brand, sentence captions), else the brand's.
 
-    ``words`` highlights the spoken word; with a brand or ``words``, portrait captions avoid the UI bands.
-    Captions are drawn in the brand's bold font (its first font without one).
+    ``words`` highlights the spoken word. Vertical (9:16) captions always avoid the platforms' UI bands,
+    with a brand or not. Captions are drawn in the brand's bold font (its first font without one).
 
     Example:
         >>> caption_style(None, "sentence", 1280, 720) is None
+        True
+        >>> caption_style(None, "sentence", 720, 1280).safe_zone
         True
         >>> caption_style(None, "words", 720, 1280).highlight
         '#FFD200'
     """
     if brand is None and captions == "sentence":
-        return None
+        return SubtitleStyle(safe_zone=True) if is_vertical(width, height) else None
     kit = brand or Brand()
     look = kit.captions
     fonts = sorted(kit.fonts.files, key=lambda path: "bold" not in path.stem.lower())  # bold first
@@ -314,11 +336,18 @@ def branded_render(
         "captions": captions,
         "lower_thirds": shown,
         "disclosure": disclosure,
-        "intro": made.intro is not None,
-        "outro": made.outro is not None,
+        "intro": _shown(made.intro, brand.intro),
+        "outro": _shown(made.outro, brand.outro),
         "end_card": made.end_card is not None,
     }
     return timeline, fields, record
+
+
+def _shown(still: Visual | None, card: BrandCard | None) -> Literal["still", "video"] | None:
+    """How an intro or outro shows: a still card, a video file (joined after rendering), or not at all."""
+    if still is not None:
+        return "still"
+    return "video" if card is not None and card.video is not None else None
 
 
 def _timed_lower_thirds(
@@ -426,3 +455,127 @@ def _spread(tokens: list[str], start: float, end: float) -> list[Word]:
 def _shift(segment: TimelineSegment, by: float) -> TimelineSegment:
     cues = tuple(Cue(text=c.text, start=round(c.start + by, 6), end=round(c.end + by, 6)) for c in segment.cues)
     return segment.model_copy(update={"start": segment.start + by, "end": segment.end + by, "cues": cues})
+
+
+class BrandedClip(BaseModel):
+    """A rendered clip with the brand's intro and outro videos joined: the files, and every timing moved.
+
+    Example:
+        >>> BrandedClip.model_fields["lead"].description
+        'Seconds of the intro video before the story.'
+    """
+
+    video: Path
+    srt: Path | None
+    vtt: Path | None
+    timeline: Timeline
+    chapters: list[Chapter]
+    record: dict[str, Any]
+    provenance: Provenance
+    lead: float = Field(description="Seconds of the intro video before the story.")
+    copied: bool = Field(
+        description="Whether the rendered clip's video was copied into the joined file (not re-encoded)."
+    )
+
+
+def join_brand_clips(
+    result: VideoResult,
+    request: VideoRequest,
+    brand: Brand,
+    *,
+    timeline: Timeline,
+    chapters: list[Chapter],
+    record: dict[str, Any],
+    workdir: Path,
+) -> BrandedClip:
+    """Join the brand's intro and outro video files around a rendered clip, and move every timing by the intro.
+
+    Each file is re-encoded alone to the clip's stream (frame size, rate, H.264 settings; fitted on the
+    brand's background, its sound or silence), then joined with the clip's video copied
+    (:mod:`aigc_sdk.generators.video.clips`). Subtitles, chapters (the intro opens the first one), the
+    manifest's lower thirds and disclosure times, and the timeline are moved by the intro's length.
+    The rendered clip's own files (MP4, subtitles, sidecar) are replaced by the joined clip's (``clip.mp4``).
+
+    Example:
+        >>> join_brand_clips.__name__  # a clip joined for real: tests/generators/video/test_brand_clips.py
+        'join_brand_clips'
+    """
+    rate = request.sample_rate or 48_000
+    settings = Encoding(width=request.width, height=request.height, fps=request.fps, frames=0,
+                        preset=request.encoding.preset, crf=request.encoding.crf, rate=rate)  # fmt: skip
+    parts = _conformed(brand, settings, workdir)
+    lead = parts["intro"][1] if "intro" in parts else 0.0
+    story = result.video.info.duration if result.video.info is not None else timeline.duration
+    total = round(story + lead + (parts["outro"][1] if "outro" in parts else 0.0), 6)
+    moved = chapters_after_intro(chapters, lead) if lead else chapters
+    done = [{"role": name, "file": str(card.video), "seconds": parts[name][1]} for name, card in brand.clips()]
+    extra = {**result.provenance.extra, "duration": total, "frames": round(total * request.fps), "brand_clips": done}
+    provenance = result.provenance.model_copy(update={"extra": extra})
+    metadata = (("comment", provenance.to_json()),) + ((("title", request.prompt),) if request.prompt else ())
+    chapter_file = None
+    if moved:
+        chapter_file = workdir / "chapters-joined.txt"
+        chapter_file.write_text(chapter_metadata(moved, total), encoding="utf-8")
+    target = workdir / "clip.mp4"
+    order = [*(parts[k][0] for k in ("intro",) if k in parts), result.video.path,
+             *(parts[k][0] for k in ("outro",) if k in parts)]  # fmt: skip
+    joining = dataclasses.replace(settings, metadata=metadata, chapters=str(chapter_file) if chapter_file else None)
+    copied = join_clips(order, target, joining)
+    write_sidecar(target, provenance)
+    for used in (result.video.path, result.subtitles, result.subtitles_vtt, sidecar_path(result.video.path)):
+        if used is not None and used != target:
+            used.unlink(missing_ok=True)  # the story alone: replaced by the joined clip
+    cues = [Cue(text=c.text, start=round(c.start + lead, 6), end=round(c.end + lead, 6)) for c in result.cues]
+    srt, vtt = write_subtitles(cues, target.with_suffix(".srt"), target.with_suffix(".vtt")) if cues else (None, None)
+    return BrandedClip(video=target, srt=srt, vtt=vtt, timeline=_joined(timeline, parts, story, total),
+                       chapters=moved, record=_moved_record(record, lead), provenance=provenance, lead=lead,
+                       copied=copied)  # fmt: skip
+
+
+def _conformed(brand: Brand, settings: Encoding, workdir: Path) -> dict[str, tuple[Path, float]]:
+    """The brand's intro and outro videos re-encoded as the clip is (on its background), with their seconds."""
+    background = brand.theme().background
+    parts: dict[str, tuple[Path, float]] = {}
+    for name, card in brand.clips():
+        if card.video is not None:
+            part = workdir / f"brand-{name}.mp4"
+            parts[name] = (part, conform_clip(card.video, part, settings, background=background))
+    return parts
+
+
+def _joined(timeline: Timeline, parts: dict[str, tuple[Path, float]], story: float, total: float) -> Timeline:
+    """The timeline moved after the intro video, with a segment for each video (its visual: the file)."""
+    lead = parts["intro"][1] if "intro" in parts else 0.0
+    segments = [_shift(s, lead) for s in timeline.segments]
+    for name, (part, seconds) in parts.items():
+        at = 0.0 if name == "intro" else story + lead
+        shown = Visual(path=part, kind="card", motion=Motion.static(), source=f"brand {name} video")
+        segment = TimelineSegment(text=name, start=round(at, 6), end=round(min(at + seconds, total), 6), visual=shown)
+        segments = [segment, *segments] if name == "intro" else [*segments, segment]
+    return Timeline(duration=total, segments=tuple(segments), narration=timeline.narration)
+
+
+def chapters_after_intro(chapters: list[Chapter], lead: float) -> list[Chapter]:
+    """The chapters moved ``lead`` seconds later, the first one from 0 (the intro opens the headline's chapter).
+
+    Example:
+        >>> moved = chapters_after_intro([Chapter(title="A", start=0.0, end=2.0), Chapter(title="B", start=2.0,
+        ...                                                                              end=5.0)], 1.5)
+        >>> [(c.start, c.end) for c in moved]
+        [(0.0, 3.5), (3.5, 6.5)]
+    """
+    moved = [c.model_copy(update={"start": round(c.start + lead, 6), "end": round(c.end + lead, 6)}) for c in chapters]
+    return [moved[0].model_copy(update={"start": 0.0}), *moved[1:]] if moved else moved
+
+
+def _moved_record(record: dict[str, Any], lead: float) -> dict[str, Any]:
+    """The manifest's brand record with the lower thirds' and disclosure's times moved by ``lead``."""
+
+    def moved(entry: dict[str, Any]) -> dict[str, Any]:
+        return entry | {k: round(entry[k] + lead, 3) for k in ("start", "end") if isinstance(entry.get(k), float | int)}
+
+    disclosure = record.get("disclosure")
+    return record | {
+        "lower_thirds": [moved(third) for third in record.get("lower_thirds", [])],
+        "disclosure": moved(disclosure) if isinstance(disclosure, dict) else disclosure,
+    }

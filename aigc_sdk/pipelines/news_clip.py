@@ -47,13 +47,23 @@ from aigc_sdk.generators.text.sources import load_story_data
 from aigc_sdk.generators.text.spoken import spoken_form
 from aigc_sdk.generators.text.template import feed_templates, template_for_feed
 from aigc_sdk.generators.video.brand import Brand, load_brand
+from aigc_sdk.generators.video.captions import caption_band
 from aigc_sdk.media import Image, Video, read_sidecar
 from aigc_sdk.pipelines.base import Pipeline, PipelineEvent, PipelineRun, StepContext, step
-from aigc_sdk.pipelines.branding import BrandVisuals, Captions, brand_visuals, branded_render, event_places
+from aigc_sdk.pipelines.branding import (
+    BrandVisuals,
+    Captions,
+    brand_visuals,
+    branded_render,
+    caption_style,
+    chapters_after_intro,
+    event_places,
+    join_brand_clips,
+)
 from aigc_sdk.pipelines.timeline import Timeline, Visual
 from aigc_sdk.provenance import Provenance, redact
 from aigc_sdk.studio import Studio
-from aigc_sdk.trust.credentials import Ingredient, signs_by_default
+from aigc_sdk.trust.credentials import INGREDIENT_TYPES, Ingredient, signs_by_default
 from aigc_sdk.trust.licenses import data_licences, font_licences, licence_warnings
 from aigc_sdk.trust.publishing import publish
 from aigc_sdk.types import (
@@ -407,6 +417,9 @@ class VisualOptions(FrozenModel):
     field_map: FieldMap = Field(
         default_factory=dict, description="The feed's columns renamed (charts read the fields)."
     )
+    caption_band: float = Field(
+        default=0.0, ge=0.0, le=0.5, description="Share of the height at the bottom cards keep free for captions."
+    )
     seed: int
 
 
@@ -698,8 +711,14 @@ def render(
         timeline, branded, record = branded_render(timeline, visuals.brand or BrandVisuals(), brand, spoken=spoken,
                                                    captions=video.captions, width=video.width, height=video.height,
                                                    workdir=ctx.workdir)  # fmt: skip
-        lead = timeline.slide_durations()[0] if record["intro"] else 0.0
-        chapters = _branded_chapters(chapters, lead, timeline.duration)
+        if record["intro"] == "still":  # the story starts after the intro, which belongs to the headline's chapter
+            chapters = chapters_after_intro(chapters, timeline.slide_durations()[0])
+        if chapters:  # a still outro closes the last chapter
+            chapters[-1] = chapters[-1].model_copy(update={"end": round(timeline.duration, 6)})
+    elif video.captions == "sentence" and (style := caption_style(None, "sentence", video.width, video.height)):
+        branded["subtitle_style"] = style  # 9:16 captions stay out of the platforms' UI bands, brand or not
+    clips = brand is not None and bool(brand.clips())  # intro/outro video files, joined after rendering
+    name = "story.mp4" if clips else "clip.mp4"
     request = timeline.to_video_request(
         width=video.width,
         height=video.height,
@@ -708,10 +727,16 @@ def render(
         chapters=chapters,
         seed=video.seed,
         prompt=script.headline,
-        encoding=VideoEncoding(output=ctx.workdir / "clip.mp4", watermark=None if video.watermark else False),
+        encoding=VideoEncoding(output=ctx.workdir / name, watermark=None if video.watermark else False),
         **({"burn_subtitles": video.subtitles} | branded),
     )
     result: VideoResult = ctx.studio.run(request)
+    if brand is not None and clips and record is not None:
+        joined = join_brand_clips(result, request, brand, timeline=timeline, chapters=chapters, record=record,
+                                  workdir=ctx.workdir)  # fmt: skip
+        provenance = joined.provenance.to_dict()
+        return Render(video=joined.video, srt=joined.srt, vtt=joined.vtt, timeline=joined.timeline,
+                      chapters=joined.chapters, provenance=provenance, brand=joined.record)  # fmt: skip
     return Render(
         video=result.video.path,
         srt=result.subtitles,
@@ -721,24 +746,6 @@ def render(
         provenance=result.provenance.to_dict(),
         brand=record,
     )
-
-
-def _branded_chapters(chapters: list[Chapter], lead: float, total: float) -> list[Chapter]:
-    """The story's chapters in a clip with an intro of ``lead`` seconds and ``total`` seconds in all.
-
-    The intro opens the headline's chapter and the outro closes the last one.
-
-    Example:
-        >>> story = [Chapter(title="Headline", start=0.0, end=4.0), Chapter(title="Then", start=4.0, end=9.0)]
-        >>> [(c.start, c.end) for c in _branded_chapters(story, 2.0, 13.0)]
-        [(0.0, 6.0), (6.0, 13.0)]
-    """
-    moved = [c.model_copy(update={"start": round(c.start + lead, 6), "end": round(c.end + lead, 6)}) for c in chapters]
-    if not moved:
-        return moved
-    moved[0] = moved[0].model_copy(update={"start": 0.0})
-    moved[-1] = moved[-1].model_copy(update={"end": round(total, 6)})
-    return moved
 
 
 # ------------------------------------------------------------------------------------------ the recipe
@@ -818,6 +825,8 @@ def _layout(config: NewsClipConfig, width: int, height: int) -> dict[str, Any]:
     """The options of the stages one aspect makes for itself: its visuals (``look``) and render (``video``)."""
     brand = config.brand_kit
     theme = brand.theme() if brand is not None else config.theme
+    captions = config.caption_mode
+    style = caption_style(brand, captions, width, height) if captions != "off" else None
     look = VisualOptions(
         width=width,
         height=height,
@@ -828,6 +837,7 @@ def _layout(config: NewsClipConfig, width: int, height: int) -> dict[str, Any]:
         video_model=config.video_model,
         feed=config.input if config.kind == "feed" else None,
         field_map=config.field_map,
+        caption_band=caption_band(style, width, height),  # 9:16 captions: the cards' text stays above them
         seed=config.seed,
     )
     video = RenderOptions(
@@ -946,7 +956,8 @@ def _located_features(script: Script, look: VisualOptions) -> list[dict[str, Any
 def _card_for(
     index: int, lines: list[str], script: Script, features: list[dict[str, Any] | None], look: VisualOptions
 ) -> CardSpec:
-    common: dict[str, Any] = {"width": look.width, "height": look.height, "theme": look.theme}
+    common: dict[str, Any] = {"width": look.width, "height": look.height, "theme": look.theme,
+                              "caption_band": look.caption_band}  # fmt: skip
     kicker = script.plan.kicker_for(script.language)
     if index == 0:
         return CardSpec(layout="title", kicker=kicker, title=script.headline, **common)
@@ -1206,8 +1217,8 @@ def _publish_aspect(
     licences = _licences(ingredients)
     parts = _parts(narration, music, visuals, made)
     brand = config.brand_kit
-    if brand is not None:  # the logo is an ingredient of the credentials; fonts (no C2PA type) are in the manifest
-        parts += [Ingredient(path, role) for role, path in brand.assets() if path.suffix.lower() in (".png",)]
+    if brand is not None:  # logo and intro/outro videos are ingredients of the credentials; fonts are in the manifest
+        parts += [Ingredient(path, role) for role, path in brand.assets() if path.suffix.lower() in INGREDIENT_TYPES]
     # Tagged and signed (with its ingredients) under a temporary name, renamed last: the output is the finished
     # clip or whatever was there before.
     video = publish(

@@ -245,13 +245,15 @@ def _clips_router(
             shutil.rmtree(folder, ignore_errors=True)
         return await asyncio.to_thread(view, job)
 
+    # Reads are async: a quick SQLite read on the event loop, no hop through the thread pool (whose threads compete
+    # for the GIL with the workers), so status polls stay fast while clips render.
     @router.get("", response_model=list[ClipView])
-    def listing(status: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[ClipView]:
+    async def listing(status: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[ClipView]:
         """The jobs, newest first; ``?status=review`` keeps one state."""
         return [view(job) for job in store.jobs(status, limit=max(1, min(limit, 1000)))]
 
     @router.get("/{job_id}", response_model=ClipView)
-    def status(job_id: str) -> ClipView:
+    async def status(job_id: str) -> ClipView:
         """A job's status, per-stage progress, files, error and publication."""
         return view(store.get(job_id))
 

@@ -210,6 +210,10 @@ class CardSpec(FrozenModel):
     )  # fmt: skip
     source: str | None = Field(default=None, max_length=200, description="Credit line at the bottom.")
     theme: Theme = Field(default_factory=Theme)
+    caption_band: float = Field(
+        default=0.0, ge=0.0, le=0.5,
+        description="Share of the height at the bottom kept free of text: where a video burns in its captions.",
+    )  # fmt: skip
 
     @model_validator(mode="after")
     def _needs(self) -> Self:
@@ -360,7 +364,7 @@ class _Canvas:
             math.ceil(self.w * m),
             math.ceil(self.h * m),
             math.floor(self.w * (1 - m)),
-            math.floor(self.h * (1 - m)),
+            math.floor(self.h * (1 - max(m, spec.caption_band))),
         )
         self.image: PIL.Image.Image = (
             pil_image.new("RGBA", (self.w, self.h), (0, 0, 0, 0))

@@ -7,6 +7,10 @@ logo or font, a colour that is not ``#RRGGBB`` is an :class:`~aigc_sdk.errors.In
 naming the file and the field. Brand fonts are checked for the glyphs of the script's language
 (fontTools cmaps): a font that cannot draw the story is refused up front, not discovered on a card.
 
+An intro or outro is a still with text or a short video file (``[intro] video = "intro.mp4"``), probed
+when the brand loads; the video is joined to the rendered clip (see
+:func:`~aigc_sdk.pipelines.branding.join_brand_clips`).
+
 With no brand file the built-in theme is the brand (:data:`DEFAULT_BRAND`): today's look, no lower
 thirds, no disclosure.
 
@@ -31,14 +35,15 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import Field, FilePath, field_validator
+from pydantic import Field, FilePath, field_validator, model_validator
 
 from aigc_sdk._internal.fonts import FontInfo, read_font
 from aigc_sdk._internal.languages import primary_language
 from aigc_sdk._internal.model import FrozenModel
-from aigc_sdk.errors import InvalidRequestError
+from aigc_sdk._internal.probe import probe_media
+from aigc_sdk.errors import InvalidRequestError, MediaError
 from aigc_sdk.generators.image.cards import THEMES, Theme
 
 __all__ = [
@@ -55,6 +60,9 @@ __all__ = [
 ]
 
 Corner = Literal["top-left", "top-right", "bottom-left", "bottom-right"]
+#: Video files an intro or outro may be, and their longest length in seconds.
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm")
+MAX_CLIP_SECONDS = 15.0
 _HEX6 = r"^#[0-9A-Fa-f]{6}$"
 _HEX8 = r"^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$"
 #: Characters a brand font must have for a script in each language (the Latin probe covers the rest).
@@ -148,16 +156,52 @@ class BrandLogo(FrozenModel):
 
 
 class BrandCard(FrozenModel):
-    """An intro or outro: a still in the brand's colours with a title (and a line under it), shown for seconds.
+    """An intro or outro: a still in the brand's colours with a title (and a line under it), or a short video file.
+
+    A video (MP4, MOV, M4V, MKV or WebM, up to :data:`MAX_CLIP_SECONDS`) plays at its own length, fitted
+    to the clip's frame, with its own sound (or silence); it is checked readable when the brand is loaded.
 
     Example:
         >>> BrandCard(title="City Desk").seconds
         2.0
+        >>> try:
+        ...     BrandCard(subtitle="Local news")
+        ... except ValueError as e:
+        ...     "title (a still) or a video" in str(e)
+        True
     """
 
-    title: str = Field(min_length=1, max_length=120)
+    title: str | None = Field(default=None, min_length=1, max_length=120, description="The still's title.")
     subtitle: str | None = Field(default=None, max_length=200)
-    seconds: float = Field(default=2.0, ge=0.5, le=10.0)
+    seconds: float = Field(default=2.0, ge=0.5, le=10.0, description="How long the still shows.")
+    video: FilePath | None = Field(default=None, description="A short video file instead of the still.")
+
+    @field_validator("video")
+    @classmethod
+    def _readable(cls, path: Path | None) -> Path | None:
+        if path is None:
+            return None
+        if path.suffix.lower() not in VIDEO_SUFFIXES:
+            raise ValueError(f"{path.name} is not a video file ({', '.join(VIDEO_SUFFIXES)})")
+        try:
+            probe = probe_media(path, need="video")
+        except MediaError as exc:
+            raise ValueError(f"{path.name} is not a readable video file ({exc.hint or exc.message})") from exc
+        if not 0.0 < probe.duration <= MAX_CLIP_SECONDS:
+            raise ValueError(f"{path.name} lasts {probe.duration:g} s: an intro or outro video is at most "
+                             f"{MAX_CLIP_SECONDS:g} s")  # fmt: skip
+        return path
+
+    @model_validator(mode="after")
+    def _still_or_video(self) -> Self:
+        if self.video is None and self.title is None:
+            raise ValueError("title: give a title (a still) or a video file")
+        if self.video is not None:
+            still = [name for name in ("title", "subtitle", "seconds") if name in self.model_fields_set]
+            if still:
+                raise ValueError(f"{', '.join(still)} and video: a still or a video, not both (a video plays "
+                                 "at its own length)")  # fmt: skip
+        return self
 
 
 class LowerThirdStyle(FrozenModel):
@@ -288,7 +332,18 @@ class Brand(FrozenModel):
             []
         """
         found = [("brand logo", self.logo.file)] if self.logo is not None else []
+        found += [(f"brand {name}", card.video) for name, card in self.clips() if card.video is not None]
         return found + [("brand font", path) for path in self.fonts.files]
+
+    def clips(self) -> list[tuple[Literal["intro", "outro"], BrandCard]]:
+        """The intro and outro that are video files (not stills), with their role.
+
+        Example:
+            >>> Brand(intro=BrandCard(title="Desk")).clips()
+            []
+        """
+        cards: list[tuple[Literal["intro", "outro"], BrandCard | None]] = [("intro", self.intro), ("outro", self.outro)]
+        return [(name, card) for name, card in cards if card is not None and card.video is not None]
 
     def record(self) -> dict[str, Any]:
         """What the manifest records about the brand: its name, file, assets (with sha256) and disclosure.
@@ -316,7 +371,7 @@ class Brand(FrozenModel):
 DEFAULT_BRAND = Brand()
 
 #: Fields holding paths, resolved relative to the brand file.
-_PATH_FIELDS = (("logo", "file"), ("fonts", "files"))
+_PATH_FIELDS = (("logo", "file"), ("fonts", "files"), ("intro", "video"), ("outro", "video"))
 
 
 def load_brand(path: str | Path) -> Brand:

@@ -7,7 +7,7 @@ with every glyph of the cue, in bold; lines are balanced so two-line cues have e
 Word captions: when the style has a ``highlight`` colour and the request carries the narration's word
 timings (``VideoRequest.words``), each cue is drawn once per word with that word in the highlight colour,
 and the playlist switches pictures at the word timings (the concat demuxer's times are exact, so the
-highlight moves on the frame nearest each word's start). In portrait frames a style with ``safe_zone``
+highlight moves on the frame nearest each word's start). In vertical (9:16) frames a style with ``safe_zone``
 keeps the band out of the short-video platforms' UI (the top 12 % and the bottom 20 % of the frame).
 """
 
@@ -28,7 +28,17 @@ if TYPE_CHECKING:
     import PIL.Image
     import PIL.ImageFont
 
-__all__ = ["SAFE_BOTTOM", "SAFE_TOP", "SUBTITLE_FONTS", "caption_area", "caption_top", "subtitle_band", "word_spans"]
+__all__ = [
+    "SAFE_BOTTOM",
+    "SAFE_TOP",
+    "SUBTITLE_FONTS",
+    "caption_area",
+    "caption_band",
+    "caption_top",
+    "is_vertical",
+    "subtitle_band",
+    "word_spans",
+]
 
 #: Families tried first for subtitles, in order (then any installed family that covers the cue).
 SUBTITLE_FONTS = ("DejaVu Sans", "Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Sans CJK KR")
@@ -61,6 +71,19 @@ def _face_for(text: str, style: SubtitleStyle, book: FontBook) -> FontFace:
     return face
 
 
+def is_vertical(width: int, height: int) -> bool:
+    """Whether a frame is a full-screen vertical video (9:16), over whose top and bottom the platforms lay their UI.
+
+    Shorts, Reels and TikTok draw buttons and text over such a video; a 4:5 or square post is shown whole,
+    with the UI around it.
+
+    Example:
+        >>> is_vertical(720, 1280), is_vertical(720, 900), is_vertical(720, 720), is_vertical(1280, 720)
+        (True, False, False, False)
+    """
+    return height >= width * 1.5
+
+
 def caption_area(style: SubtitleStyle, width: int, height: int) -> tuple[int, int]:
     """The rows ``(top, bottom)`` the caption band may use: inside the margins, and the UI bands when asked.
 
@@ -74,7 +97,7 @@ def caption_area(style: SubtitleStyle, width: int, height: int) -> tuple[int, in
     """
     margin_y = round(style.margin * height)
     top, bottom = margin_y, height - margin_y
-    if style.safe_zone and height > width * 1.2:
+    if style.safe_zone and is_vertical(width, height):
         top, bottom = max(top, round(SAFE_TOP * height)), min(bottom, round((1 - SAFE_BOTTOM) * height))
     return top, bottom
 
@@ -90,6 +113,24 @@ def caption_top(style: SubtitleStyle, width: int, height: int) -> int:
     band = style.max_lines * math.ceil(base * 1.25) + 2 * round(base * 0.25)
     top, bottom = caption_area(style, width, height)
     return max(top, bottom - _even(band + 1))
+
+
+def caption_band(style: SubtitleStyle | None, width: int, height: int) -> float:
+    """The share of a vertical frame's height, from the bottom, that pictures keep free for the captions.
+
+    The captions' highest reach (:func:`caption_top`) and a small gap, when the style keeps them in the
+    platforms' safe zone of a vertical (9:16) frame; 0 otherwise (other frames' captions lie over the
+    pictures' bottom margin, as they always did; no captions, nothing to keep free).
+
+    Example:
+        >>> caption_band(SubtitleStyle(safe_zone=True), 720, 1280)
+        0.3141
+        >>> caption_band(SubtitleStyle(safe_zone=True), 1280, 720), caption_band(None, 720, 1280)
+        (0.0, 0.0)
+    """
+    if style is None or not style.safe_zone or not is_vertical(width, height):
+        return 0.0
+    return round(1.0 - (caption_top(style, width, height) - round(0.02 * height)) / height, 4)
 
 
 def word_spans(cue: Cue, words: tuple[Word, ...]) -> list[Word]:

@@ -12,7 +12,10 @@ reads a file or runs ffmpeg, so each can be checked alone on small inputs. The s
    and ducked under the voice (``sidechaincompress``), limited;
 4. :func:`ffmpeg_commands`: one ffmpeg command, or a producer of raw frames plus an encoder when
    frames are marked with the invisible watermark in between; chapter marks (:func:`chapter_metadata`,
-   an FFMETADATA file) are muxed in as the MP4's chapters.
+   an FFMETADATA file) are muxed in as the MP4's chapters;
+5. :func:`conform_command` and :func:`join_command`: a short video file re-encoded to the slideshow's stream,
+   and the parts joined by the concat demuxer with the video copied (a brand's intro and outro, run by
+   :mod:`aigc_sdk.generators.video.clips`).
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ __all__ = [
     "SlideTiming",
     "audio_mix",
     "chapter_metadata",
+    "conform_command",
     "ffmpeg_commands",
+    "join_command",
     "slide_timing",
     "timed_overlay",
     "video_graph",
@@ -405,12 +410,11 @@ def ffmpeg_commands(
         >>> producer[-1], command[command.index("-map") + 1]
         ('-', '0:v')
     """
-    base = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+    base = _base(ffmpeg)
     e = encoding
-    encode = ["-c:v", "libx264", "-preset", e.preset, "-crf", str(e.crf), "-pix_fmt", "yuv420p"]
-    encode += ["-r", str(e.fps), "-frames:v", str(e.frames), "-movflags", "+faststart"]
+    encode = [*_h264(e), "-frames:v", str(e.frames), "-movflags", "+faststart"]
     if audio.output is not None:
-        encode += ["-map", f"[{audio.output}]", "-c:a", "aac", "-b:a", "160k", "-ar", str(e.rate)]
+        encode += ["-map", f"[{audio.output}]", *_aac(e)]
     if e.threads:
         encode += ["-threads", str(e.threads)]
     chapters: list[str] = []
@@ -430,6 +434,82 @@ def ffmpeg_commands(
     raw = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{e.width}x{e.height}", "-r", str(e.fps), "-i", "-"]
     mix = ["-filter_complex", audio.text] if audio.chains else []
     return [*base, *raw, *audio.inputs, *chapters, *mix, "-map", "0:v", *encode], producer
+
+
+def _base(ffmpeg: str) -> list[str]:
+    return [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+
+
+def _h264(e: Encoding) -> list[str]:
+    """The video encoder's settings: every clip made with the same ones has the same H.264 stream parameters."""
+    return ["-c:v", "libx264", "-preset", e.preset, "-crf", str(e.crf), "-pix_fmt", "yuv420p", "-r", str(e.fps)]
+
+
+def _aac(e: Encoding) -> list[str]:
+    return ["-c:a", "aac", "-b:a", "160k", "-ar", str(e.rate)]
+
+
+def conform_command(ffmpeg: str, source: str, encoding: Encoding, *, has_audio: bool, background: str) -> list[str]:
+    """Re-encode a video file as a slideshow's stream (output file still to append), ``encoding.frames`` long.
+
+    The picture is fitted inside the frame and padded with ``background``, at the frame rate (its last
+    frame held when the file runs short), untagged 4:2:0 like the slideshow's; the sound is its own
+    (padded or cut to the length) or silence, stereo at the rate. Encoded with the slideshow's H.264
+    settings, so the concat demuxer can join the two without re-encoding either (see :func:`join_command`).
+
+    Example:
+        >>> enc = Encoding(width=320, height=180, fps=25, frames=50, preset="veryfast", crf=23, rate=48000)
+        >>> cmd = conform_command("ffmpeg", "intro.mp4", enc, has_audio=False, background="#101820")
+        >>> cmd[cmd.index("-f") + 1:cmd.index("-f") + 6]
+        ['lavfi', '-t', '2.000000', '-i', 'anullsrc=r=48000:cl=stereo']
+        >>> graph = cmd[cmd.index("-filter_complex") + 1]
+        >>> "pad=320:180:(ow-iw)/2:(oh-ih)/2:color=0x101820" in graph, "trim=end_frame=50" in graph
+        (True, True)
+    """
+    e = encoding
+    seconds = f"{e.frames / e.fps:.6f}"
+    fmt = f"aresample={e.rate},aformat=sample_fmts=fltp:channel_layouts=stereo"
+    video = (
+        f"[0:v]scale={e.width}:{e.height}:force_original_aspect_ratio=decrease:force_divisible_by=2,"
+        f"pad={e.width}:{e.height}:(ow-iw)/2:(oh-ih)/2:color=0x{background.lstrip('#')[:6]},setsar=1,"
+        f"fps={e.fps},tpad=stop_mode=clone:stop_duration=1,trim=end_frame={e.frames},setpts=PTS-STARTPTS,"
+        "format=yuv420p,setparams=range=unknown:color_primaries=unknown:color_trc=unknown:colorspace=unknown[v]"
+    )
+    silence = [] if has_audio else ["-f", "lavfi", "-t", seconds, "-i", f"anullsrc=r={e.rate}:cl=stereo"]
+    sound = f"[{0 if has_audio else 1}:a]{fmt},apad,atrim=end={seconds},asetpts=PTS-STARTPTS[a]"
+    return [*_base(ffmpeg), "-i", source, *silence, "-filter_complex", f"{video};{sound}", "-map", "[v]",
+            "-map", "[a]", *_h264(e), "-frames:v", str(e.frames), *_aac(e), "-movflags", "+faststart"]  # fmt: skip
+
+
+def join_command(ffmpeg: str, playlist: str, parts: Sequence[str], encoding: Encoding, *, copy: bool) -> list[str]:
+    """Join ``parts`` (listed in that order in the ffconcat ``playlist``): output file still to append.
+
+    The video streams go through the concat demuxer, copied when they are identical (``copy``; else
+    encoded once more); the sound of each part is decoded on its own and joined, then encoded once
+    (copied AAC would overlap at each join by the encoder's priming samples). Chapters
+    (``encoding.chapters``) and tags (``encoding.metadata``) are the joined file's own.
+
+    Example:
+        >>> enc = Encoding(width=16, height=16, fps=10, frames=0, preset="veryfast", crf=23, rate=48000)
+        >>> cmd = join_command("ffmpeg", "parts.ffconcat", ["intro.mp4", "story.mp4"], enc, copy=True)
+        >>> cmd[cmd.index("-filter_complex") + 1], cmd[cmd.index("-c:v") + 1]
+        ('[1:a][2:a]concat=n=2:v=0:a=1[aout]', 'copy')
+    """
+    e = encoding
+    # timestamps as the parts have them: else the demuxer's start (the first part's AAC priming, before 0) moves
+    # the video a little after the sound, and players show a frame twice
+    inputs = ["-copyts", "-f", "concat", "-safe", "0", "-i", playlist]
+    for part in parts:
+        inputs += ["-i", part]
+    chapters = ["-map_chapters", "-1"]
+    if e.chapters is not None:
+        inputs += ["-f", "ffmetadata", "-i", e.chapters]
+        chapters = ["-map_chapters", str(len(parts) + 1)]
+    sound = "".join(f"[{i}:a]" for i in range(1, len(parts) + 1)) + f"concat=n={len(parts)}:v=0:a=1[aout]"
+    video = ["-c:v", "copy"] if copy else _h264(e)
+    tags = [arg for key, value in e.metadata for arg in ("-metadata", f"{key}={value}")]
+    return [*_base(ffmpeg), *inputs, "-filter_complex", sound, "-map", "0:v", "-map", "[aout]", *video, *_aac(e),
+            *chapters, *tags, "-movflags", "+faststart"]  # fmt: skip
 
 
 def chapter_metadata(chapters: Sequence[Chapter], total: float) -> str:

@@ -12,8 +12,10 @@ from aigc_sdk._internal.fonts import font_files, read_font
 from aigc_sdk.errors import InvalidRequestError
 from aigc_sdk.generators.image.cards import CardRenderer, CardSpec
 from aigc_sdk.generators.video.brand import DEFAULT_BRAND, Brand, load_brand
-from aigc_sdk.media import Image
-from aigc_sdk.pipelines.news_clip import NewsClipConfig
+from aigc_sdk.media import Image, read_sidecar
+from aigc_sdk.pipelines.base import Pipeline
+from aigc_sdk.pipelines.news_clip import NewsClipConfig, Script, VisualOptions, visuals
+from aigc_sdk.types import StoryPlan
 from tests.support import require_module
 
 require_module("fontTools", reason="needs the image extra")
@@ -125,9 +127,29 @@ def test_brand_fonts_lacking_the_script_are_refused_before_rendering(brand_dir: 
 
 def test_a_bad_brand_fails_the_clip_config_before_any_work(brand_dir: Path, tmp_path: Path) -> None:
     (brand_dir / "bad.toml").write_text('[logo]\nfile = "gone.png"\n', encoding="utf-8")
-    with pytest.raises(InvalidRequestError, match=r"bad\.toml: logo\.file"):
+    with pytest.raises(InvalidRequestError) as direct:
+        load_brand(brand_dir / "bad.toml")
+    with pytest.raises(InvalidRequestError, match=r"bad\.toml: logo\.file") as caught:
         NewsClipConfig(input=ROOT / "examples/data/article_en.md", output=tmp_path / "o" / "c.mp4",
                        brand=brand_dir / "bad.toml")  # fmt: skip
+    # the brand's own error surfaces whole: its message (file and field) and its hint
+    assert direct.value.message in caught.value.message and caught.value.hint == direct.value.hint
+    assert direct.value.hint is not None and "relative to the brand file" in direct.value.hint
+    assert not (tmp_path / "o").exists()
+    # and so does the CLI (bad input: exit 2), and a font check's hint
+    from typer.testing import CliRunner
+
+    from aigc_sdk.cli import app
+
+    article = str(ROOT / "examples/data/article_en.md")
+    result = CliRunner().invoke(app, ["news-clip", article, "--brand", str(brand_dir / "bad.toml"), "-o",
+                                      str(tmp_path / "o" / "c.mp4")])  # fmt: skip
+    shown = " ".join(result.output.split())  # rich wraps long lines
+    assert result.exit_code == 2 and "bad.toml: logo.file" in shown and "relative to the brand file" in shown
+    with pytest.raises(InvalidRequestError) as fonts:
+        NewsClipConfig(input=ROOT / "examples/data/article_zh.md", output=tmp_path / "o" / "c.mp4", language="zh",
+                       brand=brand_dir / "brand.toml")  # fmt: skip
+    assert fonts.value.hint is not None and "covers the script's language" in fonts.value.hint
     assert not (tmp_path / "o").exists()
 
 
@@ -172,3 +194,50 @@ def test_brand_assets_are_recorded_with_hashes(brand_dir: Path) -> None:
 
 def test_a_brand_without_fonts_checks_nothing() -> None:
     Brand().check_language("ja")  # the installed fonts (Noto CJK) draw it, as without a brand
+
+
+def _coloured_logo(path: Path, channel: int) -> None:
+    logo = np.zeros((60, 120, 4), np.uint8)
+    logo[..., channel] = 255
+    logo[..., 3] = 255
+    Image.from_array(logo).save(path)
+
+
+def _pure(picture: np.ndarray, channel: int) -> int:
+    """Pixels of one pure primary colour (the logos are pure green or pure red)."""
+    others = [c for c in range(3) if c != channel]
+    return int(((picture[..., channel] > 240) & (picture[..., others[0]] < 15) & (picture[..., others[1]] < 15)).sum())
+
+
+def test_replacing_a_brand_asset_under_the_same_path_remakes_the_visuals(brand_dir: Path, tmp_path: Path) -> None:
+    """The stage cache counts the brand's assets by their bytes, and no in-process font cache keeps an old file."""
+    script = Script(headline="Council approves park", sentences=["The plan adds a wetland boardwalk."],
+                    language="en", template=None, plan=StoryPlan(), provenance={})  # fmt: skip
+    pipe = Pipeline("brand-assets", [visuals], cache_dir=tmp_path / "cache")
+
+    def run() -> tuple[bool, np.ndarray, set[str]]:
+        brand = load_brand(brand_dir / "brand.toml")  # the same path each time
+        look = VisualOptions(width=W, height=H, theme=brand.theme(), brand=brand, seed=0)
+        made = pipe.run({"script": script, "look": look})
+        title = made[visuals].items[0].path
+        record = read_sidecar(title)
+        assert record is not None
+        families = {font["family"] for font in record.extra["fonts"]}
+        return "visuals" in made.cached, np.asarray(Image.load(title).pil), families
+
+    cached, first, serif = run()
+    assert not cached and _pure(first, 1) > 100 and _pure(first, 0) == 0  # the green logo
+    assert run()[0]  # nothing changed: reused
+    _coloured_logo(brand_dir / "logo.png", 0)  # a red logo, same file name
+    cached, second, families = run()
+    assert not cached and _pure(second, 0) > 100 and _pure(second, 1) == 0
+    assert families == serif
+    # another family's files under the brand's font file names
+    mono = [p for p in font_files() if any(f.family == "DejaVu Sans Mono" for f in read_font(p))]
+    if not mono:
+        pytest.skip("DejaVu Sans Mono is not installed")
+    regular = min(mono, key=lambda p: ("bold" in p.stem.lower(), "oblique" in p.stem.lower(), p.name))
+    for font in load_brand(brand_dir / "brand.toml").fonts.files:
+        shutil.copy(regular, font)
+    cached, _, families = run()
+    assert not cached and families == {"DejaVu Sans Mono"}

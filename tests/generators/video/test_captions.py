@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from aigc_sdk._internal.ffmpeg import require_ffmpeg
-from aigc_sdk.generators.video.captions import SAFE_BOTTOM, caption_area, subtitle_band
+from aigc_sdk.generators.image.cards import CardRenderer, CardSpec
+from aigc_sdk.generators.video.captions import SAFE_BOTTOM, caption_area, caption_band, caption_top, subtitle_band
 from aigc_sdk.generators.video.slideshow import SlideshowVideoGenerator
 from aigc_sdk.media import Image
 from aigc_sdk.pipelines.branding import caption_style, word_timed
@@ -107,7 +108,9 @@ def test_portrait_captions_stay_out_of_the_platform_ui() -> None:
     assert caption_area(SubtitleStyle(), 1080, 1920)[1] > bottom  # today's default is unchanged
     style = caption_style(None, "words", 720, 1280)
     assert style is not None and style.safe_zone and style.highlight is not None
-    assert caption_style(None, "sentence", 720, 1280) is None  # no brand, sentence captions: as before
+    plain = caption_style(None, "sentence", 720, 1280)  # no brand, sentence captions: the safe zone all the same
+    assert plain is not None and plain.safe_zone and plain.highlight is None and plain.font is None
+    assert caption_style(None, "sentence", 1280, 720) is None  # landscape: the slideshow's default
 
 
 def test_portrait_band_is_drawn_above_the_bottom_ui_band(tmp_path: Path) -> None:
@@ -119,3 +122,21 @@ def test_portrait_band_is_drawn_above_the_bottom_ui_band(tmp_path: Path) -> None
     band_height = Image.load(tmp_path / "cue0.png").size[1]
     assert band_y + band_height <= round((1 - SAFE_BOTTOM) * 640)
     assert playlist.is_file()
+
+
+@pytest.mark.parametrize("layout", ["title", "body", "quote"])
+def test_portrait_cards_keep_their_text_above_the_captions(layout: str) -> None:
+    require_module("fontTools", reason="needs the image extra")
+    style = caption_style(None, "sentence", 720, 1280)  # every portrait clip's captions: in the safe zone
+    band = caption_band(style, 720, 1280)
+    assert style is not None and 1 - band < caption_top(style, 720, 1280) / 1280 < 1 - SAFE_BOTTOM
+    assert caption_band(caption_style(None, "sentence", 1280, 720), 1280, 720) == 0.0  # landscape: as before
+    assert caption_band(caption_style(None, "sentence", 720, 900), 720, 900) == 0.0  # 4:5: a post shown whole
+    text = "The plan adds a wetland boardwalk, two playing fields and a path along the river. " * 3
+    fields = {"title": {"title": "Council approves park", "subtitle": text}, "body": {"title": "Park", "body": text},
+              "quote": {"quote": text, "attribution": "Ana Ruiz"}}[layout]  # fmt: skip
+    card = CardRenderer().compose(CardSpec(layout=layout, width=720, height=1280, caption_band=band, **fields))
+    lowest = max(box.box[3] for box in card.boxes)
+    assert lowest <= (1 - band) * 1280 and card.safe_area[3] == int((1 - band) * 1280)
+    free = CardRenderer().compose(CardSpec(layout=layout, width=720, height=1280, **fields))
+    assert max(box.box[3] for box in free.boxes) > lowest  # without the band the text runs lower
