@@ -3,8 +3,11 @@
 * ``serve``: a fresh ``aigc serve --concurrency 2`` (fresh data folder) gets all N jobs at once; from the first
   submission to the last job in ``review`` (the server's own timestamp). Meanwhile a client polls
   ``GET /v1/clips/{id}`` (each unfinished job about twice a second) and the server's process tree's RSS is sampled.
-* ``sequential``: the same N clips made one after another by ``news_clip()`` in one fresh process, one Studio,
-  a fresh stage cache; model loads included on both sides, imports on neither.
+* ``sequential``: the same N clips made one after another by ``news_clip()`` in one fresh process, a fresh stage
+  cache, each call as a script makes it (``news_clip(config)``: its own Studio, so its models load per clip) —
+  the baseline the goal is set against; model loads included on both sides, imports on neither.
+* ``shared``: the same, with one Studio passed to every call (models load once): the best a single process does
+  without a server, reported as ``serve_vs_shared_studio``.
 
 The jobs are ``examples/data/article_en.md`` with seeds 1..N: the seed is part of every stage's cache key (the
 script's options hold it, and each later stage's key covers its inputs), so no job reuses another's stage;
@@ -46,13 +49,15 @@ from aigc_sdk.pipelines.news_clip import NewsClipConfig, news_clip
 article, folder, jobs, duration, aspect, music = sys.argv[1:7]
 folder, stages = Path(folder), {}
 started = time.perf_counter()
-with Studio() as studio:
-    for seed in range(1, int(jobs) + 1):
-        config = NewsClipConfig(input=article, output=folder / f"clip-{seed}.mp4", cache_dir=folder / "cache",
-                                aspect=aspect, target_seconds=float(duration), music=music == "on", seed=seed)
-        clip = news_clip(config, studio=studio)
-        for stage, seconds in clip.seconds.items():
-            stages[stage] = stages.get(stage, 0.0) + seconds
+shared = Studio() if sys.argv[7] == "shared" else None
+for seed in range(1, int(jobs) + 1):
+    config = NewsClipConfig(input=article, output=folder / f"clip-{seed}.mp4", cache_dir=folder / "cache",
+                            aspect=aspect, target_seconds=float(duration), music=music == "on", seed=seed)
+    clip = news_clip(config, studio=shared)
+    for stage, seconds in clip.seconds.items():
+        stages[stage] = stages.get(stage, 0.0) + seconds
+if shared is not None:
+    shared.close()
 print(json.dumps({"wall_s": time.perf_counter() - started, "stages": stages}))
 """
 
@@ -69,7 +74,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
         served = run_server(args, Path(tmp) / "serve")
-        sequential = run_sequential(args, Path(tmp) / "sequential")
+        sequential = run_sequential(args, Path(tmp) / "sequential", shared=False)
+        shared = run_sequential(args, Path(tmp) / "shared", shared=True)
     for stage in sorted(set(served["stages"]) | set(sequential["stages"])):
         print(f"stage_{stage}_s: serve {served['stages'].get(stage, 0.0):.2f} "
               f"sequential {sequential['stages'].get(stage, 0.0):.2f}")  # fmt: skip
@@ -78,7 +84,9 @@ def main() -> None:
     print(f"concurrency: {args.concurrency}")
     print(f"serve_s: {served['wall_s']:.2f}")
     print(f"sequential_s: {sequential['wall_s']:.2f}")
+    print(f"shared_studio_s: {shared['wall_s']:.2f}")
     print(f"serve_vs_sequential: {sequential['wall_s'] / served['wall_s']:.3f}")
+    print(f"serve_vs_shared_studio: {shared['wall_s'] / served['wall_s']:.3f}")
     print(f"jobs_lost: {served['lost']}")
     print(f"serve_stages_cached: {served['cached']}")
     print(f"api_requests: {len(served['latencies'])}")
@@ -166,12 +174,12 @@ def drive(http: httpx.Client, args: argparse.Namespace) -> dict[str, Any]:
             "cached": cached}  # fmt: skip
 
 
-def run_sequential(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
-    """The same N clips one after another in one fresh process: its wall seconds and stage seconds."""
+def run_sequential(args: argparse.Namespace, folder: Path, *, shared: bool) -> dict[str, Any]:
+    """The same N clips one after another in one fresh process (one Studio when ``shared``): wall and stage seconds."""
     folder.mkdir(parents=True)
     done = subprocess.run(
         [sys.executable, "-c", SEQUENTIAL, str(ARTICLE), str(folder), str(args.jobs), str(args.duration),
-         args.aspect, "on" if args.music else "off"],
+         args.aspect, "on" if args.music else "off", "shared" if shared else "own"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
