@@ -165,7 +165,7 @@ class CardSpec(FrozenModel):
     ``title`` → title (+ subtitle); ``body`` → title + body; ``bullets`` → title + bullets;
     ``quote`` → quote (+ attribution); ``number`` → value (+ label, delta, unit); ``lower-third`` → title
     (+ subtitle), drawn on a transparent canvas; ``location`` → lat + lon (+ title/place, body) beside a
-    locator map (:mod:`aigc_sdk.generators.image.maps`: ``magnitude`` sizes its marker and view,
+    locator map (``aigc_sdk.generators.image.maps``: ``magnitude`` sizes its marker and view,
     ``span_km`` sets the view, ``language`` its place names and scale unit). Every layout
     but ``lower-third`` also draws ``kicker`` and ``source``. A field the layout does not draw is an error.
 
