@@ -272,6 +272,9 @@ class JobStore:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(_SCHEMA)
+        columns = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
+        if "attempt" not in columns:  # a store the first server release made: its jobs were never claimed twice
+            db.execute("ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0")
         return db
 
     def open(self) -> None:

@@ -261,3 +261,26 @@ def test_a_stop_that_times_out_requeues_the_job_and_its_worker_never_moves_it(
     assert "re-queued" in caplog.text and "not moved to queued" in caplog.text  # by the stop, not by its worker
     runner.studio.close()  # the stop left it open while the worker still ran
     store.close()
+
+
+def test_a_store_made_before_claims_is_upgraded_in_place(tmp_path: Path) -> None:
+    """A jobs.sqlite from the first server release (no ``attempt`` column) opens, keeps its jobs, and claims them."""
+    import sqlite3
+
+    from aigc_sdk.server.store import JobStore
+
+    path = tmp_path / "jobs.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE jobs (id TEXT PRIMARY KEY, status TEXT NOT NULL, options TEXT NOT NULL, idempotency_key TEXT "
+        "UNIQUE, created REAL NOT NULL, updated REAL NOT NULL, progress TEXT NOT NULL DEFAULT '{}', error TEXT, "
+        "files TEXT NOT NULL DEFAULT '[]', reason TEXT);"
+        "INSERT INTO jobs (id, status, options, created, updated) VALUES ('old', 'queued', '{}', 1.0, 1.0);"
+    )
+    old.commit()
+    old.close()
+    store = JobStore(path)
+    assert store.get("old").attempt == 0
+    claimed = store.claim_next()
+    assert claimed is not None and claimed.id == "old" and claimed.attempt == 1
+    store.close()
