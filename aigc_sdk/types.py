@@ -444,6 +444,12 @@ class TimedOverlay(FrozenModel):
         return self
 
 
+def _check_container(output: Path | None) -> None:
+    """An MP4 is written as ``.mp4`` or ``.mov``; anything else is refused before rendering."""
+    if output is not None and output.suffix.lower() not in (".mp4", ".mov"):
+        raise ValueError(f"output must be an .mp4 or .mov file, got {output.name!r}")
+
+
 class VideoEncoding(FrozenModel):
     """How a video is encoded and where it is written: x264 settings, invisible watermark, output file.
 
@@ -473,8 +479,7 @@ class VideoEncoding(FrozenModel):
 
     @model_validator(mode="after")
     def _container(self) -> Self:
-        if self.output is not None and self.output.suffix.lower() not in (".mp4", ".mov"):
-            raise ValueError(f"output must be an .mp4 or .mov file, got {self.output.name!r}")
+        _check_container(self.output)
         return self
 
 
@@ -722,8 +727,7 @@ class VideoGenerationRequest(Request):
 
     @model_validator(mode="after")
     def _container(self) -> Self:
-        if self.output is not None and self.output.suffix.lower() not in (".mp4", ".mov"):
-            raise ValueError(f"output must be an .mp4 or .mov file, got {self.output.name!r}")
+        _check_container(self.output)
         return self
 
 

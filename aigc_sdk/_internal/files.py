@@ -13,6 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from aigc_sdk._internal.settings import Settings
+from aigc_sdk.errors import MediaError
+
 
 @functools.cache
 def _file_mode() -> int:
@@ -130,3 +133,29 @@ def atomic_copy(source: str | os.PathLike[str], target: str | os.PathLike[str]) 
     with atomic_path(target) as tmp:
         shutil.copyfile(source, tmp)
     return Path(target)
+
+
+def render_target(output: Path | None) -> Path:
+    """Where a renderer writes its MP4: ``output``, or a fresh name in the cache's ``renders`` folder; folder made.
+
+    Raises:
+        MediaError: The folder cannot be made, or is not writable.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> render_target(folder / "new" / "clip.mp4").parent.is_dir()
+        True
+    """
+    target = (
+        output.expanduser().absolute()
+        if output is not None
+        else (Settings.from_env().cache_dir / "renders" / f"{uuid.uuid4().hex}.mp4")
+    )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MediaError(f"cannot create the output folder {target.parent}: {exc}") from exc
+    if not os.access(target.parent, os.W_OK):
+        raise MediaError(f"the output folder {target.parent} is not writable")
+    return target

@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import json
 import re
@@ -217,16 +218,17 @@ class NewsClipConfig(FrozenModel):
         if self.brand is not None:
             if "theme" in self.model_fields_set:
                 raise ValueError("brand and theme both set the look: give one of them (hint: the brand has colours)")
-            brand = load_brand(self.brand)  # every brand problem, before any work
+            brand = self.brand_kit  # every brand problem, before any work (read once, kept for the run)
+            assert brand is not None
             if self.language is not None or self.kind == "feed":
                 brand.check_language(self.language or "en")
         if self.captions not in (None, "off") and not self.subtitles:
             raise ValueError(f"captions={self.captions!r} and subtitles=False contradict each other: give one of them")
         return self
 
-    @property
+    @functools.cached_property
     def brand_kit(self) -> Brand | None:
-        """The brand file read (None: no brand, the built-in theme).
+        """The brand file read, once per config (None: no brand, the built-in theme).
 
         Example:
             >>> NewsClipConfig(input="examples/data/article_en.md", output="o.mp4").brand_kit is None

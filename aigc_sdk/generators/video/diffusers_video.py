@@ -27,7 +27,6 @@ from __future__ import annotations
 import inspect
 import subprocess
 import tempfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -36,9 +35,8 @@ import numpy as np
 import numpy.typing as npt
 
 from aigc_sdk._internal.ffmpeg import relay_frames, require_ffmpeg
-from aigc_sdk._internal.files import atomic_path
+from aigc_sdk._internal.files import atomic_path, render_target
 from aigc_sdk._internal.optional import require
-from aigc_sdk._internal.settings import Settings
 from aigc_sdk.errors import InvalidRequestError, MediaError, ModelLoadError, OutOfDeviceMemoryError, map_errors
 from aigc_sdk.generators.base import BaseGenerator
 from aigc_sdk.media import Image, Video, write_sidecar
@@ -454,7 +452,7 @@ class DiffusersVideoGenerator(BaseGenerator[VideoGenerationRequest, VideoResult]
                 scheduler=type(self._pipe.scheduler).__name__,
                 memory_savers=sorted(self._savers),
             )
-            target = _target(request)
+            target = render_target(request.output)
             mark = bool(self.spec.options.get("watermark", True)) and min(clip.shape[1:3]) >= _mark_side()
             write_mp4(clip, target, fps=job.fps, crf=request.crf, provenance=provenance, watermark=mark)
             write_sidecar(target, provenance)
@@ -527,18 +525,6 @@ def _mark_side() -> int:
     from aigc_sdk.trust.watermark import MIN_SIDE
 
     return MIN_SIDE
-
-
-def _target(request: VideoGenerationRequest) -> Path:
-    if request.output is not None:
-        target = request.output.expanduser().absolute()
-    else:
-        target = Settings.from_env().cache_dir / "renders" / f"{uuid.uuid4().hex}.mp4"
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise MediaError(f"cannot create the output folder {target.parent}: {exc}") from exc
-    return target
 
 
 def write_mp4(

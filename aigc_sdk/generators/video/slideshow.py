@@ -31,7 +31,6 @@ import random
 import shutil
 import subprocess
 import tempfile
-import uuid
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,10 +39,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from aigc_sdk._internal.ffmpeg import relay_frames, require_ffmpeg
-from aigc_sdk._internal.files import atomic_path
+from aigc_sdk._internal.files import atomic_path, render_target
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.probe import probe_media
-from aigc_sdk._internal.settings import Settings
 from aigc_sdk._internal.subtitles import read_subtitles, write_subtitles
 from aigc_sdk.errors import InvalidRequestError, MediaError, map_errors
 from aigc_sdk.generators.base import BaseGenerator
@@ -156,7 +154,7 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
         narration, total = self._narration(request, workdir)
         request.check_timing(total)
         cues = self._cues(request, total)
-        target = self._target(request)
+        target = render_target(request.encoding.output)
         crossfade = request.transition_duration if request.transition == "crossfade" else 0.0
         timing = slide_timing(request.slide_durations(total), fps=fps, crossfade=crossfade)
         motions = ken_burns_motions(request)
@@ -309,19 +307,6 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
                 raise InvalidRequestError(f"{request.subtitles}: cues run past the video's end ({total:g} s)")
         kept = (c for c in cues if c.start < total)
         return tuple(c if c.end <= total else Cue(text=c.text, start=c.start, end=total) for c in kept)
-
-    def _target(self, request: VideoRequest) -> Path:
-        if request.encoding.output is not None:
-            target = request.encoding.output.expanduser().absolute()
-        else:
-            target = Settings.from_env().cache_dir / "renders" / f"{uuid.uuid4().hex}.mp4"
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise MediaError(f"cannot create the output folder {target.parent}: {exc}") from exc
-        if not os.access(target.parent, os.W_OK):
-            raise MediaError(f"the output folder {target.parent} is not writable")
-        return target
 
     # -- forward: run ffmpeg -----------------------------------------------------------------------------
 
