@@ -165,6 +165,7 @@ def test_submit_watch_play_approve_publish(server: LiveServer, chromium: Browser
     expect(page.locator("#subtitles li").first).to_be_visible()
     assert "Supporters" in page.locator("#subtitles").inner_text()
     expect(page.locator("#manifest [data-fact=headline]")).to_have_text(manifest["steps"][0]["output"]["headline"])
+    expect(page.locator("#manifest [data-fact=aspect]")).to_have_text("16:9 · 720p")
     expect(page.locator("#models li", has_text="en-joe")).to_have_count(1)
     expect(page.locator("#licences tbody tr")).to_have_count(len(manifest["licenses"]))
     expect(page.locator("#downloads a", has_text="clip.mp4")).to_have_attribute("download", "clip.mp4")

@@ -292,6 +292,7 @@ function renderFiles(job) {
   );
   const video = files.find((n) => n.endsWith(".mp4"));
   const vtt = files.find((n) => n.endsWith(".vtt"));
+  const poster = files.find((n) => n.endsWith(".jpg"));
   const manifest = files.find((n) => n.endsWith(".manifest.json"));
   const key = `${job.id}/${files.join(",")}`;
   if (state.shownMedia === key) return;
@@ -308,8 +309,11 @@ function renderFiles(job) {
       if (job.options.subtitles === false) track.default = "";
       player.append(el("track", track));
     }
+    if (poster) player.poster = filePath(job.id, poster); // the headline card while the clip loads
+    else player.removeAttribute("poster");
     player.src = filePath(job.id, video);
   } else {
+    player.removeAttribute("poster");
     player.removeAttribute("src");
     player.load();
   }
@@ -391,7 +395,7 @@ async function loadManifest(job, name) {
     ["Headline", script.headline || "—"],
     ["Duration", duration != null ? `${Number(duration).toFixed(1)} s` : "—"],
     ["Language", script.language || config.language || "—"],
-    ["Aspect", `${config.aspect || "—"} · ${config.resolution || ""}p`],
+    ["Aspect", `${(config.aspects || [config.aspect]).filter(Boolean).join(", ") || "—"} · ${config.resolution || ""}p`],
     ["Credentials", manifest.credentials ? "Signed (C2PA content credentials)" : "Not signed"],
     ["Made", manifest.created_at ? new Date(manifest.created_at).toLocaleString() : "—"],
     ["SDK", manifest.sdk_version || "—"],
