@@ -6,7 +6,7 @@ import functools
 import importlib.util
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,9 @@ class FontInfo:
 
     ``stamp`` is the file's ``(mtime_ns, size)`` when it was read: a font replaced under the same
     path reads as another face, so no cache keyed by faces keeps drawing the old one.
+    ``codepoints`` None (as :func:`read_font` gives them) means the face's cmap is read on first use of
+    :attr:`glyphs`: listing every installed font reads only their names, and a run that draws Latin text
+    never parses the cmap of a 20 MB CJK collection.
 
     Example:
         >>> f = FontInfo(path=Path("a.ttf"), index=0, family="Demo", codepoints=frozenset(map(ord, "ab")))
@@ -36,8 +39,23 @@ class FontInfo:
     path: Path
     index: int
     family: str
-    codepoints: frozenset[int]
+    codepoints: frozenset[int] | None = field(default=None, compare=False, repr=False)
     stamp: tuple[int, int] = (0, 0)
+
+    @functools.cached_property
+    def glyphs(self) -> frozenset[int]:
+        """The code points with a glyph: ``codepoints`` when given, else the face's cmap (read once per file version).
+
+        Example:
+            >>> sorted(FontInfo(Path("a.ttf"), 0, "Demo", frozenset(map(ord, "ba"))).glyphs)
+            [97, 98]
+        """
+        if self.codepoints is not None:
+            return self.codepoints
+        try:
+            return _cmap(self.path, self.index, self.stamp)
+        except (OSError, ValueError, KeyError, AssertionError):
+            return frozenset()  # an unreadable cmap in an installed font: the face covers nothing
 
     def covers(self, text: str) -> bool:
         """Whether every non-space character of ``text`` has a glyph in this face.
@@ -46,7 +64,8 @@ class FontInfo:
             >>> FontInfo(Path("a.ttf"), 0, "Demo", frozenset(map(ord, "hi"))).covers("hi hi")
             True
         """
-        return all(ord(ch) in self.codepoints for ch in text if not ch.isspace())
+        glyphs = self.glyphs
+        return all(ord(ch) in glyphs for ch in text if not ch.isspace())
 
 
 def font_dirs() -> list[Path]:
@@ -87,17 +106,23 @@ def font_files() -> list[Path]:
     return list(seen)
 
 
-def read_font(path: Path) -> tuple[FontInfo, ...]:
-    """Read every face of a font file (collections have several) with its cmap.
+def read_font(path: Path, *, cmaps: bool = False) -> tuple[FontInfo, ...]:
+    """Read every face of a font file (collections have several): its family name, and its cmap when asked.
 
-    Parsed once per version of the file: a font replaced under the same path is read again.
+    Parsed once per version of the file: a font replaced under the same path is read again. Without
+    ``cmaps`` a face's cmap is read on first use of :attr:`FontInfo.glyphs` (a face whose cmap turns
+    out unreadable then covers nothing); with it, every cmap is read now and a broken one raises.
 
     Example:
-        >>> faces = [read_font(p) for p in font_files()[:1]]
-        >>> all(isinstance(f, FontInfo) for group in faces for f in group)
+        >>> faces = [read_font(p, cmaps=True) for p in font_files()[:1]]
+        >>> all(isinstance(f, FontInfo) and f.codepoints for group in faces for f in group)
         True
     """
-    return _read_font(path, file_stamp(path))
+    stamp = file_stamp(path)
+    faces = _read_font(path, stamp)
+    if cmaps:
+        faces = tuple(replace(face, codepoints=_cmap(path, face.index, stamp)) for face in faces)
+    return faces
 
 
 def file_stamp(path: Path) -> tuple[int, int]:
@@ -118,22 +143,26 @@ def file_stamp(path: Path) -> tuple[int, int]:
 
 @functools.lru_cache(maxsize=256)
 def _read_font(path: Path, stamp: tuple[int, int]) -> tuple[FontInfo, ...]:
+    """The faces of a font file with their family names; only the name tables are parsed (``lazy``)."""
     ttlib = require("fontTools.ttLib", extra="image", feature="font coverage checks")
-    faces = []
     if path.suffix.lower() == ".ttc":
-        with ttlib.TTCollection(str(path)) as collection:
-            for index, font in enumerate(collection.fonts):
-                faces.append(_face(path, index, font, stamp))
-    else:
-        with ttlib.TTFont(str(path)) as font:
-            faces.append(_face(path, 0, font, stamp))
-    return tuple(faces)
+        with ttlib.TTCollection(str(path), lazy=True) as collection:
+            return tuple(_face(path, index, font, stamp) for index, font in enumerate(collection.fonts))
+    with ttlib.TTFont(str(path), lazy=True) as font:
+        return (_face(path, 0, font, stamp),)
 
 
 def _face(path: Path, index: int, font: Any, stamp: tuple[int, int]) -> FontInfo:
-    cmap = font.getBestCmap() or {}
     family = font["name"].getBestFamilyName() or path.stem
-    return FontInfo(path=path, index=index, family=str(family), codepoints=frozenset(cmap), stamp=stamp)
+    return FontInfo(path=path, index=index, family=str(family), stamp=stamp)
+
+
+@functools.lru_cache(maxsize=64)
+def _cmap(path: Path, index: int, stamp: tuple[int, int]) -> frozenset[int]:
+    """The code points of one face's best cmap (per file version: ``stamp``)."""
+    ttlib = require("fontTools.ttLib", extra="image", feature="font coverage checks")
+    with ttlib.TTFont(str(path), fontNumber=index, lazy=True) as font:
+        return frozenset(font.getBestCmap() or {})
 
 
 def find_font(text: str, *, prefer: tuple[str, ...] = ("DejaVu Sans", "Noto Sans CJK SC")) -> FontInfo | None:

@@ -209,11 +209,11 @@ class FontBook:
         if ch.isspace():
             return preferred[0] if preferred else self._any_face(bold)
         for face in preferred:
-            if ord(ch) in face.info.codepoints:
+            if ord(ch) in face.info.glyphs:
                 return face
         for family in sorted(self._by_family):
             candidate = self.face(family, bold=bold)
-            if candidate is not None and ord(ch) in candidate.info.codepoints:
+            if candidate is not None and ord(ch) in candidate.info.glyphs:
                 return candidate
         name = unicodedata.name(ch, f"U+{ord(ch):04X}")
         raise InvalidRequestError(

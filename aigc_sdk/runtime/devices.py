@@ -1,7 +1,9 @@
 """Devices and their memory: names, detection, free memory and cache release.
 
 torch is imported lazily, only to ask CUDA/MPS about memory or to empty their
-caches; host memory is read from ``/proc/meminfo`` (or ``os.sysconf``).
+caches, and detection asks it only where an accelerator can exist (a GPU driver library loads,
+or an Apple Silicon Mac): on a machine without one, a pipeline of CPU models never pays torch's
+import (a second of CPU and about 200 MB). Host memory is read from ``/proc/meminfo`` (or ``os.sysconf``).
 
 Example:
     >>> from aigc_sdk.runtime.devices import normalize_device
@@ -11,9 +13,11 @@ Example:
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import importlib.util
 import os
+import platform
 import re
 import sys
 from pathlib import Path
@@ -63,6 +67,8 @@ def detect_devices() -> list[str]:
     """
     if importlib.util.find_spec("torch") is None:
         return ["cpu"]
+    if "torch" not in sys.modules and not _accelerator_possible():
+        return ["cpu"]
     import torch
 
     if torch.cuda.is_available():
@@ -70,6 +76,29 @@ def detect_devices() -> list[str]:
     if torch.backends.mps.is_available():
         return ["mps"]
     return ["cpu"]
+
+
+def _accelerator_possible() -> bool:
+    """Whether torch could see an accelerator here.
+
+    CUDA needs the NVIDIA driver's ``libcuda`` (torch does not ship it), ROCm the amdgpu driver's
+    ``/dev/kfd``, MPS an Apple Silicon Mac; on other systems torch is asked.
+    """
+    if sys.platform == "darwin":
+        return platform.machine() == "arm64"
+    if sys.platform == "linux":
+        return _loads("libcuda.so.1") or Path("/dev/kfd").exists()
+    if sys.platform == "win32":
+        return _loads("nvcuda.dll") or _loads("amdhip64.dll")
+    return True
+
+
+def _loads(library: str) -> bool:
+    try:
+        ctypes.CDLL(library)
+    except OSError:
+        return False
+    return True
 
 
 def _host_memory() -> tuple[int, int]:

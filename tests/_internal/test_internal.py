@@ -90,7 +90,7 @@ def test_fonts_cover_latin_and_cjk() -> None:
     require_module("manimgx_fonts_cjk", reason="CJK fonts come with the image extra")
     cjk = find_font(CJK_PROBE)
     assert cjk is not None
-    assert all(ord(ch) in cjk.codepoints for ch in CJK_PROBE)
+    assert all(ord(ch) in cjk.glyphs for ch in CJK_PROBE)
 
 
 def _gray_source(seconds: float) -> list[str]:

@@ -102,3 +102,17 @@ def test_the_default_devices_end_with_the_cpu(monkeypatch: pytest.MonkeyPatch) -
         assert scheduler.devices == ["cuda:0", "cuda:1", "cpu"]
         assert scheduler.run("voice", TextRequest(prompt="x"), timeout=20).provenance.device == "cpu"
         assert scheduler.run("lm", TextRequest(prompt="x"), timeout=20).provenance.device.startswith("cuda")
+
+
+def test_detection_without_a_gpu_driver_does_not_import_torch() -> None:
+    """A machine with no GPU driver learns it has only a CPU without torch's import (a second, ~200 MB)."""
+    import subprocess
+    import sys
+
+    from aigc_sdk.runtime import devices
+
+    if devices._accelerator_possible():
+        pytest.skip("a GPU driver is present: detection asks torch")
+    code = "import sys; from aigc_sdk.runtime.devices import detect_devices; print(detect_devices(), 'torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["['cpu']", "False"]

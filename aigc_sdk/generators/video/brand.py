@@ -118,7 +118,7 @@ class BrandFonts(FrozenModel):
             if path.suffix.lower() not in (".ttf", ".otf", ".ttc"):
                 raise ValueError(f"{path.name} is not a TTF/OTF/TTC font file")
             try:
-                read_font(path)
+                read_font(path, cmaps=True)
             except Exception as exc:  # fontTools raises many kinds on a broken file
                 raise ValueError(f"{path.name} is not a readable font: {exc}") from exc
         return files
@@ -301,7 +301,7 @@ class Brand(FrozenModel):
         faces = self.fonts.faces()
         if not faces:
             return
-        covered = frozenset().union(*(face.codepoints for face in faces))
+        covered = frozenset().union(*(face.glyphs for face in faces))
         missing = sorted({ch for ch in text if not ch.isspace() and ord(ch) not in covered})
         if missing:
             names = ", ".join(p.name for p in self.fonts.files)

@@ -440,9 +440,16 @@ def _base(ffmpeg: str) -> list[str]:
     return [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
 
 
+#: The ``slides`` preset: x264's ``ultrafast`` plus the few tools that pay for themselves on moving stills
+#: and cards (CABAC, 3 B-frames, deblocking, 2 references, sub-pixel motion, 4x4 intra). On the demo clip:
+#: SSIM 0.997 against ``slow`` (as ``veryfast``), about half of ``veryfast``'s encoder CPU, ~2.5x its bitrate.
+SLIDES_X264 = "cabac=1:bframes=3:deblock=1:ref=2:subme=2:partitions=i4x4"
+
+
 def _h264(e: Encoding) -> list[str]:
     """The video encoder's settings: every clip made with the same ones has the same H.264 stream parameters."""
-    return ["-c:v", "libx264", "-preset", e.preset, "-crf", str(e.crf), "-pix_fmt", "yuv420p", "-r", str(e.fps)]
+    preset = ["-preset", "ultrafast", "-x264-params", SLIDES_X264] if e.preset == "slides" else ["-preset", e.preset]
+    return ["-c:v", "libx264", *preset, "-crf", str(e.crf), "-pix_fmt", "yuv420p", "-r", str(e.fps)]
 
 
 def _aac(e: Encoding) -> list[str]:

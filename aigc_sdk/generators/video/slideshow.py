@@ -69,7 +69,7 @@ if TYPE_CHECKING:
 __all__ = ["SlideshowVideoGenerator", "ken_burns_motions"]
 
 #: Stills that move are fitted at this multiple of the frame size before ``zoompan`` crops and scales them.
-DEFAULT_PRESCALE = 1.5
+DEFAULT_PRESCALE = 1.25
 
 
 @dataclass
@@ -93,8 +93,8 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
 
     No weights: the spec's source is the aigc_sdk package. Spec options:
 
-    * ``prescale`` (default 1.5): moving stills are fitted at this multiple of the
-      frame size; higher is smoother and slower;
+    * ``prescale`` (default 1.25): moving stills are fitted at this multiple of the
+      frame size, so that ``zoompan`` scales down for moves up to 1.25x; higher is smoother and slower;
     * ``threads`` (default 0: ffmpeg decides): encoder threads.
 
     The request's ``encoding`` (:class:`~aigc_sdk.types.VideoEncoding`): ``preset``/``crf`` choose the x264

@@ -181,7 +181,7 @@ def test_cjk_subtitles_render_with_a_font_covering_every_glyph(video: SlideshowV
     (font,) = result.provenance.extra["subtitle_fonts"]
     path, index = font.rsplit("#", 1)
     face = read_font(Path(path))[int(index)]
-    assert all(ord(ch) in face.codepoints for ch in text)
+    assert all(ord(ch) in face.glyphs for ch in text)
     diff = np.abs(_frame(plain.video.path, 0.7, 160, 90) - _frame(result.video.path, 0.7, 160, 90))
     assert diff.mean() > 5
     assert pysubs2.load(str(result.subtitles)).events[0].plaintext == text
