@@ -82,33 +82,53 @@ def run_sdk(stills: list[Path], slide: float, out: Path, *, watermark: bool = Fa
 
 def run_ffmpeg(stills: list[Path], slide: float, out: Path) -> float:
     """The command one would write by hand: each still scaled to 1.5x and cropped, zoompan, chained xfades."""
-    ffmpeg = require_ffmpeg().path
-    n = len(stills)
-    args = [ffmpeg, "-hide_banner", "-loglevel", "error", "-y"]
+    durations = [slide] * len(stills)
+    args = direct_command(stills, durations, [motion(i) for i in range(len(stills))], out, prescale=1.5)
+    start = time.perf_counter()
+    subprocess.run(args, check=True)
+    return time.perf_counter() - start
+
+
+def direct_command(
+    stills: list[Path],
+    durations: list[float],
+    motions: list[Motion],
+    out: Path,
+    *,
+    prescale: float,
+    size: tuple[int, int] = (W, H),
+    fps: int = FPS,
+    fade: float = FADE,
+    preset: str = PRESET,
+) -> list[str]:
+    """One hand-written ffmpeg command: each still scaled to ``prescale`` x the frame, zoompan, chained xfades.
+
+    Slide ``i`` shows for ``durations[i]`` seconds plus the crossfade into the next; no audio.
+    """
+    width, height = size
+    big_w, big_h = round(width * prescale / 2) * 2, round(height * prescale / 2) * 2
+    args = [require_ffmpeg().path, "-hide_banner", "-loglevel", "error", "-y"]
     graph = []
-    for i, still in enumerate(stills):
-        frames = round((slide + (FADE if i < n - 1 else 0)) * FPS)
-        m = motion(i)
+    n = len(stills)
+    for i, (still, m) in enumerate(zip(stills, motions, strict=True)):
+        frames = round((durations[i] + (fade if i < n - 1 else 0)) * fps)
         p = f"(on/{frames - 1})"
         z = f"{m.zoom_start}{m.zoom_end - m.zoom_start:+.4f}*{p}"
         x = f"({m.x_start}{m.x_end - m.x_start:+.4f}*{p})*iw-iw/zoom/2"
         y = f"({m.y_start}{m.y_end - m.y_start:+.4f}*{p})*ih-ih/zoom/2"
         args += ["-i", str(still)]
         graph.append(
-            f"[{i}:v]scale={W * 3 // 2}:{H * 3 // 2}:force_original_aspect_ratio=increase,"
-            f"crop={W * 3 // 2}:{H * 3 // 2},format=yuv420p,"
-            f"zoompan=z='{z}':x='{x}':y='{y}':d={frames}:s={W}x{H}:fps={FPS},setsar=1[v{i}]"
+            f"[{i}:v]scale={big_w}:{big_h}:force_original_aspect_ratio=increase,"
+            f"crop={big_w}:{big_h},format=yuv420p,"
+            f"zoompan=z='{z}':x='{x}':y='{y}':d={frames}:s={width}x{height}:fps={fps},setsar=1[v{i}]"
         )
-    previous = "v0"
+    previous, offset = "v0", 0.0
     for i in range(1, n):
-        offset = i * slide
-        graph.append(f"[{previous}][v{i}]xfade=transition=fade:duration={FADE}:offset={offset:.3f}[x{i}]")
+        offset += durations[i - 1]
+        graph.append(f"[{previous}][v{i}]xfade=transition=fade:duration={fade}:offset={offset:.3f}[x{i}]")
         previous = f"x{i}"
-    args += ["-filter_complex", ";".join(graph), "-map", f"[{previous}]", "-c:v", "libx264", "-preset", PRESET]
-    args += ["-crf", str(CRF), "-pix_fmt", "yuv420p", "-r", str(FPS), "-movflags", "+faststart", str(out)]
-    start = time.perf_counter()
-    subprocess.run(args, check=True)
-    return time.perf_counter() - start
+    args += ["-filter_complex", ";".join(graph), "-map", f"[{previous}]", "-c:v", "libx264", "-preset", preset]
+    return [*args, "-crf", str(CRF), "-pix_fmt", "yuv420p", "-r", str(fps), "-movflags", "+faststart", str(out)]
 
 
 def run_moviepy(stills: list[Path], slide: float, out: Path) -> float:

@@ -138,3 +138,24 @@ def test_relay_frames_stops_the_source_when_the_sink_is_done() -> None:
 
     count = relay_frames(_gray_source(600.0), _gray_sink("-frames:v", "5", "-f", "null", "-"), 256, lambda i, f: None)
     assert count >= 5  # the sink took five frames and quit; the long source was stopped, not waited for
+
+
+def test_hidden_from_hides_a_package_from_one_importer_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from aigc_sdk._internal.optional import hidden_from
+
+    (tmp_path / "accel_dep.py").write_text("FAST = True\n")
+    (tmp_path / "picky_lib.py").write_text(
+        "try:\n    import accel_dep\n    FAST = True\nexcept ImportError:\n    FAST = False\n"
+    )
+    (tmp_path / "other_lib.py").write_text("import accel_dep\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("accel_dep", "picky_lib", "other_lib"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    with hidden_from("picky_lib", "accel_dep"):
+        import picky_lib  # type: ignore[import-not-found]
+        import other_lib  # type: ignore[import-not-found]  # another importer still finds it
+    assert picky_lib.FAST is False
+    assert other_lib.accel_dep.FAST is True
+    assert not any(type(f).__name__ == "_Hidden" for f in sys.meta_path)

@@ -5,11 +5,16 @@ voice package is MIT).
 
 Piper's ONNX graph draws its own Gaussian noise (``RandomNormalLike``), so the
 same text sounds slightly different on every call. When the ``onnx`` package is
-installed (``pip install "piper-tts[alignment]"``), the voice is patched in memory
-at load time: the noise becomes an input filled from the request's seed (same
-seed, same samples) and the per-phoneme durations become an output, which gives
-a time span per word. Without ``onnx`` the voice still speaks, with sentence
-timings only and no reproducibility.
+installed (``pip install "piper-tts[alignment]"``), the voice is patched at load
+time: the noise becomes an input filled from the request's seed (same seed, same
+samples) and the per-phoneme durations become an output, which gives a time span
+per word. Without ``onnx`` the voice still speaks, with sentence timings only and
+no reproducibility.
+
+The patched graph is kept under ``AIGC_CACHE_DIR/voices`` (keyed by the voice file's
+path, size and modification time, and the patch's version), as onnxruntime keeps
+optimised models: later loads open it directly, without importing ``onnx`` or
+holding three copies of the weights while patching (about 1 s and 150 MB less).
 """
 
 from __future__ import annotations
@@ -23,8 +28,12 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from aigc_sdk._internal.files import atomic_write_bytes
+from aigc_sdk._internal.fonts import file_stamp
+from aigc_sdk._internal.hashing import sha256_json
 from aigc_sdk._internal.languages import speaks
 from aigc_sdk._internal.optional import is_available, require
+from aigc_sdk._internal.settings import Settings
 from aigc_sdk._internal.sentences import split_sentences
 from aigc_sdk.audio.processing import join_sentences, resample
 from aigc_sdk.errors import InvalidRequestError, ModelLoadError, map_errors
@@ -36,6 +45,8 @@ from aigc_sdk.types import AudioResult, SpeechRequest, Word
 __all__ = ["PiperSpeechGenerator"]
 
 _NOISE_PREFIX = "aigc_noise_"
+#: Version of the graph patch: a cached patched voice made by another version is made again.
+_PATCH_VERSION = 1
 # Upper bound of output frames per phoneme id at length_scale 1 (ids alternate phoneme and pad);
 # a run that needs more is retried with a larger noise buffer.
 _FRAMES_PER_ID = 24
@@ -288,12 +299,26 @@ def _session(model: str | bytes, device: str) -> Any:
 
 
 def _patched_session(model_path: Path, device: str) -> tuple[Any, list[int]]:
-    """Load the voice with its noise as inputs and its phoneme durations as an extra output."""
+    """Load the voice with its noise as inputs and its phoneme durations as an extra output (patched once, cached)."""
+    key = sha256_json([str(model_path.resolve()), file_stamp(model_path), _PATCH_VERSION])[:16]
+    cached = Settings.from_env().cache_dir / "voices" / f"{model_path.stem}-{key}.onnx"
+    channels_file = cached.with_suffix(".json")
+    if cached.is_file() and channels_file.is_file():
+        return _session(str(cached), device), list(json.loads(channels_file.read_text(encoding="utf-8")))
+    patched, channels = _patch_graph(model_path)
+    atomic_write_bytes(cached, patched)
+    atomic_write_bytes(channels_file, json.dumps(channels).encode())  # written last: it marks the pair complete
+    return _session(patched, device), channels
+
+
+def _patch_graph(model_path: Path) -> tuple[bytes, list[int]]:
+    """The voice's graph with its noise as inputs and its phoneme durations as an extra output, serialised."""
     onnx = require("onnx", extra="voice", feature="reproducible Piper voices")
     helper = onnx.helper
     model = onnx.load(str(model_path))
     inferred = onnx.shape_inference.infer_shapes(model)
     known = {v.name: v for v in inferred.graph.value_info}
+    del inferred
     channels: list[int] = []
     nodes = list(model.graph.node)
     for node in nodes:
@@ -317,7 +342,8 @@ def _patched_session(model_path: Path, device: str) -> tuple[Any, list[int]]:
         info = onnx.ValueInfoProto()
         info.name = ceil[0]
         model.graph.output.append(info)
-    return _session(model.SerializeToString(), device), channels
+    serialized: bytes = model.SerializeToString()
+    return serialized, channels
 
 
 def _noise(seed: int, items: list[_Item], k: int, channels: int, length: int) -> npt.NDArray[np.float32]:
