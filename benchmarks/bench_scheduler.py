@@ -349,35 +349,32 @@ def main(argv: list[str] | None = None) -> int:
 
     hf_logging.disable_progress_bar()
     device = args.device or ("cuda:0" if args.shapes == "full" and torch.cuda.is_available() else "cpu")
-    lines: dict[str, Any] = {
-        "shapes": args.shapes,
-        "device": device,
-        "torch_threads": torch.get_num_threads(),
-        "max_wait_ms": args.max_wait_ms,
-    }
+    _emit({"shapes": args.shapes, "device": device, "torch_threads": torch.get_num_threads()})
+    _emit({"max_wait_ms": args.max_wait_ms})
     failed = False
     lm_lines: dict[str, Any] = {}
-    for kind in kinds:
+    for kind in kinds:  # each shape's lines as soon as it is measured: a run cut short keeps what it finished
         why = _missing(kind)
         if why is not None:
-            lines[f"{kind}_skipped"] = why
+            _emit({"skipped": why}, f"{kind}_")
             continue
         try:
             shape_lines = _run_shape(kind, args, device)
         except Exception as exc:
             traceback.print_exc()
-            lines[f"{kind}_error"] = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:300]
+            _emit({"error": f"{type(exc).__name__}: {exc}".replace("\n", " ")[:300]}, f"{kind}_")
             failed = True
             continue
-        lines.update({f"{kind}_{key}": value for key, value in shape_lines.items()})
+        _emit(shape_lines, f"{kind}_")
         if kind == "lm":
             lm_lines = shape_lines
-    if lm_lines:
-        keep = [k for k in lm_lines if k not in ("dtype", "build_s")]
-        lines.update({key: lm_lines[key] for key in keep})
-    for key, value in lines.items():
-        print(f"{key}: {value}")
+    _emit({key: value for key, value in lm_lines.items() if key not in ("dtype", "build_s")})
     return 1 if failed else 0
+
+
+def _emit(lines: dict[str, Any], prefix: str = "") -> None:
+    for key, value in lines.items():
+        print(f"{prefix}{key}: {value}", flush=True)
 
 
 if __name__ == "__main__":
