@@ -79,8 +79,7 @@ def test_half_precision_loads_through_the_loader_in_half_the_memory(text_lm_dir:
         result = half(TextRequest(prompt="The council voted", max_new_tokens=4, temperature=0.0, seed=1))
     finally:
         half.close()
-    assert isinstance(result, TextResult) and result.provenance.device == CUDA
-    assert result.completion_tokens[0] >= 1
+    assert isinstance(result, TextResult) and result.provenance.device == CUDA and len(result.texts) == 1
     # small tensors round up to 512-byte blocks, so a little over half
     assert 0.4 * full_bytes <= half_bytes <= 0.65 * full_bytes, (full_bytes, half_bytes)
 
