@@ -147,17 +147,23 @@ def _sd15(size: str, device: str, n: int, settings: dict[str, Any]) -> Bench:
     return Bench(spec, generator, requests, _pixels_close, settings, dtype)
 
 
+def _saved(save: Callable[..., Path], shapes: str, device: str) -> tuple[tempfile.TemporaryDirectory[str], Path, str]:
+    """A checkpoint written by ``save`` into a fresh temporary folder, fp16 on CUDA: (folder, path, dtype)."""
+    import torch
+
+    folder = tempfile.TemporaryDirectory(prefix="bench-scheduler-")
+    dtype = "float16" if _half(device) else "float32"
+    return folder, save(Path(folder.name), shapes, dtype=getattr(torch, dtype)), dtype
+
+
 def _whisper(size: str, device: str, n: int, settings: dict[str, Any]) -> Bench:
     import numpy as np
-    import torch
     from audio_shapes import save_whisper, whisper_spec
 
     from aigc_sdk.generators.audio.hf_whisper import HFWhisperTranscriber
     from aigc_sdk.media import Audio
 
-    folder = tempfile.TemporaryDirectory(prefix="bench-whisper-")
-    dtype = "float16" if _half(device) else "float32"
-    path = save_whisper(Path(folder.name), "tiny" if size == "tiny" else "base", dtype=getattr(torch, dtype))
+    folder, path, dtype = _saved(save_whisper, "tiny" if size == "tiny" else "base", device)
     options = {"max_new_tokens": settings["new_tokens"]}
     spec = whisper_spec("whisper", path, dtype=dtype, batchable=True, max_batch_size=n, options=options)
     frames = round(settings["seconds"] * 16_000)
@@ -175,14 +181,11 @@ def _audio_close(a: Any, b: Any) -> bool:
 
 
 def _musicgen(size: str, device: str, n: int, settings: dict[str, Any]) -> Bench:
-    import torch
     from audio_shapes import musicgen_spec, save_musicgen
 
     from aigc_sdk.generators.audio.music import MusicGenerator
 
-    folder = tempfile.TemporaryDirectory(prefix="bench-musicgen-")
-    dtype = "float16" if _half(device) else "float32"
-    path = save_musicgen(Path(folder.name), "tiny" if size == "tiny" else "small", dtype=getattr(torch, dtype))
+    folder, path, dtype = _saved(save_musicgen, "tiny" if size == "tiny" else "small", device)
     options = {"top_k": 20} if size == "tiny" else {}
     spec = musicgen_spec("musicgen", path, dtype=dtype, batchable=True, max_batch_size=n, options=options)
     prompts = ["calm piano news bed", "upbeat drums", "calm piano", "news bed in a minor"]
