@@ -108,12 +108,12 @@ def _text_requests(n: int, new_tokens: int) -> list[TextRequest]:
     ]
 
 
-def _half(device: str) -> bool:
-    return device.startswith("cuda")
+def _dtype(device: str) -> str:
+    return "float16" if device.startswith("cuda") else "float32"
 
 
 def _lm(size: str, device: str, n: int, settings: dict[str, Any]) -> Bench:
-    dtype = "float16" if _half(device) else "float32"
+    dtype = _dtype(device)
     shape = TINY if size == "tiny" else MEDIUM
     spec = tiny_lm_spec(
         "lm", max_batch_size=n, memory_bytes=None, dtype=dtype, options={"random_init": True, "seed": 0, **shape}
@@ -135,9 +135,8 @@ def _sd15(size: str, device: str, n: int, settings: dict[str, Any]) -> Bench:
 
     from aigc_sdk.generators.image.diffusers_image import DiffusersImageGenerator
 
-    half = _half(device)
-    pipe = build_pipeline("tiny" if size == "tiny" else "sd15", dtype=torch.float16 if half else None)
-    dtype = "float16" if half else "float32"
+    dtype = _dtype(device)
+    pipe = build_pipeline("tiny" if size == "tiny" else "sd15", dtype=torch.float16 if dtype == "float16" else None)
     spec = diffusers_spec("sd15", Path("."), dtype=dtype, max_batch_size=n)
     side, steps = settings["size"], settings["steps"]
     requests = [
@@ -152,7 +151,7 @@ def _saved(save: Callable[..., Path], shapes: str, device: str) -> tuple[tempfil
     import torch
 
     folder = tempfile.TemporaryDirectory(prefix="bench-scheduler-")
-    dtype = "float16" if _half(device) else "float32"
+    dtype = _dtype(device)
     return folder, save(Path(folder.name), shapes, dtype=getattr(torch, dtype)), dtype
 
 
