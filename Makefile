@@ -10,7 +10,7 @@ TORCH ?= torch==2.13.0
 CONSTRAINTS := $(VENV)/constraints.txt
 OUT ?= out
 
-.PHONY: demo test lint typecheck unit docs bench clean chromium
+.PHONY: demo test lint typecheck unit docs bench clean chromium gpu-check
 
 demo: $(VENV)/.demo-installed
 	$(BIN)/aigc news-clip examples/data/usgs_significant_week.geojson -o $(OUT)/quake.mp4 --brand examples/brand/brand.toml
@@ -45,6 +45,12 @@ docs:
 
 bench: $(VENV)/.all-installed
 	$(BIN)/python benchmarks/bench_import.py
+
+# On a CUDA machine: the CUDA-only tests and `bench_scheduler.py --shapes full`, one report, $(OUT)/gpu-check.json
+# (docs/gpu-check.md). Without CUDA it prints "gpu-check skipped: no CUDA device" and succeeds. The venv's python
+# when there is one, else python3 (a GPU image's own); extra options in GPU_CHECK_ARGS.
+gpu-check:
+	$(if $(wildcard $(BIN)/python),$(BIN)/python,python3) tools/gpu_check.py --out $(OUT)/gpu-check.json $(GPU_CHECK_ARGS)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

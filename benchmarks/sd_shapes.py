@@ -1,10 +1,10 @@
 """Stable Diffusion pipelines with random weights, in tiny and SD-1.5 shapes, behind the real generator.
 
 Shared by ``tests/generators/image`` (tiny shapes, saved with ``save_pretrained`` and loaded back through
-``DiffusersImageGenerator``'s own loading code) and its own ``--shapes sd15`` run (SD-1.5 shapes built in memory
-and injected with ``DiffusersImageGenerator(spec, pipeline=...)``, so no multi-GB checkpoint is written; the
-scheduler benchmark, ``bench_scheduler.py``, measures language-model shapes only). Not part
-of the SDK: no image weights ship in any package, so throughput is measured on real shapes with random weights.
+``DiffusersImageGenerator``'s own loading code), the scheduler benchmark ``bench_scheduler.py`` (its ``sd15``
+shape) and its own ``--shapes sd15`` run (SD-1.5 shapes built in memory and injected with
+``DiffusersImageGenerator(spec, pipeline=...)``, so no multi-GB checkpoint is written). Not part of the SDK: no
+image weights ship in any package, so throughput is measured on real shapes with random weights.
 
     python benchmarks/sd_shapes.py --shapes tiny            # seconds on a CPU
     python benchmarks/sd_shapes.py --shapes sd15 --size 512  # an SD-1.5-shaped UNet/VAE/CLIP; meant for a GPU

@@ -19,18 +19,23 @@ from tiny_lm import TinyLM, save_tiny_lm, tiny_lm_spec  # noqa: E402
 
 from aigc_sdk.generators.base import BaseGenerator  # noqa: E402
 from aigc_sdk.registry import LocalSource, ModelSpec  # noqa: E402
+from aigc_sdk.runtime import BatchStarted, GpuScheduler, ModelEvicted, ModelLoaded, SchedulerEvent  # noqa: E402
 from aigc_sdk.types import Request, TextRequest, TextResult  # noqa: E402
 
 __all__ = [
+    "BENCHMARKS",
     "WAIT",
     "BrokenLM",
     "Echo",
     "Failing",
     "Gate",
     "GatedLM",
+    "LruRun",
     "OomAboveTwo",
     "OomOnBoom",
     "TinyLM",
+    "check_lru_eviction",
+    "check_oom_split",
     "echo_spec",
     "save_tiny_lm",
     "text_of",
@@ -100,12 +105,26 @@ class GatedLM(TinyLM):
 
 
 class OomAboveTwo(TinyLM):
-    """Runs out of (CUDA) memory on batches of more than two rows."""
+    """Runs out of (CUDA) memory on batches of more than two rows.
+
+    On CUDA the error is real: each row allocates 40 % of the device memory that was free when the model
+    loaded, so two rows fit and three do not. Elsewhere it is raised as torch raises it.
+    """
+
+    def _load(self) -> None:
+        super()._load()
+        if self.device.startswith("cuda"):
+            import torch
+
+            self.row_bytes = int(torch.cuda.mem_get_info(self.device)[0] * 0.4)
 
     def _forward(self, rows: Any) -> list[list[int]]:
         import torch
 
-        if len(rows) > 2:
+        if self.device.startswith("cuda"):
+            scratch = torch.empty(len(rows) * self.row_bytes, dtype=torch.uint8, device=self.device)
+            del scratch
+        elif len(rows) > 2:
             raise torch.cuda.OutOfMemoryError(f"CUDA out of memory. Tried to allocate {len(rows)} GiB")
         return super()._forward(rows)
 
@@ -158,3 +177,58 @@ def text_of(result: object) -> str:
     """The text of a TextResult (the scheduler's futures are typed with the Result base)."""
     assert isinstance(result, TextResult), result
     return result.text
+
+
+def check_oom_split(scheduler: GpuScheduler, spec: ModelSpec, events: list[SchedulerEvent]) -> None:
+    """Eight requests on an :class:`OomAboveTwo` spec run as one batch that splits down to pairs, all answered.
+
+    ``scheduler`` serves ``spec`` with a batching window long enough to gather all eight, and appends its
+    events to ``events``; results must match the model's one-at-a-time answers.
+    """
+    requests = [TextRequest(prompt=f"prompt {i}", seed=100 + i, max_new_tokens=4) for i in range(8)]
+    futures = [scheduler.submit(spec.id, r) for r in requests]  # 8 = max batch: runs at once
+    results = [f.result(timeout=WAIT) for f in futures]
+    reference = TinyLM(spec, device=results[0].provenance.device)
+    assert [r.texts for r in results] == [reference(q).texts for q in requests]  # type: ignore[attr-defined]
+    reference.close()
+    metrics = scheduler.metrics()
+    assert metrics.batch_sizes == {8: 1}
+    assert metrics.oom_splits == 3  # 8 -> 4 + 4 -> 2 + 2 + 2 + 2
+    assert metrics.completed == 8
+    assert metrics.failed == 0
+    assert [e.size for e in events if isinstance(e, BatchStarted)] == [8, 4, 2, 2, 4, 2, 2]
+
+
+class LruRun:
+    """What :func:`check_lru_eviction` saw: the scheduler's events and the probe's reading at each event."""
+
+    def __init__(self, probe: Any = None) -> None:
+        self.events: list[SchedulerEvent] = []
+        self.readings: list[tuple[str, str, int]] = []  # (event type, model id, probe reading)
+        self._probe = probe
+
+    def __call__(self, event: SchedulerEvent) -> None:
+        self.events.append(event)
+        if self._probe is not None and isinstance(event, ModelEvicted | ModelLoaded):
+            self.readings.append((type(event).__name__, event.model_id, int(self._probe())))
+
+
+def check_lru_eviction(scheduler: GpuScheduler, run: LruRun, *, device: str, size: int) -> None:
+    """Models a, b, c of ``size`` bytes each, with room for two: the least recently used idle one is evicted.
+
+    ``scheduler`` serves specs ``a``, ``b`` and ``c`` on ``device`` with a budget between two and three
+    models, and sends its events to ``run``.
+    """
+    request = TextRequest(prompt="hello", seed=1, max_new_tokens=3)
+    scheduler.run("a", request, timeout=WAIT)
+    scheduler.run("b", request, timeout=WAIT)
+    scheduler.run("a", request, timeout=WAIT)  # a is now more recently used than b
+    scheduler.run("c", request, timeout=WAIT)
+    metrics = scheduler.metrics()
+    assert metrics.loaded == {"a": device, "c": device}
+    assert metrics.evictions == 1
+    assert metrics.memory_used == {device: 2 * size}
+    assert [e.model_id for e in run.events if isinstance(e, ModelEvicted)] == ["b"]
+    scheduler.run("b", request, timeout=WAIT)  # b comes back; a is now the least recently used
+    assert scheduler.metrics().loaded == {"b": device, "c": device}
+    assert [e.model_id for e in run.events if isinstance(e, ModelLoaded)] == ["a", "b", "c", "b"]

@@ -8,9 +8,9 @@ import pytest
 
 from aigc_sdk.errors import GenerationError, ModelLoadError, OutOfDeviceMemoryError
 from aigc_sdk.registry import ModelSpec
-from aigc_sdk.runtime import BatchStarted, GpuScheduler, RequestFailed, SchedulerEvent
+from aigc_sdk.runtime import GpuScheduler, RequestFailed, SchedulerEvent
 from aigc_sdk.types import TextRequest, TextResult
-from tests.runtime.helpers import WAIT, BrokenLM, TinyLM, echo_spec, text_of
+from tests.runtime.helpers import WAIT, BrokenLM, check_oom_split, echo_spec, text_of
 
 
 def _requests(n: int, *, boom: int | None = None) -> list[TextRequest]:
@@ -24,18 +24,7 @@ def test_out_of_memory_splits_the_batch_until_it_fits(
 ) -> None:
     spec = make_spec("oom", backend="tests.runtime.helpers.OomAboveTwo")
     events: list[SchedulerEvent] = []
-    scheduler = scheduler_factory([spec], max_wait_ms=2000, on_event=events.append)
-    requests = _requests(8)
-    futures = [scheduler.submit("oom", r) for r in requests]  # 8 = max batch: runs at once
-    results = [f.result(timeout=WAIT) for f in futures]
-    reference = TinyLM(spec)
-    assert [r.texts for r in results] == [reference(q).texts for q in requests]  # type: ignore[attr-defined]
-    metrics = scheduler.metrics()
-    assert metrics.batch_sizes == {8: 1}
-    assert metrics.oom_splits == 3  # 8 -> 4 + 4 -> 2 + 2 + 2 + 2
-    assert metrics.completed == 8
-    assert metrics.failed == 0
-    assert [e.size for e in events if isinstance(e, BatchStarted)] == [8, 4, 2, 2, 4, 2, 2]
+    check_oom_split(scheduler_factory([spec], max_wait_ms=2000, on_event=events.append), spec, events)
 
 
 def test_request_that_does_not_fit_alone_fails_alone(

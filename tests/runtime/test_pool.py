@@ -13,7 +13,7 @@ from aigc_sdk.registry import ModelSpec
 from aigc_sdk.runtime import GpuScheduler, ModelEvicted, ModelLoaded, SchedulerEvent
 from aigc_sdk.runtime.pool import ModelPool, Room, plan_memory
 from aigc_sdk.types import TextRequest
-from tests.runtime.helpers import WAIT, Echo, Gate, GatedLM, TinyLM, echo_spec, text_of
+from tests.runtime.helpers import WAIT, Echo, Gate, GatedLM, LruRun, TinyLM, check_lru_eviction, echo_spec, text_of
 
 MB = 1_000_000
 
@@ -33,20 +33,9 @@ def test_least_recently_used_idle_model_is_evicted(
     make_spec: Callable[..., ModelSpec], scheduler_factory: Callable[..., GpuScheduler]
 ) -> None:
     specs = [make_spec(name, memory_bytes=100 * MB) for name in ("a", "b", "c")]
-    events: list[SchedulerEvent] = []
-    scheduler = scheduler_factory(specs, budgets={"cpu": 250 * MB}, on_event=events.append)
-    scheduler.run("a", _request())
-    scheduler.run("b", _request())
-    scheduler.run("a", _request())  # a is now more recently used than b
-    scheduler.run("c", _request())
-    metrics = scheduler.metrics()
-    assert metrics.loaded == {"a": "cpu", "c": "cpu"}
-    assert metrics.evictions == 1
-    assert metrics.memory_used == {"cpu": 200 * MB}
-    assert [e.model_id for e in events if isinstance(e, ModelEvicted)] == ["b"]
-    scheduler.run("b", _request())  # b comes back; a is now the least recently used
-    assert scheduler.metrics().loaded == {"b": "cpu", "c": "cpu"}
-    assert [e.model_id for e in events if isinstance(e, ModelLoaded)] == ["a", "b", "c", "b"]
+    run = LruRun()
+    scheduler = scheduler_factory(specs, budgets={"cpu": 250 * MB}, on_event=run)
+    check_lru_eviction(scheduler, run, device="cpu", size=100 * MB)
 
 
 def test_running_model_is_never_evicted_even_when_least_recently_used(

