@@ -187,16 +187,16 @@ class MusicBedGenerator(BaseGenerator[MusicRequest, AudioResult]):
             end = min(frames, round((b + 1) * bar * rate) + round(0.25 * rate))  # ring into the next bar
             if start >= frames:
                 break
-            t = np.arange(end - start) / rate
+            t = np.arange(end - start, dtype=np.float32) / np.float32(rate)  # float32: half the time, inaudible
             env = _envelope(t.size, rate, attack=min(0.6, bar / 3), release=min(0.8, bar / 2))
-            chord = np.zeros((t.size, 2))
+            chord = np.zeros((t.size, 2), dtype=np.float32)
             for i, note in enumerate((*notes, notes[0] + 12)):
                 f = _hz(note)
                 for side, sign in ((0, -1.0), (1, 1.0)):
-                    ph = rng.uniform(0, 2 * np.pi)
-                    wave = np.sin(2 * np.pi * f * (1 + sign * detune) * t + ph)
-                    wave += preset.brightness * 0.3 * np.sin(4 * np.pi * f * t + ph)
-                    chord[:, side] += wave * (0.5 if i < 3 else 0.3)
+                    ph = np.float32(rng.uniform(0, 2 * np.pi))
+                    wave = np.sin(np.float32(2 * np.pi * f * (1 + sign * detune)) * t + ph)
+                    wave += np.float32(preset.brightness * 0.3) * np.sin(np.float32(4 * np.pi * f) * t + ph)
+                    chord[:, side] += wave * np.float32(0.5 if i < 3 else 0.3)
             bass = np.sin(2 * np.pi * _hz(notes[0] - 12) * t)[:, None] * 0.6
             layer = (chord * 0.22 + bass * 0.35) * env[:, None]
             if preset.pulse:

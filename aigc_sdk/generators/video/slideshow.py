@@ -94,7 +94,9 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
     No weights: the spec's source is the aigc_sdk package. Spec options:
 
     * ``prescale`` (default 1.25): moving stills are fitted at this multiple of the
-      frame size, so that ``zoompan`` scales down for moves up to 1.25x; higher is smoother and slower;
+      frame size, so that ``zoompan`` scales down for moves up to 1.25x; higher is smoother and slower.
+      A still already at the frame's size (the cards, charts and maps the SDK draws) is not
+      upscaled: it moves on its own pixels;
     * ``threads`` (default 0: ffmpeg decides): encoder threads.
 
     The request's ``encoding`` (:class:`~aigc_sdk.types.VideoEncoding`): ``preset``/``crf`` choose the x264
@@ -226,8 +228,9 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
             if motion.is_static:
                 centre = (motion.x_start, motion.y_start)
                 _fit(still, width, height, request, zoom=motion.zoom_start, centre=centre).save(path)
-            else:
-                _fit(still, _even(width * self._prescale), _even(height * self._prescale), request).save(path)
+            else:  # a still drawn at the frame's size (a card, chart or map) moves on its own pixels
+                scale = 1.0 if still.size == (width, height) else self._prescale
+                _fit(still, _even(width * scale), _even(height * scale), request).save(path)
             still.close()
             slides.append(Slide(path.name, length, None if motion.is_static else motion))
         return slides
