@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import os
 import queue
 import re
 import shutil
@@ -19,6 +20,11 @@ from typing import IO, TYPE_CHECKING
 from aigc_sdk._internal.optional import is_available
 from aigc_sdk._internal.settings import Settings
 from aigc_sdk.errors import MediaError, MissingDependencyError
+
+try:  # POSIX only: pipes are widened where it exists
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     import numpy as np
@@ -93,12 +99,17 @@ def relay_frames(
     hook: Callable[[int, npt.NDArray[np.uint8]], None],
     *,
     cwd: str | Path | None = None,
+    window: tuple[int, int] | None = None,
 ) -> int:
     """Pipe raw frames from one ffmpeg command to another, calling ``hook(index, frame)`` on each.
 
     ``source`` writes raw frames of ``frame_bytes`` to stdout; ``sink`` reads them from
     stdin. The hook may change the frame in place. Both processes run concurrently;
     if either fails, the other is stopped and :class:`MediaError` carries its log.
+
+    ``window=(offset, length)``: the hook sees and changes only those bytes of each frame
+    (a watermark in one chroma plane). On Linux the rest of the frame then goes from one
+    ffmpeg to the other inside the kernel (``splice``) without being copied through Python.
 
     Returns:
         The number of frames relayed.
@@ -115,56 +126,155 @@ def relay_frames(
         >>> seen
         [76, 76]
     """
-    import numpy as np
-
+    start, length = window if window is not None else (0, frame_bytes)
+    if start < 0 or length <= 0 or start + length > frame_bytes:
+        raise ValueError(f"window {window} is not inside a frame of {frame_bytes} bytes")
     with tempfile.TemporaryFile() as source_log, tempfile.TemporaryFile() as sink_log:
         reader = subprocess.Popen(source, stdout=subprocess.PIPE, stderr=source_log, stdin=subprocess.DEVNULL, cwd=cwd)
         writer = subprocess.Popen(sink, stdin=subprocess.PIPE, stderr=sink_log, stdout=subprocess.DEVNULL, cwd=cwd)
         assert isinstance(reader.stdout, io.BufferedReader)
         assert writer.stdin is not None
         stdout, stdin = reader.stdout, writer.stdin
-        # Reading, the hook and writing overlap in three threads (pipe I/O and numpy release the GIL),
-        # with a few frames queued between them so neither ffmpeg waits on the other.
-        fresh: queue.Queue[bytearray | None] = queue.Queue(maxsize=_RELAY_DEPTH)
-        done: queue.Queue[bytearray | None] = queue.Queue(maxsize=_RELAY_DEPTH)
-        stop = threading.Event()
-        errors: list[BaseException] = []
-
-        threads = [
-            threading.Thread(target=_read_frames, args=(stdout, frame_bytes, fresh, stop, errors), daemon=True),
-            threading.Thread(target=_write_frames, args=(stdin, done, stop, errors), daemon=True),
-        ]
-        for thread in threads:
-            thread.start()
-        count = 0
+        spliced = window is not None and hasattr(os, "splice")
+        stopped = False
         try:
-            while (buffer := _get(fresh, stop)) is not None:
-                hook(count, np.frombuffer(buffer, dtype=np.uint8))
-                if not _put(done, buffer, stop):
-                    break
-                count += 1
+            if spliced:
+                count, stopped = _relay_spliced(stdout.fileno(), stdin.fileno(), frame_bytes, (start, length), hook)
+            else:
+                count, stopped = _relay_threaded(stdout, stdin, frame_bytes, (start, length), hook)
         except BaseException:
-            stop.set()
             reader.kill()
             writer.kill()
             raise
         finally:
-            _put(done, None, stop)
-            stopped = stop.is_set()  # the sink quit early, or something failed: the source is not needed
-            if stopped:
+            if stopped:  # the sink quit early: the source is not needed
                 reader.kill()
-            for thread in threads:
-                thread.join()
+            with contextlib.suppress(BrokenPipeError):
+                stdin.close()
             stdout.close()
             sink_code, source_code = writer.wait(), reader.wait()
-        if errors:
-            raise errors[0]
         for name, code, log in (("sink", sink_code, sink_log), ("source", source_code, source_log)):
             if code != 0 and not (name == "source" and stopped):
                 log.seek(0)
                 text = log.read().decode("utf-8", "replace").strip()[-800:]
                 raise MediaError(f"ffmpeg ({name}) failed with exit {code}", hint=text or None)
     return count
+
+
+def _relay_threaded(
+    stdout: io.BufferedReader,
+    stdin: IO[bytes],
+    frame_bytes: int,
+    window: tuple[int, int],
+    hook: Callable[[int, npt.NDArray[np.uint8]], None],
+) -> tuple[int, bool]:
+    """Whole frames through Python: frames read, the hook and writes overlap in three threads.
+
+    Pipe I/O and numpy release the GIL; a few frames wait between the threads so neither ffmpeg
+    waits on the other. Returns the frames relayed and whether the relay stopped early.
+    """
+    import numpy as np
+
+    start, length = window
+    fresh: queue.Queue[bytearray | None] = queue.Queue(maxsize=_RELAY_DEPTH)
+    done: queue.Queue[bytearray | None] = queue.Queue(maxsize=_RELAY_DEPTH)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    threads = [
+        threading.Thread(target=_read_frames, args=(stdout, frame_bytes, fresh, stop, errors), daemon=True),
+        threading.Thread(target=_write_frames, args=(stdin, done, stop, errors), daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    count = 0
+    try:
+        while (buffer := _get(fresh, stop)) is not None:
+            hook(count, np.frombuffer(buffer, dtype=np.uint8)[start : start + length])
+            if not _put(done, buffer, stop):
+                break
+            count += 1
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        _put(done, None, stop)
+        for thread in threads:
+            thread.join()
+    if errors:
+        raise errors[0]
+    return count, stop.is_set()
+
+
+def _relay_spliced(
+    source: int,
+    sink: int,
+    frame_bytes: int,
+    window: tuple[int, int],
+    hook: Callable[[int, npt.NDArray[np.uint8]], None],
+) -> tuple[int, bool]:
+    """Each frame's window read, hooked and written back; the bytes around it spliced pipe to pipe.
+
+    Both pipes are widened (``F_SETPIPE_SZ``) so each ffmpeg runs ahead while the hook works.
+    Returns the frames relayed and whether the sink stopped early.
+    """
+    import numpy as np
+
+    start, length = window
+    tail = frame_bytes - start - length
+    for fd in (source, sink):
+        with contextlib.suppress(OSError):  # a smaller pipe is slower, not wrong
+            fcntl.fcntl(fd, _F_SETPIPE_SZ, _PIPE_BYTES)
+    buffer = bytearray(length)
+    view = np.frombuffer(buffer, dtype=np.uint8)
+    count = 0
+    try:
+        while True:
+            moved = _splice(source, sink, start)
+            got = _read_into(source, buffer) if moved == start else 0
+            if moved == 0 and got == 0:
+                return count, False  # the source ended between two frames
+            if moved < start or got < length:
+                raise MediaError(f"ffmpeg gave a partial frame ({moved + got} of {frame_bytes} bytes)")
+            hook(count, view)
+            _write_all(sink, buffer)
+            if _splice(source, sink, tail) < tail:
+                raise MediaError(f"ffmpeg gave a partial frame ({frame_bytes - tail} of {frame_bytes} bytes)")
+            count += 1
+    except BrokenPipeError:
+        return count, True  # the sink stopped early: its exit status and log say why
+
+
+def _splice(source: int, sink: int, count: int) -> int:
+    """Move ``count`` bytes from one pipe to another in the kernel; fewer only at the source's end."""
+    moved = 0
+    while moved < count:
+        step = os.splice(source, sink, count - moved)
+        if step == 0:
+            break
+        moved += step
+    return moved
+
+
+def _read_into(fd: int, buffer: bytearray) -> int:
+    """Fill ``buffer`` from ``fd``; fewer bytes only at the end of the stream."""
+    view, got = memoryview(buffer), 0
+    while got < len(buffer):
+        more = os.readv(fd, [view[got:]])
+        if more == 0:
+            break
+        got += more
+    return got
+
+
+def _write_all(fd: int, buffer: bytearray) -> None:
+    view, sent = memoryview(buffer), 0
+    while sent < len(buffer):
+        sent += os.write(fd, view[sent:])
+
+
+#: Linux's fcntl command to resize a pipe, and the size asked for (the default limit for unprivileged users).
+_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031) if fcntl is not None else 1031
+_PIPE_BYTES = 1 << 20
 
 
 _RELAY_DEPTH = 8

@@ -254,12 +254,20 @@ class FrameMarker:
         self._chroma = (height // 2, width // 2)
         self.frame_bytes = self._luma * 3 // 2
 
+    @property
+    def window(self) -> tuple[int, int]:
+        """Where the mark lives in a raw frame: ``(offset, length)`` of its Cb plane (see :meth:`mark_window`).
+
+        Example:
+            >>> FrameMarker(320, 256).window
+            (81920, 20480)
+        """
+        return self._luma, self._luma // 4
+
     def _plane(self, frame: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
         if frame.size != self.frame_bytes:
             raise InvalidRequestError(f"a {self.width}x{self.height} yuv420p frame has {self.frame_bytes} bytes")
-        flat = frame.reshape(-1)
-        plane: npt.NDArray[np.uint8] = flat[self._luma : self._luma + self._luma // 4].reshape(self._chroma)
-        return plane
+        return frame.reshape(-1)[self._luma : self._luma + self._luma // 4]
 
     @staticmethod
     def _band(plane: npt.NDArray[np.uint8]) -> FloatArray:
@@ -267,16 +275,32 @@ class FrameMarker:
         return band
 
     def mark(self, frame: npt.NDArray[np.uint8]) -> None:
-        """Write the mark into ``frame`` (a writable ``uint8`` buffer of ``frame_bytes`` bytes).
+        """Write the mark into ``frame`` (a writable ``uint8`` buffer of ``frame_bytes`` bytes)."""
+        self.mark_window(self._plane(frame))
+
+    def mark_window(self, cb: npt.NDArray[np.uint8]) -> None:
+        """Write the mark into a frame's Cb plane alone (the bytes at :attr:`window`), in place.
 
         The plane's whole blocks are gathered, changed and written back in float32 without a
         full-band temporary (about 1 ms per 720p frame).
+
+        Example:
+            >>> import numpy as np
+            >>> marker = FrameMarker(320, 256)
+            >>> frame = np.full(marker.frame_bytes, 128, dtype=np.uint8)
+            >>> start, length = marker.window
+            >>> marker.mark_window(frame[start : start + length])
+            >>> marker.accuracy(frame)
+            1.0
         """
-        plane = self._plane(frame)
+        if cb.size != self._luma // 4:
+            raise InvalidRequestError(f"a {self.width}x{self.height} Cb plane has {self._luma // 4} bytes")
+        plane = cb.reshape(self._chroma)
         rows, cols = plane.shape[0] // _BLOCK, plane.shape[1] // _BLOCK
         cut = plane[: rows * _BLOCK, : cols * _BLOCK]
         cells = cut.reshape(rows, _BLOCK, cols, _BLOCK)
-        blocks = cells.transpose(1, 3, 0, 2).astype(np.float32)  # the band's blocks, entry-major like _blocks
+        # the band's blocks, entry-major like _blocks (contiguous: einsum is 3x slower on the strided view)
+        blocks = np.ascontiguousarray(cells.transpose(1, 3, 0, 2), dtype=np.float32)
         blocks -= 128.0
         blocks *= 2.0 * _CB_TO_U
         blocks += 256.0
@@ -289,7 +313,7 @@ class FrameMarker:
 
     def accuracy(self, frame: npt.NDArray[np.uint8]) -> float:
         """Fraction of the mark's bits ``frame`` carries (about 0.5 when unmarked)."""
-        return _band_accuracy(self._band(self._plane(frame)))
+        return _band_accuracy(self._band(self._plane(frame).reshape(self._chroma)))
 
 
 def watermark_video(source: str | Path, target: str | Path | None = None, *, crf: int = 23) -> Path:
@@ -324,7 +348,7 @@ def watermark_video(source: str | Path, target: str | Path | None = None, *, crf
                   "-s", f"{width}x{height}", "-r", fps, "-i", "-", "-i", str(video.path), "-map", "0:v",
                   "-map", "1:a?", *tags, "-c:v", "libx264", "-crf", str(crf), "-pix_fmt", "yuv420p",
                   "-c:a", "copy", "-movflags", "+faststart", "-f", "mp4", str(tmp)]  # fmt: skip
-        relay_frames(decode, encode, marker.frame_bytes, lambda _, frame: marker.mark(frame))
+        relay_frames(decode, encode, marker.frame_bytes, lambda _, cb: marker.mark_window(cb), window=marker.window)
     write_sidecar(out, prov)
     return out
 

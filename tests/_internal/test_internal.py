@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -103,44 +104,60 @@ def _gray_sink(*extra: str) -> list[str]:
             "-i", "-", *extra]  # fmt: skip
 
 
-def test_relay_frames_passes_changed_frames_in_order(tmp_path: Path) -> None:
+#: Whole frames through Python, and only a window of each (the rest spliced from pipe to pipe on Linux).
+RELAY_WINDOWS = pytest.mark.parametrize("window", [None, (64, 128)], ids=["whole", "window"])
+
+
+@RELAY_WINDOWS
+def test_relay_frames_passes_changed_frames_in_order(tmp_path: Path, window: tuple[int, int] | None) -> None:
 
     out = tmp_path / "out.gray"
 
     def paint(index: int, frame: npt.NDArray[np.uint8]) -> None:
         frame[:] = index  # the sink must receive what the hook wrote, frame by frame
 
-    count = relay_frames(_gray_source(3.0), _gray_sink("-f", "rawvideo", str(out)), 256, paint)
+    count = relay_frames(_gray_source(3.0), _gray_sink("-f", "rawvideo", str(out)), 256, paint, window=window)
     assert count == 30
-    assert list(np.frombuffer(out.read_bytes(), dtype=np.uint8)[::256]) == list(range(30))
+    frames = np.frombuffer(out.read_bytes(), dtype=np.uint8).reshape(30, 256)
+    start, length = window or (0, 256)
+    assert [list(set(f[start : start + length])) for f in frames] == [[i] for i in range(30)]
+    assert set(frames[:, :start].ravel()) | set(frames[:, start + length :].ravel()) <= {76}  # the rest untouched
 
 
-def test_relay_frames_reports_the_failing_side_and_stops_both() -> None:
+@RELAY_WINDOWS
+def test_relay_frames_reports_the_failing_side_and_stops_both(window: tuple[int, int] | None) -> None:
+
+    def relay(source: list[str], sink: list[str], frame_bytes: int = 256, hook: Any = lambda i, f: None) -> int:
+        return relay_frames(source, sink, frame_bytes, hook, window=window)
 
     with pytest.raises(MediaError, match=r"ffmpeg \(sink\) failed") as sink_failed:
-        relay_frames(_gray_source(60.0), _gray_sink("-c:v", "no-such-codec", "-f", "null", "-"), 256, lambda i, f: None)
+        relay(_gray_source(60.0), _gray_sink("-c:v", "no-such-codec", "-f", "null", "-"))
     assert sink_failed.value.hint and "no-such-codec" in sink_failed.value.hint
     broken = [*_gray_source(1.0)[:-5], "-f", "no-such-format", "-"]
     with pytest.raises(MediaError, match=r"ffmpeg \(source\) failed"):
-        relay_frames(broken, _gray_sink("-f", "null", "-"), 256, lambda i, f: None)
+        relay(broken, _gray_sink("-f", "null", "-"))
     with pytest.raises(MediaError, match="partial frame"):  # 256 bytes per frame do not divide into 300
-        relay_frames(_gray_source(1.0), _gray_sink("-f", "null", "-"), 300, lambda i, f: None)
+        relay(_gray_source(1.0), _gray_sink("-f", "null", "-"), 300)
 
     def fail(index: int, frame: npt.NDArray[np.uint8]) -> None:
         if index == 3:
             raise RuntimeError("hook failed")
 
     with pytest.raises(RuntimeError, match="hook failed"):
-        relay_frames(_gray_source(60.0), _gray_sink("-f", "null", "-"), 256, fail)
+        relay(_gray_source(60.0), _gray_sink("-f", "null", "-"), 256, fail)
+    with pytest.raises(ValueError, match="not inside a frame"):
+        relay_frames(_gray_source(1.0), _gray_sink("-f", "null", "-"), 256, lambda i, f: None, window=(200, 100))
 
 
-def test_relay_frames_stops_the_source_when_the_sink_is_done() -> None:
-
-    count = relay_frames(_gray_source(600.0), _gray_sink("-frames:v", "5", "-f", "null", "-"), 256, lambda i, f: None)
+@RELAY_WINDOWS
+def test_relay_frames_stops_the_source_when_the_sink_is_done(window: tuple[int, int] | None) -> None:
+    count = relay_frames(_gray_source(600.0), _gray_sink("-frames:v", "5", "-f", "null", "-"), 256,
+                         lambda i, f: None, window=window)  # fmt: skip
     assert count >= 5  # the sink took five frames and quit; the long source was stopped, not waited for
 
 
 def test_hidden_from_hides_a_package_from_one_importer_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
     import sys
 
     from aigc_sdk._internal.optional import hidden_from
@@ -154,8 +171,8 @@ def test_hidden_from_hides_a_package_from_one_importer_only(tmp_path: Path, monk
     for name in ("accel_dep", "picky_lib", "other_lib"):
         monkeypatch.delitem(sys.modules, name, raising=False)
     with hidden_from("picky_lib", "accel_dep"):
-        import picky_lib  # type: ignore[import-not-found]
-        import other_lib  # type: ignore[import-not-found]  # another importer still finds it
+        picky_lib = importlib.import_module("picky_lib")
+        other_lib = importlib.import_module("other_lib")  # imported after: another importer still finds it
     assert picky_lib.FAST is False
     assert other_lib.accel_dep.FAST is True
     assert not any(type(f).__name__ == "_Hidden" for f in sys.meta_path)

@@ -567,7 +567,8 @@ def write_mp4(
             producer = [*encode, *raw, "-i", str(source), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"]
             sink = [*encode, "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", "-r", str(fps),
                     "-i", "-", *tail, str(tmp)]  # fmt: skip
-            relay_frames(producer, sink, marker.frame_bytes, lambda _i, frame: marker.mark(frame))
+            relay_frames(producer, sink, marker.frame_bytes, lambda _i, cb: marker.mark_window(cb),
+                         window=marker.window)  # fmt: skip
         else:
             done = subprocess.run([*encode, *raw, "-i", str(source), *tail, str(tmp)], capture_output=True, check=False)
             if done.returncode != 0:

@@ -345,12 +345,13 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
 
         marker = FrameMarker(plan.request.width, plan.request.height)
 
-        def mark(index: int, frame: np.ndarray[Any, np.dtype[np.uint8]]) -> None:
+        def mark(index: int, cb: np.ndarray[Any, np.dtype[np.uint8]]) -> None:
             if index < len(plan.marks) and plan.marks[index]:
-                marker.mark(frame)
+                marker.mark_window(cb)
 
-        try:
-            relay_frames(plan.producer, [*plan.command, str(tmp)], marker.frame_bytes, mark, cwd=plan.workdir)
+        try:  # only the Cb plane, where the mark lives, comes up to Python
+            relay_frames(plan.producer, [*plan.command, str(tmp)], marker.frame_bytes, mark, cwd=plan.workdir,
+                         window=marker.window)  # fmt: skip
         except MediaError as exc:
             raise MediaError(f"ffmpeg failed to render {plan.target.name}: {exc.message}", hint=exc.hint) from exc
 
