@@ -1,10 +1,21 @@
 """End to end: the USGS feed → a news clip (cold: fresh stage cache, fresh process), on this machine.
 
-Goal: a ~60 s clip in ≤ 30 s wall and ≤ 1.5 GB peak RSS on 2 cores, watermarked frames included (the
+Goal: a ~60 s clip in ≤ 15 s wall and ≤ 1.0 GB peak RSS on 2 cores, watermarked frames included (the
 default). The same clip is also made without the watermark first, for `watermarked_vs_plain_render`, and
 in three aspects from one job (16:9, 9:16, 1:1: one script, narration and music, three layouts and
 renders), for `three_aspects_vs_one` (goal ≤ 1.8). Each run happens in a child process so its peak RSS
-is measured alone. Ends with `key: value` lines.
+is measured alone.
+
+Two more measurements of the same run:
+
+* ``render_ssim_vs_slow`` (goal ≥ 0.97): the clip's frames against a reference render of the very same
+  render request at x264 ``preset=slow`` and the old 1.5x prescale (ffmpeg's ``ssim`` filter, all planes);
+* ``floor_s`` (``floor_voice_s`` + ``floor_render_s``): the work no pipeline can skip, measured on its own —
+  the voice loading and speaking the clip's narration, and one hand-written ffmpeg command rendering
+  the same stills with the same moves at ``veryfast`` (no subtitles, mark or sound); ``wall_vs_floor``
+  (goal ≤ 1.5) is the clip's wall time over it.
+
+Ends with `key: value` lines.
 
     python benchmarks/bench_news_clip.py [--input examples/data/usgs_significant_week.geojson] [--aspect 16:9]
         [--aspects 16:9,9:16,1:1] [--duration 60]
@@ -14,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import resource
 import subprocess
 import sys
@@ -21,6 +33,14 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_render's direct ffmpeg command
+
+from bench_render import direct_command
+
+from aigc_sdk._internal.ffmpeg import require_ffmpeg
+from aigc_sdk.generators.video.slideshow import DEFAULT_PRESCALE
+from aigc_sdk.types import Motion
 
 CHILD = """
 import json, sys
@@ -31,6 +51,31 @@ config = NewsClipConfig(input=src, output=out, cache_dir=cache, aspect=aspect, w
                         target_seconds=float(duration))
 clip = news_clip(config)
 print(json.dumps({"clip_s": clip.duration, "stages": clip.seconds}))
+"""
+
+
+REFERENCE = """
+import json, sys
+from aigc_sdk.generators.video.slideshow import SlideshowVideoGenerator
+from aigc_sdk.registry import ModelRegistry
+from aigc_sdk.types import VideoRequest
+made, out = sys.argv[1:3]
+request = json.loads(open(made, encoding="utf-8").read())["request"]
+request["encoding"] = {**request["encoding"], "preset": "slow", "output": out}
+spec = ModelRegistry().get("slideshow")
+SlideshowVideoGenerator(spec.model_copy(update={"options": {**spec.options, "prescale": 1.5}}))(
+    VideoRequest.model_validate(request))
+"""
+
+VOICE = """
+import json, sys, time
+from aigc_sdk.registry import ModelRegistry
+from aigc_sdk.registry.loader import load
+narration = json.loads(open(sys.argv[1], encoding="utf-8").read())["ingredients"]["narration"]
+start = time.perf_counter()
+voice = load(ModelRegistry().get(narration["model_id"]))
+voice(prompt=narration["request"]["prompt"], seed=narration["request"]["seed"])
+print(time.perf_counter() - start)
 """
 
 
@@ -47,6 +92,9 @@ def main() -> None:
         report, wall = run(args, Path(tmp) / "default", args.aspect, watermark=True)
         peak_mb = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, peak_plain_mb)
         several, wall_several = run(args, Path(tmp) / "aspects", args.aspects, watermark=True)
+        clip = Path(tmp) / "default" / "clip.mp4"
+        ssim = reference_ssim(clip, Path(tmp) / "reference.mp4")
+        voice_s, render_s = floor(clip, Path(tmp) / "floor.mp4")
     for stage, seconds in report["stages"].items():
         print(f"stage_{stage}_s: {seconds:.2f}")
     print(f"clip_s: {report['clip_s']:.2f}")
@@ -54,6 +102,11 @@ def main() -> None:
     print(f"peak_rss_mb: {peak_mb:.0f}")
     print(f"wall_vs_clip: {wall / report['clip_s']:.3f}")
     print(f"watermarked_vs_plain_render: {report['stages']['render'] / plain['stages']['render']:.3f}")
+    print(f"render_ssim_vs_slow: {ssim:.4f}")
+    print(f"floor_voice_s: {voice_s:.2f}")
+    print(f"floor_render_s: {render_s:.2f}")
+    print(f"floor_s: {voice_s + render_s:.2f}")
+    print(f"wall_vs_floor: {wall / (voice_s + render_s):.3f}")
     for stage, seconds in several["stages"].items():
         print(f"aspects_stage_{stage.replace(' ', '_').replace(':', 'x')}_s: {seconds:.2f}")
     print(f"aspects_wall_s: {wall_several:.2f}")
@@ -69,6 +122,39 @@ def run(args: argparse.Namespace, folder: Path, aspect: str, *, watermark: bool)
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     return json.loads(done.stdout.strip().splitlines()[-1]), time.perf_counter() - started
+
+
+def reference_ssim(clip: Path, reference: Path) -> float:
+    """SSIM (all planes) of the clip's frames against the same render request at ``preset=slow``, prescale 1.5."""
+    made = clip.with_name(clip.name + ".provenance.json")
+    subprocess.run([sys.executable, "-c", REFERENCE, str(made), str(reference)], check=True, capture_output=True)
+    ffmpeg = require_ffmpeg().path
+    done = subprocess.run([ffmpeg, "-hide_banner", "-i", str(clip), "-i", str(reference), "-lavfi", "[0:v][1:v]ssim",
+                           "-f", "null", "-"], capture_output=True, text=True, check=True)  # fmt: skip
+    found = re.search(r"All:([0-9.]+)", done.stderr)
+    if found is None:
+        raise RuntimeError(f"ffmpeg printed no SSIM: {done.stderr[-400:]}")
+    return float(found.group(1))
+
+
+def floor(clip: Path, out: Path) -> tuple[float, float]:
+    """Seconds of the work no pipeline can skip: the voice alone (a fresh process), one direct ffmpeg render."""
+    manifest = clip.with_suffix(".manifest.json")
+    voice = subprocess.run([sys.executable, "-c", VOICE, str(manifest)], capture_output=True, text=True, check=True)
+    request = json.loads(clip.with_name(clip.name + ".provenance.json").read_text(encoding="utf-8"))["request"]
+    command = direct_command(
+        [Path(p) for p in request["images"]],
+        request["durations"],
+        [Motion.model_validate(m) for m in request["motions"]],
+        out,
+        prescale=DEFAULT_PRESCALE,
+        size=(request["width"], request["height"]),
+        fps=request["fps"],
+        fade=request["transition_duration"],
+    )
+    started = time.perf_counter()
+    subprocess.run(command, check=True)
+    return float(voice.stdout.strip().splitlines()[-1]), time.perf_counter() - started
 
 
 if __name__ == "__main__":
