@@ -7,9 +7,18 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(scope="session")
+def _patched_voices(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder of patched Piper voices for the whole run (derived data: each test would patch again)."""
+    return tmp_path_factory.mktemp("voices")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, _patched_voices: Path
+) -> None:
     cache = tmp_path_factory.mktemp("aigc-cache")
+    (cache / "voices").symlink_to(_patched_voices, target_is_directory=True)
     monkeypatch.setenv("AIGC_CACHE_DIR", str(cache))
     monkeypatch.setenv("HF_HUB_CACHE", str(cache / "hf"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

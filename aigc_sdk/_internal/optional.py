@@ -9,7 +9,7 @@ import importlib.machinery
 import importlib.util
 import sys
 from collections.abc import Iterator, Sequence
-from types import ModuleType
+from types import FrameType, ModuleType
 
 from aigc_sdk.errors import MissingDependencyError
 
@@ -51,12 +51,12 @@ class _Hidden(importlib.abc.MetaPathFinder):
     ) -> importlib.machinery.ModuleSpec | None:
         if fullname.split(".")[0] != self.package:
             return None
-        frame = sys._getframe(1)
+        frame: FrameType | None = sys._getframe(1)
         while frame is not None:
             name = str(frame.f_globals.get("__name__", ""))
             if name == self.importer or name.startswith(self.importer + "."):
                 raise ModuleNotFoundError(f"{fullname} is hidden from {self.importer}", name=fullname)
-            frame = frame.f_back  # type: ignore[assignment]
+            frame = frame.f_back
         return None
 
 

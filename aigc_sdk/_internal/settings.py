@@ -38,6 +38,7 @@ class Settings:
     ffmpeg: str | None
     font_dirs: tuple[Path, ...]
     credentials: bool = True
+    threads: int = 0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -63,4 +64,11 @@ class Settings:
             ffmpeg=os.environ.get("AIGC_FFMPEG") or None,
             font_dirs=_paths("AIGC_FONT_DIRS"),
             credentials=_flag("AIGC_CREDENTIALS", default=True),
+            threads=_count("AIGC_THREADS"),
         )
+
+
+def _count(name: str) -> int:
+    """A non-negative integer variable (0 when unset or not a number)."""
+    value = os.environ.get(name, "").strip()
+    return int(value) if value.isdigit() else 0

@@ -117,6 +117,7 @@ def serve(
         except ImportError as exc:
             raise MissingDependencyError(package=exc.name or "fastapi", extra="server", feature="aigc serve") from exc
         webhooks = [check_webhook(url) for url in webhook or []]
+        share_cores(concurrency)
         app = create_app(
             data,
             concurrency=concurrency,
@@ -132,6 +133,30 @@ def serve(
         sys.setswitchinterval(0.001)
         err_console.print(f"aigc serve: http://{host}:{port}/docs · data in {data}", highlight=False)
         uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def share_cores(concurrency: int, cores: int | None = None) -> int:
+    """Give each of ``concurrency`` jobs a share of the cores: ``AIGC_THREADS`` (and ``OMP_NUM_THREADS``).
+
+    Each model otherwise takes every core for one request (onnxruntime, x264, torch), and two jobs at
+    once fight over them; an explicit ``AIGC_THREADS`` is kept. Returns the threads per job (0: not set).
+
+    Example:
+        >>> import os
+        >>> saved = {name: os.environ.pop(name, None) for name in ("AIGC_THREADS", "OMP_NUM_THREADS")}
+        >>> share_cores(1, cores=8), share_cores(2, cores=8), os.environ["AIGC_THREADS"]
+        (0, 4, '4')
+        >>> share_cores(4, cores=8)  # already set: kept
+        0
+        >>> for name, value in saved.items():
+        ...     _ = os.environ.pop(name, None) if value is None else os.environ.update({name: value})
+    """
+    if concurrency <= 1 or os.environ.get("AIGC_THREADS"):
+        return 0
+    share = max(1, (cores or os.cpu_count() or 1) // concurrency)
+    os.environ["AIGC_THREADS"] = str(share)
+    os.environ.setdefault("OMP_NUM_THREADS", str(share))  # read by torch and OpenBLAS when they load
+    return share
 
 
 def register(app: typer.Typer) -> None:

@@ -84,11 +84,12 @@ def _accelerator_possible() -> bool:
     CUDA needs the NVIDIA driver's ``libcuda`` (torch does not ship it), ROCm the amdgpu driver's
     ``/dev/kfd``, MPS an Apple Silicon Mac; on other systems torch is asked.
     """
-    if sys.platform == "darwin":
+    system = platform.system()
+    if system == "Darwin":
         return platform.machine() == "arm64"
-    if sys.platform == "linux":
+    if system == "Linux":
         return _loads("libcuda.so.1") or Path("/dev/kfd").exists()
-    if sys.platform == "win32":
+    if system == "Windows":
         return _loads("nvcuda.dll") or _loads("amdhip64.dll")
     return True
 

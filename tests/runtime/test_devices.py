@@ -113,6 +113,6 @@ def test_detection_without_a_gpu_driver_does_not_import_torch() -> None:
 
     if devices._accelerator_possible():
         pytest.skip("a GPU driver is present: detection asks torch")
-    code = "import sys; from aigc_sdk.runtime.devices import detect_devices; print(detect_devices(), 'torch' in sys.modules)"
+    code = "import sys; from aigc_sdk.runtime.devices import detect_devices as d; print(d(), 'torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["['cpu']", "False"]

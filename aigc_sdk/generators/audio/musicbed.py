@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -243,8 +243,9 @@ def _envelope(n: int, rate: int, *, attack: float, release: float) -> npt.NDArra
     return env
 
 
-def _pulse(t: npt.NDArray[np.float64], tempo: float, freq: float) -> npt.NDArray[np.float64]:
+def _pulse(t: npt.NDArray[np.floating[Any]], tempo: float, freq: float) -> npt.NDArray[np.floating[Any]]:
     """Soft plucks on every eighth note."""
     step = 30.0 / tempo
     since = np.mod(t, step)
-    return np.sin(2 * np.pi * freq * t) * np.exp(-since * 18.0)
+    pulse: npt.NDArray[np.floating[Any]] = np.sin(2 * np.pi * freq * t) * np.exp(-since * 18.0)
+    return pulse

@@ -33,8 +33,8 @@ from aigc_sdk._internal.fonts import file_stamp
 from aigc_sdk._internal.hashing import sha256_json
 from aigc_sdk._internal.languages import speaks
 from aigc_sdk._internal.optional import is_available, require
-from aigc_sdk._internal.settings import Settings
 from aigc_sdk._internal.sentences import split_sentences
+from aigc_sdk._internal.settings import Settings
 from aigc_sdk.audio.processing import join_sentences, resample
 from aigc_sdk.errors import InvalidRequestError, ModelLoadError, map_errors
 from aigc_sdk.generators.base import BaseGenerator
@@ -91,8 +91,8 @@ class PiperSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
       rhythm variation; 0 makes the voice flat and fully deterministic;
     * ``sentence_batch`` (default 1 on CPU, 8 on CUDA): sentences per ONNX run
       (padding makes batches slower than single sentences on a CPU);
-    * ``threads`` (default 0: one per core): onnxruntime's intra-op threads; 1 suits a
-      server running several jobs at once (the threads never spin while idle).
+    * ``threads`` (default ``AIGC_THREADS``, else 0: one per core): onnxruntime's intra-op
+      threads; ``aigc serve`` sets a share of the cores per concurrent job (they never spin idle).
 
     ``SpeechRequest.voice`` picks a speaker of a multi-speaker voice, by name or number;
     a single-speaker voice answers to its speaker's name (its dataset, e.g. ``joe``) or ``0``.
@@ -122,7 +122,7 @@ class PiperSpeechGenerator(BaseGenerator[SpeechRequest, AudioResult]):
             config_path = model.parent / "config.json"
         options = self.spec.options
         patch = bool(options.get("patch_graph", True)) and is_available("onnx")
-        threads = int(options.get("threads", 0))  # onnxruntime's intra-op threads; 0: one per core
+        threads = int(options.get("threads", Settings.from_env().threads))  # intra-op threads; 0: one per core
         with map_errors(f"could not load Piper voice {model}", to=ModelLoadError):
             raw_config = json.loads(config_path.read_text(encoding="utf-8"))
             config = piper.PiperConfig.from_dict(raw_config)

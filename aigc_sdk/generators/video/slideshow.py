@@ -42,6 +42,7 @@ from aigc_sdk._internal.ffmpeg import relay_frames, require_ffmpeg
 from aigc_sdk._internal.files import atomic_path, render_target
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.probe import probe_media
+from aigc_sdk._internal.settings import Settings
 from aigc_sdk._internal.subtitles import read_subtitles, write_subtitles
 from aigc_sdk.errors import InvalidRequestError, MediaError, map_errors
 from aigc_sdk.generators.base import BaseGenerator
@@ -97,7 +98,7 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
       frame size, so that ``zoompan`` scales down for moves up to 1.25x; higher is smoother and slower.
       A still already at the frame's size (the cards, charts and maps the SDK draws) is not
       upscaled: it moves on its own pixels;
-    * ``threads`` (default 0: ffmpeg decides): encoder threads.
+    * ``threads`` (default ``AIGC_THREADS``, else 0: ffmpeg decides): encoder threads.
 
     The request's ``encoding`` (:class:`~aigc_sdk.types.VideoEncoding`): ``preset``/``crf`` choose the x264
     speed and quality, ``watermark`` which frames carry the invisible mark (None: those of stills with
@@ -124,7 +125,7 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
         resolve_weights(self.spec)  # the package itself: checks the spec points at an installed aigc_sdk
         self._ffmpeg = require_ffmpeg()
         self._prescale = float(self.spec.options.get("prescale", DEFAULT_PRESCALE))
-        self._threads = int(self.spec.options.get("threads", 0))
+        self._threads = int(self.spec.options.get("threads", Settings.from_env().threads))
         if not 1.0 <= self._prescale <= 4.0:
             raise InvalidRequestError(f"spec option prescale must be in [1, 4], got {self._prescale}")
 

@@ -153,13 +153,11 @@ def test_noise_options_and_unknown_speaker(voice: PiperSpeechGenerator) -> None:
         voice(prompt="...")
 
 
-def test_the_patched_graph_is_cached_and_speaks_the_same(voice: PiperSpeechGenerator) -> None:
+def test_the_patched_graph_is_cached_and_speaks_the_same(voice: PiperSpeechGenerator, tmp_path: Path) -> None:
     """A second load opens the cached patched voice (no onnx import, no patching) and gives the same samples."""
     import os
     import subprocess
     import sys
-
-    from aigc_sdk._internal.settings import Settings
 
     text = "The cached voice speaks the same."
     code = (
@@ -169,11 +167,11 @@ def test_the_patched_graph_is_cached_and_speaks_the_same(voice: PiperSpeechGener
         f"a = v(prompt={text!r}, seed=5).audio.samples; "
         "print(v.reproducible, 'onnx' in sys.modules, float(np.abs(a).sum()))"
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3]), "AIGC_CACHE_DIR": str(tmp_path)}
     runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
             for _ in range(2)]  # fmt: skip
     first, second = (run.stdout.split() for run in runs)
     assert first[:2] == ["True", "True"]  # patched now, with onnx
     assert second[:2] == ["True", "False"]  # opened from the cache: onnx never imported
     assert first[2] == second[2] == str(float(np.abs(voice(prompt=text, seed=5).audio.samples).sum()))
-    assert len(list((Settings.from_env().cache_dir / "voices").glob("en_US-joe-medium-*.onnx"))) == 1
+    assert len(list((tmp_path / "voices").glob("en_US-joe-medium-*.onnx"))) == 1
