@@ -689,7 +689,7 @@ def music(ctx: StepContext, script: Script, narration: Narration, bed: MusicOpti
     return Music(audio=path, provenance=result.provenance.to_dict())
 
 
-@step(version="3")
+@step(version="4")  # 4: the slides x264 preset, stills at the frame size on their own pixels
 def render(
     ctx: StepContext, script: Script, narration: Narration, visuals: Visuals, music: Music, video: RenderOptions
 ) -> Render:
