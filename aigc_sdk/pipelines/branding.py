@@ -63,6 +63,8 @@ __all__ = [
     "chapters_after_intro",
     "event_places",
     "join_brand_clips",
+    "overlay_ceiling",
+    "placed_top",
 ]
 
 Captions = Literal["sentence", "words", "off"]
@@ -299,9 +301,8 @@ def branded_render(
         timeline, words = word_timed(timeline, spoken)
     timeline, lead = _with_intro_outro(timeline, made, brand, workdir)
     style = caption_style(brand, captions, width, height)
-    ceiling = caption_top(style or SubtitleStyle(), width, height) if captions != "off" else height
     overlays = _timed_lower_thirds(
-        timeline, made, brand, first=1 if lead else 0, ceiling=ceiling - round(0.02 * height)
+        timeline, made, brand, first=1 if lead else 0, ceiling=overlay_ceiling(brand, captions, width, height)
     )
     shown = [
         {"kind": third.kind, "title": third.title, "subtitle": third.subtitle, "start": timed.start, "end": timed.end}
@@ -362,12 +363,40 @@ def _timed_lower_thirds(
         end = round(min(segment.end, start + look.seconds), 3)
         if end - start < 2 * look.ramp + 0.5:
             continue  # the line is too short to read a name over it
-        y = max(0, min(third.y, ceiling - _height(third.path)))
+        y = placed_top(third, ceiling)
         overlay = TimedOverlay(
             image=third.path, start=start, end=end, x=third.x, y=y, animation=look.animation, ramp=look.ramp
         )
         timed.append((third, overlay))
     return timed
+
+
+def overlay_ceiling(brand: Brand | None, captions: Captions, width: int, height: int) -> int:
+    """The lowest row a lower third may reach: a little above the captions (the frame's bottom without them).
+
+    Example:
+        >>> overlay_ceiling(None, "off", 1280, 720), overlay_ceiling(None, "sentence", 1280, 720) < 720
+        (720, True)
+    """
+    if captions == "off":
+        return height
+    style = caption_style(brand, captions, width, height)
+    return caption_top(style or SubtitleStyle(), width, height) - round(0.02 * height)
+
+
+def placed_top(third: LowerThird, ceiling: int) -> int:
+    """Where a lower third's top lands in the frame: where it was drawn, lifted so its bottom stays above ``ceiling``.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from aigc_sdk.media import Image
+        >>> import numpy as np
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "third.png"
+        >>> _ = Image.from_array(np.zeros((100, 400, 4), dtype=np.uint8)).save(path)
+        >>> placed_top(LowerThird(line=1, path=path, x=40, y=560, kind="place", title="Lisbon"), ceiling=620)
+        520
+    """
+    return max(0, min(third.y, ceiling - _height(third.path)))
 
 
 def _height(path: Path) -> int:

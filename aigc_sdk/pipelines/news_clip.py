@@ -60,6 +60,8 @@ from aigc_sdk.pipelines.branding import (
     chapters_after_intro,
     event_places,
     join_brand_clips,
+    overlay_ceiling,
+    placed_top,
 )
 from aigc_sdk.pipelines.timeline import Timeline, Visual
 from aigc_sdk.provenance import Provenance, redact
@@ -422,6 +424,7 @@ class VisualOptions(FrozenModel):
     caption_band: float = Field(
         default=0.0, ge=0.0, le=0.5, description="Share of the height at the bottom cards keep free for captions."
     )
+    captions: Captions = Field(default="sentence", description="The captions' style: where lower thirds may reach.")
     seed: int
 
 
@@ -620,7 +623,7 @@ def narration(ctx: StepContext, script: Script, voice: VoiceOptions) -> Narratio
     )
 
 
-@step
+@step(version="2")  # 2: a card under a lower third keeps its band free
 def visuals(ctx: StepContext, script: Script, look: VisualOptions) -> Visuals:
     """One still per line: the title card, then a matched photo, a generated image, a chart or a card."""
     lines = _lines(script)
@@ -629,6 +632,13 @@ def visuals(ctx: StepContext, script: Script, look: VisualOptions) -> Visuals:
     photos = _photo_matches(ctx, look.photos, lines[1:])
     features = _located_features(script, look)
     cards, charts = CardRenderer(), ChartRenderer()
+    made = None
+    if look.brand is not None:  # first: the card under a lower third keeps the third's band free of text
+        titles = [None] + [subject.title for subject in script.subjects]
+        places = event_places(features, titles, len(lines))
+        made = brand_visuals(look.brand, lines, places, width=look.width, height=look.height, workdir=ctx.workdir)
+    ceiling = overlay_ceiling(look.brand, look.captions, look.width, look.height)
+    bands = {t.line: _band_above(placed_top(t, ceiling), look) for t in made.lower_thirds} if made is not None else {}
 
     def make(index: int) -> Visual:
         path = ctx.workdir / f"visual-{index:03d}.png"
@@ -649,18 +659,13 @@ def visuals(ctx: StepContext, script: Script, look: VisualOptions) -> Visuals:
             table = load_story_data(look.feed, field_map=look.field_map, plan=script.plan.data).data
             publish(charts.render(chart, table), path)
             return Visual(path=path, kind="chart", source="chart-renderer", license="Apache-2.0")
-        spec = _card_for(index, lines, script, features, look)
+        spec = _card_for(index, lines, script, features, look, bands.get(index, look.caption_band))
         publish(cards.render(spec), path)  # its provenance (fonts and their licences) goes into the sidecar
         return Visual(path=path, kind="card", source="card-renderer", license="Apache-2.0")
 
     items = ctx.map(make, range(len(lines)))
     if look.video_model is not None:  # photos and generated images move; cards, charts and maps stay stills
         items = ctx.map(lambda i: _animated(ctx, items[i], lines[i], look, i), range(len(items)))
-    if look.brand is None:
-        return Visuals(items=items)
-    titles = [None] + [subject.title for subject in script.subjects]
-    places = event_places(features, titles, len(lines))
-    made = brand_visuals(look.brand, lines, places, width=look.width, height=look.height, workdir=ctx.workdir)
     return Visuals(items=items, brand=made)
 
 
@@ -840,6 +845,7 @@ def _layout(config: NewsClipConfig, width: int, height: int) -> dict[str, Any]:
         feed=config.input if config.kind == "feed" else None,
         field_map=config.field_map,
         caption_band=caption_band(style, width, height),  # 9:16 captions: the cards' text stays above them
+        captions=captions,
         seed=config.seed,
     )
     video = RenderOptions(
@@ -956,10 +962,15 @@ def _located_features(script: Script, look: VisualOptions) -> list[dict[str, Any
 
 
 def _card_for(
-    index: int, lines: list[str], script: Script, features: list[dict[str, Any] | None], look: VisualOptions
+    index: int,
+    lines: list[str],
+    script: Script,
+    features: list[dict[str, Any] | None],
+    look: VisualOptions,
+    band: float,
 ) -> CardSpec:
-    common: dict[str, Any] = {"width": look.width, "height": look.height, "theme": look.theme,
-                              "caption_band": look.caption_band}  # fmt: skip
+    """The card of line ``index``, its text above the bottom ``band`` (the captions', or a lower third's)."""
+    common: dict[str, Any] = {"width": look.width, "height": look.height, "theme": look.theme, "caption_band": band}
     kicker = script.plan.kicker_for(script.language)
     if index == 0:
         return CardSpec(layout="title", kicker=kicker, title=script.headline, **common)
@@ -978,6 +989,12 @@ def _card_for(
 
 
 # ------------------------------------------------------------------------------------------ helpers
+
+
+def _band_above(top: int, look: VisualOptions) -> float:
+    """The bottom share of the frame a card keeps free so that an overlay from ``top`` (pixels) covers no text."""
+    gap = 0.02 * look.height
+    return round(min(0.5, max(look.caption_band, 1.0 - (top - gap) / look.height)), 4)
 
 
 def _story_request(source: ArticleOptions | FeedOptions) -> ScriptRequest | TemplateRequest:

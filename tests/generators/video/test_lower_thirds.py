@@ -192,3 +192,21 @@ def test_intro_outro_and_end_card_go_around_the_narration(tmp_path: Path) -> Non
     assert all(s.visual.motion is not None and s.visual.motion.is_static for s in (branded.segments[0],
                                                                                   branded.segments[-1]))  # fmt: skip
     assert record["intro"] and record["outro"] and record["end_card"] and fields["overlays"] == ()
+
+
+@pytest.mark.slow
+def test_the_card_under_a_lower_third_keeps_its_band_free(clips: tuple[NewsClip, NewsClip]) -> None:
+    """The quote's card draws its text above the speaker's lower third, which covers the frame's lower part."""
+    from PIL import Image as PILImage
+
+    _, branded = clips
+    visuals = json.loads(branded.manifest.read_text())["ingredients"]["visuals"]
+    requests = [v["provenance"]["request"] for v in visuals if v["kind"] == "card"]
+    quote = next(v for v in visuals if v["provenance"]["request"]["layout"] == "quote")
+    band = quote["provenance"]["request"]["caption_band"]
+    assert band > 0.2
+    assert sorted({r["caption_band"] for r in requests}) == [0.0, band]  # only that card keeps the band
+    with PILImage.open(quote["path"]) as opened:
+        pixels = np.asarray(opened.convert("L"), dtype=int)
+    below = pixels[int(np.ceil((1 - band) * pixels.shape[0])) :, :]
+    assert np.abs(np.diff(below, axis=1)).max() < 24  # the background's gradient only: no letter's edge
