@@ -72,6 +72,9 @@ def news_clip_command(
     video_model: Annotated[
         str | None, typer.Option(help="Video model that animates photo and generated stills (image-to-video).")
     ] = None,
+    broll: Annotated[
+        bool | None, typer.Option("--broll", help="With --video-model: b-roll from each body sentence (text-to-video).")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for every stage.")] = None,
     watermark: Annotated[
         bool | None, typer.Option("--watermark/--no-watermark", help="Invisible watermark in generated frames.")
@@ -107,6 +110,7 @@ def news_clip_command(
         "photos": photos,
         "image_model": image_model,
         "video_model": video_model,
+        "broll": broll,
         "seed": seed,
         "watermark": watermark,
         "brand": brand,

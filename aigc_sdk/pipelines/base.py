@@ -54,6 +54,8 @@ _OUTPUT = "output.json"
 #: A partial stage folder this old (seconds) was left by a crashed run.
 _STALE_PARTIAL_S = 6 * 3600
 _MODELS = "models.json"
+#: Beside a step's stages: the parts its runs made once each (StepContext.cached_file), kept across failures.
+_ITEMS = "parts"
 _USES: TypeAdapter[list[ModelUse]] = TypeAdapter(list[ModelUse])
 
 
@@ -92,6 +94,7 @@ class StepContext:
         emit: Callable[[PipelineEvent], None],
         *,
         max_workers: int = 2,
+        items: Path | None = None,
     ) -> None:
         self.step = step
         self.workdir = workdir
@@ -99,6 +102,39 @@ class StepContext:
         self._cancel = cancel
         self._emit = emit
         self._max_workers = max_workers
+        self._items = items
+
+    def cached_file(self, key: Any, suffix: str, make: Callable[[Path], object]) -> Path:
+        """A file the step makes once per ``key`` (any JSON value), kept even when the step then fails.
+
+        The step's own output is cached whole; this caches its costly parts (each segment's footage):
+        a rerun after a failure makes only the parts still missing. ``make(path)`` must write ``path``
+        atomically (the SDK's generators do). Without a cache folder the file goes in the step's folder.
+
+        Raises:
+            PipelineError: ``make`` returned without writing the file.
+
+        Example:
+            >>> import tempfile, pathlib, threading
+            >>> ctx = StepContext("s", pathlib.Path(tempfile.mkdtemp()), None, threading.Event(), lambda e: None,
+            ...                   items=pathlib.Path(tempfile.mkdtemp()))
+            >>> calls = []
+            >>> def make(path):
+            ...     calls.append(path)
+            ...     path.write_text("footage")
+            >>> first = ctx.cached_file({"prompt": "a river"}, ".txt", make)
+            >>> ctx.cached_file({"prompt": "a river"}, ".txt", make) == first, len(calls)
+            (True, 1)
+        """
+        folder = self._items if self._items is not None else self.workdir
+        path = folder / f"{sha256_json(key)[:24]}{suffix}"
+        if path.is_file():
+            return path
+        folder.mkdir(parents=True, exist_ok=True)
+        make(path)
+        if not path.is_file():
+            raise PipelineError(f"step {self.step!r} made no file for one of its parts ({path.name})")
+        return path
 
     @property
     def studio(self) -> Studio:
@@ -575,7 +611,8 @@ class Pipeline:
                 if time.time() - stale.stat().st_mtime > _STALE_PARTIAL_S:
                     shutil.rmtree(stale, ignore_errors=True)
         studio = self.studio.recording() if self.studio is not None else None
-        ctx = StepContext(name, partial, studio, cancel, emit, max_workers=self.max_workers)
+        items = self.stage_dir(name, _ITEMS) if step.cache else None
+        ctx = StepContext(name, partial, studio, cancel, emit, max_workers=self.max_workers, items=items)
         args = {p: run.outputs[p] if p in self.steps else values[p] for p in step.params}
         if step.context is not None:
             args[step.context] = ctx

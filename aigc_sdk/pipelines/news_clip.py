@@ -36,6 +36,7 @@ from typing import Any, Literal, Self
 from pydantic import AliasChoices, BaseModel, DirectoryPath, Field, FilePath, field_validator, model_validator
 
 from aigc_sdk._internal.files import atomic_copy, atomic_write_json
+from aigc_sdk._internal.hashing import sha256_file
 from aigc_sdk._internal.languages import speaks
 from aigc_sdk._internal.model import FrozenModel
 from aigc_sdk._internal.sentences import split_sentences
@@ -144,6 +145,11 @@ class NewsClipConfig(FrozenModel):
         default=None,
         description="Video diffusion model (text-to-video with image-to-video, e.g. wan2.2-ti2v-5b) that animates "
         "the photo and generated-image stills; None: stills with Ken Burns moves.",
+    )
+    broll: bool = Field(
+        default=False,
+        description="With video_model: short b-roll made from each body sentence (text-to-video) shows instead of "
+        "its text card; the title, quotes, maps and charts stay. Each segment's footage is cached on its own.",
     )
     theme: Theme = Field(default_factory=Theme, description="Colours and fonts of cards and charts.")
     brand: FilePath | None = Field(
@@ -264,6 +270,8 @@ class NewsClipConfig(FrozenModel):
                     f"{' and '.join(feed_only)}: only for feeds, and {self.input.name} is an article "
                     "(hint: leave them out; a feed template tells a .geojson/.csv/.json feed)"
                 )
+        if self.broll and self.video_model is None:
+            raise ValueError("broll makes footage with a video model: give video_model too (hint: --video-model ID)")
         if self.photos is not None and self.image_model is not None:
             raise ValueError(
                 "photos and image_model both choose the visuals: your photos would hide every generated image "
@@ -416,6 +424,7 @@ class VisualOptions(FrozenModel):
     photos: DirectoryPath | None = None
     image_model: str | None = None
     video_model: str | None = Field(default=None, description="Animates photo and generated stills (image-to-video).")
+    broll: bool = Field(default=False, description="Body segments show b-roll from their sentence (text-to-video).")
     feed: FilePath | None = Field(default=None, description="The feed (charts, maps); None for an article.")
     brand: Brand | None = Field(default=None, description="The brand kit: its cards, lower thirds, disclosure.")
     field_map: FieldMap = Field(
@@ -660,24 +669,41 @@ def visuals(ctx: StepContext, script: Script, look: VisualOptions) -> Visuals:
             publish(charts.render(chart, table), path)
             return Visual(path=path, kind="chart", source="chart-renderer", license="Apache-2.0")
         spec = _card_for(index, lines, script, features, look, bands.get(index, look.caption_band))
+        if spec.layout == "body":
+            body.add(index)
         publish(cards.render(spec), path)  # its provenance (fonts and their licences) goes into the sidecar
         return Visual(path=path, kind="card", source="card-renderer", license="Apache-2.0")
 
+    body: set[int] = set()  # the segments whose card is a body of text: b-roll may take their place
     items = ctx.map(make, range(len(lines)))
-    if look.video_model is not None:  # photos and generated images move; cards, charts and maps stay stills
-        items = ctx.map(lambda i: _animated(ctx, items[i], lines[i], look, i), range(len(items)))
+    if look.video_model is not None:  # photos and generated images move; titles, quotes, charts and maps stay
+        items = ctx.map(lambda i: _animated(ctx, items[i], lines[i], look, i, i in body), range(len(items)))
     return Visuals(items=items, brand=made)
 
 
-def _animated(ctx: StepContext, visual: Visual, line: str, look: VisualOptions, index: int) -> Visual:
-    """The visual with footage from the video model when it is a photo or a generated image (image-to-video)."""
-    if visual.kind not in ("photo", "generated") or look.video_model is None:
+def _animated(ctx: StepContext, visual: Visual, line: str, look: VisualOptions, index: int, body: bool) -> Visual:
+    """The visual with footage from the video model, made once per segment (kept when the step fails).
+
+    A photo or a generated image is animated (image-to-video); with ``broll``, a body card's sentence
+    becomes b-roll (text-to-video), the card kept as the segment's still.
+    """
+    broll = look.broll and body and visual.kind == "card"
+    if look.video_model is None or not (broll or visual.kind in ("photo", "generated")):
         return visual
-    request = VideoGenerationRequest(
-        prompt=line, image=visual.path, seed=look.seed + index, output=ctx.workdir / f"visual-{index:03d}.mp4"
-    )
-    result: VideoResult = ctx.studio.run(request, model=look.video_model)
-    return visual.model_copy(update={"clip": result.video.path})
+    spec = ctx.studio.model_for(Task.TEXT_TO_VIDEO, look.video_model)
+    image = None if broll else visual.path
+    key = {"model": spec.model_dump(mode="json"), "prompt": line, "seed": look.seed + index,
+           "image": sha256_file(image) if image is not None else None}  # fmt: skip
+
+    def make(path: Path) -> None:
+        request = VideoGenerationRequest(prompt=line, image=image, seed=look.seed + index, output=path)
+        ctx.studio.run(request, model=look.video_model)
+
+    footage = ctx.cached_file(key, ".mp4", make)
+    if broll:
+        return visual.model_copy(update={"clip": footage, "kind": "generated", "source": spec.id,
+                                         "license": spec.license})  # fmt: skip
+    return visual.model_copy(update={"clip": footage})
 
 
 @step
@@ -842,6 +868,7 @@ def _layout(config: NewsClipConfig, width: int, height: int) -> dict[str, Any]:
         photos=config.photos,
         image_model=config.image_model,
         video_model=config.video_model,
+        broll=config.broll,
         feed=config.input if config.kind == "feed" else None,
         field_map=config.field_map,
         caption_band=caption_band(style, width, height),  # 9:16 captions: the cards' text stays above them
