@@ -246,24 +246,24 @@ def _relay_spliced(
 
 def _splice(source: int, sink: int, count: int) -> int:
     """Move ``count`` bytes from one pipe to another in the kernel; fewer only at the source's end."""
-    moved = 0
-    while moved < count:
-        step = os.splice(source, sink, count - moved)
-        if step == 0:
-            break
-        moved += step
-    return moved
+    return _until(count, lambda done: os.splice(source, sink, count - done))
 
 
 def _read_into(fd: int, buffer: bytearray) -> int:
     """Fill ``buffer`` from ``fd``; fewer bytes only at the end of the stream."""
-    view, got = memoryview(buffer), 0
-    while got < len(buffer):
-        more = os.readv(fd, [view[got:]])
+    view = memoryview(buffer)
+    return _until(len(buffer), lambda done: os.readv(fd, [view[done:]]))
+
+
+def _until(count: int, step: Callable[[int], int]) -> int:
+    """Call ``step(bytes done so far)`` until ``count`` bytes are done or it gives none (the end); the bytes done."""
+    done = 0
+    while done < count:
+        more = step(done)
         if more == 0:
             break
-        got += more
-    return got
+        done += more
+    return done
 
 
 def _write_all(fd: int, buffer: bytearray) -> None:
