@@ -202,3 +202,12 @@ def test_story_plans_are_typed() -> None:
             StoryPlan(**bad)
     with pytest.raises(InvalidRequestError):
         ChartPlan(x="d", y="v", line=0)
+
+
+def test_a_path_the_system_cannot_look_up_is_an_invalid_request() -> None:
+    """A name longer than the file system allows (found by the property test) is the request's error, not OSError."""
+    from aigc_sdk.types import TemplateRequest
+
+    with pytest.raises(InvalidRequestError, match=r"cannot be looked up: File name too long") as caught:
+        TemplateRequest(template="usgs-earthquakes", data="a" * 400)
+    assert "(400 characters)" in caught.value.message

@@ -30,6 +30,12 @@ def _describe(error: ValidationError, title: str) -> str:
     return f"invalid {title}: " + "; ".join(problems)
 
 
+def _unreadable_path(error: OSError, title: str) -> InvalidRequestError:
+    name = str(error.filename or "")
+    shown = name if len(name) <= 80 else f"{name[:60]}…({len(name)} characters)"
+    return InvalidRequestError(f"invalid {title}: the path {shown!r} cannot be looked up: {error.strerror or error}")
+
+
 class FrozenModel(BaseModel):
     """Frozen, strict pydantic base whose validation errors are InvalidRequestError."""
 
@@ -48,6 +54,8 @@ class FrozenModel(BaseModel):
             super().__init__(**data)
         except ValidationError as exc:
             raise InvalidRequestError(_describe(exc, type(self).__name__), hint=_hint(exc)) from exc
+        except OSError as exc:  # a path field the system cannot even look up (a name too long, a loop of links)
+            raise _unreadable_path(exc, type(self).__name__) from exc
 
     @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
@@ -64,6 +72,8 @@ class FrozenModel(BaseModel):
             return super().model_validate(obj, *args, **kwargs)
         except ValidationError as exc:
             raise InvalidRequestError(_describe(exc, cls.__name__), hint=_hint(exc)) from exc
+        except OSError as exc:
+            raise _unreadable_path(exc, cls.__name__) from exc
 
     @classmethod
     def model_validate_json(cls, json_data: str | bytes | bytearray, *args: Any, **kwargs: Any) -> Self:
