@@ -51,9 +51,9 @@ def ray_cluster() -> Iterator[Any]:
         shutil.rmtree(temp, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def cluster_studio(ray_cluster: Any) -> Iterator[Studio]:
-    """A Studio on the simulated cluster (one replica per node); the tests share it, as a service would."""
+    """A Studio on the simulated cluster (one replica per node, all its CPUs); a module's tests share it."""
     with Studio(cluster="auto") as studio:
         yield studio
 

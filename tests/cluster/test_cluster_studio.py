@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import ipaddress
 import time
 
 import numpy as np
 import pytest
 
 from aigc_sdk import Studio
-from aigc_sdk.errors import ModelNotAvailableError, OutOfDeviceMemoryError
+from aigc_sdk.errors import InvalidRequestError, ModelNotAvailableError, OutOfDeviceMemoryError
 from aigc_sdk.registry import LocalSource
+from aigc_sdk.runtime import GpuScheduler
 from aigc_sdk.runtime.cluster import ClusterMetrics, ClusterScheduler
 from aigc_sdk.types import MusicRequest, SpeechRequest
 from tests.cluster.conftest import NODES
+from tests.support import require_module
 
 LONG = " ".join(
     f"Sentence number {n} of a long bulletin about the river, the bridge and the council." for n in range(40)
@@ -24,6 +27,25 @@ def test_replicas_one_per_node(cluster_studio: Studio) -> None:
     assert isinstance(scheduler, ClusterScheduler)
     assert [r.name for r in scheduler.replicas] == [f"replica-{i}" for i in range(len(NODES))]
     assert all(r.budget > 0 for r in scheduler.replicas)
+
+
+def test_ray_listens_on_loopback_only(cluster_studio: Studio) -> None:
+    psutil = require_module("psutil")
+    ray_pids = {p.pid for p in psutil.Process().children(recursive=True)}
+    listening = [c for c in psutil.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN and c.pid in ray_pids]
+    assert listening, "found no Ray listener"
+    assert all(_loopback(c.laddr.ip) for c in listening), listening
+
+
+def _loopback(host: str) -> bool:
+    address = ipaddress.ip_address(host)
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+def test_a_studio_takes_a_scheduler_or_a_cluster() -> None:
+    with pytest.raises(InvalidRequestError, match="not both"):
+        Studio(scheduler=GpuScheduler(), cluster="auto")
 
 
 def test_same_outputs_local_and_cluster(cluster_studio: Studio, local_studio: Studio) -> None:
