@@ -254,6 +254,7 @@ class ClusterScheduler:
         backend: Builds each replica's local scheduler; pickled to the replicas (a module-level function).
         cpus_per_replica: CPUs per replica; by default one replica per node, owning all its CPUs and GPUs.
         max_retries: Times a request is sent again after its replica died.
+        spill_at: Requests in flight on the replicas holding a model before the next one goes to another replica.
         start_timeout: Seconds to wait for the replicas to start.
         num_cpus: CPUs of a local Ray started for ``"auto"``.
 
@@ -271,15 +272,19 @@ class ClusterScheduler:
         backend: Callable[[], Any],
         cpus_per_replica: float | None = None,
         max_retries: int = 2,
+        spill_at: int = 2,
         start_timeout: float = 120.0,
         num_cpus: int | None = None,
     ) -> None:
         if max_retries < 0:
             raise InvalidRequestError(f"max_retries must be >= 0, got {max_retries}")
+        if spill_at < 1:
+            raise InvalidRequestError(f"spill_at must be >= 1, got {spill_at}")
         if cpus_per_replica is not None and cpus_per_replica <= 0:
             raise InvalidRequestError(f"cpus_per_replica must be > 0, got {cpus_per_replica}")
         self.address = address
         self.max_retries = max_retries
+        self.spill_at = spill_at
         self._owns_ray = connect(address, num_cpus=num_cpus)
         self._lock = threading.Lock()
         self._specs: dict[str, ModelSpec] = {}
@@ -418,7 +423,11 @@ class ClusterScheduler:
     # -- routing -------------------------------------------------------------------------------
 
     def _pick(self, call: _Call) -> ReplicaInfo:
-        """Multiplexing first, then the least-loaded replica with room, then any replica the model fits."""
+        """Multiplexing first, then the least-loaded replica with room, then any replica the model fits.
+
+        A holder with ``spill_at`` requests in flight passes the next one to a less busy replica with room,
+        which loads the model too: a hot model spreads over more replicas.
+        """
         need = call.spec.memory_bytes or 0
         with self._lock:
             fits = [r for r in self.replicas if r.budget >= need]
@@ -430,9 +439,14 @@ class ClusterScheduler:
                 )
             fresh = [r for r in fits if not r.dead and r.name not in call.tried]
             pool = fresh or [r for r in fits if not r.dead] or fits  # a dead one may have restarted
-            holding = [r for r in pool if call.spec.id in r.holds]
-            roomy = [r for r in pool if r.free >= need]
-            chosen = min(holding or roomy or pool, key=lambda r: (r.inflight, -r.free, r.name))
+            holder = min((r for r in pool if call.spec.id in r.holds), key=_load, default=None)
+            roomy = min((r for r in pool if call.spec.id not in r.holds and r.free >= need), key=_load, default=None)
+            if holder is not None and (
+                holder.inflight < self.spill_at or not roomy or roomy.inflight >= holder.inflight
+            ):
+                chosen = holder
+            else:
+                chosen = roomy or min(pool, key=_load)
             if call.spec.id not in chosen.holds:
                 chosen.holds[call.spec.id] = need
                 while chosen.free < 0 and len(chosen.holds) > 1:  # its scheduler evicts; forget the oldest
@@ -534,6 +548,11 @@ class ClusterScheduler:
 
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
+
+
+def _load(replica: ReplicaInfo) -> tuple[int, int, str]:
+    """Least loaded first: fewest requests in flight, then the most free memory."""
+    return replica.inflight, -replica.free, replica.name
 
 
 def _total(per: Mapping[str, SchedulerMetrics], *, retries: int, unreachable: tuple[str, ...]) -> ClusterMetrics:

@@ -59,3 +59,16 @@ def test_a_bad_cluster_address_fails_at_start(tmp_path: Path) -> None:
     cmd = [str(AIGC), "serve", "--data", str(tmp_path), "--cluster", ""]
     result = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ), timeout=60)
     assert result.returncode != 0 and "cluster address is empty" in result.stderr
+
+
+def test_aigc_cluster_variable_picks_the_cluster(ray_cluster: Any, monkeypatch: Any) -> None:
+    from aigc_sdk import Studio
+    from aigc_sdk.runtime.cluster import ClusterScheduler
+
+    monkeypatch.setenv("AIGC_CLUSTER", ray_cluster.address)
+    with Studio() as studio:
+        assert isinstance(studio.scheduler, ClusterScheduler)
+        assert studio.speech("One.", model="espeak-en", seed=1).audio.duration > 0
+    monkeypatch.setenv("AIGC_CLUSTER", "local")
+    with Studio() as studio:
+        assert not isinstance(studio.scheduler, ClusterScheduler)
