@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +19,9 @@ from aigc_sdk.types import MusicRequest, SpeechRequest
 from tests.cluster.conftest import NODES
 from tests.support import require_module
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "data"
 LONG = " ".join(
-    f"Sentence number {n} of a long bulletin about the river, the bridge and the council." for n in range(40)
+    f"Sentence number {n} of a long bulletin about the river, the bridge and the council." for n in range(16)
 )
 
 
@@ -77,7 +80,7 @@ def test_multiplexing_and_metrics(cluster_studio: Studio) -> None:
 
 def test_a_model_that_fits_nowhere_is_a_typed_error(cluster_studio: Studio) -> None:
     spec = cluster_studio.model_for("text-to-speech", "en-joe")
-    huge = spec.model_copy(update={"id": "en-joe-huge", "memory_bytes": 10**15})
+    huge = spec.model_copy(update={"id": "en-joe-huge", "memory_bytes": 10**15, "default": False})
     cluster_studio.registry.register(huge, exist_ok=True)
     with pytest.raises(OutOfDeviceMemoryError, match="largest replica budget"):
         cluster_studio.speech("Hi.", model="en-joe-huge")
@@ -85,7 +88,9 @@ def test_a_model_that_fits_nowhere_is_a_typed_error(cluster_studio: Studio) -> N
 
 def test_missing_weights_cross_ray_as_the_sdk_error(cluster_studio: Studio) -> None:
     spec = cluster_studio.model_for("text-to-speech", "en-joe")
-    absent = spec.model_copy(update={"id": "en-joe-absent", "source": LocalSource(path="/nonexistent/voice")})
+    absent = spec.model_copy(
+        update={"id": "en-joe-absent", "source": LocalSource(path="/nonexistent/voice"), "default": False}
+    )
     cluster_studio.registry.register(absent, exist_ok=True)
     with pytest.raises(ModelNotAvailableError) as caught:
         cluster_studio.speech("Hi.", model="en-joe-absent")
@@ -118,3 +123,20 @@ def test_a_replica_killed_mid_request_is_retried_elsewhere(cluster_studio: Studi
     survivor = next(name for name in after.replicas if name != victim.name)
     assert after.replicas[survivor].completed == before.replicas[survivor].completed + 1  # once, not twice
     cluster_studio.speech("Back to normal.", model="en-joe", seed=1)  # the cluster still answers
+
+
+def test_a_news_clip_on_the_cluster_matches_the_local_one(
+    cluster_studio: Studio, local_studio: Studio, tmp_path: Path
+) -> None:
+    from aigc_sdk.pipelines.news_clip import NewsClipConfig, news_clip
+    from tests.pipelines.test_demo_hashes import stage_hashes
+
+    hashes = {}
+    for name, studio in (("local", local_studio), ("cluster", cluster_studio)):
+        config = NewsClipConfig(
+            input=EXAMPLES / "article_en.md", output=tmp_path / name / "clip.mp4", cache_dir=tmp_path / name,
+            target_seconds=6, music=False,
+        )  # fmt: skip
+        clip = news_clip(config, studio=studio)
+        hashes[name] = stage_hashes(json.loads(clip.manifest.read_text(encoding="utf-8")), clip.video)
+    assert hashes["cluster"] == hashes["local"]  # script, narration samples, visuals' pixels, decoded frames
