@@ -23,6 +23,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import os
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
@@ -92,6 +93,9 @@ def connect(address: str, *, num_cpus: int | None = None) -> bool:
     if address == "auto":
         for name, value in loopback_env().items():
             os.environ.setdefault(name, value)
+        constants: Any = sys.modules.get("ray._private.ray_constants")
+        if constants is not None and os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] == "0":
+            constants.ENABLE_RAY_CLUSTER = False  # ray was imported before: its reading is stale
     ray = _ray()
     if ray.is_initialized():
         return False
@@ -151,7 +155,7 @@ class Replica:
 
     Example:
         >>> from aigc_sdk.runtime import GpuScheduler
-        >>> replica = Replica("replica-0", lambda: GpuScheduler(budgets={"cpu": 10**9}), threads=1)
+        >>> replica = Replica("replica-0", lambda: GpuScheduler(budgets={"cpu": 10**9}))
         >>> replica.ready()["budgets"], replica.metrics().completed
         ({'cpu': 1000000000}, 0)
         >>> replica.close()
