@@ -397,7 +397,7 @@ class ClusterScheduler:
             if spec is None:
                 raise UnknownModelError(model_id, known=self._specs)
         call = _Call(spec, request.seeded(), priority, timeout, concurrent.futures.Future())
-        self._dispatch(call)
+        self._dispatch(call, self._pick(call))  # no replica fits: raised here, before any work
         return call.future
 
     def run(self, model_id: str, request: Request, *, priority: int = 0, timeout: float | None = None) -> Result:
@@ -458,12 +458,13 @@ class ClusterScheduler:
             chosen.inflight += 1
             return chosen
 
-    def _dispatch(self, call: _Call) -> None:
-        try:
-            replica = self._pick(call)
-        except AigcError as exc:
-            call.future.set_exception(exc)
-            return
+    def _dispatch(self, call: _Call, replica: ReplicaInfo | None = None) -> None:
+        if replica is None:  # a retry: a failure to pick goes to the caller's future
+            try:
+                replica = self._pick(call)
+            except AigcError as exc:
+                _finish(call.future, error=exc)
+                return
         call.tried.append(replica.name)
         ref = replica.actor.run.remote(call.spec, call.request, call.priority, call.timeout)
         ref.future().add_done_callback(lambda done: self._settle(call, replica, done))
@@ -478,24 +479,22 @@ class ClusterScheduler:
             with self._lock:
                 replica.dead = True
                 replica.holds.clear()
-                retry = len(call.tried) <= self.max_retries and not self._closed
+                retry = len(call.tried) <= self.max_retries and not self._closed and not call.future.done()
                 self._retries += int(retry)
             if retry:
                 self._dispatch(call)
             else:
-                call.future.set_exception(
-                    SchedulerError(f"{replica.name} died running {call.spec.id}: {exc}", retryable=True)
-                )
+                died = SchedulerError(f"{replica.name} died running {call.spec.id}: {exc}", retryable=True)
+                _finish(call.future, error=died)
             return
         except Exception as exc:  # a bug in a replica, not a typed error: keep Ray's traceback as the cause
-            call.future.set_exception(GenerationError(f"{replica.name} failed on {call.spec.id}: {exc}"))
+            failed = GenerationError(f"{replica.name} failed on {call.spec.id}: {exc}")
+            failed.__cause__ = exc
+            _finish(call.future, error=failed)
             return
         with self._lock:
             replica.dead = False
-        if ok:
-            call.future.set_result(value)
-        else:
-            call.future.set_exception(value)
+        _finish(call.future, value=value if ok else None, error=None if ok else value)
 
     # -- metrics and lifecycle -----------------------------------------------------------------
 
@@ -552,6 +551,15 @@ class ClusterScheduler:
 
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
+
+
+def _finish(future: concurrent.futures.Future[Any], *, value: Any = None, error: BaseException | None = None) -> None:
+    """Settle ``future`` once; a caller may have cancelled it meanwhile (then the outcome is dropped)."""
+    with contextlib.suppress(concurrent.futures.InvalidStateError):
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
 
 
 def _load(replica: ReplicaInfo) -> tuple[int, int, str]:

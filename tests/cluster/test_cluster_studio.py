@@ -82,8 +82,10 @@ def test_a_model_that_fits_nowhere_is_a_typed_error(cluster_studio: Studio) -> N
     spec = cluster_studio.model_for("text-to-speech", "en-joe")
     huge = spec.model_copy(update={"id": "en-joe-huge", "memory_bytes": 10**15, "default": False})
     cluster_studio.registry.register(huge, exist_ok=True)
+    before = cluster_studio.scheduler.metrics().submitted
     with pytest.raises(OutOfDeviceMemoryError, match="largest replica budget"):
         cluster_studio.speech("Hi.", model="en-joe-huge")
+    assert cluster_studio.scheduler.metrics().submitted == before  # refused before any replica was asked
 
 
 def test_missing_weights_cross_ray_as_the_sdk_error(cluster_studio: Studio) -> None:
