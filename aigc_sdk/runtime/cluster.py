@@ -333,6 +333,8 @@ class ClusterScheduler:
         try:
             infos = ray.get([actor.ready.remote() for actor in actors], timeout=timeout)
         except ray.exceptions.GetTimeoutError as exc:
+            for actor in actors:
+                ray.kill(actor, no_restart=True)
             raise SchedulerError(
                 f"the cluster's replicas did not start within {timeout:g} s",
                 hint="check `ray status`: the nodes may lack the CPUs asked for",
