@@ -332,12 +332,13 @@ class ClusterScheduler:
             raise SchedulerError("the Ray cluster has no node with a CPU", hint="add a node: `ray start --address ...`")
         try:
             infos = ray.get([actor.ready.remote() for actor in actors], timeout=timeout)
-        except ray.exceptions.GetTimeoutError as exc:
+        except (ray.exceptions.GetTimeoutError, ray.exceptions.RayError) as exc:
             for actor in actors:
                 ray.kill(actor, no_restart=True)
+            why = f"within {timeout:g} s" if isinstance(exc, ray.exceptions.GetTimeoutError) else f"({exc})"
             raise SchedulerError(
-                f"the cluster's replicas did not start within {timeout:g} s",
-                hint="check `ray status`: the nodes may lack the CPUs asked for",
+                f"the cluster's replicas did not start {why}",
+                hint="check `ray status`: the nodes may lack the CPUs asked for (cpus_per_replica)",
                 retryable=True,
             ) from exc
         return [

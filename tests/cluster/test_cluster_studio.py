@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from aigc_sdk import Studio
-from aigc_sdk.errors import InvalidRequestError, ModelNotAvailableError, OutOfDeviceMemoryError
+from aigc_sdk.errors import InvalidRequestError, ModelNotAvailableError, OutOfDeviceMemoryError, SchedulerError
 from aigc_sdk.registry import LocalSource
 from aigc_sdk.runtime import GpuScheduler
 from aigc_sdk.runtime.cluster import ClusterMetrics, ClusterScheduler
@@ -142,3 +142,9 @@ def test_a_news_clip_on_the_cluster_matches_the_local_one(
         clip = news_clip(config, studio=studio)
         hashes[name] = stage_hashes(json.loads(clip.manifest.read_text(encoding="utf-8")), clip.video)
     assert hashes["cluster"] == hashes["local"]  # script, narration samples, visuals' pixels, decoded frames
+
+
+def test_replicas_that_cannot_start_are_a_typed_error(cluster_studio: Studio) -> None:
+    with pytest.raises(SchedulerError, match="did not start") as caught:
+        ClusterScheduler("auto", backend=GpuScheduler, cpus_per_replica=8, start_timeout=2)  # no node has 8 CPUs
+    assert caught.value.retryable and "ray status" in (caught.value.hint or "")
