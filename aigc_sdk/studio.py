@@ -20,6 +20,8 @@ import asyncio
 import atexit
 import contextlib
 import copy
+import functools
+import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
@@ -30,10 +32,11 @@ from typing import Any, Self, TypeVar
 from pydantic import Field
 
 from aigc_sdk._internal.model import FrozenModel
-from aigc_sdk.errors import AigcError
+from aigc_sdk.errors import AigcError, InvalidRequestError
 from aigc_sdk.media import Audio, Image
-from aigc_sdk.registry import ModelRegistry, ModelSpec, estimate_memory
+from aigc_sdk.registry import LoadPolicy, ModelRegistry, ModelSpec, estimate_memory
 from aigc_sdk.runtime import GpuScheduler
+from aigc_sdk.runtime.cluster import ClusterScheduler
 from aigc_sdk.types import (
     AudioResult,
     EmbeddingResult,
@@ -89,6 +92,9 @@ class Studio:
         scheduler: Where they run (default: a :class:`~aigc_sdk.runtime.GpuScheduler` on every device,
             creating generators through the registry so its safety checks apply).
         defaults: Model id per task, overriding the registry's defaults, e.g. ``{"text-to-speech": "en-joe"}``.
+        cluster: Run the requests on a Ray cluster instead (docs/cluster.md): ``"auto"`` (a local Ray on
+            loopback), ``"ray://host:10001"`` or a GCS address; each node runs a replica with its own
+            scheduler. Default: the ``AIGC_CLUSTER`` variable; unset, empty or ``"local"``: this process.
 
     Example:
         >>> studio = Studio(defaults={"text-to-speech": "en-joe"})
@@ -103,11 +109,24 @@ class Studio:
         scheduler: GpuScheduler | None = None,
         *,
         defaults: Mapping[str, str] | None = None,
+        cluster: str | None = None,
     ) -> None:
         self.registry = registry if registry is not None else ModelRegistry()
-        self._owns_scheduler = scheduler is None
-        self.scheduler = scheduler if scheduler is not None else GpuScheduler(loader=self._load)
         self.defaults = {Task(task): model for task, model in (defaults or {}).items()}
+        address = (os.environ.get("AIGC_CLUSTER", "") if cluster is None else cluster).strip()
+        if address == "local":
+            address = ""
+        if address and scheduler is not None:
+            raise InvalidRequestError("give a scheduler or a cluster, not both", hint="drop one of the two arguments")
+        self._owns_scheduler = scheduler is None
+        self.scheduler: GpuScheduler | ClusterScheduler
+        if scheduler is not None:
+            self.scheduler = scheduler
+        elif address:
+            backend = functools.partial(_replica_scheduler, self.registry.list(), self.registry.policy, defaults or {})
+            self.scheduler = ClusterScheduler(address, backend=backend)
+        else:
+            self.scheduler = GpuScheduler(loader=self._load)
         # Registry spec -> the same spec with its measured memory, so weights are not re-read per request.
         self._sized: dict[str, tuple[ModelSpec, ModelSpec]] = {}
         # Only a recording view keeps records: route (task, model, language) -> the model that answered.
@@ -374,6 +393,14 @@ class Studio:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _replica_scheduler(specs: list[ModelSpec], policy: LoadPolicy, defaults: Mapping[str, str]) -> GpuScheduler:
+    """A cluster replica's scheduler: a local Studio's, so composed models also run in the replica."""
+    studio = Studio(ModelRegistry(specs, catalogs=False, policy=policy), defaults=defaults, cluster="local")
+    scheduler = studio.scheduler
+    assert isinstance(scheduler, GpuScheduler)
+    return scheduler
 
 
 def _use(task: Task, model: str | None, language: str | None, spec: ModelSpec) -> ModelUse:

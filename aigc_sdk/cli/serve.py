@@ -104,6 +104,10 @@ def serve(
         list[str] | None, typer.Option(help="POST a JSON notice of each approved clip here (repeatable).")
     ] = None,
     brand: Annotated[Path | None, typer.Option(help="Brand kit (TOML/YAML) every clip wears.")] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(help="Run the models on a Ray cluster: auto, ray://HOST:10001 or HOST:6379 (AIGC_CLUSTER)."),
+    ] = None,
 ) -> None:
     """Serve the news-clip job API."""
     with cli_errors():
@@ -118,8 +122,16 @@ def serve(
             raise MissingDependencyError(package=exc.name or "fastapi", extra="server", feature="aigc serve") from exc
         webhooks = [check_webhook(url) for url in webhook or []]
         share_cores(concurrency)
+        studio = None
+        if cluster is not None and not cluster.strip():
+            raise InvalidRequestError("the cluster address is empty", hint='use "auto" or "ray://host:10001"')
+        if cluster is not None:  # connect now: a wrong address fails here, not in the first job
+            from aigc_sdk.studio import Studio
+
+            studio = Studio(cluster=cluster)
         app = create_app(
             data,
+            studio=studio,
             concurrency=concurrency,
             api_keys=keys,
             max_queued=max_queued,
@@ -132,7 +144,11 @@ def serve(
         # answering within milliseconds while clips render, at a negligible cost to the workers.
         sys.setswitchinterval(0.001)
         err_console.print(f"aigc serve: http://{host}:{port}/docs · data in {data}", highlight=False)
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        try:
+            uvicorn.run(app, host=host, port=port, log_level="info")
+        finally:
+            if studio is not None:
+                studio.close()
 
 
 def share_cores(concurrency: int, cores: int | None = None) -> int:

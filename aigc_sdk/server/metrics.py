@@ -25,6 +25,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from aigc_sdk.runtime.cluster import ClusterMetrics
 from aigc_sdk.runtime.metrics import SchedulerMetrics
 from aigc_sdk.server.store import JobStatus, JobStore
 
@@ -111,6 +112,25 @@ class ServiceCollector(Collector):
         for outcome in ("completed", "failed", "cancelled", "timed_out"):
             requests.add_metric([outcome], getattr(metrics, outcome))
         yield requests
+        if isinstance(metrics, ClusterMetrics):
+            yield from _replicas(metrics)
+
+
+def _replicas(metrics: ClusterMetrics) -> Iterator[Metric]:
+    """Per replica of a Ray cluster: queued requests per model, loaded models, batches formed, retries."""
+    queued = GaugeMetricFamily("aigc_replica_queue_depth", "Queued requests per replica.", labels=["replica", "model"])
+    loaded = GaugeMetricFamily("aigc_replica_model_loaded", "Models loaded per replica.", labels=["replica", "model"])
+    batches = CounterMetricFamily("aigc_replica_batches", "Batches formed per replica.", labels=["replica"])
+    mean = GaugeMetricFamily("aigc_replica_mean_batch_size", "Mean batch size per replica.", labels=["replica"])
+    for name, replica in sorted(metrics.replicas.items()):
+        for model, depth in sorted(replica.queue_depth.items()):
+            queued.add_metric([name, model], depth)
+        for model in sorted(replica.loaded):
+            loaded.add_metric([name, model], 1)
+        batches.add_metric([name], replica.batches)
+        mean.add_metric([name], replica.mean_batch_size)
+    yield from (queued, loaded, batches, mean)
+    yield CounterMetricFamily("aigc_replica_retries", "Requests sent again after their replica died.", metrics.retries)
 
 
 def registry(store: JobStore, scheduler_metrics: Callable[[], SchedulerMetrics | None]) -> CollectorRegistry:
