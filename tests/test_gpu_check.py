@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -30,9 +31,12 @@ def _tool() -> ModuleType:
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_make_gpu_check_skips_without_cuda(tmp_path: Path) -> None:
     venv = Path(sys.executable).parents[1]  # the Makefile runs $(VENV)/bin/python: this interpreter
+    # Run under `make test`, the outer make's flags (-w: "Entering/Leaving directory") would reach this one.
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
     done = subprocess.run(
-        ["make", "-s", "gpu-check", f"OUT={tmp_path}", f"VENV={venv}"],
+        ["make", "-s", "--no-print-directory", "gpu-check", f"OUT={tmp_path}", f"VENV={venv}"],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
