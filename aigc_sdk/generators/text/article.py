@@ -296,6 +296,8 @@ _FURNITURE = [
             r"^(?:©|\(c\)\s|copyright\s*(?:©|\(c\)|\d{4})|版权所有|版权声明)|all rights reserved"
             r"|未经(?:授权|许可).{0,12}(?:转载|使用)",
             r"^this (?:article|story) (?:was|has been) (?:amended|updated|corrected)\b.{0,200}$",
+            # a wire agency's funding line
+            r"\bis solely responsible for all content\b",
             # photo credits
             r"/\s*(?:getty images|afp|ap|reuters|epa|shutterstock|alamy|pa(?: images| wire)?|bloomberg|xinhua)"
             r"(?: via getty images)?\s*[)）]?\.?$",
@@ -333,6 +335,8 @@ _UNENDED_FURNITURE = [
         r"(?:^|[.!?。]\s+|[(（]\s*)(?:photo(?:graph)?s?|images?|pictures?|illustrations?|video|credit|photo credit"
         r"|photo illustration|image (?:source|caption|copyright)|media caption)\s*(?:by\s*)?[:：]",
         r"^(?:image|media) (?:caption|source|copyright)\b|^(?:AP|AFP|Reuters|EPA|Getty) photo\b",
+        # "Follow AP's coverage of the storms at https://apnews.com/hub/weather"
+        r"^(?:follow|find|read|see|watch|get)\b.{0,150}\b(?:at|on)\s+(?:https?://)?[\w-]+(?:\.[\w-]+)+(?:/\S*)?$",
     )
 ]
 _TAIL = r"(?:[A-Z0-9][\w'’.&:-]*,?|in|and|of|the|for|at)(?:\s+(?:[A-Z0-9][\w'’.&:-]*,?|in|and|of|the|for|at))*"
@@ -345,6 +349,19 @@ _ROLE = re.compile(
     rf"^(?:{_NAME}\s*[,|–—]\s*)?(?i:(?:(?:staff|senior|chief|political|science|health|business|foreign|local|city"
     r"|national|technology|environment|education|sports?|contributing)\s+)?(?:writer|reporter|correspondent|editor"
     rf"|columnist|contributor)s?)(?:\s*(?:,|\||–|—|-|·)\s*{_TAIL})?$"
+)
+_PERSON = rf"{_NAME}(?:\s+(?:in|from)\s+{_NAME})?"  # "Gene Johnson in Seattle"
+_PEOPLE = rf"{_PERSON}(?:(?:\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*){_PERSON})*"
+#: Contributor credits that end a wire story, sentence or not: "Associated Press writer Gene Johnson in Seattle
+#: contributed to this report.", "Additional reporting by Ana Lopez in Lisbon; Editing by Tom Reed." Names are
+#: capitalised, so "Additional reporting by the council found errors." stays story.
+_WIRE_ROLE = rf"(?:The\s+)?{_NAME}\s+(?:staff\s+)?(?:writer|reporter|correspondent|photographer|journalist)s?\s+"
+_CREDIT = re.compile(
+    rf"^(?:{_WIRE_ROLE})?{_PEOPLE}\s+contributed(?:\s+to\s+this\s+(?:report|story|article)|\s+(?:additional\s+)?"
+    rf"reporting(?:\s+(?:from|in)\s+{_NAME})?)\.?$"
+    rf"|^{_WIRE_ROLE}{_PEOPLE}\s+contributed\.?$"  # bare "contributed." only after a role: "Everyone contributed."
+    rf"|^(?:(?:Additional\s+)?[Rr]eporting|[Ww]riting|[Ee]diting|Compiled) by\s+{_PEOPLE}"
+    rf"(?:\s*[;,]\s*(?:(?:[Aa]dditional\s+)?[Rr]eporting|[Ww]riting|[Ee]diting) by\s+{_PEOPLE})*\.?$"
 )
 _DATE_WORDS = frozenset(
     """published updated posted last modified first originally on at am pm a.m p.m gmt utc bst est edt cst cdt mst
@@ -388,7 +405,7 @@ def is_furniture(line: str) -> bool:
     line = " ".join(line.split())
     if not line or len(line) > MAX_FURNITURE_CHARS:
         return False
-    if any(p.search(line) for p in _FURNITURE) or _ZH_DATE.match(line):
+    if any(p.search(line) for p in _FURNITURE) or _ZH_DATE.match(line) or _CREDIT.match(line):
         return True
     if not ends_sentence(line) and any(p.search(line) for p in _UNENDED_FURNITURE):
         return True

@@ -6,7 +6,7 @@ A voice reads what it is given: ``"38 km ESE of Hualien City"`` comes out letter
 
 * distances and bearings: ``38 km ESE of`` → ``38 kilometres east-southeast of``
   (``38公里`` and ``东南偏东`` in Chinese, the place first: ``台湾Hualien City东南偏东方向38公里处``);
-* units and signs: ``km``, ``km/h``, ``mm``, ``°C``, ``%`` in full; ``-0.42`` → ``minus 0.42``;
+* units and signs: ``km``, ``km/h``, ``mph``, ``mm``, ``°C``, ``%`` in full; ``-0.42`` → ``minus 0.42``;
 * offsets: ``UTC+8`` → ``UTC plus eight``, ``UTC+5:45`` → ``UTC plus five forty-five``,
   ``UTC+5:05`` → ``UTC plus five oh five`` (``:00`` is not said);
 * abbreviations: a US state in a USGS place (``12 km NNW of Ridgecrest, CA`` → ``…, California``;
@@ -150,7 +150,8 @@ _EN_RULES: tuple[Callable[[str], str], ...] = (
     _sub(
         rf"\b({_NUM}\s*(?:km|mi|m)?\s+)({_COMPASS})\s+of\b", lambda m: f"{m.group(1)}{COMPASS_WORDS[m.group(2)][0]} of"
     ),
-    _sub(rf"({_NUM})\s*km/h\b", r"\1 kilometres per hour"),
+    _sub(rf"({_NUM})\s*(?:km/h|kph)\b", r"\1 kilometres per hour"),
+    _sub(rf"({_NUM})\s*mph\b", r"\1 miles per hour"),
     _sub(rf"\b({_NUM})\s*km\b", _kilometres),
     _sub(rf"\b({_NUM})\s*mm\b", r"\1 millimetres"),
     _sub(rf"\b({_NUM})\s*mi\b", r"\1 miles"),

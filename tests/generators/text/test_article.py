@@ -47,6 +47,12 @@ EN_FURNITURE = [
     "Reporting by Jane Doe; Editing by John Smith",
     "Listen to this article",
     "4 min read",
+    "Associated Press writer Gene Johnson in Seattle contributed to this report.",
+    "AP writers Gene Johnson in Seattle and Sam Metz in Salt Lake City contributed.",
+    "Staff writer Ana Lopez contributed reporting.",
+    "Additional reporting by Ana Lopez in Lisbon; Editing by Tom Reed.",
+    "Follow AP's coverage of the storms at https://apnews.com/hub/weather",
+    "The Associated Press receives support from private foundations. The AP is solely responsible for all content.",
 ]
 ZH_FURNITURE = [
     "记者 王明",
@@ -71,6 +77,9 @@ STORY_LINES = [
     "The photo was taken in May.",
     "May 4, 2025.",  # the last line of a wrapped paragraph
     "Read the full report online.",
+    "Additional reporting by the council found errors in the plan.",
+    "Three volunteers contributed to the cleanup on Saturday.",
+    "Everyone contributed.",
     "more — about 38 million dollars — than",
     "Registered voters can comment until Friday.",
     "记者了解到，该馆将",

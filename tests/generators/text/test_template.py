@@ -290,6 +290,7 @@ def test_spoken_form_reads_as_said() -> None:
         "Dr. Lee of Elm St. met St. John on Nov. 5": "Doctor Lee of Elm Street met Saint John on November 5",
         "21°C, wind 30 km/h, rain 4 mm": "21 degrees Celsius, wind 30 kilometres per hour, rain 4 millimetres",
         "won 3–1 at 4:00 PM": "won 3 to 1 at 4 PM",
+        "gusts of up to 77 mph (124 kph)": "gusts of up to 77 miles per hour (124 kilometres per hour)",
     }
     for written, said in cases.items():
         assert spoken_form(written, "en") == said
