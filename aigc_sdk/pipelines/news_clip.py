@@ -49,7 +49,7 @@ from aigc_sdk.generators.text.sources import load_story_data
 from aigc_sdk.generators.text.spoken import spoken_form
 from aigc_sdk.generators.text.template import feed_templates, template_for_feed
 from aigc_sdk.generators.video.brand import Brand, load_brand
-from aigc_sdk.generators.video.captions import caption_band
+from aigc_sdk.generators.video.captions import caption_band, caption_reach
 from aigc_sdk.media import Image, Video, read_sidecar
 from aigc_sdk.pipelines.base import Pipeline, PipelineEvent, PipelineRun, StepContext, step
 from aigc_sdk.pipelines.branding import (
@@ -82,6 +82,7 @@ from aigc_sdk.types import (
     SpeechRequest,
     StoryPlan,
     StoryResult,
+    SubtitleStyle,
     Task,
     TemplateRequest,
     VideoEncoding,
@@ -434,6 +435,9 @@ class VisualOptions(FrozenModel):
         default=0.0, ge=0.0, le=0.5, description="Share of the height at the bottom cards keep free for captions."
     )
     captions: Captions = Field(default="sentence", description="The captions' style: where lower thirds may reach.")
+    chart_band: float = Field(
+        default=0.0, ge=0.0, le=0.5, description="Share of the height at the bottom charts keep free for captions."
+    )
     seed: int
 
 
@@ -632,7 +636,7 @@ def narration(ctx: StepContext, script: Script, voice: VoiceOptions) -> Narratio
     )
 
 
-@step(version="2")  # 2: a card under a lower third keeps its band free
+@step(version="3")  # 2: a card under a lower third keeps its band free; 3: charts keep captions' band
 def visuals(ctx: StepContext, script: Script, look: VisualOptions) -> Visuals:
     """One still per line: the title card, then a matched photo, a generated image, a chart or a card."""
     lines = _lines(script)
@@ -873,6 +877,7 @@ def _layout(config: NewsClipConfig, width: int, height: int) -> dict[str, Any]:
         field_map=config.field_map,
         caption_band=caption_band(style, width, height),  # 9:16 captions: the cards' text stays above them
         captions=captions,
+        chart_band=caption_reach(None if captions == "off" else style or SubtitleStyle(), width, height),
         seed=config.seed,
     )
     video = RenderOptions(
@@ -959,7 +964,8 @@ def _chart_for(index: int, script: Script, look: VisualOptions) -> ChartSpec | N
     if chart is None or index != chart.line or look.feed is None:
         return None
     return ChartSpec(kind=chart.kind, x=chart.x, y=chart.y, title=script.headline, width=look.width,
-                     height=look.height, theme=look.theme, source=look.feed.name)  # fmt: skip
+                     height=look.height, theme=look.theme, source=look.feed.name,
+                     caption_band=look.chart_band)  # fmt: skip
 
 
 def _located_features(script: Script, look: VisualOptions) -> list[dict[str, Any] | None]:

@@ -75,6 +75,10 @@ class ChartSpec(FrozenModel):
     title: str | None = Field(default=None, max_length=200)
     subtitle: str | None = Field(default=None, max_length=300)
     source: str | None = Field(default=None, max_length=200, description="Credit line at the bottom.")
+    caption_band: float = Field(
+        default=0.0, ge=0.0, le=0.5,
+        description="Share of the height at the bottom kept free: the axis and its labels stay above captions.",
+    )  # fmt: skip
     unit: str = Field(default="", max_length=8, description="Suffix for values, e.g. '%'.")
     decimals: int = Field(default=2, ge=0, le=6)
     width: int = Field(default=1920, ge=160, le=7680)
@@ -170,6 +174,7 @@ class ChartRenderer:
         if spec.source:
             fig.text(m, m, spec.source, ha="left", va="bottom", color=theme.muted, fontsize=2.2 * u * pt, **font)
             bottom += fy(4.0 * u)
+        bottom = max(bottom, spec.caption_band)  # the credit may lie under a caption, the axis labels not
         left, right = m + fx(9 * u), 1 - m - fx(2 * u)
         ax = fig.add_axes((left, bottom + fy(5.0 * u), right - left, top - bottom - fy(8.0 * u)))
         self._style(ax, theme, u * pt, family)

@@ -34,6 +34,7 @@ __all__ = [
     "SUBTITLE_FONTS",
     "caption_area",
     "caption_band",
+    "caption_reach",
     "caption_top",
     "is_vertical",
     "subtitle_band",
@@ -129,6 +130,21 @@ def caption_band(style: SubtitleStyle | None, width: int, height: int) -> float:
         (0.0, 0.0)
     """
     if style is None or not style.safe_zone or not is_vertical(width, height):
+        return 0.0
+    return caption_reach(style, width, height)
+
+
+def caption_reach(style: SubtitleStyle | None, width: int, height: int) -> float:
+    """The share of any frame's height, from the bottom, that captions of ``style`` can cover (0: no captions).
+
+    Their highest reach (:func:`caption_top`) and a small gap. A chart keeps its axis labels above it:
+    a date under a caption is a date nobody can read.
+
+    Example:
+        >>> caption_reach(SubtitleStyle(), 1280, 720), caption_reach(None, 1280, 720)
+        (0.2458, 0.0)
+    """
+    if style is None:
         return 0.0
     return round(1.0 - (caption_top(style, width, height) - round(0.02 * height)) / height, 4)
 

@@ -54,6 +54,27 @@ def test_charts_from_the_shared_csv(renderer: ChartRenderer, data_dir: Path, kin
     assert back.provenance is not None and back.provenance.extra["kind"] == kind
 
 
+def test_a_caption_band_keeps_the_axis_labels_above_the_captions(renderer: ChartRenderer, data_dir: Path) -> None:
+    from aigc_sdk.generators.video.captions import caption_reach, caption_top
+    from aigc_sdk.types import SubtitleStyle
+
+    band = caption_reach(SubtitleStyle(), 1280, 720)
+    top = caption_top(SubtitleStyle(), 1280, 720)  # the highest row a two-line caption reaches
+    base = {"x": "date", "y": "close", "title": "Composite", "width": 1280, "height": 720}
+    theme = ChartSpec(**base).theme
+    background = np.array([int(theme.background[i : i + 2], 16) for i in (1, 3, 5)])
+
+    def drawn_rows(img: Image) -> np.ndarray:  # rows with anything but background, from the caption top down
+        pixels = img.to_array()[top:].astype(int)
+        return np.flatnonzero((np.abs(pixels - background).max(axis=2) > 24).any(axis=1))
+
+    plain = renderer.render(ChartSpec(**base), data_dir / "market_close.csv")
+    kept = renderer.render(ChartSpec(**base, caption_band=band), data_dir / "market_close.csv")
+    assert drawn_rows(plain).size > 0  # the dates and the axis lie where captions go
+    assert drawn_rows(kept).size == 0
+    assert _has_colour(kept, theme.accent)  # the line is still drawn, above
+
+
 def test_chinese_chart_uses_a_cjk_font(renderer: ChartRenderer, data_dir: Path) -> None:
     spec = ChartSpec(
         kind="delta",
