@@ -12,8 +12,9 @@ import csv
 import dataclasses
 import datetime as _dt
 import io
+import math
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -21,7 +22,7 @@ from pydantic import Field, field_validator, model_validator
 
 from aigc_sdk._internal.model import FrozenModel
 from aigc_sdk._internal.optional import require
-from aigc_sdk._internal.textlayout import FontFace, shared_book
+from aigc_sdk._internal.textlayout import FontFace, balanced_lines, shared_book
 from aigc_sdk.errors import InvalidRequestError, MediaError, map_errors
 from aigc_sdk.generators.image.cards import Theme
 from aigc_sdk.media import Image
@@ -154,19 +155,15 @@ class ChartRenderer:
 
         top = 1 - m
         font = {"family": family}
+        renderer = fig.canvas.get_renderer()
         if spec.title:
-            fig.text(
-                m,
-                top,
-                spec.title,
-                ha="left",
-                va="top",
-                color=theme.text,
-                fontsize=5.2 * u * pt,
-                fontweight="bold",
-                **font,
-            )
-            top -= fy(7.2 * u)
+            title = fig.text(
+                m, top, "", ha="left", va="top", color=theme.text, fontsize=5.2 * u * pt, fontweight="bold",
+                linespacing=1.15, **font,
+            )  # fmt: skip
+            lines = balanced_lines(spec.title, (1 - 2 * m) * spec.width, _measure(title, renderer))
+            title.set_text("\n".join(lines))  # a narrow (9:16) frame wraps a headline; matplotlib would not
+            top -= fy(7.2 * u + (len(lines) - 1) * 5.2 * u * 1.15)
         if spec.subtitle:
             fig.text(m, top, spec.subtitle, ha="left", va="top", color=theme.muted, fontsize=3.0 * u * pt, **font)
             top -= fy(4.6 * u)
@@ -184,7 +181,11 @@ class ChartRenderer:
             self._lines(ax, positions, series, fmt, theme, u, pt, family)
         else:
             self._bars(ax, positions, next(iter(series.values())), fmt, spec, u, pt, family)
-        ax.set_xticks(positions, [_label(x) for x in xs])
+        labels = [_label(x) for x in xs]
+        probe = fig.text(0, 0, "", fontsize=2.4 * u * pt, **font)  # the ticks' font (see _style)
+        shown = _every_nth(labels, (right - left) * spec.width, 2.4 * u, _measure(probe, renderer))
+        probe.remove()
+        ax.set_xticks(positions[::-1][::shown][::-1], labels[::-1][::shown][::-1])  # the latest always labelled
         ticks = [float(t) for t in ax.get_yticks()]
         places = next((p for p in range(5) if all(abs(t * 10**p - round(t * 10**p)) < 1e-6 for t in ticks)), 4)
         ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:,.{places}f}{spec.unit}")
@@ -324,6 +325,23 @@ def _columns(spec: ChartSpec, rows: list[Mapping[str, Any]]) -> tuple[list[str],
                 raise InvalidRequestError(f"column {name!r} has a value that is not a number: {r[name]!r}") from None
         series[name] = values
     return xs, series
+
+
+def _measure(text: Any, renderer: Any) -> Callable[[str], float]:
+    """Width in pixels of a string drawn as matplotlib ``text`` is (its font, size and weight)."""
+
+    def width(value: str) -> float:
+        text.set_text(value)
+        return float(text.get_window_extent(renderer).width)
+
+    return width
+
+
+def _every_nth(labels: list[str], axis_px: float, gap_px: float, measure: Callable[[str], float]) -> int:
+    """Label every n-th tick so that no two labels touch on an axis ``axis_px`` wide (dates on a 9:16 chart)."""
+    widest = max((measure(label) for label in labels), default=0.0) + gap_px
+    slot = axis_px / max(len(labels), 1)
+    return max(1, math.ceil(widest / slot))
 
 
 def _face_for(text: str, theme: Theme) -> FontFace:

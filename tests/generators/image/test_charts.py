@@ -75,6 +75,27 @@ def test_a_caption_band_keeps_the_axis_labels_above_the_captions(renderer: Chart
     assert _has_colour(kept, theme.accent)  # the line is still drawn, above
 
 
+def test_a_narrow_chart_wraps_its_headline_and_thins_its_date_labels(renderer: ChartRenderer, tmp_path: Path) -> None:
+    table = tmp_path / "GSPC.csv"  # a Yahoo Finance export: nine sessions
+    closes = [6591.06, 6627.91, 6679.01, 6697.82, 6652.37, 6618.78, 6650.14, 6671.43, 6660.78]
+    days = ["2026-11-23", "2026-11-24", "2026-11-25", "2026-11-27", "2026-11-30", "2026-12-01", "2026-12-02",
+            "2026-12-03", "2026-12-04"]  # fmt: skip
+    table.write_text("Date,Open,Close\n" + "".join(f"{d},{c},{c}\n" for d, c in zip(days, closes, strict=True)))
+    spec = ChartSpec(x="Date", y="Close", title="S&P 500 falls 0.16% to close at 6,660.78", width=720, height=1280)
+    pixels = renderer.render(spec, table).to_array().astype(int)
+    background = np.array([int(spec.theme.background[i : i + 2], 16) for i in (1, 3, 5)])
+    ink = np.abs(pixels - background).max(axis=2) > 40
+    m, u = spec.theme.safe_margin, 7.2
+    assert ink[: int(0.15 * 1280)].any()  # the headline, in the top rows...
+    assert not ink[: int(0.15 * 1280), round(720 * (1 - m)) :].any()  # ...kept inside the right margin
+    labels = ink[round(1280 * (1 - m) - 5 * u) + 4 : round(1280 * (1 - m)), : round(720 * (1 - m))].any(
+        axis=0
+    )  # below the axis line
+    columns = np.flatnonzero(labels)
+    runs = np.split(columns, np.flatnonzero(np.diff(columns) > 10) + 1)  # labels: ink apart by more than 10 px
+    assert 3 <= len(runs) < len(days) and max(r[-1] - r[0] for r in runs) < 100  # none run into the next
+
+
 def test_chinese_chart_uses_a_cjk_font(renderer: ChartRenderer, data_dir: Path) -> None:
     spec = ChartSpec(
         kind="delta",
