@@ -147,7 +147,9 @@ class Studio:
             ...     handle = studio.handle()  # send it to a Ray task, which calls handle.open()
         """
         if not isinstance(self.scheduler, ClusterScheduler):
-            raise SchedulerError("only a Studio on a cluster has a handle", hint='use Studio(cluster="auto" or an address)')
+            raise SchedulerError(
+                "only a Studio on a cluster has a handle", hint='use Studio(cluster="auto" or an address)'
+            )
         defaults = {task.value: model for task, model in self.defaults.items()}
         return StudioHandle(self.registry.list(), self.registry.policy, defaults, self.scheduler.handle())
 

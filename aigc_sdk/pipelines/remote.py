@@ -179,7 +179,7 @@ def _task() -> Any:
 
 
 def _job(config: NewsClipConfig, handle: StudioHandle) -> Iterator[tuple[str, Any]]:
-    """The task's body (a Ray generator): ``("event", e)`` per pipeline event, then ``("clip", clip)`` or ``("error", e)``.
+    """The task's body (a Ray generator): ``("event", e)`` per event, then ``("clip", clip)`` or ``("error", e)``.
 
     The pipeline runs on a thread of the task; Ray's cancel (a ``KeyboardInterrupt`` here) sets its
     cancel flag and the task waits for it to stop at its next checkpoint.

@@ -334,7 +334,7 @@ class ClusterScheduler:
         self._setup(address, max_retries=max_retries, spill_at=spill_at, job_cpus=job_cpus, owner=True)
         self._owns_ray = connect(address, num_cpus=num_cpus)
         try:
-            self.replicas = self._start(backend, cpus_per_replica, start_timeout)
+            self.replicas[:] = self._start(backend, cpus_per_replica, start_timeout)
         except BaseException:
             self.shutdown()
             raise
@@ -393,7 +393,7 @@ class ClusterScheduler:
         self = cls.__new__(cls)
         self._setup("attached", max_retries=handle.max_retries, spill_at=handle.spill_at, job_cpus=handle.job_cpus,
                     owner=False)  # fmt: skip
-        self.replicas = [ReplicaInfo(name=n, actor=a, budget=b, node=node) for n, a, b, node in handle.replicas]
+        self.replicas[:] = [ReplicaInfo(name=n, actor=a, budget=b, node=node) for n, a, b, node in handle.replicas]
         self._here = _node_here()
         refs = [r.actor.metrics.remote() for r in self.replicas]
         for replica, ref in zip(self.replicas, refs, strict=True):

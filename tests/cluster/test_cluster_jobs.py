@@ -84,7 +84,8 @@ def test_a_node_without_the_weights_answers_the_fetch_command(cluster_studio: St
     with pytest.raises(ModelNotAvailableError) as caught:  # on no node: every replica says so, none downloads
         cluster_studio.speech("Hi.", model="en-joe-hub", seed=1)
     assert type(caught.value) is ModelNotAvailableError
-    assert caught.value.hint == f"hf download aigc-tests/joe-voice --revision {revision} --include '*.onnx' --include '*.json'"
+    fetch = f"hf download aigc-tests/joe-voice --revision {revision} --include '*.onnx' --include '*.json'"
+    assert caught.value.hint == fetch
     assert scheduler.metrics().missing_weights == before + 2
 
     # the weights on node_a only: whichever replica is asked first, node_a's answers
