@@ -37,7 +37,7 @@ from aigc_sdk.errors import AigcError, InvalidRequestError, SchedulerError
 from aigc_sdk.media import Audio, Image
 from aigc_sdk.registry import LoadPolicy, ModelRegistry, ModelSpec, estimate_memory
 from aigc_sdk.runtime import GpuScheduler
-from aigc_sdk.runtime.cluster import ClusterHandle, ClusterScheduler
+from aigc_sdk.runtime.cluster import JOB_CPUS, ClusterHandle, ClusterScheduler
 from aigc_sdk.types import (
     AudioResult,
     EmbeddingResult,
@@ -96,6 +96,8 @@ class Studio:
         cluster: Run the requests on a Ray cluster instead (docs/cluster.md): ``"auto"`` (a local Ray on
             loopback), ``"ray://host:10001"`` or a GCS address; each node runs a replica with its own
             scheduler. Default: the ``AIGC_CLUSTER`` variable; unset, empty or ``"local"``: this process.
+        jobs_per_node: On a cluster, the news-clip jobs each node runs at once beside its replica: the
+            replica leaves ``jobs_per_node * JOB_CPUS`` of the node's CPUs to job tasks.
 
     Example:
         >>> studio = Studio(defaults={"text-to-speech": "en-joe"})
@@ -111,7 +113,10 @@ class Studio:
         *,
         defaults: Mapping[str, str] | None = None,
         cluster: str | None = None,
+        jobs_per_node: int = 1,
     ) -> None:
+        if jobs_per_node < 0:
+            raise InvalidRequestError(f"jobs_per_node must be >= 0, got {jobs_per_node}")
         self.registry = registry if registry is not None else ModelRegistry()
         self.defaults = {Task(task): model for task, model in (defaults or {}).items()}
         address = (os.environ.get("AIGC_CLUSTER", "") if cluster is None else cluster).strip()
@@ -125,7 +130,7 @@ class Studio:
             self.scheduler = scheduler
         elif address:
             backend = functools.partial(_replica_scheduler, self.registry.list(), self.registry.policy, defaults or {})
-            self.scheduler = ClusterScheduler(address, backend=backend)
+            self.scheduler = ClusterScheduler(address, backend=backend, job_cpus=jobs_per_node * JOB_CPUS)
         else:
             self.scheduler = GpuScheduler(loader=self._load)
         # Registry spec -> the same spec with its measured memory, so weights are not re-read per request.

@@ -1,12 +1,14 @@
 """News-clip jobs on a Ray cluster: 1 worker node with 1 CPU vs 2 worker nodes with 1 CPU each, on this machine.
 
 Each size runs in a child process of its own: a simulated cluster (``ray.cluster_utils.Cluster``: a head without
-CPUs, then ``N`` nodes of 1 CPU, all on loopback), a ``Studio(cluster="auto")`` on it (one replica per node), and
-``--jobs`` news-clip jobs submitted at once from threads, as ``aigc serve --concurrency`` does, each with its own
-stage cache (cold). A first round of as many jobs runs untimed, so the replicas have loaded their models
-(a service's steady state; ``loads_while_timed_2`` shows what was still loaded in the timed round).
-Goal: ``replicas2_vs_1`` >= 1.6 and ``jobs_lost: 0``. The driver's own work (cards, the pipeline's
-bookkeeping) shares the same cores, so on a 2-core box the gain is bounded below 2.
+CPUs, then ``N`` nodes of 1 CPU, all on loopback), a ``Studio(cluster="auto")`` on it (one replica per node, holding
+half its node's CPU; the other half runs one job task at a time), and ``--jobs`` news-clip jobs submitted at once
+from threads, as ``aigc serve --concurrency`` does, each with its own stage cache (cold). Each job runs as a Ray
+task on a worker node (its cards, timeline and publishing there), and its model requests (script writer, voice,
+music, render) go to the replica on its node: the driver only waits. A first round of as many jobs runs untimed,
+so the replicas have loaded their models and the job workers have imported the SDK (a service's steady state;
+``loads_while_timed_2`` shows what was still loaded in the timed round).
+Goal: ``replicas2_vs_1`` >= 1.6 and ``jobs_lost: 0``.
 
 Ends with `key: value` lines (``replicas1_s``, ``replicas2_s``, ``replicas2_vs_1``, ``jobs_lost``).
 

@@ -549,8 +549,9 @@ class ClusterScheduler:
 
         A holder with ``spill_at`` requests in flight passes the next one to a less busy replica with room,
         which loads the model too: a hot model spreads over more replicas. Among equals, the replica on this
-        process's node wins (a job's files stay on its node); replicas whose node lacks the model's weights
-        come last.
+        process's node wins (a job's files stay on its node), and a job's router (:meth:`attach`) takes its
+        node's replica, when it has room, over an equally busy holder elsewhere: jobs spread over the nodes,
+        so their models do too. Replicas whose node lacks the model's weights come last.
         """
         need = call.spec.memory_bytes or 0
         model = call.spec.id
@@ -569,7 +570,10 @@ class ClusterScheduler:
             def load(replica: ReplicaInfo) -> tuple[int, bool, int, str]:
                 return replica.inflight, replica.node != self._here, -replica.free, replica.name
 
-            holder = min((r for r in pool if model in r.holds), key=load, default=None)
+            holders = [r for r in pool if model in r.holds]
+            if not self._owner:  # a job's router: its node's replica with room is as good as a holder elsewhere
+                holders += [r for r in pool if r.node == self._here and model not in r.holds and r.free >= need]
+            holder = min(holders, key=load, default=None)
             roomy = min((r for r in pool if model not in r.holds and r.free >= need), key=load, default=None)
             if holder is not None and (
                 holder.inflight < self.spill_at or not roomy or roomy.inflight >= holder.inflight
