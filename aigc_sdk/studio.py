@@ -26,17 +26,18 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
 from pydantic import Field
 
 from aigc_sdk._internal.model import FrozenModel
-from aigc_sdk.errors import AigcError, InvalidRequestError
+from aigc_sdk.errors import AigcError, InvalidRequestError, SchedulerError
 from aigc_sdk.media import Audio, Image
 from aigc_sdk.registry import LoadPolicy, ModelRegistry, ModelSpec, estimate_memory
 from aigc_sdk.runtime import GpuScheduler
-from aigc_sdk.runtime.cluster import ClusterScheduler
+from aigc_sdk.runtime.cluster import JOB_CPUS, ClusterHandle, ClusterScheduler
 from aigc_sdk.types import (
     AudioResult,
     EmbeddingResult,
@@ -56,7 +57,7 @@ from aigc_sdk.types import (
     VideoResult,
 )
 
-__all__ = ["ModelUse", "Studio", "default_studio"]
+__all__ = ["ModelUse", "Studio", "StudioHandle", "default_studio"]
 
 ReqT = TypeVar("ReqT", bound=Request)
 
@@ -95,6 +96,8 @@ class Studio:
         cluster: Run the requests on a Ray cluster instead (docs/cluster.md): ``"auto"`` (a local Ray on
             loopback), ``"ray://host:10001"`` or a GCS address; each node runs a replica with its own
             scheduler. Default: the ``AIGC_CLUSTER`` variable; unset, empty or ``"local"``: this process.
+        jobs_per_node: On a cluster, the news-clip jobs each node runs at once beside its replica: the
+            replica leaves ``jobs_per_node * JOB_CPUS`` of the node's CPUs to job tasks.
 
     Example:
         >>> studio = Studio(defaults={"text-to-speech": "en-joe"})
@@ -106,11 +109,14 @@ class Studio:
     def __init__(
         self,
         registry: ModelRegistry | None = None,
-        scheduler: GpuScheduler | None = None,
+        scheduler: GpuScheduler | ClusterScheduler | None = None,
         *,
         defaults: Mapping[str, str] | None = None,
         cluster: str | None = None,
+        jobs_per_node: int = 1,
     ) -> None:
+        if jobs_per_node < 0:
+            raise InvalidRequestError(f"jobs_per_node must be >= 0, got {jobs_per_node}")
         self.registry = registry if registry is not None else ModelRegistry()
         self.defaults = {Task(task): model for task, model in (defaults or {}).items()}
         address = (os.environ.get("AIGC_CLUSTER", "") if cluster is None else cluster).strip()
@@ -124,7 +130,7 @@ class Studio:
             self.scheduler = scheduler
         elif address:
             backend = functools.partial(_replica_scheduler, self.registry.list(), self.registry.policy, defaults or {})
-            self.scheduler = ClusterScheduler(address, backend=backend)
+            self.scheduler = ClusterScheduler(address, backend=backend, job_cpus=jobs_per_node * JOB_CPUS)
         else:
             self.scheduler = GpuScheduler(loader=self._load)
         # Registry spec -> the same spec with its measured memory, so weights are not re-read per request.
@@ -134,6 +140,23 @@ class Studio:
         self._uses_lock = threading.Lock()
         for task, model in self.defaults.items():
             self.registry.resolve(task, model)  # fail now, not at the first request
+
+    def handle(self) -> StudioHandle:
+        """A picklable handle of this cluster Studio: its models, defaults and replicas, to open in a Ray task.
+
+        Raises:
+            SchedulerError: This Studio does not run on a cluster.
+
+        Example:
+            >>> with Studio(cluster="auto") as studio:  # doctest: +SKIP
+            ...     handle = studio.handle()  # send it to a Ray task, which calls handle.open()
+        """
+        if not isinstance(self.scheduler, ClusterScheduler):
+            raise SchedulerError(
+                "only a Studio on a cluster has a handle", hint='use Studio(cluster="auto" or an address)'
+            )
+        defaults = {task.value: model for task, model in self.defaults.items()}
+        return StudioHandle(self.registry.list(), self.registry.policy, defaults, self.scheduler.handle())
 
     def _load(self, spec: ModelSpec, device: str) -> Any:
         """Create a generator through the registry's loader and give it this Studio for its sub-requests."""
@@ -393,6 +416,34 @@ class Studio:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class StudioHandle:
+    """What a process of the cluster needs to open a Studio on another Studio's replicas (:meth:`Studio.handle`).
+
+    Example:
+        >>> from aigc_sdk.registry import LoadPolicy
+        >>> handle = StudioHandle([], LoadPolicy(), {}, ClusterHandle(replicas=()))
+        >>> handle.cluster.replicas
+        ()
+    """
+
+    specs: list[ModelSpec]
+    policy: LoadPolicy
+    defaults: dict[str, str]
+    cluster: ClusterHandle
+
+    def open(self) -> Studio:
+        """A Studio with the same models and defaults whose requests go to the same replicas.
+
+        Closing it leaves the replicas running (the Studio that made the handle owns them).
+
+        Example:
+            >>> studio = handle.open()  # doctest: +SKIP
+        """
+        registry = ModelRegistry(self.specs, catalogs=False, policy=self.policy)
+        return Studio(registry, ClusterScheduler.attach(self.cluster), defaults=self.defaults, cluster="local")
 
 
 def _replica_scheduler(specs: list[ModelSpec], policy: LoadPolicy, defaults: Mapping[str, str]) -> GpuScheduler:

@@ -1,16 +1,20 @@
 """News-clip jobs on a Ray cluster: 1 worker node with 1 CPU vs 2 worker nodes with 1 CPU each, on this machine.
 
 Each size runs in a child process of its own: a simulated cluster (``ray.cluster_utils.Cluster``: a head without
-CPUs, then ``N`` nodes of 1 CPU, all on loopback), a ``Studio(cluster="auto")`` on it (one replica per node), and
-``--jobs`` news-clip jobs submitted at once from threads, as ``aigc serve --concurrency`` does, each with its own
-stage cache (cold). A first round of as many jobs runs untimed, so the replicas have loaded their models
-(a service's steady state; ``loads_while_timed_2`` shows what was still loaded in the timed round).
-Goal: ``replicas2_vs_1`` >= 1.6 and ``jobs_lost: 0``. The driver's own work (cards, the pipeline's
-bookkeeping) shares the same cores, so on a 2-core box the gain is bounded below 2.
+CPUs, then ``N`` nodes of 1 CPU, all on loopback), a ``Studio(cluster="auto")`` on it (one replica per node, holding
+half its node's CPU; the other half runs one job task at a time), and ``--jobs`` news-clip jobs submitted at once
+from threads, as ``aigc serve --concurrency`` does, each with its own stage cache (cold). Each job runs as a Ray
+task on a worker node (its cards, timeline and publishing there), and its model requests (script writer, voice,
+music, render) go to the replica on its node: the driver only waits. A first round of as many jobs runs untimed,
+so the replicas have loaded their models and the job workers have imported the SDK (a service's steady state;
+``loads_while_timed_2`` shows what was still loaded in the timed round). Each 1-CPU node is pinned to a core of
+its own (its raylet and the workers it starts; ``--no-pin``: not), so one node really has one core; the head, the
+driver and Ray's own services are not pinned.
+Goal: ``replicas2_vs_1`` >= 1.6 and ``jobs_lost: 0``.
 
 Ends with `key: value` lines (``replicas1_s``, ``replicas2_s``, ``replicas2_vs_1``, ``jobs_lost``).
 
-    python benchmarks/bench_distributed.py [--jobs 6] [--duration 8] [--input examples/data/article_en.md]
+    python benchmarks/bench_distributed.py [--jobs 6] [--duration 8] [--input examples/data/article_en.md] [--no-pin]
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from aigc_sdk.runtime.cluster import loopback_env
 for name, value in loopback_env().items():
     os.environ.setdefault(name, value)
 nodes, jobs, duration = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-src, work = sys.argv[4], Path(sys.argv[5])
+src, work, pin = sys.argv[4], Path(sys.argv[5]), sys.argv[6] == "1"
 os.environ["RAY_TMPDIR"] = f"/tmp/rb-{os.getpid()}"
 import ray
 from ray.cluster_utils import Cluster
@@ -39,8 +43,13 @@ from aigc_sdk import Studio
 from aigc_sdk.pipelines.news_clip import NewsClipConfig, news_clip
 cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False,
                                                        "object_store_memory": 128 * 2**20})
+import psutil
 for n in range(nodes):
-    cluster.add_node(num_cpus=1, object_store_memory=96 * 2**20)
+    node = cluster.add_node(num_cpus=1, object_store_memory=96 * 2**20)
+    if pin:  # a 1-CPU node gets one core: its raylet and every worker it starts later (they inherit it)
+        raylet = psutil.Process(node.all_processes["raylet"][0].process.pid)
+        for process in [raylet, *raylet.children(recursive=True)]:
+            process.cpu_affinity([n % os.cpu_count()])
 ray.init(address=cluster.address, log_to_driver=False)
 def job(i):
     config = NewsClipConfig(input=src, output=work / f"clip{i}.mp4", cache_dir=work / f"cache{i}",
@@ -70,10 +79,10 @@ finally:
 """
 
 
-def run_size(nodes: int, jobs: int, duration: float, src: str) -> dict[str, float]:
+def run_size(nodes: int, jobs: int, duration: float, src: str, pin: bool) -> dict[str, float]:
     """Run the jobs on a fresh simulated cluster of ``nodes`` 1-CPU workers, in a child process."""
     with tempfile.TemporaryDirectory(prefix="bench-dist-") as work:
-        cmd = [sys.executable, "-c", CHILD, str(nodes), str(jobs), str(duration), src, work]
+        cmd = [sys.executable, "-c", CHILD, str(nodes), str(jobs), str(duration), src, work, str(int(pin))]
         done = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ), timeout=1800)
     if done.returncode != 0:
         sys.exit(f"{nodes} node(s) failed:\n{done.stderr[-3000:]}")
@@ -86,10 +95,15 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=6)
     parser.add_argument("--duration", type=float, default=8.0, help="Target seconds per clip.")
     parser.add_argument("--input", default=str(Path(__file__).resolve().parents[1] / "examples/data/article_en.md"))
+    parser.add_argument(
+        "--no-pin", action="store_true", help="Let each node's processes use every core (a 1-CPU node then uses more)."
+    )
     args = parser.parse_args()
-    one = run_size(1, args.jobs, args.duration, args.input)
-    two = run_size(2, args.jobs, args.duration, args.input)
+    pin = not args.no_pin and (os.cpu_count() or 1) >= 2
+    one = run_size(1, args.jobs, args.duration, args.input, pin)
+    two = run_size(2, args.jobs, args.duration, args.input, pin)
     print(f"jobs: {args.jobs}")
+    print(f"pinned: {pin}")
     print(f"replicas1_s: {one['wall_s']:.2f}")
     print(f"replicas2_s: {two['wall_s']:.2f}")
     print(f"replicas2_vs_1: {one['wall_s'] / two['wall_s']:.2f}")

@@ -108,6 +108,9 @@ def serve(
         str | None,
         typer.Option(help="Run the models on a Ray cluster: auto, ray://HOST:10001 or HOST:6379 (AIGC_CLUSTER)."),
     ] = None,
+    jobs_per_node: Annotated[
+        int, typer.Option(min=1, max=64, help="With --cluster: jobs each node runs at once beside its replica.")
+    ] = 1,
 ) -> None:
     """Serve the news-clip job API."""
     with cli_errors():
@@ -128,7 +131,7 @@ def serve(
         if cluster is not None:  # connect now: a wrong address fails here, not in the first job
             from aigc_sdk.studio import Studio
 
-            studio = Studio(cluster=cluster)
+            studio = Studio(cluster=cluster, jobs_per_node=jobs_per_node)
         app = create_app(
             data,
             studio=studio,

@@ -798,7 +798,9 @@ def news_clip(
     """Make the clip: run (or resume) script → (narration ∥ visuals) → music → render, then publish atomically.
 
     With several aspects, the story's stages (script, narration, music) run once and each aspect
-    runs its own visuals and render (their events name the aspect: ``render 9:16``).
+    runs its own visuals and render (their events name the aspect: ``render 9:16``). With a Studio
+    on a Ray cluster, the whole job runs as a Ray task on a node of the cluster
+    (:func:`~aigc_sdk.pipelines.remote.run_on_cluster`), with the same outputs.
 
     Raises:
         InvalidRequestError: An option that names no model or does not apply, an empty article, an unknown
@@ -817,6 +819,10 @@ def news_clip(
     studio = studio or Studio()
     try:
         _check_models(config, studio)
+        from aigc_sdk.pipelines.remote import run_on_cluster, runs_on_cluster
+
+        if runs_on_cluster(studio):  # the job runs as a Ray task beside a replica (docs/cluster.md)
+            return run_on_cluster(config, studio=studio, on_event=on_event, cancel=cancel)
         # 2. each step's options: exactly what changes its output, so its cache key covers that and no more
         source: ArticleOptions | FeedOptions
         if config.kind == "article":

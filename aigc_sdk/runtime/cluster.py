@@ -6,8 +6,14 @@ A :class:`ClusterScheduler` answers the same calls a Studio makes on a
 ``cpus_per_replica`` of a node), pinned there, owning its CPUs and GPUs and running a local
 scheduler inside, so batching, memory budgets and LRU eviction work per replica. A request goes
 to a replica that already holds its model (multiplexing), else to the least-loaded replica with
-room. A replica that dies mid-request costs a bounded retry on another one; typed errors from
-:mod:`aigc_sdk.errors` come back as themselves, not as Ray's wrappers.
+room; a job's requests prefer the replica on the job's own node. A replica that dies mid-request
+costs a bounded retry on another one, and a replica whose node lacks a model's weights passes the
+request to one that may have them; typed errors from :mod:`aigc_sdk.errors` come back as themselves,
+not as Ray's wrappers.
+
+A ClusterScheduler started by a Studio owns its replicas; :meth:`ClusterScheduler.handle` gives a
+picklable :class:`ClusterHandle` of them, and :meth:`ClusterScheduler.attach` a scheduler on the same
+replicas in another process of the cluster (a news-clip job running as a Ray task).
 
 ``ray`` is imported only when a ClusterScheduler starts; ``"auto"`` starts a local Ray that
 listens on loopback only, without a dashboard, with bounded resources.
@@ -37,6 +43,7 @@ from aigc_sdk.errors import (
     GenerationError,
     InvalidRequestError,
     MissingDependencyError,
+    ModelNotAvailableError,
     OutOfDeviceMemoryError,
     SchedulerClosedError,
     SchedulerError,
@@ -46,10 +53,22 @@ from aigc_sdk.registry import ModelSpec
 from aigc_sdk.runtime.metrics import SchedulerMetrics
 from aigc_sdk.types import Request, Result
 
-__all__ = ["ClusterMetrics", "ClusterScheduler", "Replica", "ReplicaInfo", "connect", "loopback_env"]
+__all__ = [
+    "JOB_CPUS",
+    "ClusterHandle",
+    "ClusterMetrics",
+    "ClusterScheduler",
+    "Replica",
+    "ReplicaInfo",
+    "connect",
+    "loopback_env",
+]
 
 #: Bytes of Ray's object store when the SDK starts a local Ray ("auto").
 OBJECT_STORE_BYTES = 256 * 2**20
+
+#: CPUs a job task asks of Ray (its pipeline's own work: cards, timeline, publishing; its models run in replicas).
+JOB_CPUS = 0.5
 
 
 def loopback_env() -> dict[str, str]:
@@ -121,6 +140,8 @@ def connect(address: str, *, num_cpus: int | None = None) -> bool:
 class ReplicaInfo:
     """What the router knows of one replica: its actor, budget, the models it holds and its requests in flight.
 
+    ``node`` is the Ray node it runs on; ``lacks`` the models whose weights its node answered it does not have.
+
     Example:
         >>> info = ReplicaInfo(name="r0", actor=None, budget=10**9)
         >>> info.free, info.inflight
@@ -133,6 +154,8 @@ class ReplicaInfo:
     holds: dict[str, int] = field(default_factory=dict)
     inflight: int = 0
     dead: bool = False
+    node: str = ""
+    lacks: set[str] = field(default_factory=set)
 
     @property
     def free(self) -> int:
@@ -236,6 +259,9 @@ class ClusterMetrics(SchedulerMetrics):
 
     replicas: dict[str, SchedulerMetrics] = Field(default_factory=dict, description="Metrics per replica.")
     retries: int = Field(default=0, description="Requests sent again after their replica died.")
+    missing_weights: int = Field(
+        default=0, description="Answers of a replica whose node lacks the model's weights (the request moves on)."
+    )
     unreachable: tuple[str, ...] = Field(default=(), description="Replicas that did not answer the metrics call.")
 
 
@@ -247,6 +273,25 @@ class _Call:
     timeout: float | None
     future: concurrent.futures.Future[Result]
     tried: list[str] = field(default_factory=list)
+    deaths: int = 0
+
+
+@dataclass(frozen=True)
+class ClusterHandle:
+    """The replicas of a running :class:`ClusterScheduler`, picklable: attach to them from another process.
+
+    Ray actor handles travel inside; the replicas stay owned by the scheduler that started them.
+
+    Example:
+        >>> handle = ClusterHandle(replicas=(("replica-0", None, 10**9, "node-id"),))
+        >>> handle.replicas[0][0], handle.max_retries
+        ('replica-0', 2)
+    """
+
+    replicas: tuple[tuple[str, Any, int, str], ...]
+    max_retries: int = 2
+    spill_at: int = 2
+    job_cpus: float = JOB_CPUS
 
 
 class ClusterScheduler:
@@ -256,11 +301,14 @@ class ClusterScheduler:
         address: ``"auto"`` (a local Ray on loopback, or the one this process is connected to),
             ``"ray://host:10001"`` (Ray Client) or a GCS address ``host:6379``.
         backend: Builds each replica's local scheduler; pickled to the replicas (a module-level function).
-        cpus_per_replica: CPUs per replica; by default one replica per node, owning all its CPUs and GPUs.
+        cpus_per_replica: CPUs per replica; by default one replica per node, owning its CPUs (less
+            ``job_cpus``) and all its GPUs.
         max_retries: Times a request is sent again after its replica died.
         spill_at: Requests in flight on the replicas holding a model before the next one goes to another replica.
         start_timeout: Seconds to wait for the replicas to start.
         num_cpus: CPUs of a local Ray started for ``"auto"``.
+        job_cpus: CPUs of each node left out of its replicas for job tasks (:data:`JOB_CPUS` each: a node runs
+            ``job_cpus / JOB_CPUS`` jobs at once beside its replica); 0: jobs run on nodes without replicas only.
 
     Example:
         >>> from aigc_sdk.runtime import GpuScheduler
@@ -279,61 +327,128 @@ class ClusterScheduler:
         spill_at: int = 2,
         start_timeout: float = 120.0,
         num_cpus: int | None = None,
+        job_cpus: float = JOB_CPUS,
     ) -> None:
+        if cpus_per_replica is not None and cpus_per_replica <= 0:
+            raise InvalidRequestError(f"cpus_per_replica must be > 0, got {cpus_per_replica}")
+        self._setup(address, max_retries=max_retries, spill_at=spill_at, job_cpus=job_cpus, owner=True)
+        self._owns_ray = connect(address, num_cpus=num_cpus)
+        try:
+            self.replicas[:] = self._start(backend, cpus_per_replica, start_timeout)
+        except BaseException:
+            self.shutdown()
+            raise
+        self._here = _node_here()
+
+    def _setup(self, address: str, *, max_retries: int, spill_at: int, job_cpus: float, owner: bool) -> None:
         if max_retries < 0:
             raise InvalidRequestError(f"max_retries must be >= 0, got {max_retries}")
         if spill_at < 1:
             raise InvalidRequestError(f"spill_at must be >= 1, got {spill_at}")
-        if cpus_per_replica is not None and cpus_per_replica <= 0:
-            raise InvalidRequestError(f"cpus_per_replica must be > 0, got {cpus_per_replica}")
+        if job_cpus < 0:
+            raise InvalidRequestError(f"job_cpus must be >= 0, got {job_cpus}")
         self.address = address
         self.max_retries = max_retries
         self.spill_at = spill_at
-        self._owns_ray = connect(address, num_cpus=num_cpus)
+        self.job_cpus = job_cpus
+        self._owner = owner
+        self._owns_ray = False
         self._lock = threading.Lock()
         self._specs: dict[str, ModelSpec] = {}
         self._closed = False
         self._retries = 0
+        self._missing = 0
+        self._here = ""
         self.replicas: list[ReplicaInfo] = []
-        try:
-            self.replicas = self._start(backend, cpus_per_replica, start_timeout)
-        except BaseException:
-            self.shutdown()
-            raise
+
+    def handle(self) -> ClusterHandle:
+        """A picklable handle of these replicas, for :meth:`attach` in another process of the cluster.
+
+        Example:
+            >>> [name for name, *_ in cluster.handle().replicas]  # doctest: +SKIP
+            ['replica-0', 'replica-1']
+        """
+        with self._lock:
+            replicas = tuple((r.name, r.actor, r.budget, r.node) for r in self.replicas)
+        return ClusterHandle(replicas, max_retries=self.max_retries, spill_at=self.spill_at, job_cpus=self.job_cpus)
+
+    @classmethod
+    def attach(cls, handle: ClusterHandle, *, timeout: float = 10.0) -> ClusterScheduler:
+        """A scheduler on the replicas of ``handle``, in a process already connected to their Ray cluster.
+
+        It routes its own requests (preferring the replica on its own node) and learns which models the
+        replicas hold now; shutting it down leaves the replicas running (their owner stops them).
+
+        Raises:
+            SchedulerError: This process is not connected to Ray.
+
+        Example:
+            >>> scheduler = ClusterScheduler.attach(cluster.handle())  # doctest: +SKIP
+            >>> scheduler.attached  # doctest: +SKIP
+            True
+        """
+        ray = _ray()
+        if not ray.is_initialized():
+            raise SchedulerError("cannot attach to the cluster's replicas: this process is not connected to Ray")
+        self = cls.__new__(cls)
+        self._setup("attached", max_retries=handle.max_retries, spill_at=handle.spill_at, job_cpus=handle.job_cpus,
+                    owner=False)  # fmt: skip
+        self.replicas[:] = [ReplicaInfo(name=n, actor=a, budget=b, node=node) for n, a, b, node in handle.replicas]
+        self._here = _node_here()
+        refs = [r.actor.metrics.remote() for r in self.replicas]
+        for replica, ref in zip(self.replicas, refs, strict=True):
+            try:  # multiplexing from the start: route to the replicas that hold a model already
+                replica.holds = dict.fromkeys(ray.get(ref, timeout=timeout).loaded, 0)
+            except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError):
+                replica.dead = True  # tried last; a request that reaches it learns the truth
+        return self
+
+    @property
+    def attached(self) -> bool:
+        """Whether this scheduler was attached to replicas another scheduler owns (:meth:`attach`).
+
+        Example:
+            >>> cluster.attached  # doctest: +SKIP
+            False
+        """
+        return not self._owner
 
     def _start(self, backend: Callable[[], Any], cpus: float | None, timeout: float) -> list[ReplicaInfo]:
         ray = _ray()
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         actor_class = ray.remote(Replica)
-        actors: list[Any] = []
+        actors: list[tuple[Any, str]] = []
         for node in sorted(ray.nodes(), key=lambda n: str(n["NodeID"])):
             resources = node.get("Resources", {})
             node_cpus = float(resources.get("CPU", 0))
-            if not node.get("Alive") or node_cpus < 1:
+            room = node_cpus - self.job_cpus  # the rest runs job tasks
+            if not node.get("Alive") or node_cpus < 1 or room <= 0:
                 continue
-            count = max(1, int(node_cpus // cpus)) if cpus else 1
-            share = cpus if cpus else node_cpus
+            count = max(1, int(room // cpus)) if cpus else 1
+            share = cpus if cpus else room
             gpus = float(resources.get("GPU", 0)) / count
             for _ in range(count):
                 name = f"replica-{len(actors)}"
-                actors.append(
-                    actor_class.options(
-                        num_cpus=share,
-                        num_gpus=gpus,
-                        max_restarts=1,
-                        max_task_retries=0,  # the router retries elsewhere: never twice on its own
-                        max_concurrency=64,  # the local scheduler queues and batches
-                        scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False),
-                        name=None,
-                    ).remote(name, backend, max(1, int(share)))
-                )
+                actor = actor_class.options(
+                    num_cpus=share,
+                    num_gpus=gpus,
+                    max_restarts=1,
+                    max_task_retries=0,  # the router retries elsewhere: never twice on its own
+                    max_concurrency=64,  # the local scheduler queues and batches
+                    scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False),
+                    name=None,
+                ).remote(name, backend, max(1, int(share)))
+                actors.append((actor, str(node["NodeID"])))
         if not actors:
-            raise SchedulerError("the Ray cluster has no node with a CPU", hint="add a node: `ray start --address ...`")
+            raise SchedulerError(
+                f"the Ray cluster has no node with a CPU for a replica (after {self.job_cpus:g} for jobs)",
+                hint="add a node: `ray start --address ...`, or lower job_cpus",
+            )
         try:
-            infos = ray.get([actor.ready.remote() for actor in actors], timeout=timeout)
+            infos = ray.get([actor.ready.remote() for actor, _ in actors], timeout=timeout)
         except (ray.exceptions.GetTimeoutError, ray.exceptions.RayError) as exc:
-            for actor in actors:
+            for actor, _ in actors:
                 ray.kill(actor, no_restart=True)
             why = f"within {timeout:g} s" if isinstance(exc, ray.exceptions.GetTimeoutError) else f"({exc})"
             raise SchedulerError(
@@ -342,8 +457,8 @@ class ClusterScheduler:
                 retryable=True,
             ) from exc
         return [
-            ReplicaInfo(name=info["name"], actor=actor, budget=max(info["budgets"].values(), default=0))
-            for info, actor in zip(infos, actors, strict=True)
+            ReplicaInfo(name=info["name"], actor=actor, budget=max(info["budgets"].values(), default=0), node=node)
+            for info, (actor, node) in zip(infos, actors, strict=True)
         ]
 
     # -- the scheduler calls a Studio makes ----------------------------------------------------
@@ -433,31 +548,43 @@ class ClusterScheduler:
         """Multiplexing first, then the least-loaded replica with room, then any replica the model fits.
 
         A holder with ``spill_at`` requests in flight passes the next one to a less busy replica with room,
-        which loads the model too: a hot model spreads over more replicas.
+        which loads the model too: a hot model spreads over more replicas. Among equals, the replica on this
+        process's node wins (a job's files stay on its node), and a job's router (:meth:`attach`) takes its
+        node's replica, when it has room, over an equally busy holder elsewhere: jobs spread over the nodes,
+        so their models do too. Replicas whose node lacks the model's weights come last.
         """
         need = call.spec.memory_bytes or 0
+        model = call.spec.id
         with self._lock:
             fits = [r for r in self.replicas if r.budget >= need]
             if not fits:
                 biggest = max((r.budget for r in self.replicas), default=0)
                 raise OutOfDeviceMemoryError(
-                    f"{call.spec.id} needs {need} bytes; the largest replica budget is {biggest}",
+                    f"{model} needs {need} bytes; the largest replica budget is {biggest}",
                     hint="add a node with more memory, or pick a smaller or quantised model",
                 )
+            fits = [r for r in fits if model not in r.lacks] or fits
             fresh = [r for r in fits if not r.dead and r.name not in call.tried]
             pool = fresh or [r for r in fits if not r.dead] or fits  # a dead one may have restarted
-            holder = min((r for r in pool if call.spec.id in r.holds), key=_load, default=None)
-            roomy = min((r for r in pool if call.spec.id not in r.holds and r.free >= need), key=_load, default=None)
+
+            def load(replica: ReplicaInfo) -> tuple[int, bool, int, str]:
+                return replica.inflight, replica.node != self._here, -replica.free, replica.name
+
+            holders = [r for r in pool if model in r.holds]
+            if not self._owner:  # a job's router: its node's replica with room is as good as a holder elsewhere
+                holders += [r for r in pool if r.node == self._here and model not in r.holds and r.free >= need]
+            holder = min(holders, key=load, default=None)
+            roomy = min((r for r in pool if model not in r.holds and r.free >= need), key=load, default=None)
             if holder is not None and (
                 holder.inflight < self.spill_at or not roomy or roomy.inflight >= holder.inflight
             ):
                 chosen = holder
             else:
-                chosen = roomy or min(pool, key=_load)
-            if call.spec.id not in chosen.holds:
-                chosen.holds[call.spec.id] = need
+                chosen = roomy or min(pool, key=load)
+            if model not in chosen.holds:
+                chosen.holds[model] = need
                 while chosen.free < 0 and len(chosen.holds) > 1:  # its scheduler evicts; forget the oldest
-                    chosen.holds.pop(next(m for m in chosen.holds if m != call.spec.id))
+                    chosen.holds.pop(next(m for m in chosen.holds if m != model))
             chosen.inflight += 1
             return chosen
 
@@ -482,7 +609,8 @@ class ClusterScheduler:
             with self._lock:
                 replica.dead = True
                 replica.holds.clear()
-                retry = len(call.tried) <= self.max_retries and not self._closed and not call.future.done()
+                call.deaths += 1
+                retry = call.deaths <= self.max_retries and not self._closed and not call.future.done()
                 self._retries += int(retry)
             if retry:
                 self._dispatch(call)
@@ -497,6 +625,19 @@ class ClusterScheduler:
             return
         with self._lock:
             replica.dead = False
+            if not ok and isinstance(value, ModelNotAvailableError):  # this node lacks the weights: try another
+                replica.lacks.add(call.spec.id)
+                replica.holds.pop(call.spec.id, None)
+                self._missing += 1
+                others = [r for r in self.replicas if r.name not in call.tried and not r.dead]
+                if others and not self._closed and not call.future.done():
+                    ok = None  # sent on below
+        if ok is None:
+            self._dispatch(call)
+            return
+        if ok:
+            with self._lock:
+                replica.lacks.discard(call.spec.id)  # its weights were fetched meanwhile
         _finish(call.future, value=value if ok else None, error=None if ok else value)
 
     # -- metrics and lifecycle -----------------------------------------------------------------
@@ -517,10 +658,12 @@ class ClusterScheduler:
                 per[name] = ray.get(ref, timeout=timeout)
             except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError):
                 unreachable.append(name)
-        return _total(per, retries=self._retries, unreachable=tuple(unreachable))
+        return _total(per, retries=self._retries, missing=self._missing, unreachable=tuple(unreachable))
 
     def shutdown(self, wait: bool = True, *, cancel_pending: bool = False) -> None:
         """Drain the replicas (``wait``), stop them, and stop Ray if this scheduler started it.
+
+        An attached scheduler (:meth:`attach`) only stops taking requests: the replicas are its owner's.
 
         Example:
             >>> cluster.shutdown()  # doctest: +SKIP
@@ -529,6 +672,8 @@ class ClusterScheduler:
             if self._closed:
                 return
             self._closed = True
+        if not self._owner:
+            return
         ray = _ray()
         if wait and not cancel_pending:
             refs = [r.actor.close.remote() for r in self.replicas if not r.dead]
@@ -556,6 +701,13 @@ class ClusterScheduler:
         self.shutdown()
 
 
+def _node_here() -> str:
+    """The Ray node this process runs on ("" when it cannot say)."""
+    with contextlib.suppress(Exception):  # a Ray Client connection has no node of its own
+        return str(_ray().get_runtime_context().get_node_id())
+    return ""
+
+
 def _finish(future: concurrent.futures.Future[Any], *, value: Any = None, error: BaseException | None = None) -> None:
     """Settle ``future`` once; a caller may have cancelled it meanwhile (then the outcome is dropped)."""
     with contextlib.suppress(concurrent.futures.InvalidStateError):
@@ -565,12 +717,9 @@ def _finish(future: concurrent.futures.Future[Any], *, value: Any = None, error:
             future.set_result(value)
 
 
-def _load(replica: ReplicaInfo) -> tuple[int, int, str]:
-    """Least loaded first: fewest requests in flight, then the most free memory."""
-    return replica.inflight, -replica.free, replica.name
-
-
-def _total(per: Mapping[str, SchedulerMetrics], *, retries: int, unreachable: tuple[str, ...]) -> ClusterMetrics:
+def _total(
+    per: Mapping[str, SchedulerMetrics], *, retries: int, missing: int, unreachable: tuple[str, ...]
+) -> ClusterMetrics:
     """Sum the replicas' metrics (latency percentiles are not summable: the worst replica's)."""
     sums: dict[str, Any] = {}
     counters = ("submitted", "completed", "failed", "cancelled", "timed_out", "batches", "loads", "evictions")
@@ -596,6 +745,7 @@ def _total(per: Mapping[str, SchedulerMetrics], *, retries: int, unreachable: tu
     return ClusterMetrics(
         replicas=dict(per),
         retries=retries,
+        missing_weights=missing,
         unreachable=unreachable,
         queue_depth=queue,
         running=running,

@@ -131,6 +131,8 @@ def _replicas(metrics: ClusterMetrics) -> Iterator[Metric]:
         mean.add_metric([name], replica.mean_batch_size)
     yield from (queued, loaded, batches, mean)
     yield CounterMetricFamily("aigc_replica_retries", "Requests sent again after their replica died.", metrics.retries)
+    missing = "Answers of a replica whose node lacks the model's weights (the request moved on)."
+    yield CounterMetricFamily("aigc_replica_missing_weights", missing, metrics.missing_weights)
 
 
 def registry(store: JobStore, scheduler_metrics: Callable[[], SchedulerMetrics | None]) -> CollectorRegistry:

@@ -1,5 +1,8 @@
 """One simulated Ray cluster per test session: a head without CPUs and two 1-CPU nodes, on loopback only.
 
+Each node has a model folder of its own (its ``HF_HUB_CACHE``, empty at the start: the bundled models come
+from installed packages), so a test can put a model's weights on one node and not the other.
+
 Ray's facts on this machine (docs/cluster.md): the loopback variables are set before ``import ray``; the temp
 folder is short (``/tmp/rt-<pid>``: Ray's socket paths must stay under 107 bytes); Ray's child processes are
 recorded and any survivor is killed at the end, and the temp folder removed.
@@ -12,6 +15,7 @@ import os
 import shutil
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +25,11 @@ from aigc_sdk.runtime.cluster import loopback_env
 from tests.support import require_module
 
 NODES = ("node_a", "node_b")  # one replica each
+
+
+def node_models(name: str) -> Path:
+    """The hub cache of the simulated node ``name`` (under the session's Ray temp folder)."""
+    return Path(f"/tmp/rt-{os.getpid()}") / "models" / name
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +46,9 @@ def ray_cluster() -> Iterator[Any]:
     head = {"num_cpus": 0, "include_dashboard": False, "object_store_memory": 128 * 2**20}
     cluster = Cluster(initialize_head=True, head_node_args=head)
     for name in NODES:
-        cluster.add_node(num_cpus=1, resources={name: 1}, object_store_memory=96 * 2**20)
+        node_models(name).mkdir(parents=True, exist_ok=True)
+        env = {"HF_HUB_CACHE": str(node_models(name))}
+        cluster.add_node(num_cpus=1, resources={name: 1}, object_store_memory=96 * 2**20, env_vars=env)
     ray.init(address=cluster.address, log_to_driver=False)
     children = psutil.Process().children(recursive=True)
     try:
