@@ -13,6 +13,7 @@ and ``busy`` = CPU seconds / (wall seconds x cores): 1.0 means every core worked
 of the phase the cores waited (on a pipe, a lock, the disk). Ends with ``key: value`` lines.
 
     python benchmarks/profile_news_clip.py [--input examples/data/usgs_significant_week.geojson] [--duration 60]
+        [--aspect 16:9,9:16,1:1]
 
 For the Python side function by function, run the same clip under py-spy (``pip install py-spy``):
 ``py-spy record --rate 100 --format speedscope -o clip.speedscope.json -- python benchmarks/profile_news_clip.py``.
@@ -87,6 +88,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--input", default="examples/data/usgs_significant_week.geojson")
     parser.add_argument("--duration", type=float, default=60.0, help="Target narration seconds.")
+    parser.add_argument("--aspect", default="16:9", help="One aspect, or several from one job: 16:9,9:16,1:1.")
     args = parser.parse_args()
     started = time.perf_counter()
     sampler = Sampler()
@@ -104,7 +106,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         events.append((time.perf_counter(), "import", "done"))
         config = NewsClipConfig(input=args.input, output=Path(tmp) / "clip.mp4", cache_dir=Path(tmp) / "cache",
-                                target_seconds=args.duration)  # fmt: skip
+                                target_seconds=args.duration, aspect=args.aspect)  # fmt: skip
         clip = news_clip(config, on_event=on_event)
         events.append((time.perf_counter(), "publish", "done"))
     sampler.stop()
