@@ -790,6 +790,10 @@ class TemplateRequest(Request):
     language: str = Field(default="en", description="Output language (ISO 639): 'en' or 'zh'.")
     timezone: str | None = Field(default=None, max_length=64, description="IANA zone for times, e.g. 'Asia/Taipei'.")
     now: _dt.datetime | None = Field(default=None, description="Reference time for relative times; None: the data's.")
+    relative_times: bool | None = Field(
+        default=None,
+        description="Say relative times ('11 hours ago'); None: when `now` is given or the data's time is fresh.",
+    )
     field_map: FieldMap = Field(
         default_factory=dict,
         description="Rename source columns/keys to the fields the template reads, before validation (--map).",

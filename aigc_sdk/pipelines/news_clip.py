@@ -47,7 +47,7 @@ from aigc_sdk.generators.image.cards import CardRenderer, CardSpec, Theme
 from aigc_sdk.generators.image.charts import ChartRenderer, ChartSpec
 from aigc_sdk.generators.text.sources import load_story_data
 from aigc_sdk.generators.text.spoken import spoken_form
-from aigc_sdk.generators.text.template import feed_templates, template_for_feed
+from aigc_sdk.generators.text.template import feed_templates, relative_times_hold, template_for_feed
 from aigc_sdk.generators.video.brand import Brand, load_brand
 from aigc_sdk.generators.video.captions import caption_band, caption_reach
 from aigc_sdk.media import Image, Video, read_sidecar
@@ -396,6 +396,7 @@ class FeedOptions(FrozenModel):
     field_map: FieldMap = Field(default_factory=dict)
     name: str | None = None
     target_seconds: float | None = Field(default=None, description="Round-up length; None: every event.")
+    relative_times: bool = Field(default=True, description="Whether the story may say '11 hours ago' (fresh feed).")
     seed: int
 
 
@@ -838,6 +839,7 @@ def news_clip(
                 field_map=config.field_map,
                 name=config.name,
                 target_seconds=config.target_seconds,
+                relative_times=relative_times_hold(config.input),  # in the key: a stale feed's story is made anew
                 seed=config.seed,
             )
         voice = VoiceOptions(model=config.voice, seed=config.seed)
@@ -1055,6 +1057,7 @@ def _story_request(source: ArticleOptions | FeedOptions) -> ScriptRequest | Temp
         field_map=source.field_map,
         name=source.name,
         target_seconds=source.target_seconds,
+        relative_times=source.relative_times,
         seed=source.seed,
     )
 

@@ -25,6 +25,8 @@ export, Open-Meteo's forecast JSON) by :mod:`aigc_sdk.generators.text.sources`. 
 * ``features`` (GeoJSON): each feature's properties plus ``id``, ``longitude``,
   ``latitude``, ``depth_km``; ``feed``: the collection's ``metadata``;
 * ``rows`` (CSV, or a JSON list): the rows; ``language``, ``timezone``, ``now``, ``seed``;
+* ``fresh``: whether relative times ("11 hours ago") hold: ``now`` was given, or is the feed's
+  ``generated`` time and that is within :data:`FRESH_FEED` of this machine's clock;
 * ``name``: the request's name for the story's subject (an index, a place), or None;
 * ``need(record, "field", "number")``: the value, or :class:`InvalidRequestError`
   naming the field when it is missing or of the wrong kind (``number``, ``int``,
@@ -61,17 +63,19 @@ from aigc_sdk._internal.optional import require
 from aigc_sdk.errors import InvalidRequestError, ModelLoadError
 from aigc_sdk.generators.base import BaseGenerator
 from aigc_sdk.generators.text.places import place_phrase, zone_for_event
-from aigc_sdk.generators.text.sources import load_story_data
+from aigc_sdk.generators.text.sources import load_story_data, read_data
 from aigc_sdk.generators.text.spoken import speaking_seconds, spoken_form
 from aigc_sdk.registry.weights import resolve_weights
 from aigc_sdk.types import ParagraphSubject, StoryPlan, StoryResult, TemplateRequest
 
 __all__ = [
+    "FRESH_FEED",
     "LANGUAGES",
     "TemplateTextGenerator",
     "builtin_templates",
     "feed_templates",
     "read_story_plan",
+    "relative_times_hold",
     "render_filters",
     "story_plan",
     "template_for_feed",
@@ -102,6 +106,9 @@ _UNITS: dict[str, tuple[str, str, str]] = {
 
 #: The story plan's file inside a template folder.
 PLAN_FILE = "story.toml"
+#: How old (by this machine's clock) a feed's ``generated`` time may be for relative times ("11 hours ago") to
+#: count from it; an older feed's stories give absolute times only (the templates' ``fresh`` is False).
+FRESH_FEED = dt.timedelta(hours=1)
 
 
 def _builtin_folder() -> Path:
@@ -626,13 +633,18 @@ class TemplateTextGenerator(BaseGenerator[TemplateRequest, StoryResult]):
             )
             tz = _zone(request.timezone)
             context = _context(loaded.data, loaded.format)
-            now = request.now or _data_now(context) or dt.datetime.now(dt.UTC)
+            data_now = None if request.now else _data_now(context)
+            now = request.now or data_now or dt.datetime.now(dt.UTC)
+            # "11 hours ago" counts from the feed's own time only while the feed is fresh: a clip made from an
+            # old feed file would say it about an event of last year. A template says relative times if `fresh`.
+            fresh = request.relative_times if request.relative_times is not None else _fresh(data_now)
             seeded = random.Random(request.seed)
             context.update(
                 language=language,
                 timezone=request.timezone,
                 name=request.name,
                 now=now,
+                fresh=fresh,
                 seed=request.seed,
                 need=need,
                 pick=lambda *options, _r=seeded: options[_r.randrange(len(options))] if options else "",
@@ -644,7 +656,8 @@ class TemplateTextGenerator(BaseGenerator[TemplateRequest, StoryResult]):
             )
             ranked = _ranked(context, plan)
             context.update(ranked=ranked, covered=len(ranked))
-            jobs.append(_Job(request, template, context, language, source, plan, loaded.notes))
+            notes = {**loaded.notes, "now": now.isoformat(), "relative_times": fresh}
+            jobs.append(_Job(request, template, context, language, source, plan, notes))
         return jobs
 
     def _forward(self, inputs: list[_Job]) -> list[tuple[str, StoryPlan, list[Any], dict[str, Any]]]:
@@ -749,6 +762,29 @@ def _undefined_class(jinja2: Any) -> type[Any]:
             return f"template used a missing value: {self._undefined_hint or 'undefined'}"
 
     return _MissingField
+
+
+def relative_times_hold(data: Path | dict[str, Any] | list[Any], data_format: str | None = None) -> bool:
+    """Whether a story of ``data`` may say relative times ("11 hours ago").
+
+    It may when the data has no ``generated`` time of its own (they count from the clock), or when that
+    time is within :data:`FRESH_FEED` of this machine's clock.
+
+    A pipeline decides this once and passes it as ``TemplateRequest.relative_times``, so its stage cache
+    makes the story again when the feed goes stale.
+
+    Example:
+        >>> relative_times_hold({"metadata": {"generated": 1764140400000}, "features": []}, "geojson")
+        False
+        >>> relative_times_hold([{"date": "2026-11-25", "close": 4189.77}])
+        True
+    """
+    parsed, fmt = read_data(data, data_format)
+    return _fresh(_data_now(_context(parsed, fmt)))
+
+
+def _fresh(data_now: dt.datetime | None) -> bool:
+    return data_now is None or abs(dt.datetime.now(dt.UTC) - data_now) <= FRESH_FEED
 
 
 def _data_now(context: Mapping[str, Any]) -> dt.datetime | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -9,11 +10,13 @@ import pytest
 
 from aigc_sdk.errors import InvalidRequestError
 from aigc_sdk.generators.text.template import (
+    FRESH_FEED,
     TemplateTextGenerator,
     builtin_templates,
     feed_templates,
     need,
     read_story_plan,
+    relative_times_hold,
     render_filters,
     story_plan,
     template_for_feed,
@@ -51,7 +54,8 @@ def test_usgs_feed_english(writer: TemplateTextGenerator, data_dir: Path) -> Non
     assert "struck 38 kilometres east-southeast of Hualien City, Taiwan, at 4:07 AM" in lead
     assert "4:07 AM local time (UTC plus eight) on Wednesday, November 26, 2025" in lead
     assert "21.5 kilometres" in lead
-    assert "11 hours ago" in lead  # relative to the feed's generated time, 07:00 UTC
+    assert "ago" not in lead  # the feed file is a year old: no "11 hours ago" in a clip made today
+    assert "Taiwan, at 4:07 AM local time (UTC plus eight) on Wednesday, November 26, 2025, the U.S." in lead
     assert "did not flag a tsunami" in story.paragraphs[1]
     assert "PAGER alert level is yellow" in story.paragraphs[1]
     assert "412" in story.paragraphs[1]
@@ -64,13 +68,50 @@ def test_usgs_feed_english(writer: TemplateTextGenerator, data_dir: Path) -> Non
     assert story.provenance.model_id == "news-templates"
 
 
+def test_relative_times_only_while_the_feed_is_fresh(
+    writer: TemplateTextGenerator, data_dir: Path, tmp_path: Path
+) -> None:
+    """The feed's own `generated` time counts for "N hours ago" only while it is within FRESH_FEED of the clock."""
+    feed = json.loads((data_dir / "usgs_significant_week.geojson").read_text())
+    told = {}
+    for name, generated in {
+        "fresh": dt.datetime.now(dt.UTC),
+        "stale": dt.datetime.now(dt.UTC) - FRESH_FEED * 2,
+    }.items():
+        moved = json.loads(json.dumps(feed))
+        shift = int(generated.timestamp() * 1000) - feed["metadata"]["generated"]  # the feed as fetched then
+        moved["metadata"]["generated"] += shift
+        for feature in moved["features"]:
+            feature["properties"]["time"] += shift  # the top quake stays 11 hours before the feed's time
+        path = tmp_path / f"{name}.geojson"
+        path.write_text(json.dumps(moved))
+        told[name] = writer(template="usgs-earthquakes", data=path, seed=1)
+    assert ", 11 hours ago, the U.S. Geological Survey reported." in told["fresh"].paragraphs[0]
+    assert "ago" not in told["stale"].paragraphs[0]
+    assert told["fresh"].provenance.extra["relative_times"] is True
+    assert told["stale"].provenance.extra["relative_times"] is False
+    # a caller who gives `now` vouches for it: relative times count from it, however old the feed
+    given = writer(
+        template="usgs-earthquakes", data=data_dir / "usgs_significant_week.geojson", seed=1,
+        now=dt.datetime(2025, 11, 26, 7, 0, tzinfo=dt.UTC), language="zh",
+    )  # fmt: skip
+    assert "地震发生于11小时前。" in given.paragraphs[0]
+    # a pipeline decides once (relative_times_hold) and says so: the request's choice wins either way
+    old = data_dir / "usgs_significant_week.geojson"
+    assert relative_times_hold(old) is False and relative_times_hold(tmp_path / "fresh.geojson") is True
+    forced = writer(template="usgs-earthquakes", data=old, seed=1, relative_times=True)
+    assert ", 11 hours ago, the U.S." in forced.paragraphs[0]
+    withheld = writer(template="usgs-earthquakes", data=tmp_path / "fresh.geojson", seed=1, relative_times=False)
+    assert "ago" not in withheld.paragraphs[0]
+
+
 def test_usgs_feed_chinese_and_explicit_timezone(writer: TemplateTextGenerator, data_dir: Path) -> None:
     story = writer(template="usgs-earthquakes", data=data_dir / "usgs_significant_week.geojson", language="zh", seed=1)
     assert story.headline == "38 km ESE of Hualien City, Taiwan发生6.4级地震"
     assert "当地时间（协调世界时加8小时）2025年11月26日（星期三）凌晨4:07" in story.paragraphs[0]
     assert "台湾Hualien City东南偏东方向38公里处发生6.4级地震" in story.paragraphs[0]
     assert "震源深度21.5公里" in story.paragraphs[0]
-    assert "11小时前" in story.paragraphs[0]
+    assert story.paragraphs[0].endswith("震源深度21.5公里。")  # no "地震发生于11小时前。" from an old file
     assert "PAGER警报级别为黄色" in story.paragraphs[1]
     assert "4.7级地震" in story.paragraphs[2] and "震源深度8.2公里" in story.paragraphs[2]
     assert " " not in story.paragraphs[1]  # no Latin spaces between Chinese sentences
