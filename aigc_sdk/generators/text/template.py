@@ -656,7 +656,8 @@ class TemplateTextGenerator(BaseGenerator[TemplateRequest, StoryResult]):
             )
             ranked = _ranked(context, plan)
             context.update(ranked=ranked, covered=len(ranked))
-            notes = {**loaded.notes, "now": now.isoformat(), "relative_times": fresh}
+            told_from = request.now or data_now  # None: the clock's (not recorded: it would differ run to run)
+            notes = {**loaded.notes, "now": told_from and told_from.isoformat(), "relative_times": fresh}
             jobs.append(_Job(request, template, context, language, source, plan, notes))
         return jobs
 
