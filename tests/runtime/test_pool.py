@@ -104,10 +104,11 @@ def test_waiting_model_is_not_starved_by_a_busy_one(scheduler_factory: Callable[
         [echo_spec("a", max_batch_size=1), echo_spec("b")], budgets={"cpu": 150}, loader=loader
     )
     flood = [scheduler.submit("a", _request(f"a{i}")) for i in range(20)]
-    _wait_until(lambda: scheduler.metrics().running == {"a": 1})
-    other = scheduler.submit("b", _request("b"))
     pool = scheduler._placement.pool
     assert pool is not None
+    # the queue counts a's batch as running before a is in the pool: wait until a holds its memory
+    _wait_until(lambda: "a" in pool.entries and pool.entries["a"].busy)
+    other = scheduler.submit("b", _request("b"))
     _wait_until(lambda: pool.entries["a"].yield_requests == 1)  # b waits for a's memory and said so
     Ticking.permits.release()  # a finishes one batch, then steps aside instead of starting the next
     assert text_of(other.result(timeout=WAIT)) == "B"
