@@ -58,6 +58,7 @@ __all__ = [
     "MusicRequest",
     "ParagraphSubject",
     "RankingPlan",
+    "RecordsPlan",
     "Request",
     "Result",
     "ScriptRequest",
@@ -1263,6 +1264,46 @@ class RankingPlan(FrozenModel):
         return sorted(range(len(records)), key=key)
 
 
+class RecordsPlan(FrozenModel):
+    """Which of a feed's records a story tells; the others are left out and counted in the story's provenance.
+
+    A USGS "all earthquakes" feed lists quarry blasts, explosions and ice quakes beside earthquakes, and a new
+    event can lack a magnitude for a while: a quake story keeps ``type = earthquake`` (a blast told as an
+    earthquake is a wrong fact) and needs ``mag``. A record without a ``keep`` field is kept (a feed that does
+    not label its events); one whose ``needs`` field is missing or null is left out.
+
+    Example:
+        >>> plan = RecordsPlan(keep={"type": ("earthquake",)}, needs=("mag",))
+        >>> [plan.left_out(r) for r in ({"type": "earthquake", "mag": 2.1}, {"type": "quarry blast", "mag": 1.9},
+        ...                             {"type": "earthquake", "mag": None}, {"mag": 4.0})]
+        [None, 'type quarry blast', 'no mag', None]
+    """
+
+    keep: dict[Annotated[str, Field(min_length=1, max_length=200)], tuple[str, ...]] = Field(
+        default_factory=dict, description="Field → the values a told record may have (e.g. type = ['earthquake'])."
+    )
+    needs: tuple[Annotated[str, Field(min_length=1, max_length=200)], ...] = Field(
+        default=(), description="Fields a told record must have, not null (e.g. mag)."
+    )
+
+    def left_out(self, record: Any) -> str | None:
+        """Why ``record`` is not told (``"type quarry blast"``, ``"no mag"``), or None when it is.
+
+        Example:
+            >>> RecordsPlan(needs=("mag",)).left_out({"mag": 0})
+        """
+        if not isinstance(record, dict):
+            return None
+        for name, values in self.keep.items():
+            value = record.get(name)
+            if value is not None and value not in values:
+                return f"{name} {value}"
+        for name in self.needs:
+            if record.get(name) is None:
+                return f"no {name}"
+        return None
+
+
 _DEFAULT_KICKERS = {"en": "NEWS", "zh": "新闻"}
 
 
@@ -1303,6 +1344,9 @@ class StoryPlan(FrozenModel):
     mood: str = Field(default="calm", min_length=1, max_length=100, description="Mood of the music bed.")
     chart: ChartPlan | None = Field(default=None, description="A chart of the data, or none.")
     locations: LocationPlan | None = Field(default=None, description="Location cards from GeoJSON points, or none.")
+    records: RecordsPlan | None = Field(
+        default=None, description="Which of the feed's records the story tells (the others are counted, not told)."
+    )
     ranking: RankingPlan | None = Field(
         default=None, description="How a round-up ranks the feed's records (its template reads them ranked)."
     )

@@ -436,8 +436,11 @@ class VisualOptions(FrozenModel):
         default=0.0, ge=0.0, le=0.5, description="Share of the height at the bottom cards keep free for captions."
     )
     captions: Captions = Field(default="sentence", description="The captions' style: where lower thirds may reach.")
-    chart_band: float = Field(
-        default=0.0, ge=0.0, le=0.5, description="Share of the height at the bottom charts keep free for captions."
+    figure_band: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=0.5,
+        description="Share of the height at the bottom charts and maps keep free for captions (axes, scale bars).",
     )
     seed: int
 
@@ -637,7 +640,7 @@ def narration(ctx: StepContext, script: Script, voice: VoiceOptions) -> Narratio
     )
 
 
-@step(version="3")  # 2: a card under a lower third keeps its band free; 3: charts keep captions' band
+@step(version="4")  # 2: a card under a lower third keeps its band free; 3: charts keep captions' band; 4: maps too
 def visuals(ctx: StepContext, script: Script, look: VisualOptions) -> Visuals:
     """One still per line: the title card, then a matched photo, a generated image, a chart or a card."""
     lines = _lines(script)
@@ -885,7 +888,7 @@ def _layout(config: NewsClipConfig, width: int, height: int) -> dict[str, Any]:
         field_map=config.field_map,
         caption_band=caption_band(style, width, height),  # 9:16 captions: the cards' text stays above them
         captions=captions,
-        chart_band=caption_reach(None if captions == "off" else style or SubtitleStyle(), width, height),
+        figure_band=caption_reach(None if captions == "off" else style or SubtitleStyle(), width, height),
         seed=config.seed,
     )
     video = RenderOptions(
@@ -973,7 +976,7 @@ def _chart_for(index: int, script: Script, look: VisualOptions) -> ChartSpec | N
         return None
     return ChartSpec(kind=chart.kind, x=chart.x, y=chart.y, title=script.headline, width=look.width,
                      height=look.height, theme=look.theme, source=look.feed.name,
-                     caption_band=look.chart_band)  # fmt: skip
+                     caption_band=look.figure_band)  # fmt: skip
 
 
 def _located_features(script: Script, look: VisualOptions) -> list[dict[str, Any] | None]:
@@ -1019,6 +1022,7 @@ def _card_for(
     if feature is not None:  # the map's town names in the script's language; an unnamed point: the headline
         unnamed = not (feature.get("properties") or {}).get("place")
         extra = {"title": script.headline} if unnamed else {}
+        common["caption_band"] = max(band, look.figure_band)  # the map's scale bar and credit above the captions
         return CardSpec.from_geojson(feature, kicker=kicker, language=script.language, **common, **extra)
     sentence = lines[index]
     quote = re.match(r'^[“"](.+?)[,，]?[”"][,，]?\s*(?:said|says)?\s*(.*?)[.。]?$', sentence)

@@ -15,10 +15,12 @@ import pytest
 from aigc_sdk import Studio
 from aigc_sdk._internal.ffmpeg import require_ffmpeg
 from aigc_sdk.errors import InvalidRequestError, PipelineCancelledError, UnknownModelError
+from aigc_sdk.generators.video.captions import caption_reach
 from aigc_sdk.media import Audio, Video, read_sidecar, sidecar_path
 from aigc_sdk.pipelines import PipelineEvent
 from aigc_sdk.pipelines.news_clip import NewsClipConfig, news_clip
 from aigc_sdk.registry import ModelRegistry
+from aigc_sdk.types import SubtitleStyle
 from tests.support import require_module, word_error_rate
 
 require_module("piper", reason="needs the voice extra")
@@ -313,6 +315,8 @@ def test_a_busy_feed_fits_its_length_leads_with_impact_and_says_what_its_caption
         if subjects.index(ident) == line - 1:
             assert card["layout"] == "location"
             assert (card["lon"], card["lat"]) == tuple(features[ident]["geometry"]["coordinates"][:2])
+            # the map (its scale bar and data credit) stays above every caption line, as a chart's axis does
+            assert card["caption_band"] >= caption_reach(SubtitleStyle(), card["width"], card["height"]) > 0.1
     # verbatim captions: an independent recogniser hears what the captions say
     captions = " ".join(e.plaintext for e in pysubs2.load(str(clip.srt)).events)
     assert " km " not in captions and "NNW" not in captions

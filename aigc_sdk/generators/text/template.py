@@ -45,6 +45,7 @@ Install with ``pip install "aigc-studio[text]"`` (jinja2).
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import functools
 import importlib.resources
@@ -633,6 +634,7 @@ class TemplateTextGenerator(BaseGenerator[TemplateRequest, StoryResult]):
             )
             tz = _zone(request.timezone)
             context = _context(loaded.data, loaded.format)
+            left_out = _tell_only(context, plan)
             data_now = None if request.now else _data_now(context)
             now = request.now or data_now or dt.datetime.now(dt.UTC)
             # "11 hours ago" counts from the feed's own time only while the feed is fresh: a clip made from an
@@ -658,6 +660,8 @@ class TemplateTextGenerator(BaseGenerator[TemplateRequest, StoryResult]):
             context.update(ranked=ranked, covered=len(ranked))
             told_from = request.now or data_now  # None: the clock's (not recorded: it would differ run to run)
             notes = {**loaded.notes, "now": told_from and told_from.isoformat(), "relative_times": fresh}
+            if left_out:
+                notes["left_out"] = left_out
             jobs.append(_Job(request, template, context, language, source, plan, notes))
         return jobs
 
@@ -840,12 +844,28 @@ def _subject(paragraph: str, records: Mapping[Any, Mapping[str, Any]]) -> Paragr
     return ParagraphSubject(record=int(found.group(1)), id=str(ident) if ident is not None else None, title=title)
 
 
-def _ranked(context: Mapping[str, Any], plan: StoryPlan) -> list[Any]:
-    """The records, ranked by the story's plan (the feed's order when it declares no ranking)."""
-    records = list(context.get("features") or context.get("rows") or [])
+def _tell_only(context: dict[str, Any], plan: StoryPlan) -> dict[str, int]:
+    """Keep in ``context`` the records the plan tells; how many were left out, by reason (``{"type quarry blast": 3}``).
+
+    Every record keeps its index in the feed (``_index``) first, so a paragraph's subject still names its feature.
+    """
+    key = "features" if "features" in context else "rows"
+    records = context.get(key)
+    if not isinstance(records, list):
+        return {}
     for index, record in enumerate(records):
         if isinstance(record, dict):
             record.setdefault("_index", index)
+    if plan.records is None:
+        return {}
+    reasons = [(record, plan.records.left_out(record)) for record in records]
+    context[key] = [record for record, reason in reasons if reason is None]
+    return dict(collections.Counter(reason for _, reason in reasons if reason is not None).most_common())
+
+
+def _ranked(context: Mapping[str, Any], plan: StoryPlan) -> list[Any]:
+    """The records, ranked by the story's plan (the feed's order when it declares no ranking)."""
+    records = list(context.get("features") or context.get("rows") or [])
     if plan.ranking is None:
         return records
     return [records[i] for i in plan.ranking.order(records)]

@@ -172,7 +172,7 @@ def test_inline_data_user_template_and_batch(writer: TemplateTextGenerator, tmp_
 @pytest.mark.parametrize(
     ("mutate", "field"),
     [
-        (lambda d: d["features"][0]["properties"].pop("mag"), "features[0].properties.mag"),
+        (lambda d: d["features"][0]["properties"].pop("place"), "features[0].properties.place"),  # (no mag: left out)
         (lambda d: d["features"][1]["properties"].update(mag="strong"), "features[1].properties.mag"),
         (lambda d: d["features"][0]["properties"].update(time="yesterday"), "features[0].properties.time"),
         (lambda d: d["features"][0]["geometry"].update(coordinates=[121.9, "x", 3]), "coordinates[1]"),
@@ -317,6 +317,66 @@ def test_a_busy_feed_leads_with_impact_and_fits_its_length(writer: TemplateTextG
     assert len({s.id for s in everything.subjects if s.id}) == len(ids)
     assert "struck the Poland-Slovakia border region at" in " ".join(everything.paragraphs)
     assert "Vanuatu" in " ".join(everything.paragraphs) and "None" not in everything.text
+
+
+def _event(ident: str, kind: str, mag: float | None, place: str, depth: float, minute: int) -> dict[str, object]:
+    """A feature as a USGS "all earthquakes" feed lists it (ml magnitudes, two-decimal depths, no alert)."""
+    props = {
+        "mag": mag,
+        "place": place,
+        "time": 1764140400000 - minute * 60_000,
+        "tz": None,
+        "felt": None,
+        "alert": None,
+        "status": "automatic",
+        "tsunami": 0,
+        "sig": round(max(mag or 0, 0) ** 2 * 10),
+        "net": "ci",
+        "magType": "ml" if mag is not None else None,
+        "type": kind,
+        "title": f"M {mag} - {place}",
+    }
+    point = {"type": "Point", "coordinates": [-117.42, 34.01, depth]}
+    return {"type": "Feature", "properties": props, "geometry": point, "id": ident}
+
+
+def test_an_all_earthquakes_feed_tells_earthquakes_only(writer: TemplateTextGenerator) -> None:
+    """all_day.geojson as it comes: blasts and ice quakes beside quakes, a new event without a magnitude yet."""
+    features = [
+        _event("ci1", "quarry blast", 3.4, "6 km SE of Home Gardens, CA", -0.5, 5),  # the largest: must not lead
+        _event("ci2", "earthquake", 2.9, "10 km NW of The Geysers, CA", 7.06, 20),
+        _event("ci3", "earthquake", None, "3 km WSW of Cobb, CA", 1.2, 1),  # just in: no magnitude yet
+        _event("ci4", "earthquake", 1.4, "5 km S of Volcano, Hawaii", -1.23, 40),  # above sea level
+        _event("ci5", "ice quake", 2.1, "Southern Alaska", 0.0, 50),
+        _event("ci6", "explosion", 1.8, "12 km E of Ridgecrest, CA", 0.0, 60),
+        _event("ci7", "earthquake", -0.4, "Puerto Rico region", 12.0, 70),
+    ]
+    feed = {"type": "FeatureCollection", "features": features,
+            "metadata": {"generated": 1764140400000, "title": "USGS All Earthquakes, Past Day"}}  # fmt: skip
+    story = writer(template="usgs-earthquakes", data=feed, seed=1, language="en")
+    told = story.text
+    assert story.headline == "Magnitude 2.9 earthquake strikes 10 km NW of The Geysers, CA"
+    for gone in ("Home Gardens", "Cobb", "Alaska", "Ridgecrest", "blast", "None"):
+        assert gone not in told
+    assert "at a depth of 7.1 kilometres" in told  # 7.06 km said to 0.1 km
+    assert "struck 5 kilometres south of Volcano, Hawaii" in told and "near the surface" in told  # -1.23 km
+    assert "minus 0.4" in told  # USGS magnitudes can be negative: said as such
+    assert story.provenance.extra["left_out"] == {
+        "type quarry blast": 1, "no mag": 1, "type ice quake": 1, "type explosion": 1,
+    }  # fmt: skip
+    assert list(dict.fromkeys(s.id for s in story.subjects)) == ["ci2", "ci4", "ci7"]  # ranked; maps of quakes only
+    assert story.subjects[0].record == 1  # the feature's index in the feed, so its card maps the right point
+    short = writer(template="usgs-earthquakes", data=feed, seed=1, target_seconds=20)
+    assert short.paragraphs[-1] == "The report also lists 2 other earthquakes, of magnitude minus 0.4 to 1.4."
+    zh = writer(template="usgs-earthquakes", data=feed, seed=1, language="zh")
+    assert "震源很浅，接近地表" in zh.text and "震源深度7.1公里" in zh.text and "Home Gardens" not in zh.text
+    # nothing left to tell: said so, without claiming the feed listed nothing
+    blasts = {**feed, "features": [features[0], features[4]]}
+    empty = writer(template="usgs-earthquakes", data=blasts, seed=1)
+    assert empty.headline == "No earthquakes in this USGS feed"
+    assert empty.text.endswith("The U.S. Geological Survey listed no earthquakes with a magnitude in this report.")
+    nothing = writer(template="usgs-earthquakes", data={"type": "FeatureCollection", "features": []}, seed=1)
+    assert nothing.headline == "No significant earthquakes in this USGS feed"
 
 
 def test_spoken_form_reads_as_said() -> None:
