@@ -7,6 +7,11 @@ A voice reads what it is given: ``"38 km ESE of Hualien City"`` comes out letter
 * distances and bearings: ``38 km ESE of`` → ``38 kilometres east-southeast of``
   (``38公里`` and ``东南偏东`` in Chinese, the place first: ``台湾Hualien City东南偏东方向38公里处``);
 * units and signs: ``km``, ``km/h``, ``mph``, ``mm``, ``°C``, ``%`` in full; ``-0.42`` → ``minus 0.42``;
+  British and American copy as it is written: ``30C``/``-5C``/``86F`` (not ``Flat 12C``), ``5ft 11in``, ``30kg``,
+  ``1,200 sq km``, ``40 mins``; a measure as a modifier, ``a 10km stretch`` → ``a 10-kilometre stretch``;
+* money: ``£1.5m`` → ``1.5 million pounds``, ``US$4.5bn`` → ``4.5 billion US dollars``, ``$2.50`` →
+  ``2 dollars 50``, ``a £3m deal`` → ``a 3 million pound deal``; a bare ``1.5m`` only where the next words
+  tell metres (``1.5m (5ft) of water``, ``2m high``) from millions (``2m people``), else it stays;
 * offsets: ``UTC+8`` → ``UTC plus eight``, ``UTC+5:45`` → ``UTC plus five forty-five``,
   ``UTC+5:05`` → ``UTC plus five oh five`` (``:00`` is not said);
 * abbreviations: a US state in a USGS place (``12 km NNW of Ridgecrest, CA`` → ``…, California``;
@@ -129,6 +134,85 @@ def _signed(match: re.Match[str]) -> str:
     return f"{match.group(1)}{'plus' if match.group(2) == '+' else 'minus'} {match.group(3)}"
 
 
+#: Currency signs and the currency said (plural): ``US$`` before ``$``.
+_CURRENCIES = {
+    "US$": "US dollars", "A$": "Australian dollars", "C$": "Canadian dollars", "NZ$": "New Zealand dollars",
+    "HK$": "Hong Kong dollars", "$": "dollars", "£": "pounds", "€": "euros", "¥": "yen",
+}  # fmt: skip
+#: Scale suffixes of amounts (``£1.5m``, ``$2bn``, ``€30k``).
+_SCALES = {"k": "thousand", "m": "million", "mn": "million", "bn": "billion", "b": "billion", "tn": "trillion",
+           "trn": "trillion", "million": "million", "billion": "billion", "trillion": "trillion"}  # fmt: skip
+#: Words after "a £3m …" / "a 10km …" that do not make the amount a modifier ("a £3m of …" is not said).
+_NOT_A_NOUN = (
+    "of|from|for|to|in|on|at|by|and|or|off|per|away|into|above|below|a|an|the|was|is|were|are|has|have|had|"
+    "will|would|could|can|long|wide|high|deep|tall|north|south|east|west|inland|offshore"
+)
+#: Units said in full, singular and plural, and how a modifier says them ("a 10km stretch": "a 10-kilometre stretch").
+_UNITS = {"km": ("kilometre", "kilometres"), "mi": ("mile", "miles"), "m": ("metre", "metres"),
+          "cm": ("centimetre", "centimetres"), "mm": ("millimetre", "millimetres"), "ft": ("foot", "feet"),
+          "kg": ("kilogram", "kilograms"), "lb": ("pound", "pounds"), "lbs": ("pound", "pounds")}  # fmt: skip
+#: Bare "1.5m" is metres before these words ("1.5m of water", "2m high") and millions before those ("2m people").
+_METRES_NEXT = (
+    r"\s*\(\s*\d[\d.,]*\s?(?:ft|feet|in)\b"
+    r"|\s+(?:high|tall|deep|long|wide|away|above|below|under|of (?:water|snow|rain|floodwater|mud))\b"
+)
+_MILLIONS_NEXT = (
+    r"\s+(?:people|residents|homes|households|properties|viewers|listeners|users|customers|visitors|voters|jobs|"
+    r"children|adults|patients|passengers|tonnes|tons|barrels|workers|members|subscribers|followers|copies|"
+    r"vehicles|cars|doses|tickets|trees|animals|refugees|migrants|pupils|students|staff|employees|years)\b"
+)
+_DURATIONS = {"min": "minute", "mins": "minute", "hr": "hour", "hrs": "hour", "sec": "second", "secs": "second"}
+
+
+def _money(match: re.Match[str]) -> str:
+    article, sign, amount, scale, nxt = match.group(1, 2, 3, 4, 5)
+    currency = _CURRENCIES[sign]
+    modifier = bool(article) and nxt is not None and not re.fullmatch(_NOT_A_NOUN, nxt)
+    if scale:  # "£1.5m" → "1.5 million pounds"; "a £3m deal" → "a 3 million pound deal"
+        unit = currency[:-1] if modifier and currency.endswith("s") else currency
+        return f"{article or ''}{amount} {_SCALES[scale.lower()]} {unit}"
+    whole, _, cents = amount.partition(".")
+    if len(cents) == 2 and currency in ("dollars", "pounds", "euros"):  # "$2.50" → "2 dollars 50"
+        if whole == "0":
+            return f"{article or ''}{int(cents)} {'pence' if currency == 'pounds' else 'cents'}"
+        unit = currency[:-1] if whole == "1" else currency
+        return f"{article or ''}{whole} {unit}" + (f" {int(cents)}" if int(cents) else "")
+    unit = currency[:-1] if (amount == "1" or modifier) and currency.endswith("s") else currency
+    return f"{article or ''}{amount} {unit}"
+
+
+def _unit(match: re.Match[str]) -> str:
+    number, unit, inches = match.group(1), match.group(2), match.group(3) if match.re.groups >= 3 else None
+    singular, plural = _UNITS[unit]
+    said = f"{number} {singular if number == '1' else plural}"
+    if inches:  # "5ft 11in" → "5 feet 11 inches"
+        said += f" {inches} inch{'' if inches == '1' else 'es'}"
+    return said
+
+
+def _modifier(match: re.Match[str]) -> str:
+    return f"{match.group(1)}{match.group(2)}-{_UNITS[match.group(3)][0]}{match.group(4)}"
+
+
+#: Words before "12C" that make it a name, not a temperature ("Flat 12C", "Gate 4F").
+_NAMED_BY_NUMBER = re.compile(
+    r"\b(?:flat|room|unit|gate|seat|row|block|suite|apartment|platform|floor|level|form)\s*$", re.I
+)
+
+
+def _temperature(match: re.Match[str]) -> str:
+    number, scale = match.group(1), match.group(2)
+    too_hot = scale == "C" and float(number) >= 100  # "101C" is a room; a hot oven is written "220°C"
+    if too_hot or _NAMED_BY_NUMBER.search(match.string[: match.start()]):
+        return match.group(0)
+    return f"{number}°{scale}"
+
+
+def _duration(match: re.Match[str]) -> str:
+    word = _DURATIONS[match.group(2)]
+    return f"{match.group(1)} {word}{'' if match.group(1) == '1' else 's'}"
+
+
 #: Street-side abbreviations: (after a street's name, before a person's or a saint's name).
 _NAME_ABBREVIATIONS = {"St": ("Street", "Saint"), "Dr": ("Drive", "Doctor"), "Ave": ("Avenue", ""), "Mt": ("", "Mount")}
 #: A street's name just before the abbreviation: a capitalised word or an ordinal, not the first of a sentence.
@@ -152,10 +236,30 @@ _EN_RULES: tuple[Callable[[str], str], ...] = (
     ),
     _sub(rf"({_NUM})\s*(?:km/h|kph)\b", r"\1 kilometres per hour"),
     _sub(rf"({_NUM})\s*mph\b", r"\1 miles per hour"),
+    _sub(  # money: "£1.5m" → "1.5 million pounds", "$2.50" → "2 dollars 50", "a £3m deal" → "a 3 million pound deal"
+        r"(\b(?:[Aa]n?|[Tt]he)\s+)?(?<![A-Za-z])(US\$|A\$|C\$|NZ\$|HK\$|[$£€¥])\s?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+        r"(?:\s?(bn|mn|trn|tn|million|billion|trillion|[kmbKMB])(?!\w))?(?=(?:\s+([a-z]+))?)",
+        _money,
+    ),
+    _sub(rf"\b({_NUM})\s?(?:bn)\b", r"\1 billion"),
+    _sub(rf"\b({_NUM})\s?(?:tn|trn)\b", r"\1 trillion"),
+    _sub(rf"\b({_NUM})m(?={_MILLIONS_NEXT})", r"\1 million"),  # "2m people"
+    _sub(rf"\b({_NUM})m(?={_METRES_NEXT})", r"\1 metres"),  # "1.5m (5ft) of water", "2m high"
+    _sub(  # a measure as a modifier: "a 10km stretch" → "a 10-kilometre stretch", "a 3m-high wall"
+        rf"\b((?:[Aa]n?|[Tt]he)\s+)({_NUM})\s?(km|mi|cm|mm|ft|kg|m(?=-)|(?<=\s)m(?= ))"
+        rf"(-|\s+(?!(?:{_NOT_A_NOUN})\b)(?=[a-z]))",
+        _modifier,
+    ),
+    _sub(rf"\b({_NUM})\s?(?:sq\.?\s?km|km²|km2)(?![\w-])", r"\1 square kilometres"),
+    _sub(rf"\b({_NUM})\s?(?:sq\.?\s?(?:mi|miles))(?![\w-])", r"\1 square miles"),
     _sub(rf"\b({_NUM})\s*km\b", _kilometres),
     _sub(rf"\b({_NUM})\s*mm\b", r"\1 millimetres"),
     _sub(rf"\b({_NUM})\s*mi\b", r"\1 miles"),
+    _sub(rf"\b({_NUM})\s?(ft)\b(?:\s?(\d{{1,2}})\s?in\b)?", _unit),  # "5ft 11in" → "5 feet 11 inches"
+    _sub(rf"\b({_NUM})\s?(cm|kg|lbs?)\b", _unit),
     _sub(rf"(?<![$€£¥])\b({_NUM})\s+m\b(?![.']\w)", r"\1 metres"),
+    _sub(r"(?<![\w.])(\d{1,3}(?:\.\d)?)([CF])\b(?![\w'’])", _temperature),  # "30C", "-5C", "86F"
+    _sub(rf"\b({_NUM})\s?(mins?|hrs?|secs?)\b(?!\.\w)", _duration),
     _sub(r"\b(Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec)\.(?=\s+\d)", lambda m: _MONTHS[m.group(1)[:3]]),
     _sub(rf"({_NUM})\s*°\s*C\b", r"\1 degrees Celsius"),
     _sub(rf"({_NUM})\s*°\s*F\b", r"\1 degrees Fahrenheit"),

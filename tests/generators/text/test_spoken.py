@@ -40,8 +40,39 @@ EN_CASES = {
     # a bearing needs a distance
     "Section E of the law": "Section E of the law",
     # a currency amount is not a length
-    "$5 m": "$5 m",
-    "a 5 m wave": "a 5 metres wave",
+    "$5 m": "5 million dollars",
+    "a 5 m wave": "a 5-metre wave",
+    # money as British and American copy writes it (the voice said "pound one point five m")
+    "A £1.5m grant": "A 1.5 million pound grant",
+    "The $5 fee, an $800 fine": "The 5 dollar fee, an 800 dollar fine",
+    "a £3m-a-year deal, ABC$5": "a 3 million pounds-a-year deal, ABC$5",
+    "the £3m was paid": "the 3 million pounds was paid",
+    "The firm raised $2.3m.": "The firm raised 2.3 million dollars.",
+    "It cost £1bn, or €3.2bn.": "It cost 1 billion pounds, or 3.2 billion euros.",
+    "US$4.5bn and HK$30": "4.5 billion US dollars and 30 Hong Kong dollars",
+    "Tickets cost $2.50, £1.05 or 99p; £0.99": "Tickets cost 2 dollars 50, 1 pound 5 or 99p; 99 pence",
+    "a salary of £30k": "a salary of 30 thousand pounds",
+    "$1 and ¥500": "1 dollar and 500 yen",
+    # bare scales: billions always, millions and metres only where the next words tell
+    "2bn people and 3m people": "2 billion people and 3 million people",
+    "under 1.5m (5ft) of water": "under 1.5 metres (5 feet) of water",
+    "waves 2m high": "waves 2 metres high",
+    "the 100m final": "the 100m final",
+    # temperatures without a degree sign; not a flat or a room
+    "Temperatures fell to -5C; it was 30C in Seville and 104F in Phoenix.": (
+        "Temperatures fell to minus 5 degrees Celsius; it was 30 degrees Celsius in Seville and "
+        "104 degrees Fahrenheit in Phoenix."
+    ),
+    "Flat 12C, room 101C and Gate 4F": "Flat 12C, room 101C and Gate 4F",
+    "Vitamin C": "Vitamin C",
+    # imperial and metric units, durations, measures as modifiers
+    "He is 5ft 11in tall and weighs 80kg.": "He is 5 feet 11 inches tall and weighs 80 kilograms.",
+    "a 6ft wall, 1ft of snow": "a 6-foot wall, 1 foot of snow",
+    "a 10km stretch of the M4, a 3m-high wall": "a 10-kilometre stretch of the M4, a 3-metre-high wall",
+    "the 10km of road": "the 10 kilometres of road",
+    "1,200 sq km and 2km² of forest": "1,200 square kilometres and 2 square kilometres of forest",
+    "about 40 mins, 1 hr and 30 secs": "about 40 minutes, 1 hour and 30 seconds",
+    "the admin team": "the admin team",
 }
 
 ZH_CASES = {
