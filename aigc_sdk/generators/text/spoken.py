@@ -230,7 +230,7 @@ def _street_or_title(match: re.Match[str]) -> str:
 
 
 _EN_RULES: tuple[Callable[[str], str], ...] = (
-    _sub(r"\bM\s?(\d\.\d{1,2})(?![\d.])", r"magnitude \1"),  # "M 6.4", not "the M25" or "M2 chip"
+    _sub(r"\bM\s?(\d\.\d{1,2})(?![\d.]|\s(?:thousand|million|billion|trillion)\b)", r"magnitude \1"),  # not "M25"
     _sub(
         rf"\b({_NUM}\s*(?:km|mi|m)?\s+)({_COMPASS})\s+of\b", lambda m: f"{m.group(1)}{COMPASS_WORDS[m.group(2)][0]} of"
     ),
@@ -280,7 +280,7 @@ _EN_RULES: tuple[Callable[[str], str], ...] = (
     _sub(r"\bvs\.?(?=\s)", "versus"),
     _sub(r"\be\.g\.,?", "for example,"),
     _sub(r"\bi\.e\.,?", "that is,"),
-    _sub(r"\s&\s", " and "),
+    _sub(r"(?<=\s)&(?=\s)", "and"),
 )
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from aigc_sdk.generators.text.spoken import spoken_form
+from tests.support import require_module
 
 EN_CASES = {
     # a 1-12 hour without AM/PM is not a 24-hour clock
@@ -97,3 +100,28 @@ def test_english_reads_as_said(written: str, said: str) -> None:
 def test_chinese_reads_as_said(written: str, said: str) -> None:
     assert spoken_form(written, "zh") == said
     assert spoken_form(said, "zh") == said  # idempotent
+
+
+#: Tokens that trip the rules when mixed: amounts, units, articles, signs, names with numbers.
+TOKENS = (
+    "a", "A", "an", "the", "The", "of", "people", "stretch", "deal", "wall", "water", "high", "was", "(5ft)", "-",
+    "£1.5m", "$2.50", "US$4bn", "€3", "¥500", "$5", "m", "bn", "k", "5ft", "11in", "in", "10km", "3m-high", "5 m",
+    "-5C", "30C", "104F", "Flat", "12C", "40", "mins", "1", "hr", "2m", "1,200", "sq", "km", "km²", "80kg", "0.99",
+    "M", "6.4", "ESE", "UTC+8", "14:05", "3–1", "%", "°C", ",", ".", "&", "minus", "metres",
+)  # fmt: skip
+
+
+def test_spoken_form_is_idempotent_on_any_mix_of_tricky_tokens() -> None:
+    """Spoken text stays as it is: a caption made from a script already in spoken form says the same words."""
+    hypothesis = require_module("hypothesis", reason="needs the dev extra")
+    st = require_module("hypothesis.strategies")
+
+    @hypothesis.settings(
+        max_examples=int(os.environ.get("AIGC_EXAMPLES", "400")), deadline=None, database=None, derandomize=True
+    )
+    @hypothesis.given(st.lists(st.sampled_from(TOKENS), max_size=12))
+    def check(tokens: list[str]) -> None:
+        once = spoken_form(" ".join(tokens), "en")
+        assert spoken_form(once, "en") == once
+
+    check()
