@@ -243,7 +243,7 @@ def _price(value: Any, where: str) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value) if math.isfinite(value) else None
     text = str(value).strip().replace(",", "").lstrip("$€£¥")
-    if text.lower() in ("", "null", "nan", "-", "n/a", "na"):
+    if text.lower() in ("", "null", "nan", "-", "--", "n/a", "na"):
         return None
     scale = _MULTIPLIERS.get(text[-1:].lower(), 1.0)
     try:
@@ -270,15 +270,40 @@ def _day(value: Any, day_first: bool, where: str) -> str:
         ) from None
 
 
+#: What vendors add to an export's file name besides the index ("S&P 500 Historical Data.csv" from Investing.com,
+#: "HistoricalData_1764892800000.csv" from Nasdaq.com, "spx_prices (1).csv" from a second download).
+_EXPORT_WORDS = re.compile(
+    r"(?:historical[\s_-]*(?:data|prices|quotes)|price[\s_-]*history|prices|quotes|export|download|data)"
+    r"(?:[\s_-]*\d{6,})?\s*$|\s*\(\d+\)\s*$|[\s_-]+\d{10,}\s*$",
+    re.IGNORECASE,
+)
+
+
 def index_name(path: Path) -> str:
     """An index's name from its export's file name: ``sp500.csv`` → SP500, ``^GSPC.csv`` → GSPC, ``^spx_d.csv`` → SPX.
+
+    The words vendors add ("Historical Data", a download timestamp, " (1)") are dropped; a name with
+    nothing left ("HistoricalData_1764892800000.csv") is an error that asks for the name.
+
+    Raises:
+        InvalidRequestError: The file name says nothing but what the vendor adds.
 
     Example:
         >>> index_name(Path("^GSPC.csv")), index_name(Path("sp500.csv")), index_name(Path("^spx_d.csv"))
         ('GSPC', 'SP500', 'SPX')
+        >>> index_name(Path("S&P 500 Historical Data.csv")), index_name(Path("FTSE 100 (1).csv"))
+        ('S&P 500', 'FTSE 100')
     """
-    stem = re.sub(r"_[dwmq]$", "", path.stem.strip())  # Stooq: ^spx_d.csv is the daily series
-    return " ".join(re.split(r"[^0-9A-Za-z&.]+", stem)).strip().upper()
+    stem = path.stem.strip()
+    while (trimmed := _EXPORT_WORDS.sub("", stem).strip(" _-")) != stem:
+        stem = trimmed
+    stem = re.sub(r"_[dwmq]$", "", stem)  # Stooq: ^spx_d.csv is the daily series
+    name = " ".join(re.split(r"[^0-9A-Za-z&.]+", stem)).strip().upper()
+    if not name:
+        raise InvalidRequestError(
+            f"the file name {path.name!r} does not say which index it is", hint="give a name (--name 'S&P 500')"
+        )
+    return name
 
 
 def _ohlcv_rows(rows: list[dict[str, Any]], name: str | None, origin: Path | None) -> list[dict[str, Any]]:
@@ -365,11 +390,27 @@ def _changes(series: list[dict[str, Any]], subject: str) -> None:
         row["change_pct"] = (row["close"] - previous["close"]) / abs(previous["close"]) * 100.0
 
 
+#: Vendors' names for the close and the volume (Nasdaq.com "Close/Last", Investing.com "Price" and "Vol.").
+_OHLCV_SYNONYMS = {"close_last": "close", "price": "close", "last": "close", "last_price": "close",
+                   "closing_price": "close", "vol": "volume"}  # fmt: skip
+
+
+def _ohlcv_column(name: str, columns: set[str]) -> str:
+    snake = _snake(name)
+    synonym = _OHLCV_SYNONYMS.get(snake)
+    return synonym if synonym is not None and synonym not in columns else snake
+
+
 def _as_ohlcv(data: Any) -> list[dict[str, Any]] | None:
-    """The rows with snake_case columns when ``data`` is an OHLCV table (date and close, no change_pct), else None."""
+    """The rows with snake_case columns when ``data`` is an OHLCV table (date and close, no change_pct), else None.
+
+    A vendor's own name for the close or the volume (``Close/Last``, ``Price``, ``Vol.``) is read as it, unless
+    the table also has a column of that name.
+    """
     if not isinstance(data, list) or not data or not all(isinstance(r, Mapping) for r in data):
         return None
-    rows = [{_snake(k) if k != "_where" else k: v for k, v in r.items()} for r in data]
+    own = {_snake(k) for k in data[0]}
+    rows = [{_ohlcv_column(k, own) if k != "_where" else k: v for k, v in r.items()} for r in data]
     columns = set(rows[0])
     if {"date", "close"} <= columns and "change_pct" not in columns:
         return rows

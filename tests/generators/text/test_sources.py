@@ -117,6 +117,40 @@ def test_any_case_and_order_us_dates_and_vendor_number_formats(writer: TemplateT
     assert "Volume was 4.1 billion shares." in story.paragraphs[0]
 
 
+# Nasdaq.com's "Download historical data" of the S&P 500 (newest first, "Close/Last", $ prices, "--" volume) and
+# Investing.com's (a BOM, quoted thousands, "Price" for the close, "Vol." with a B, its own "Change %").
+NASDAQ = """Date,Close/Last,Volume,Open,High,Low
+12/04/2026,$6660.78,--,$6671.43,$6689.01,$6641.22
+12/03/2026,$6671.43,--,$6650.14,$6680.55,$6640.01
+12/02/2026,$6650.14,--,$6618.78,$6655.90,$6610.33
+"""
+INVESTING = """\ufeff"Date","Price","Open","High","Low","Vol.","Change %"
+"12/04/2026","6,660.78","6,671.43","6,689.01","6,641.22","2.51B","-0.16%"
+"12/03/2026","6,671.43","6,650.14","6,680.55","6,640.01","2.43B","0.32%"
+"12/02/2026","6,650.14","6,618.78","6,655.90","6,610.33","2.60B","0.47%"
+"""
+
+
+def test_nasdaq_and_investing_exports_read_as_they_come(writer: TemplateTextGenerator, tmp_path: Path) -> None:
+    nasdaq = tmp_path / "HistoricalData_1764892800000.csv"  # the name Nasdaq.com gives it: no index in it
+    nasdaq.write_text(NASDAQ)
+    with pytest.raises(InvalidRequestError, match="does not say which index") as caught:
+        writer(template="market-close", data=nasdaq, seed=1)
+    assert "--name" in (caught.value.hint or "")
+    story = writer(template="market-close", data=nasdaq, name="S&P 500", seed=1)
+    assert story.headline == "S&P 500 falls 0.16% to close at 6,660.78"
+    assert "opened at 6,671.43 and traded between 6,641.22 and 6,689.01." in story.paragraphs[0]
+    assert "Volume" not in story.text  # "--": no volume, not an error
+    investing = tmp_path / "S&P 500 Historical Data.csv"  # the name Investing.com gives it
+    investing.write_text(INVESTING, encoding="utf-8")
+    story = writer(template="market-close", data=investing, seed=1)
+    assert story.headline == "S&P 500 falls 0.16% to close at 6,660.78"
+    assert "Volume was 2.5 billion shares." in story.paragraphs[0]
+    assert [index_name(Path(n)) for n in ("FTSE 100 (1).csv", "spx_prices.csv", "DAX Historical Prices.csv")] == [
+        "FTSE 100", "SPX", "DAX"
+    ]  # fmt: skip
+
+
 def test_our_own_market_csv_tells_the_same_story(writer: TemplateTextGenerator, data_dir: Path) -> None:
     story = writer(template="market-close", data=data_dir / "market_close.csv", seed=1)
     assert story.text == (
