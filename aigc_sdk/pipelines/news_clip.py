@@ -728,7 +728,7 @@ def music(ctx: StepContext, script: Script, narration: Narration, bed: MusicOpti
     return Music(audio=path, provenance=result.provenance.to_dict())
 
 
-@step(version="4")  # 4: the slides x264 preset, stills at the frame size on their own pixels
+@step(version="5")  # 4: the slides x264 preset, stills at the frame size on their own pixels; 5: dips
 def render(
     ctx: StepContext, script: Script, narration: Narration, visuals: Visuals, music: Music, video: RenderOptions
 ) -> Render:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
 from aigc_sdk.errors import InvalidRequestError
@@ -217,27 +217,62 @@ class FilterGraph:
         return ";".join(self.chains)
 
 
-def zoompan(motion: Motion, length: int, width: int, height: int, fps: int) -> str:
+def zoompan(
+    motion: Motion, length: int, width: int, height: int, fps: int, *, first: int = 0, span: int | None = None
+) -> str:
     """The ``zoompan`` filter moving linearly from the motion's start to its end over ``length`` frames.
+
+    With ``first`` and ``span``, it renders ``length`` frames from frame ``first`` of a move that
+    lasts ``span`` frames (a dip's covered still stands in for those frames of its slide).
 
     Example:
         >>> zoompan(Motion(zoom_start=1.0, zoom_end=1.2), 11, 160, 90, 10)[:40]
         "zoompan=z='1.000000+0.200000*(on/10)':x="
+        >>> zoompan(Motion(zoom_start=1.0, zoom_end=1.2), 3, 160, 90, 10, first=8, span=11)[:44]
+        "zoompan=z='1.000000+0.200000*((on+8)/10)':x="
     """
-    p = f"(on/{max(length - 1, 1)})"
+    frames = length if span is None else span
+    p = f"((on+{first})/{max(frames - 1, 1)})" if first else f"(on/{max(frames - 1, 1)})"
     zoom = f"{motion.zoom_start:.6f}{motion.zoom_end - motion.zoom_start:+.6f}*{p}"
     x = f"({motion.x_start:.6f}{motion.x_end - motion.x_start:+.6f}*{p})*iw-iw/zoom/2"
     y = f"({motion.y_start:.6f}{motion.y_end - motion.y_start:+.6f}*{p})*ih-ih/zoom/2"
     return f"zoompan=z='{zoom}':x='{x}':y='{y}':d={length}:s={width}x{height}:fps={fps}"
 
 
+@dataclass(frozen=True)
+class Dip:
+    """A crossfade that dips through what two slides on one ground share (two text cards, a card and a chart).
+
+    ``before`` and ``after`` are the two slides' stills with their own pixels (their text, and around
+    it) covered by the bare ground, so each shows only what both share (a headline, the chrome). The
+    first half of the crossfade fades slide ``i`` into ``before``, the second half ``after`` into slide
+    ``i + 1``; the covered stills make the same move as their slides. Two texts never show over each
+    other, and the shared headline stays put.
+
+    Example:
+        >>> Dip("before0.bmp", "after0.bmp").after
+        'after0.bmp'
+    """
+
+    before: str
+    after: str
+
+
 def video_graph(
-    slides: Sequence[Slide], *, fade: int, width: int, height: int, fps: int, overlays: Sequence[Overlay] = ()
+    slides: Sequence[Slide],
+    *,
+    fade: int,
+    width: int,
+    height: int,
+    fps: int,
+    overlays: Sequence[Overlay] = (),
+    dips: Sequence[Dip | None] = (),
 ) -> FilterGraph:
     """The video filter graph: moving or held slides, crossfades of ``fade`` frames, overlays; output ``vout``.
 
     Crossfades touch only the overlapping frames: each slide is split into head | body | tail,
-    tail ``i`` is blended with head ``i + 1``, and the rest is concatenated untouched.
+    tail ``i`` is blended with head ``i + 1``, and the rest is concatenated untouched. Where ``dips[i]``
+    is set, the crossfade after slide ``i`` dips through the slides' shared ground (:class:`Dip`).
 
     Example:
         >>> g = video_graph([Slide("a.bmp", 12, None), Slide("b.bmp", 12, None)], fade=4, width=16, height=16, fps=10)
@@ -247,6 +282,10 @@ def video_graph(
         ['[t0][h1]xfade=transition=fade:duration=0.400000:offset=0[x0]']
         >>> g.chains[-2:], g.output
         (('[b0][x0][b1]concat=n=3:v=1:a=0[slides]', '[slides]format=yuv420p[vout]'), 'vout')
+        >>> dipped = video_graph([Slide("a.bmp", 12, None), Slide("b.bmp", 12, None)], fade=4, width=16, height=16,
+        ...                      fps=10, dips=[Dip("a0.bmp", "b0.bmp")])
+        >>> dipped.inputs[-4:], [c.split(",")[-1] for c in dipped.chains if c.startswith(("[2:v]", "[3:v]"))]
+        (('-framerate', '10', '-i', 'b0.bmp'), ['setsar=1[c10]', 'setsar=1[c20]'])
     """
     inputs: list[str] = []
     chains: list[str] = []
@@ -263,8 +302,23 @@ def video_graph(
         else:
             move = zoompan(slide.motion, slide.frames, width, height, fps)
         chains.append(f"[{i}:v]format=yuv420p,{move},setsar=1[z{i}]")
-    chains += _crossfades([s.frames for s in slides], fade, fps)
-    label, streams = "slides", len(slides)
+    dipped: set[int] = set()
+    for i, dip in enumerate(dips if fade >= 2 else ()):
+        if dip is None or slides[i].footage or slides[i + 1].footage:
+            continue
+        half, stream = fade // 2, len(slides) + 2 * len(dipped)
+        inputs += ["-framerate", str(fps), "-i", dip.before, "-framerate", str(fps), "-i", dip.after]
+        for k, (slide, first, length, name) in enumerate(
+            [(slides[i], slides[i].frames - fade, half, f"c1{i}"), (slides[i + 1], half, fade - half, f"c2{i}")]
+        ):
+            if slide.motion is None:
+                move = f"loop=loop={length - 1}:size=1:start=0,setpts=N/({fps}*TB)"
+            else:
+                move = zoompan(slide.motion, length, width, height, fps, first=first, span=slide.frames)
+            chains.append(f"[{stream + k}:v]format=yuv420p,{move},setsar=1[{name}]")
+        dipped.add(i)
+    chains += _crossfades([s.frames for s in slides], fade, fps, dipped)
+    label, streams = "slides", len(slides) + 2 * len(dipped)
     for overlay in overlays:
         inputs += overlay.args
         source = f"[{streams}:v]"
@@ -282,7 +336,7 @@ def video_graph(
     return FilterGraph(inputs=tuple(inputs), chains=tuple(chains), output="vout", streams=streams)
 
 
-def _crossfades(lengths: Sequence[int], fade: int, fps: int) -> list[str]:
+def _crossfades(lengths: Sequence[int], fade: int, fps: int, dipped: Set[int]) -> list[str]:
     """Split, trim, blend and concatenate the slide streams ``[z0]`` … into ``[slides]``."""
     n = len(lengths)
     if not fade:
@@ -303,9 +357,25 @@ def _crossfades(lengths: Sequence[int], fade: int, fps: int) -> list[str]:
             pieces += [f"[b{i}]", f"[x{i}]"]
         else:
             pieces.append(f"[b{i}]")
-    chains += [f"[t{i}][h{i + 1}]xfade=transition=fade:duration={fade / fps:.6f}:offset=0[x{i}]" for i in range(n - 1)]
+    for i in range(n - 1):
+        if i in dipped:
+            chains += _dip(i, fade, fps)
+        else:
+            chains.append(f"[t{i}][h{i + 1}]xfade=transition=fade:duration={fade / fps:.6f}:offset=0[x{i}]")
     chains.append("".join(pieces) + f"concat=n={len(pieces)}:v=1:a=0[slides]")
     return chains
+
+
+def _dip(i: int, fade: int, fps: int) -> list[str]:
+    """Tail ``i`` → its covered still ``[c1{i}]``, then ``[c2{i}]`` → head ``i + 1``, as ``[x{i}]``."""
+    half = fade // 2
+    return [
+        f"[t{i}]trim=end_frame={half},setpts=PTS-STARTPTS[t1{i}]",
+        f"[h{i + 1}]trim=start_frame={half},setpts=PTS-STARTPTS[h2{i}]",
+        f"[t1{i}][c1{i}]xfade=transition=fade:duration={half / fps:.6f}:offset=0[d1{i}]",
+        f"[c2{i}][h2{i}]xfade=transition=fade:duration={(fade - half) / fps:.6f}:offset=0[d2{i}]",
+        f"[d1{i}][d2{i}]concat=n=2:v=1:a=0[x{i}]",
+    ]
 
 
 def audio_mix(

@@ -48,6 +48,7 @@ from aigc_sdk.errors import InvalidRequestError, MediaError, map_errors
 from aigc_sdk.generators.base import BaseGenerator
 from aigc_sdk.generators.video.captions import subtitle_band
 from aigc_sdk.generators.video.ffgraph import (
+    Dip,
     Encoding,
     Overlay,
     Slide,
@@ -161,9 +162,14 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
         crossfade = request.transition_duration if request.transition == "crossfade" else 0.0
         timing = slide_timing(request.slide_durations(total), fps=fps, crossfade=crossfade)
         motions = ken_burns_motions(request)
-        slides = self._stills(request, motions, timing.lengths, workdir)
+        slides, frames = self._stills(request, motions, timing.lengths, workdir)
+        dips = [
+            _dip(i, frames[i], frames[i + 1], workdir) if timing.fade and _meet(motions[i], motions[i + 1]) else None
+            for i in range(len(frames) - 1)
+        ]
         overlays, fonts = self._overlays(request, cues, total, workdir)
-        video = video_graph(slides, fade=timing.fade, width=width, height=height, fps=fps, overlays=overlays)
+        video = video_graph(slides, fade=timing.fade, width=width, height=height, fps=fps, overlays=overlays,
+                            dips=dips)  # fmt: skip
         marks = self._marks(request, list(timing.bounds), width, height)
         music = None if request.music is None else self._audio_file(request.music, workdir / "music.wav")[0].name
         rate = request.sample_rate or 48_000
@@ -188,6 +194,7 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
             duration=round(timing.frames / fps, 6),
             frames=timing.frames,
             motions=[m.model_dump() for m in motions],
+            transitions=[("dip" if dip else "fade") for dip in dips] if timing.fade else [],
             subtitle_fonts=fonts,
             **extra,
         )
@@ -214,27 +221,36 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
 
     def _stills(
         self, request: VideoRequest, motions: list[Motion], lengths: tuple[int, ...], workdir: Path
-    ) -> list[Slide]:
-        """Fit each still to the frame (moving ones at ``prescale`` × the frame) and save it for ffmpeg."""
+    ) -> tuple[list[Slide], list[np.ndarray | None]]:
+        """Fit each still to the frame (moving ones at ``prescale`` × the frame) and save it for ffmpeg.
+
+        Also returns the pixels of each still drawn at the frame's size (a card, a chart; None for others),
+        so that crossfades between slides on one ground can dip.
+        """
         width, height = request.width, request.height
         pil_image = require("PIL.Image", extra="image", feature="slideshows")
         slides = []
+        frames: list[np.ndarray | None] = []
         clips = request.clips or (None,) * len(request.images)
         for i, (source, motion, length) in enumerate(zip(request.images, motions, lengths, strict=True)):
             if clips[i] is not None:  # moving footage plays instead of the still
                 slides.append(Slide(str(Path(str(clips[i])).absolute()), length, None, footage=True))
+                frames.append(None)
                 continue
             still = _open_still(source, pil_image)
             path = workdir / f"still{i}.bmp"
             if motion.is_static:
                 centre = (motion.x_start, motion.y_start)
-                _fit(still, width, height, request, zoom=motion.zoom_start, centre=centre).save(path)
+                fitted = _fit(still, width, height, request, zoom=motion.zoom_start, centre=centre)
             else:  # a still drawn at the frame's size (a card, chart or map) moves on its own pixels
                 scale = 1.0 if still.size == (width, height) else self._prescale
-                _fit(still, _even(width * scale), _even(height * scale), request).save(path)
+                fitted = _fit(still, _even(width * scale), _even(height * scale), request)
+            fitted.save(path)
+            on_frame = still.size == (width, height) and fitted.size == (width, height)
+            frames.append(np.asarray(fitted.convert("RGB")) if on_frame else None)
             still.close()
             slides.append(Slide(path.name, length, None if motion.is_static else motion))
-        return slides
+        return slides, frames
 
     @staticmethod
     def _overlays(
@@ -424,6 +440,104 @@ def ken_burns_motions(request: VideoRequest) -> list[Motion]:
             motion = Motion(zoom_start=far, zoom_end=far, x_start=x0, x_end=x1, y_start=yc, y_end=yc)
         motions.append(motion)
     return motions
+
+
+_BLOCK = 8  # the dip's mask and ground are worked out on blocks of 8 × 8 pixels
+
+
+def _meet(before: Motion, after: Motion) -> bool:
+    """Whether a slide's move ends where the next one's starts (a dip's shared headline then holds still).
+
+    Example:
+        >>> _meet(Motion(zoom_start=1.0, zoom_end=1.08), Motion(zoom_start=1.08, zoom_end=1.0))
+        True
+        >>> _meet(Motion(zoom_start=1.0, zoom_end=1.08), Motion(zoom_start=1.0, zoom_end=1.08))
+        False
+    """
+    ends = (before.zoom_end, before.x_end, before.y_end)
+    starts = (after.zoom_start, after.x_start, after.y_start)
+    return all(abs(a - b) < 1e-3 for a, b in zip(ends, starts, strict=True))
+
+
+def _dip(i: int, a: np.ndarray | None, b: np.ndarray | None, workdir: Path) -> Dip | None:
+    """The dip of the crossfade between two frame-sized stills on one ground (cards, charts), else None.
+
+    Where the stills differ (their own text, a chart's line), grown by a block each way, the ground is
+    filled in from the blocks around (a smooth gradient) over each still; elsewhere the stills are
+    left as they are. Stills that differ over half the frame (photos) cross-fade as before. Writes
+    ``before{i}.bmp`` and ``after{i}.bmp`` (the two covered stills) into ``workdir``.
+
+    Example:
+        >>> import tempfile, PIL.Image
+        >>> ground = np.zeros((240, 320, 3), np.uint8) + (np.arange(240) // 8).astype(np.uint8)[:, None, None]
+        >>> card_a, card_b = ground.copy(), ground.copy()
+        >>> card_a[40:44, 16:300], card_b[160:164, 16:300] = 240, 240  # two lines of light text
+        >>> work = Path(tempfile.mkdtemp())
+        >>> dip = _dip(0, card_a, card_b, work)
+        >>> covered = [np.asarray(PIL.Image.open(work / name)).astype(int) for name in (dip.before, dip.after)]
+        >>> [int(np.abs(c - ground).max()) <= 2 for c in covered]  # both lines gone: the gradient under them
+        [True, True]
+        >>> _dip(0, card_a, np.random.default_rng(0).integers(0, 255, card_a.shape, np.uint8), Path("."))
+    """
+    if a is None or b is None or a.shape != b.shape:
+        return None
+    pil_image = require("PIL.Image", extra="image", feature="slideshows")
+    image_chops = require("PIL.ImageChops", extra="image", feature="slideshows")
+    image_filter = require("PIL.ImageFilter", extra="image", feature="slideshows")
+    picture, other = pil_image.fromarray(a), pil_image.fromarray(b)
+    differ = image_chops.difference(picture, other).convert("L").point(lambda v: 255 if v > 2 else 0)
+    own = np.asarray(differ.reduce(_BLOCK)) > 0  # blocks with any pixel of their own
+    if (np.asarray(differ) > 0).mean() > 0.5:
+        return None
+    h, w = a.shape[:2]
+    rows, cols = own.shape
+    # close the gaps (a map's sea that matches the ground by chance is the map's), then grow a block each way
+    wide = _grown(~_grown(~_grown(own, 4), 4), 1)
+    known = ~wide
+    if not known.any():
+        return None
+    means = np.asarray(picture.reduce(_BLOCK), np.float32)  # each block's mean colour
+    ys, xs = np.mgrid[0:rows, 0:cols] / np.float32(max(rows, cols))
+    basis = np.stack([np.ones_like(xs), xs, ys, xs * xs, xs * ys, ys * ys], axis=-1)
+    ground = known.copy()
+    for _ in range(3):  # a smooth surface through the ground (a card's gradient is nearly quadratic) ...
+        coef = np.linalg.lstsq(basis[ground], means[ground], rcond=None)[0]
+        fit = basis @ coef
+        ground = known & (np.abs(means - fit).max(axis=2) < 6)  # ... not through the chrome (an accent bar)
+        if ground.sum() < 6:
+            return None
+    rest = np.where(ground[..., None], means - fit, 0.0)
+    for _ in range(48):  # what the surface misses, spread from the ground's blocks into the covered ones
+        edged = np.pad(rest, ((1, 1), (1, 1), (0, 0)), mode="edge")
+        around = (edged[:-2, 1:-1] + edged[2:, 1:-1] + edged[1:-1, :-2] + edged[1:-1, 2:]) / 4
+        rest = np.where(ground[..., None], means - fit, around)
+    size, box = (cols * _BLOCK, rows * _BLOCK), (0, 0, w, h)
+    filled = pil_image.fromarray((fit + rest).round().clip(0, 255).astype(np.uint8))
+    under = filled.resize(size, pil_image.Resampling.BILINEAR).crop(box)
+    mask = pil_image.fromarray(wide.astype(np.uint8) * 255).resize(size, pil_image.Resampling.NEAREST).crop(box)
+    mask = mask.filter(image_filter.BoxBlur(3))  # a soft edge; the text, 8 px inside it, stays fully covered
+    before, after = workdir / f"before{i}.bmp", workdir / f"after{i}.bmp"
+    pil_image.composite(under, picture, mask).save(before)
+    pil_image.composite(under, other, mask).save(after)
+    return Dip(before.name, after.name)
+
+
+def _grown(blocks: np.ndarray, steps: int) -> np.ndarray:
+    """``blocks`` (a boolean grid) grown by ``steps`` blocks in every direction, diagonals included.
+
+    Example:
+        >>> _grown(np.eye(3, dtype=bool)[:1], 1).astype(int).tolist()
+        [[1, 1, 0]]
+    """
+    grown = blocks.copy()
+    for _ in range(steps):
+        rows = grown.copy()
+        rows[1:] |= grown[:-1]
+        rows[:-1] |= grown[1:]
+        grown = rows.copy()
+        grown[:, 1:] |= rows[:, :-1]
+        grown[:, :-1] |= rows[:, 1:]
+    return grown
 
 
 def _open_still(source: Image | Path, pil_image: Any) -> PIL.Image.Image:

@@ -137,6 +137,59 @@ def test_crossfade_blends_neighbouring_slides(video: SlideshowVideoGenerator, tm
     assert result.video.info.duration == pytest.approx(2.0, abs=0.05)
 
 
+def _card(line: int, width: int = 320, height: int = 180) -> Image:
+    """A text card as the card renderer draws them: a dark gradient, a shared headline bar, one line of its own."""
+    ground = np.linspace(12, 40, height)[:, None, None] + np.zeros((height, width, 3))
+    ground[20:40, 20:300] = 235  # the headline both cards share
+    ground[line : line + 12, 20:300] = 220  # this card's text
+    return Image.from_array(ground.astype(np.uint8))
+
+
+MEETING = (Motion(zoom_start=1.0, zoom_end=1.1, y_end=0.45), Motion(zoom_start=1.1, zoom_end=1.0, y_start=0.45))
+
+
+@pytest.mark.parametrize("motion", ["none", "meeting"])
+def test_cards_on_one_ground_dip_instead_of_overlapping_their_text(
+    video: SlideshowVideoGenerator, tmp_path: Path, motion: str
+) -> None:
+    """Two text cards cross-fade through their bare ground: no frame shows both texts; the headline stays."""
+    moves = {"motions": MEETING} if motion == "meeting" else {"motion": "none"}  # a move ending where the next starts
+    result = video(
+        images=[_card(70), _card(110)], durations=[1.0, 1.0], width=320, height=180, fps=FPS, **moves,
+        transition_duration=0.6, encoding=VideoEncoding(output=tmp_path / "dip.mp4"),
+    )  # fmt: skip
+    assert result.provenance.extra["transitions"] == ["dip"]
+    if motion == "meeting":  # the covered stills make their slides' moves: the headline glides through the dip
+        tops = []
+        for t in (0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3):
+            bright = np.flatnonzero(_frame(result.video.path, t, 320, 180).mean(axis=(1, 2)) > 120)
+            tops.append(int(bright[0]))
+        assert max(abs(a - b) for a, b in itertools.pairwise(tops)) <= 2, tops
+        return
+    first, second = (slice(72, 80), slice(40, 280)), (slice(112, 120), slice(40, 280))
+    for t in (0.1 * k for k in range(1, 20)):
+        frame = _frame(result.video.path, t, 320, 180)
+        shown = [float(frame[rows, cols].mean()) > 100 for rows, cols in (first, second)]
+        assert not all(shown), t  # never both texts at once
+        assert frame[25:35, 40:280].mean() > 200, t  # the shared headline throughout
+        if t < 0.65:
+            assert shown == [True, False], t
+        if t > 1.35:
+            assert shown == [False, True], t
+    bottom = _frame(result.video.path, 1.0, 320, 180)  # the dip's bottom: the bare ground under both lines
+    assert bottom[first].mean() < 60 and bottom[second].mean() < 60
+    photos = video(
+        images=[_slide(1, 320, 180), _slide(2, 320, 180)], durations=[1.0, 1.0], width=320, height=180, fps=FPS,
+        motion="none", transition_duration=0.6, encoding=VideoEncoding(output=tmp_path / "fade.mp4"),
+    )  # fmt: skip
+    assert photos.provenance.extra["transitions"] == ["fade"]  # pictures cross-fade as they always did
+    apart = video(
+        images=[_card(70), _card(110)], durations=[1.0, 1.0], width=320, height=180, fps=FPS, motions=MEETING[:1] * 2,
+        transition_duration=0.6, encoding=VideoEncoding(output=tmp_path / "apart.mp4"),
+    )  # fmt: skip
+    assert apart.provenance.extra["transitions"] == ["fade"]  # moves that do not meet: the headline would jump
+
+
 def test_subtitles_are_burned_in_and_written_as_srt_and_vtt(video: SlideshowVideoGenerator, tmp_path: Path) -> None:
     cues = (
         Cue(text="Good evening.", start=0.1, end=0.9),
