@@ -493,26 +493,11 @@ def _dip(i: int, a: np.ndarray | None, b: np.ndarray | None, workdir: Path) -> D
     rows, cols = own.shape
     # close the gaps (a map's sea that matches the ground by chance is the map's), then grow a block each way
     wide = _grown(~_grown(~_grown(own, 4), 4), 1)
-    known = ~wide
-    if not known.any():
+    blocks = _fill_ground(np.asarray(picture.reduce(_BLOCK), np.float32), ~wide)  # from each block's mean colour
+    if blocks is None:
         return None
-    means = np.asarray(picture.reduce(_BLOCK), np.float32)  # each block's mean colour
-    ys, xs = np.mgrid[0:rows, 0:cols] / np.float32(max(rows, cols))
-    basis = np.stack([np.ones_like(xs), xs, ys, xs * xs, xs * ys, ys * ys], axis=-1)
-    ground = known.copy()
-    for _ in range(3):  # a smooth surface through the ground (a card's gradient is nearly quadratic) ...
-        coef = np.linalg.lstsq(basis[ground], means[ground], rcond=None)[0]
-        fit = basis @ coef
-        ground = known & (np.abs(means - fit).max(axis=2) < 6)  # ... not through the chrome (an accent bar)
-        if ground.sum() < 6:
-            return None
-    rest = np.where(ground[..., None], means - fit, 0.0)
-    for _ in range(48):  # what the surface misses, spread from the ground's blocks into the covered ones
-        edged = np.pad(rest, ((1, 1), (1, 1), (0, 0)), mode="edge")
-        around = (edged[:-2, 1:-1] + edged[2:, 1:-1] + edged[1:-1, :-2] + edged[1:-1, 2:]) / 4
-        rest = np.where(ground[..., None], means - fit, around)
     size, box = (cols * _BLOCK, rows * _BLOCK), (0, 0, w, h)
-    filled = pil_image.fromarray((fit + rest).round().clip(0, 255).astype(np.uint8))
+    filled = pil_image.fromarray(blocks.round().clip(0, 255).astype(np.uint8))
     under = filled.resize(size, pil_image.Resampling.BILINEAR).crop(box)
     mask = pil_image.fromarray(wide.astype(np.uint8) * 255).resize(size, pil_image.Resampling.NEAREST).crop(box)
     mask = mask.filter(image_filter.BoxBlur(3))  # a soft edge; the text, 8 px inside it, stays fully covered
@@ -520,6 +505,39 @@ def _dip(i: int, a: np.ndarray | None, b: np.ndarray | None, workdir: Path) -> D
     pil_image.composite(under, picture, mask).save(before)
     pil_image.composite(under, other, mask).save(after)
     return Dip(before.name, after.name)
+
+
+def _fill_ground(means: np.ndarray, known: np.ndarray) -> np.ndarray | None:
+    """Block colours with the unknown blocks filled in from the known ground around them; None if too little is known.
+
+    A smooth surface is fitted to the ground (a card's gradient is nearly quadratic), leaving out known blocks
+    that are not ground (an accent bar, a chip); what it misses is spread from the ground into the rest.
+
+    Example:
+        >>> means = np.zeros((20, 20, 3), np.float32) + np.arange(20, dtype=np.float32)[:, None, None]
+        >>> known = np.ones((20, 20), bool)
+        >>> known[5:15, 5:15] = False
+        >>> means[5:15, 5:15] = 255  # text, to be replaced
+        >>> bool(np.abs(_fill_ground(means, known)[:, :, 0] - np.arange(20)[:, None]).max() < 0.5)
+        True
+    """
+    rows, cols = known.shape
+    ys, xs = np.mgrid[0:rows, 0:cols] / np.float32(max(rows, cols))
+    basis = np.stack([np.ones_like(xs), xs, ys, xs * xs, xs * ys, ys * ys], axis=-1)
+    ground = known.copy()
+    for _ in range(3):
+        if ground.sum() < 6:
+            return None
+        coef = np.linalg.lstsq(basis[ground], means[ground], rcond=None)[0]
+        fit = basis @ coef
+        ground = known & (np.abs(means - fit).max(axis=2) < 6)
+    rest = np.where(ground[..., None], means - fit, 0.0)
+    for _ in range(48):
+        edged = np.pad(rest, ((1, 1), (1, 1), (0, 0)), mode="edge")
+        around = (edged[:-2, 1:-1] + edged[2:, 1:-1] + edged[1:-1, :-2] + edged[1:-1, 2:]) / 4
+        rest = np.where(ground[..., None], means - fit, around)
+    filled: np.ndarray = fit + rest
+    return filled
 
 
 def _grown(blocks: np.ndarray, steps: int) -> np.ndarray:
