@@ -245,16 +245,45 @@ def split_cues(segment: Segment, *, max_chars: int | None = None) -> tuple[Cue, 
     return tuple(cues)
 
 
+def _glued(before: str, after: str) -> bool:
+    """Whether a cue must not break between two characters.
+
+    Not inside a number (3,412.58, 0.41%, 4:07), a Latin word or a date (26日); not before closing punctuation.
+
+    Example:
+        >>> [_glued(a, b) for a, b in ("0.", ".4", "3,", "PM", "6日", "1，", "数涨", "，3")]
+        [True, True, True, True, True, True, False, False]
+    """
+
+    def word(ch: str) -> bool:
+        return ch.isascii() and ch.isalnum()
+
+    in_number = (before.isdigit() and after in ".,:%％") or (before in ".,:" and after.isdigit())
+    return (
+        (word(before) and word(after))
+        or in_number
+        or (before.isdigit() and after in _UNIT_HANZI)
+        or (after != "" and after in _CLOSING)
+    )
+
+
+#: Characters that stay with the number before them (a date, a time, a score) and closing punctuation.
+_UNIT_HANZI = "年月日时分秒点号个次级岁元"
+_CLOSING = "，。、；：！？）》」』”’,.;:!?)"
+
+
 def _chunks(text: str, limit: int, cjk: bool) -> list[str]:
     if len(text) <= limit:
         return [text]
     count = -(-len(text) // limit)  # balanced pieces rather than a long line and a stub
     target = len(text) / count
-    if cjk:
+    if cjk:  # break after punctuation near the target, else at the limit; never inside a number or a Latin word
         pieces, current = [], ""
-        for ch in text:
+        for i, ch in enumerate(text):
             current += ch
-            if (len(current) >= target and ch in "，、；：。！？,;: ") or len(current) >= limit:
+            free = not _glued(ch, text[i + 1 : i + 2])
+            at_pause = len(current) >= target and ch in "，、；：。！？,;: "
+            if (free and (at_pause or len(current) >= limit)) or len(current) >= limit + 12:
                 pieces.append(current.strip())
                 current = ""
         if current.strip():

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,18 @@ def test_visuals_without_a_move_get_the_one_the_renderer_would_draw(card: Visual
     unset = Timeline.from_speech(speech, [card, card], duration=3.0).to_video_request(seed=4)
     assert unset.motions is None  # nothing given: the renderer draws every move from the seed
     assert request.motions == (steady, ken_burns_motions(unset)[1])
+
+
+def test_chinese_cues_never_break_inside_a_number_a_date_or_a_latin_word() -> None:
+    sentences = [
+        "2026年12月4日（星期五），上证指数上涨13.92点，涨幅百分之0.41，收于3,412.58点。",
+        "据美国地质调查局消息，当地时间（协调世界时加8小时）2025年11月26日（星期三）凌晨4:07，"
+        "台湾Hualien City东南偏东方向38公里处发生6.4级地震，震源深度21.5公里。",
+    ]
+    for sentence in sentences:
+        cues = [c.text for c in split_cues(Segment(text=sentence, start=0.0, end=6.0))]
+        assert "".join(cues).replace(" ", "") == sentence.replace(" ", "")
+        for whole in re.findall(r"\d[\d,.:]*\d(?:[%日月年级点])?|[A-Za-z]+", sentence):  # 3,412.58  26日  Hualien
+            assert any(whole in cue for cue in cues), (whole, cues)
+        assert not any(cue[0] in "，。、；：！？）" for cue in cues), cues  # no cue opens with closing punctuation
+        assert all(len(cue) <= 18 + 12 for cue in cues)

@@ -233,7 +233,7 @@ def _snake(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
 
 
-_MULTIPLIERS = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
+_MULTIPLIERS = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12, "万": 1e4, "亿": 1e8}
 
 
 def _price(value: Any, where: str) -> float | None:
@@ -253,11 +253,17 @@ def _price(value: Any, where: str) -> float | None:
 
 
 def _day(value: Any, day_first: bool, where: str) -> str:
-    """A session date as vendors write it (2026-11-25, 2026-11-25 00:00:00-05:00, 20261125, 11/25/2026) → ISO."""
+    """A session date as vendors write it → ISO.
+
+    2026-11-25, 2026-11-25 00:00:00-05:00, 20261125, 11/25/2026, 25.11.2026, 2026/11/25 and 2026年11月25日.
+    """
     text = str(value).strip()
     try:
         if re.fullmatch(r"\d{8}", text):
             return dt.date(int(text[:4]), int(text[4:6]), int(text[6:])).isoformat()
+        year_first = re.fullmatch(r"(\d{4})(?:/|年)(\d{1,2})(?:/|月)(\d{1,2})日?", text)
+        if year_first:
+            return dt.date(*(int(p) for p in year_first.groups())).isoformat()
         parts = re.fullmatch(r"(\d{1,2})([/.])(\d{1,2})\2(\d{4})", text)
         if parts:
             a, b, year = (int(p) for p in parts.group(1, 3, 4))
@@ -266,14 +272,15 @@ def _day(value: Any, day_first: bool, where: str) -> str:
         return dt.date.fromisoformat(text[:10]).isoformat()
     except ValueError:
         raise InvalidRequestError(
-            f"data field {where!r} is not a date: {value!r}", hint="use YYYY-MM-DD, YYYYMMDD or MM/DD/YYYY"
+            f"data field {where!r} is not a date: {value!r}", hint="use YYYY-MM-DD, YYYYMMDD, YYYY/MM/DD or MM/DD/YYYY"
         ) from None
 
 
 #: What vendors add to an export's file name besides the index ("S&P 500 Historical Data.csv" from Investing.com,
 #: "HistoricalData_1764892800000.csv" from Nasdaq.com, "spx_prices (1).csv" from a second download).
 _EXPORT_WORDS = re.compile(
-    r"(?:historical[\s_-]*(?:data|prices|quotes)|price[\s_-]*history|prices|quotes|export|download|data)"
+    r"(?:historical[\s_-]*(?:data|prices|quotes)|price[\s_-]*history|prices|quotes|export|download|data"
+    r"|历史数据|历史行情|行情数据|行情)"
     r"(?:[\s_-]*\d{6,})?\s*$|\s*\(\d+\)\s*$|[\s_-]+\d{10,}\s*$",
     re.IGNORECASE,
 )
@@ -293,12 +300,14 @@ def index_name(path: Path) -> str:
         ('GSPC', 'SP500', 'SPX')
         >>> index_name(Path("S&P 500 Historical Data.csv")), index_name(Path("FTSE 100 (1).csv"))
         ('S&P 500', 'FTSE 100')
+        >>> index_name(Path("上证指数历史数据.csv"))
+        '上证指数'
     """
     stem = path.stem.strip()
     while (trimmed := _EXPORT_WORDS.sub("", stem).strip(" _-")) != stem:
         stem = trimmed
     stem = re.sub(r"_[dwmq]$", "", stem)  # Stooq: ^spx_d.csv is the daily series
-    name = " ".join(re.split(r"[^0-9A-Za-z&.]+", stem)).strip().upper()
+    name = " ".join(re.split(r"[^0-9A-Za-z&.\u4e00-\u9fff]+", stem)).strip().upper()  # Chinese names kept
     if not name:
         raise InvalidRequestError(
             f"the file name {path.name!r} does not say which index it is", hint="give a name (--name 'S&P 500')"
@@ -390,13 +399,18 @@ def _changes(series: list[dict[str, Any]], subject: str) -> None:
         row["change_pct"] = (row["close"] - previous["close"]) / abs(previous["close"]) * 100.0
 
 
-#: Vendors' names for the close and the volume (Nasdaq.com "Close/Last", Investing.com "Price" and "Vol.").
+#: Vendors' names for the close and the volume (Nasdaq.com "Close/Last", Investing.com "Price" and "Vol.",
+#: Tushare "trade_date"), and the Chinese headers of East Money, Sina and cn.investing.com exports. Their
+#: 成交量/交易量 is in shares or in lots of 100 depending on the vendor: not read, so never narrated wrong.
 _OHLCV_SYNONYMS = {"close_last": "close", "price": "close", "last": "close", "last_price": "close",
-                   "closing_price": "close", "vol": "volume"}  # fmt: skip
+                   "closing_price": "close", "vol": "volume", "trade_date": "date",
+                   "日期": "date", "交易日期": "date", "开盘": "open", "开盘价": "open", "收盘": "close",
+                   "收盘价": "close", "最高": "high", "最高价": "high", "高": "high", "最低": "low",
+                   "最低价": "low", "低": "low"}  # fmt: skip
 
 
 def _ohlcv_column(name: str, columns: set[str]) -> str:
-    snake = _snake(name)
+    snake = _snake(name) or name.strip()  # a Chinese header has no snake_case form
     synonym = _OHLCV_SYNONYMS.get(snake)
     return synonym if synonym is not None and synonym not in columns else snake
 
@@ -409,7 +423,7 @@ def _as_ohlcv(data: Any) -> list[dict[str, Any]] | None:
     """
     if not isinstance(data, list) or not data or not all(isinstance(r, Mapping) for r in data):
         return None
-    own = {_snake(k) for k in data[0]}
+    own = {_snake(k) or k.strip() for k in data[0]}
     rows = [{_ohlcv_column(k, own) if k != "_where" else k: v for k, v in r.items()} for r in data]
     columns = set(rows[0])
     if {"date", "close"} <= columns and "change_pct" not in columns:

@@ -151,6 +151,36 @@ def test_nasdaq_and_investing_exports_read_as_they_come(writer: TemplateTextGene
     ]  # fmt: skip
 
 
+# cn.investing.com's download of the Shanghai Composite (Chinese headers and dates, 亿 volumes) and an East Money
+# export (ISO dates, a volume in lots of 100 whose unit the file does not say).
+CN_INVESTING = """\ufeff"日期","收盘","开盘","高","低","交易量","涨跌幅"
+"2026年12月4日","3,412.58","3,398.10","3,420.77","3,390.02","352.15亿","0.41%"
+"2026年12月3日","3,398.66","3,405.12","3,410.30","3,385.47","338.02亿","-0.22%"
+"2026年12月2日","3,406.08","3,391.55","3,409.99","3,388.12","341.77亿","0.35%"
+"""
+EASTMONEY = """日期,开盘,收盘,最高,最低,成交量,成交额,振幅,涨跌幅,涨跌额,换手率
+2026/12/02,3391.55,3406.08,3409.99,3388.12,341770000,412300000000,0.64,0.35,11.88,0.78
+2026/12/03,3405.12,3398.66,3410.30,3385.47,338020000,401100000000,0.73,-0.22,-7.42,0.76
+2026/12/04,3398.10,3412.58,3420.77,3390.02,352150000,420800000000,0.91,0.41,13.92,0.80
+"""
+
+
+def test_chinese_vendor_exports_read_as_they_come(writer: TemplateTextGenerator, tmp_path: Path) -> None:
+    investing = tmp_path / "上证指数历史数据.csv"  # the name cn.investing.com gives it: the index, then 历史数据
+    investing.write_text(CN_INVESTING, encoding="utf-8")
+    story = writer(template="market-close", data=investing, language="zh", seed=1)
+    assert story.headline == "上证指数涨0.41%，收于3,412.58点"  # not "上证指数指数"
+    assert story.paragraphs[0].startswith("2026年12月4日（星期五），上证指数上涨13.92点")
+    assert "开盘报3,398.10点，盘中最低3,390.02点，最高3,420.77点" in story.paragraphs[0]
+    assert "成交" not in story.text  # the volume's unit (shares or lots) is the vendor's: not said
+    eastmoney = tmp_path / "000001.csv"
+    eastmoney.write_text(EASTMONEY, encoding="utf-8")
+    same = writer(template="market-close", data=eastmoney, language="zh", name="上证指数", seed=1)
+    assert same.text == story.text
+    english = writer(template="market-close", data=eastmoney, name="Shanghai Composite", seed=1)
+    assert english.headline == "Shanghai Composite rises 0.41% to close at 3,412.58"
+
+
 def test_our_own_market_csv_tells_the_same_story(writer: TemplateTextGenerator, data_dir: Path) -> None:
     story = writer(template="market-close", data=data_dir / "market_close.csv", seed=1)
     assert story.text == (
