@@ -601,7 +601,7 @@ class NewsClip(BaseModel):
 # ------------------------------------------------------------------------------------------ steps
 
 
-@step
+@step(version="2")  # 2: quake feeds tell earthquakes only; Chinese kickers for markets and weather
 def script(ctx: StepContext, source: ArticleOptions | FeedOptions) -> Script:
     """The article condensed to its target length, or the feed told by its template; one sentence per line."""
     request = _story_request(source)
@@ -640,7 +640,7 @@ def narration(ctx: StepContext, script: Script, voice: VoiceOptions) -> Narratio
     )
 
 
-@step(version="4")  # 2: a card under a lower third keeps its band free; 3: charts keep captions' band; 4: maps too
+@step(version="5")  # 2: cards keep a lower third's band; 3: charts keep captions' band; 4: maps too; 5: zh dates
 def visuals(ctx: StepContext, script: Script, look: VisualOptions) -> Visuals:
     """One still per line: the title card, then a matched photo, a generated image, a chart or a card."""
     lines = _lines(script)
@@ -976,7 +976,7 @@ def _chart_for(index: int, script: Script, look: VisualOptions) -> ChartSpec | N
         return None
     return ChartSpec(kind=chart.kind, x=chart.x, y=chart.y, title=script.headline, width=look.width,
                      height=look.height, theme=look.theme, source=look.feed.name,
-                     caption_band=look.figure_band)  # fmt: skip
+                     caption_band=look.figure_band, language=script.language)  # fmt: skip
 
 
 def _located_features(script: Script, look: VisualOptions) -> list[dict[str, Any] | None]:

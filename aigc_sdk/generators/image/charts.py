@@ -20,6 +20,7 @@ from typing import Any, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
+from aigc_sdk._internal.languages import primary_language
 from aigc_sdk._internal.model import FrozenModel
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.textlayout import FontFace, balanced_lines, shared_book
@@ -85,6 +86,10 @@ class ChartSpec(FrozenModel):
     width: int = Field(default=1920, ge=160, le=7680)
     height: int = Field(default=1080, ge=160, le=7680)
     theme: Theme = Field(default_factory=Theme)
+    language: str = Field(
+        default="en", max_length=35, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$",
+        description="Language of the date labels: '2 Dec' in English, '12月2日' in Chinese.",
+    )  # fmt: skip
 
     @field_validator("y", mode="before")
     @classmethod
@@ -101,11 +106,19 @@ class ChartSpec(FrozenModel):
         return self
 
 
-def _label(value: str) -> str:
+def _label(value: str, language: str = "en") -> str:
+    """A date on the x axis as a reader of ``language`` writes it short; any other value as it is.
+
+    Example:
+        >>> _label("2026-12-02"), _label("2026-12-02", "zh-CN"), _label("Q3")
+        ('2 Dec', '12月2日', 'Q3')
+    """
     try:
         day = _dt.date.fromisoformat(value.strip())
     except ValueError:
         return value
+    if primary_language(language) == "zh":
+        return f"{day.month}月{day.day}日"
     return f"{day.day} {day:%b}"
 
 
@@ -181,7 +194,7 @@ class ChartRenderer:
             self._lines(ax, positions, series, fmt, theme, u, pt, family)
         else:
             self._bars(ax, positions, next(iter(series.values())), fmt, spec, u, pt, family)
-        labels = [_label(x) for x in xs]
+        labels = [_label(x, spec.language) for x in xs]
         probe = fig.text(0, 0, "", fontsize=2.4 * u * pt, **font)  # the ticks' font (see _style)
         shown = _every_nth(labels, (right - left) * spec.width, 2.4 * u, _measure(probe, renderer))
         probe.remove()

@@ -134,3 +134,16 @@ def test_bad_tables_are_rejected(renderer: ChartRenderer, data_dir: Path, tmp_pa
     with pytest.raises(MediaError):
         load_table(tmp_path / "missing.csv")
     assert load_table(csv)[0]["index"] == "Composite"
+
+
+def test_a_chinese_chart_labels_its_dates_in_chinese(renderer: ChartRenderer, data_dir: Path) -> None:
+    """A Chinese clip's chart says 11月25日, not 25 Nov: only the date labels under the axis change."""
+    from aigc_sdk.generators.image.charts import _label
+
+    assert [_label("2026-11-25", lang) for lang in ("en", "zh", "zh-Hans")] == ["25 Nov", "11月25日", "11月25日"]
+    base = {"x": "date", "y": "close", "title": "Composite指数涨0.93%", "width": 640, "height": 360}
+    english = renderer.render(ChartSpec(**base), data_dir / "market_close.csv").to_array()
+    chinese = renderer.render(ChartSpec(**base, language="zh"), data_dir / "market_close.csv").to_array()
+    rows = slice(int(0.8 * 360), 360)  # the date labels under the axis differ; the line above does not
+    assert (english[rows] != chinese[rows]).any()
+    assert (english[: int(0.5 * 360)] == chinese[: int(0.5 * 360)]).all()

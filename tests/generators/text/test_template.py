@@ -243,9 +243,10 @@ def test_each_template_declares_its_story_plan(writer: TemplateTextGenerator, da
     assert (quake.kicker_for("en"), quake.kicker_for("zh"), quake.mood) == ("EARTHQUAKE", "地震", "urgent")
     assert quake.locations == LocationPlan(rank_by="mag", count=2) and quake.chart is None
     market = story_plan("market-close")
-    assert (market.kicker_for("en"), market.mood) == ("MARKETS", "upbeat")
+    assert (market.kicker_for("en"), market.kicker_for("zh"), market.mood) == ("MARKETS", "财经", "upbeat")
     assert market.chart == ChartPlan(kind="line", x="date", y="close", line=1) and market.locations is None
-    assert (story_plan("weather-summary").kicker_for("en"), story_plan("weather-summary").mood) == ("WEATHER", "calm")
+    weather = story_plan("weather-summary")
+    assert (weather.kicker_for("en"), weather.kicker_for("zh"), weather.mood) == ("WEATHER", "天气", "calm")
     sports = story_plan("sports-result")
     assert (sports.kicker_for("en"), sports.kicker_for("zh"), sports.mood) == ("NEWS", "新闻", "upbeat")
     assert feed_templates() == {".csv": "market-close", ".geojson": "usgs-earthquakes"}
