@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import datetime as _dt
 import functools
 import itertools
 import json
@@ -397,6 +398,9 @@ class FeedOptions(FrozenModel):
     name: str | None = None
     target_seconds: float | None = Field(default=None, description="Round-up length; None: every event.")
     relative_times: bool = Field(default=True, description="Whether the story may say '11 hours ago' (fresh feed).")
+    told_on: _dt.date | None = Field(
+        default=None, description="The day (UTC) the story is told: in the key, so 'today' in a forecast is that day's."
+    )
     seed: int
 
 
@@ -601,7 +605,7 @@ class NewsClip(BaseModel):
 # ------------------------------------------------------------------------------------------ steps
 
 
-@step(version="2")  # 2: quake feeds tell earthquakes only; Chinese kickers for markets and weather
+@step(version="2")  # 2: quake feeds tell earthquakes only; zh kickers; "today" only on the forecast's day
 def script(ctx: StepContext, source: ArticleOptions | FeedOptions) -> Script:
     """The article condensed to its target length, or the feed told by its template; one sentence per line."""
     request = _story_request(source)
@@ -843,6 +847,7 @@ def news_clip(
                 name=config.name,
                 target_seconds=config.target_seconds,
                 relative_times=relative_times_hold(config.input),  # in the key: a stale feed's story is made anew
+                told_on=_dt.datetime.now(_dt.UTC).date(),  # in the key: yesterday's "today" is not reused
                 seed=config.seed,
             )
         voice = VoiceOptions(model=config.voice, seed=config.seed)

@@ -46,8 +46,13 @@ def test_a_vendor_ohlcv_export_makes_a_clip_with_its_chart(tmp_path: Path) -> No
 
 
 @pytest.mark.slow
-def test_an_open_meteo_forecast_gets_a_locator_map_of_its_place(tmp_path: Path) -> None:
-    """A forecast's own point is the story's location card: a real map naming the town it is for."""
+def test_an_open_meteo_forecast_gets_a_locator_map_of_its_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A forecast's own point is the story's location card: a real map naming the town it is for.
+
+    Told again the same day, the stages are reused; told the next day, the story is made anew (its "today").
+    """
     require_module("piper", reason="needs the voice extra")
     from aigc_sdk.media import read_sidecar
 
@@ -66,3 +71,19 @@ def test_an_open_meteo_forecast_gets_a_locator_map_of_its_place(tmp_path: Path) 
     ]
     assert len(maps) == 1, visuals["items"]
     assert "Lisbon" in [place["name"] for place in maps[0]["places"]], maps[0]
+    again = CliRunner().invoke(app, args, env={"AIGC_CACHE_DIR": str(tmp_path / "cache")})
+    assert again.exit_code == 0 and "reused" in again.output and "script" in again.output.split("reused")[1]
+    import datetime as dt
+    import types
+
+    import aigc_sdk.pipelines.news_clip as module
+
+    class Tomorrow(dt.datetime):
+        @classmethod
+        def now(cls, tz: dt.tzinfo | None = None) -> dt.datetime:
+            return dt.datetime.now(tz) + dt.timedelta(days=1)
+
+    monkeypatch.setattr(module, "_dt", types.SimpleNamespace(datetime=Tomorrow, UTC=dt.UTC, date=dt.date))
+    later = CliRunner().invoke(app, args, env={"AIGC_CACHE_DIR": str(tmp_path / "cache")})
+    assert later.exit_code == 0, later.output
+    assert "reused" not in later.output or "script" not in later.output.split("reused")[1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -266,8 +267,12 @@ def test_a_name_needs_a_template_that_takes_one(writer: TemplateTextGenerator, d
 # ---------------------------------------------------------------------------------------- weather
 
 
+#: The afternoon the Lisbon forecast was fetched: its first day is "today" only then.
+FETCHED = dt.datetime(2026, 11, 26, 15, 0, tzinfo=dt.UTC)
+
+
 def test_open_meteo_forecast_gives_todays_high_low_and_conditions(writer: TemplateTextGenerator) -> None:
-    story = writer(template="weather-summary", data=open_meteo(), seed=1)
+    story = writer(template="weather-summary", data=open_meteo(), seed=1, now=FETCHED)
     assert story.headline == "Lisbon: Light rain, high of 18.4°C"  # place from the offline geocoder
     now = story.paragraphs[0]
     assert (
@@ -289,16 +294,29 @@ def test_open_meteo_forecast_gives_todays_high_low_and_conditions(writer: Templa
     )
     places = story.provenance.extra["place_names"]
     assert places["data_license"] == "CC-BY-4.0" and places["package_license"] == "MIT" and places["place"] == "Lisbon"
-    zh = writer(template="weather-summary", data=open_meteo(), language="zh", seed=1)
+    zh = writer(template="weather-summary", data=open_meteo(), language="zh", seed=1, now=FETCHED)
     assert zh.headline == "里斯本今天小雨，最高气温18.4摄氏度"
     assert "里斯本气温17.3摄氏度，阴。" in zh.paragraphs[0]
     assert "明天（星期五）小阵雨，最高气温17.1摄氏度，最低气温11.5摄氏度" in zh.paragraphs[1]
 
 
+def test_a_forecast_told_after_its_day_gives_dates_not_today(writer: TemplateTextGenerator) -> None:
+    """The same forecast told later (by the clock, or a given now): no "today" or "tomorrow" about last week."""
+    for now in (None, FETCHED + dt.timedelta(days=11)):
+        story = writer(template="weather-summary", data=open_meteo(), seed=1, now=now)
+        assert "Today" not in story.text and "Tomorrow" not in story.text
+        assert story.paragraphs[1].startswith("On Thursday, November 26, 2026, expect light rain")
+        assert "On Friday, expect light rain showers" in story.paragraphs[1]
+        zh = writer(template="weather-summary", data=open_meteo(), language="zh", seed=1, now=now)
+        assert zh.headline == "里斯本2026年11月26日小雨，最高气温18.4摄氏度"
+        assert "今天" not in zh.text and "明天" not in zh.text
+        assert zh.paragraphs[1].startswith("2026年11月26日（星期四）小雨")
+
+
 def test_open_meteo_name_flag_units_and_daily_only(writer: TemplateTextGenerator, tmp_path: Path) -> None:
     path = tmp_path / "forecast.json"
     path.write_text(json.dumps(open_meteo()))
-    named = writer(template="weather-summary", data=path, name="Lisboa", language="zh", seed=1)
+    named = writer(template="weather-summary", data=path, name="Lisboa", language="zh", seed=1, now=FETCHED)
     assert named.headline == "Lisboa今天小雨，最高气温18.4摄氏度" and "place_names" not in named.provenance.extra
     fahrenheit = open_meteo()
     fahrenheit["daily_units"] = {**fahrenheit["daily_units"], "temperature_2m_max": "°F", "temperature_2m_min": "°F"}
@@ -308,7 +326,7 @@ def test_open_meteo_name_flag_units_and_daily_only(writer: TemplateTextGenerator
     daily_only = open_meteo()
     for key in ("current", "current_units"):
         daily_only.pop(key)
-    story = writer(template="weather-summary", data=daily_only, name="Lisbon", seed=1)
+    story = writer(template="weather-summary", data=daily_only, name="Lisbon", seed=1, now=FETCHED)
     assert story.headline == "Lisbon: Light rain, high of 18.4°C"
     assert story.paragraphs[0].startswith(
         "In Lisbon today expect light rain, with a high of 18.4 degrees Celsius and a low of 12.9 degrees Celsius"

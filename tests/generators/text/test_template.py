@@ -145,8 +145,12 @@ def test_sports_and_weather_examples(writer: TemplateTextGenerator) -> None:
     weather = writer(template="weather-summary", data=TEMPLATES / "weather-summary" / "example.json", seed=1)
     assert weather.headline == "Hong Kong: Rain, high of 21°C"
     assert "6 AM on Thursday, November 26, 2026" in weather.paragraphs[0]
-    wzh = writer(template="weather-summary", data=TEMPLATES / "weather-summary" / "example.json", language="zh", seed=1)
+    issued = dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)  # the example's day: "today" then, its date later
+    example = TEMPLATES / "weather-summary" / "example.json"
+    wzh = writer(template="weather-summary", data=example, language="zh", seed=1, now=issued)
     assert wzh.headline == "香港今天有雨，最高气温21摄氏度"
+    later = writer(template="weather-summary", data=example, language="zh", seed=1)
+    assert later.headline == "香港2026年11月26日有雨，最高气温21摄氏度"
 
 
 def test_inline_data_user_template_and_batch(writer: TemplateTextGenerator, tmp_path: Path) -> None:
