@@ -181,6 +181,22 @@ def _money(match: re.Match[str]) -> str:
     return f"{article or ''}{amount} {unit}"
 
 
+def _said(words: str) -> Callable[[re.Match[str]], str]:
+    r"""A replacement saying ``group(1)`` and ``words``, singular after exactly 1 ("1 degree Celsius").
+
+    Example:
+        >>> import re
+        >>> [re.sub(r"(\d+)°C", _said("degrees Celsius"), t) for t in ("1°C", "21°C")]
+        ['1 degree Celsius', '21 degrees Celsius']
+        >>> _said("square kilometres")(re.match(r"(\d+)", "1"))
+        '1 square kilometre'
+    """
+    parts = words.split(" ")
+    plural = next(i for i, part in enumerate(parts) if part.endswith("s"))  # degrees, kilometres (per hour)
+    one = " ".join(part.removesuffix("s") if i == plural else part for i, part in enumerate(parts))
+    return lambda m: f"{m.group(1)} {one if m.group(1) == '1' else words}"
+
+
 def _unit(match: re.Match[str]) -> str:
     number, unit, inches = match.group(1), match.group(2), match.group(3) if match.re.groups >= 3 else None
     singular, plural = _UNITS[unit]
@@ -234,8 +250,8 @@ _EN_RULES: tuple[Callable[[str], str], ...] = (
     _sub(
         rf"\b({_NUM}\s*(?:km|mi|m)?\s+)({_COMPASS})\s+of\b", lambda m: f"{m.group(1)}{COMPASS_WORDS[m.group(2)][0]} of"
     ),
-    _sub(rf"({_NUM})\s*(?:km/h|kph)\b", r"\1 kilometres per hour"),
-    _sub(rf"({_NUM})\s*mph\b", r"\1 miles per hour"),
+    _sub(rf"({_NUM})\s*(?:km/h|kph)\b", _said("kilometres per hour")),
+    _sub(rf"({_NUM})\s*mph\b", _said("miles per hour")),
     _sub(  # money: "£1.5m" → "1.5 million pounds", "$2.50" → "2 dollars 50", "a £3m deal" → "a 3 million pound deal"
         r"(\b(?:[Aa]n?|[Tt]he)\s+)?(?<![A-Za-z])(US\$|A\$|C\$|NZ\$|HK\$|[$£€¥])\s?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
         r"(?:\s?(bn|mn|trn|tn|million|billion|trillion|[kmbKMB])(?!\w))?(?=(?:\s+([a-z]+))?)",
@@ -250,20 +266,20 @@ _EN_RULES: tuple[Callable[[str], str], ...] = (
         rf"(-|\s+(?!(?:{_NOT_A_NOUN})\b)(?=[a-z]))",
         _modifier,
     ),
-    _sub(rf"\b({_NUM})\s?(?:sq\.?\s?km|km²|km2)(?![\w-])", r"\1 square kilometres"),
-    _sub(rf"\b({_NUM})\s?(?:sq\.?\s?(?:mi|miles))(?![\w-])", r"\1 square miles"),
+    _sub(rf"\b({_NUM})\s?(?:sq\.?\s?km|km²|km2)(?![\w-])", _said("square kilometres")),
+    _sub(rf"\b({_NUM})\s?(?:sq\.?\s?(?:mi|miles))(?![\w-])", _said("square miles")),
     _sub(rf"\b({_NUM})\s*km\b", _kilometres),
-    _sub(rf"\b({_NUM})\s*mm\b", r"\1 millimetres"),
-    _sub(rf"\b({_NUM})\s*mi\b", r"\1 miles"),
+    _sub(rf"\b({_NUM})\s*mm\b", _said("millimetres")),
+    _sub(rf"\b({_NUM})\s*mi\b", _said("miles")),
     _sub(rf"\b({_NUM})\s?(ft)\b(?:\s?(\d{{1,2}})\s?in\b)?", _unit),  # "5ft 11in" → "5 feet 11 inches"
     _sub(rf"\b({_NUM})\s?(cm|kg|lbs?)\b", _unit),
-    _sub(rf"(?<![$€£¥])\b({_NUM})\s+m\b(?![.']\w)", r"\1 metres"),
+    _sub(rf"(?<![$€£¥])\b({_NUM})\s+m\b(?![.']\w)", _said("metres")),
     _sub(r"(?<![\w.])(\d{1,3}(?:\.\d)?)([CF])\b(?![\w'’])", _temperature),  # "30C", "-5C", "86F"
     _sub(rf"\b({_NUM})\s?(mins?|hrs?|secs?)\b(?!\.\w)", _duration),
     _sub(r"\b(Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec)\.(?=\s+\d)", lambda m: _MONTHS[m.group(1)[:3]]),
-    _sub(rf"({_NUM})\s*°\s*C\b", r"\1 degrees Celsius"),
-    _sub(rf"({_NUM})\s*°\s*F\b", r"\1 degrees Fahrenheit"),
-    _sub(rf"({_NUM})\s*°", r"\1 degrees"),
+    _sub(rf"({_NUM})\s*°\s*C\b", _said("degrees Celsius")),
+    _sub(rf"({_NUM})\s*°\s*F\b", _said("degrees Fahrenheit")),
+    _sub(rf"({_NUM})\s*°", _said("degrees")),
     _sub(rf"({_NUM})\s*%", r"\1 percent"),
     _sub(r"(\d)\^([+\-−]?\d+)\b", lambda m: f"{m.group(1)} to the power of {m.group(2).replace('−', '-')}"),
     _sub(r"\bUTC\s*([+\-−])\s*(\d{1,2})(?::(\d{2}))?\b", _offset_en),

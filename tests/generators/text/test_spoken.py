@@ -76,6 +76,11 @@ EN_CASES = {
     "1,200 sq km and 2km² of forest": "1,200 square kilometres and 2 square kilometres of forest",
     "about 40 mins, 1 hr and 30 secs": "about 40 minutes, 1 hour and 30 seconds",
     "the admin team": "the admin team",
+    # one, not ones
+    "a high of 1°C and a low of -1°C, winds of 1 mph": (
+        "a high of 1 degree Celsius and a low of minus 1 degree Celsius, winds of 1 mile per hour"
+    ),
+    "1 sq km, 1 mm and 1 m": "1 square kilometre, 1 millimetre and 1 metre",
 }
 
 ZH_CASES = {
