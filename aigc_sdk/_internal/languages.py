@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from aigc_sdk.errors import InvalidRequestError
 
-__all__ = ["LANGUAGES", "normalize_language", "primary_language", "speaks"]
+__all__ = ["LANGUAGES", "TAG_PATTERN", "normalize_language", "primary_language", "speaks"]
 
 #: ISO 639-1 codes plus the ISO 639-3 codes speech models commonly use.
 LANGUAGES = frozenset(
@@ -26,7 +26,9 @@ LANGUAGES = frozenset(
     yi yo za zh zu cmn yue wuu nan hak fil haw ast ceb""".split()
 )
 _ALIASES = {"cmn": "zh"}
-_TAG = re.compile(r"^([a-zA-Z]{2,3})((?:[-_][a-zA-Z0-9]{2,8})*)$")
+#: A language tag ("en", "zh-Hans", "pt_BR"), as request fields validate it.
+TAG_PATTERN = r"^([a-zA-Z]{2,3})((?:[-_][a-zA-Z0-9]{2,8})*)$"
+_TAG = re.compile(TAG_PATTERN)
 
 
 def _parts(tag: str) -> tuple[str, list[str]] | None:

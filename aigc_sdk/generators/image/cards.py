@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 import numpy as np
 from pydantic import Field, FilePath, field_validator, model_validator
 
+from aigc_sdk._internal.languages import TAG_PATTERN
 from aigc_sdk._internal.model import FrozenModel
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.textlayout import FontBook, FontFace, TextBlock, TextLayout, font_license, shared_book
@@ -205,7 +206,7 @@ class CardSpec(FrozenModel):
         default=None, ge=5.0, le=20_000.0, description="Ground across the map's shorter side (default: by magnitude)."
     )
     language: str | None = Field(
-        default=None, max_length=35, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$",
+        default=None, max_length=35, pattern=TAG_PATTERN,
         description="Language of the map's place names (zh: Chinese) and its scale unit (en-US: miles).",
     )  # fmt: skip
     source: str | None = Field(default=None, max_length=200, description="Credit line at the bottom.")

@@ -20,7 +20,7 @@ from typing import Any, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from aigc_sdk._internal.languages import primary_language
+from aigc_sdk._internal.languages import TAG_PATTERN, primary_language
 from aigc_sdk._internal.model import FrozenModel
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.textlayout import FontFace, balanced_lines, shared_book
@@ -87,7 +87,7 @@ class ChartSpec(FrozenModel):
     height: int = Field(default=1080, ge=160, le=7680)
     theme: Theme = Field(default_factory=Theme)
     language: str = Field(
-        default="en", max_length=35, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$",
+        default="en", max_length=35, pattern=TAG_PATTERN,
         description="Language of the date labels: '2 Dec' in English, '12月2日' in Chinese.",
     )  # fmt: skip
 

@@ -409,8 +409,12 @@ _OHLCV_SYNONYMS = {"close_last": "close", "price": "close", "last": "close", "la
                    "最低价": "low", "低": "low"}  # fmt: skip
 
 
+def _column(name: str) -> str:
+    return _snake(name) or name.strip()  # a Chinese header has no snake_case form
+
+
 def _ohlcv_column(name: str, columns: set[str]) -> str:
-    snake = _snake(name) or name.strip()  # a Chinese header has no snake_case form
+    snake = _column(name)
     synonym = _OHLCV_SYNONYMS.get(snake)
     return synonym if synonym is not None and synonym not in columns else snake
 
@@ -423,7 +427,7 @@ def _as_ohlcv(data: Any) -> list[dict[str, Any]] | None:
     """
     if not isinstance(data, list) or not data or not all(isinstance(r, Mapping) for r in data):
         return None
-    own = {_snake(k) or k.strip() for k in data[0]}
+    own = {_column(k) for k in data[0]}
     rows = [{_ohlcv_column(k, own) if k != "_where" else k: v for k, v in r.items()} for r in data]
     columns = set(rows[0])
     if {"date", "close"} <= columns and "change_pct" not in columns:

@@ -114,10 +114,6 @@ _COMPASS = "|".join(sorted(COMPASS_WORDS, key=len, reverse=True))
 _NUM = r"\d+(?:[.,]\d+)*"
 
 
-def _kilometres(match: re.Match[str]) -> str:
-    return f"{match.group(1)} kilometre{'' if match.group(1) == '1' else 's'}"
-
-
 def _offset_en(match: re.Match[str]) -> str:
     sign = "plus" if match.group(1) == "+" else "minus"
     said = int(match.group(3) or 0)  # ":00" is not said; ":05" is "oh five"
@@ -161,7 +157,6 @@ _MILLIONS_NEXT = (
     r"children|adults|patients|passengers|tonnes|tons|barrels|workers|members|subscribers|followers|copies|"
     r"vehicles|cars|doses|tickets|trees|animals|refugees|migrants|pupils|students|staff|employees|years)\b"
 )
-_DURATIONS = {"min": "minute", "mins": "minute", "hr": "hour", "hrs": "hour", "sec": "second", "secs": "second"}
 
 
 def _money(match: re.Match[str]) -> str:
@@ -224,11 +219,6 @@ def _temperature(match: re.Match[str]) -> str:
     return f"{number}°{scale}"
 
 
-def _duration(match: re.Match[str]) -> str:
-    word = _DURATIONS[match.group(2)]
-    return f"{match.group(1)} {word}{'' if match.group(1) == '1' else 's'}"
-
-
 #: Street-side abbreviations: (after a street's name, before a person's or a saint's name).
 _NAME_ABBREVIATIONS = {"St": ("Street", "Saint"), "Dr": ("Drive", "Doctor"), "Ave": ("Avenue", ""), "Mt": ("", "Mount")}
 #: A street's name just before the abbreviation: a capitalised word or an ordinal, not the first of a sentence.
@@ -268,14 +258,16 @@ _EN_RULES: tuple[Callable[[str], str], ...] = (
     ),
     _sub(rf"\b({_NUM})\s?(?:sq\.?\s?km|km²|km2)(?![\w-])", _said("square kilometres")),
     _sub(rf"\b({_NUM})\s?(?:sq\.?\s?(?:mi|miles))(?![\w-])", _said("square miles")),
-    _sub(rf"\b({_NUM})\s*km\b", _kilometres),
+    _sub(rf"\b({_NUM})\s*km\b", _said("kilometres")),
     _sub(rf"\b({_NUM})\s*mm\b", _said("millimetres")),
     _sub(rf"\b({_NUM})\s*mi\b", _said("miles")),
     _sub(rf"\b({_NUM})\s?(ft)\b(?:\s?(\d{{1,2}})\s?in\b)?", _unit),  # "5ft 11in" → "5 feet 11 inches"
     _sub(rf"\b({_NUM})\s?(cm|kg|lbs?)\b", _unit),
     _sub(rf"(?<![$€£¥])\b({_NUM})\s+m\b(?![.']\w)", _said("metres")),
     _sub(r"(?<![\w.])(\d{1,3}(?:\.\d)?)([CF])\b(?![\w'’])", _temperature),  # "30C", "-5C", "86F"
-    _sub(rf"\b({_NUM})\s?(mins?|hrs?|secs?)\b(?!\.\w)", _duration),
+    _sub(rf"\b({_NUM})\s?mins?\b(?!\.\w)", _said("minutes")),
+    _sub(rf"\b({_NUM})\s?hrs?\b(?!\.\w)", _said("hours")),
+    _sub(rf"\b({_NUM})\s?secs?\b(?!\.\w)", _said("seconds")),
     _sub(r"\b(Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec)\.(?=\s+\d)", lambda m: _MONTHS[m.group(1)[:3]]),
     _sub(rf"({_NUM})\s*°\s*C\b", _said("degrees Celsius")),
     _sub(rf"({_NUM})\s*°\s*F\b", _said("degrees Fahrenheit")),

@@ -297,25 +297,15 @@ def video_graph(
                           f"format=yuv420p,setsar=1[z{i}]")  # fmt: skip
             continue
         inputs += ["-framerate", str(fps), "-i", slide.file]
-        if slide.motion is None:
-            move = f"loop=loop={slide.frames - 1}:size=1:start=0,setpts=N/({fps}*TB)"
-        else:
-            move = zoompan(slide.motion, slide.frames, width, height, fps)
-        chains.append(f"[{i}:v]format=yuv420p,{move},setsar=1[z{i}]")
+        chains.append(_still(i, f"z{i}", slide, slide.frames, width, height, fps))
     dipped: set[int] = set()
     for i, dip in enumerate(dips if fade >= 2 else ()):
         if dip is None or slides[i].footage or slides[i + 1].footage:
             continue
         half, stream = fade // 2, len(slides) + 2 * len(dipped)
         inputs += ["-framerate", str(fps), "-i", dip.before, "-framerate", str(fps), "-i", dip.after]
-        for k, (slide, first, length, name) in enumerate(
-            [(slides[i], slides[i].frames - fade, half, f"c1{i}"), (slides[i + 1], half, fade - half, f"c2{i}")]
-        ):
-            if slide.motion is None:
-                move = f"loop=loop={length - 1}:size=1:start=0,setpts=N/({fps}*TB)"
-            else:
-                move = zoompan(slide.motion, length, width, height, fps, first=first, span=slide.frames)
-            chains.append(f"[{stream + k}:v]format=yuv420p,{move},setsar=1[{name}]")
+        chains.append(_still(stream, f"c1{i}", slides[i], half, width, height, fps, first=slides[i].frames - fade))
+        chains.append(_still(stream + 1, f"c2{i}", slides[i + 1], fade - half, width, height, fps, first=half))
         dipped.add(i)
     chains += _crossfades([s.frames for s in slides], fade, fps, dipped)
     label, streams = "slides", len(slides) + 2 * len(dipped)
@@ -334,6 +324,17 @@ def video_graph(
         label, streams = overlay.name, streams + 1
     chains.append(f"[{label}]format=yuv420p[vout]")
     return FilterGraph(inputs=tuple(inputs), chains=tuple(chains), output="vout", streams=streams)
+
+
+def _still(
+    stream: int, label: str, slide: Slide, length: int, width: int, height: int, fps: int, *, first: int = 0
+) -> str:
+    """Input ``stream`` (a still) as ``length`` frames of ``slide``'s move from its frame ``first``, as ``label``."""
+    if slide.motion is None:
+        move = f"loop=loop={length - 1}:size=1:start=0,setpts=N/({fps}*TB)"
+    else:
+        move = zoompan(slide.motion, length, width, height, fps, first=first, span=slide.frames)
+    return f"[{stream}:v]format=yuv420p,{move},setsar=1[{label}]"
 
 
 def _crossfades(lengths: Sequence[int], fade: int, fps: int, dipped: Set[int]) -> list[str]:
