@@ -210,7 +210,11 @@ class RssSampler:
 
 
 def tree_rss_mb(pid: int) -> tuple[float, float]:
-    """RSS in MB of ``pid`` with its descendants, and of ``pid`` alone (psutil when installed, else /proc)."""
+    """RSS in MB of ``pid`` with its descendants, and of ``pid`` alone (psutil when installed, else /proc).
+
+    A child whose command line is still its parent's is a fork on its way to ``exec`` (the server starting an
+    ffmpeg): it shares its parent's pages, and counting them again reported a server twice its size.
+    """
     try:
         import psutil
     except ImportError:
@@ -220,10 +224,13 @@ def tree_rss_mb(pid: int) -> tuple[float, float]:
         processes = [root, *root.children(recursive=True)]
     except psutil.Error:
         return 0.0, 0.0
-    sizes = []
+    sizes, lines = [], {}
     for process in processes:
         try:
-            sizes.append(process.memory_info().rss)
+            lines[process.pid] = process.cmdline()
+            parent = process.ppid()
+            forked = process.pid != pid and lines[process.pid] == lines.get(parent, [])
+            sizes.append(0 if forked else process.memory_info().rss)
         except psutil.Error:
             sizes.append(0)  # ended between the listing and the reading
     return sum(sizes) / 2**20, sizes[0] / 2**20
@@ -232,6 +239,7 @@ def tree_rss_mb(pid: int) -> tuple[float, float]:
 def _proc_tree_rss_mb(pid: int) -> tuple[float, float]:
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
+    lines: dict[int, bytes] = {}
     page = os.sysconf("SC_PAGE_SIZE")
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -239,6 +247,7 @@ def _proc_tree_rss_mb(pid: int) -> tuple[float, float]:
         try:
             stat = (entry / "stat").read_text()
             resident = int((entry / "statm").read_text().split()[1]) * page
+            lines[int(entry.name)] = (entry / "cmdline").read_bytes()
         except OSError:
             continue
         parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
@@ -249,7 +258,8 @@ def _proc_tree_rss_mb(pid: int) -> tuple[float, float]:
         children = [child for child, ppid in parents.items() if ppid == parent and child not in tree]
         tree.update(children)
         frontier.extend(children)
-    return sum(rss.get(member, 0) for member in tree) / 2**20, rss.get(pid, 0) / 2**20
+    forks = {m for m in tree if m != pid and lines.get(m) == lines.get(parents.get(m, -1))}  # not yet exec'd
+    return sum(rss.get(member, 0) for member in tree - forks) / 2**20, rss.get(pid, 0) / 2**20
 
 
 def percentile(values: list[float], q: float) -> float:

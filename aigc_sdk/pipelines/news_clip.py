@@ -732,7 +732,7 @@ def music(ctx: StepContext, script: Script, narration: Narration, bed: MusicOpti
     return Music(audio=path, provenance=result.provenance.to_dict())
 
 
-@step(version="5")  # 4: the slides x264 preset, stills at the frame size on their own pixels; 5: dips
+@step(version="6")  # 4: slides x264 preset, stills on their own pixels; 5: dips; 6: one soundtrack per mix, muxed
 def render(
     ctx: StepContext, script: Script, narration: Narration, visuals: Visuals, music: Music, video: RenderOptions
 ) -> Render:

@@ -10,9 +10,10 @@ reads a file or runs ffmpeg, so each can be checked alone on small inputs. The s
    overlays of :func:`timed_overlay`: lower thirds and disclosure lines, faded or slid in and out);
 3. :func:`audio_mix`: the narration padded to the video's length, a looped music bed faded in and out
    and ducked under the voice (``sidechaincompress``), limited;
-4. :func:`ffmpeg_commands`: one ffmpeg command, or a producer of raw frames plus an encoder when
-   frames are marked with the invisible watermark in between; chapter marks (:func:`chapter_metadata`,
-   an FFMETADATA file) are muxed in as the MP4's chapters;
+4. :func:`ffmpeg_commands`: the picture's encoder, alone or fed raw frames by a producer when frames are
+   marked with the invisible watermark in between; :func:`soundtrack_command`: the audio mix encoded as AAC
+   (once per mix: a story's aspects share it); :func:`mux_command`: both copied into the MP4 with its tags
+   and chapter marks (:func:`chapter_metadata`, an FFMETADATA file), index in front;
 5. :func:`conform_command` and :func:`join_command`: a short video file re-encoded to the slideshow's stream,
    and the parts joined by the concat demuxer with the video copied (a brand's intro and outro, run by
    :mod:`aigc_sdk.generators.video.clips`).
@@ -39,7 +40,9 @@ __all__ = [
     "conform_command",
     "ffmpeg_commands",
     "join_command",
+    "mux_command",
     "slide_timing",
+    "soundtrack_command",
     "timed_overlay",
     "video_graph",
     "zoompan",
@@ -462,49 +465,84 @@ class Encoding:
 
 
 def ffmpeg_commands(
-    ffmpeg: str, video: FilterGraph, audio: FilterGraph, encoding: Encoding, *, marked: bool
+    ffmpeg: str, video: FilterGraph, encoding: Encoding, *, marked: bool
 ) -> tuple[list[str], list[str]]:
-    """The encoder command (output file still to append) and, when frames are marked, the frame producer.
+    """The picture's encoder command (its output file still to append) and, when frames are marked, the frame producer.
 
-    Unmarked: one ffmpeg renders both graphs and encodes H.264 + AAC (``+faststart``). Marked: the
-    producer writes raw yuv420p frames of the video graph to stdout, and the encoder reads them on
-    stdin (input 0) with the audio inputs after it; the audio graph must then number its inputs from 1.
+    The encoder writes the picture alone, as H.264 in MP4: :func:`mux_command` then puts it together with the
+    soundtrack (:func:`soundtrack_command`), the tags and the chapters. Unmarked: one ffmpeg renders the video
+    graph and encodes it. Marked: the producer writes raw yuv420p frames of the video graph to stdout, and the
+    encoder reads them on stdin.
 
     Example:
         >>> v = video_graph([Slide("a.bmp", 5, None)], fade=0, width=16, height=16, fps=10)
-        >>> a = audio_mix(first_input=1, total=0.5, rate=48000, narration="n.wav")
         >>> enc = Encoding(width=16, height=16, fps=10, frames=5, preset="veryfast", crf=23, rate=48000)
-        >>> command, producer = ffmpeg_commands("ffmpeg", v, a, enc, marked=False)
+        >>> command, producer = ffmpeg_commands("ffmpeg", v, enc, marked=False)
         >>> producer, command[command.index("-map") + 1], command[-2:]
-        ([], '[vout]', ['-ar', '48000'])
-        >>> command, producer = ffmpeg_commands("ffmpeg", v, a, enc, marked=True)
-        >>> producer[-1], command[command.index("-map") + 1]
-        ('-', '0:v')
+        ([], '[vout]', ['-f', 'mp4'])
+        >>> command, producer = ffmpeg_commands("ffmpeg", v, enc, marked=True)
+        >>> producer[-1], command[command.index("-map") + 1], "-an" in command
+        ('-', '0:v', True)
     """
-    base = _base(ffmpeg)
     e = encoding
-    encode = [*_h264(e), "-frames:v", str(e.frames), "-movflags", "+faststart"]
-    if audio.output is not None:
-        encode += ["-map", f"[{audio.output}]", *_aac(e)]
-    if e.threads:
-        encode += ["-threads", str(e.threads)]
-    chapters: list[str] = []
-    if e.chapters is not None:  # the last input: all the graphs' inputs come before it
-        opened = (1 if marked else video.streams) + audio.streams
-        chapters = ["-f", "ffmetadata", "-i", e.chapters]
-        encode += ["-map_chapters", str(opened)]
-    for key, value in e.metadata:
-        encode += ["-metadata", f"{key}={value}"]
+    encode = [*_h264(e), "-frames:v", str(e.frames), "-an", *(["-threads", str(e.threads)] if e.threads else []),
+              "-f", "mp4"]  # fmt: skip
     if not marked:
-        filters = ";".join(video.chains + audio.chains)
-        command = [*base, *video.inputs, *audio.inputs, *chapters, "-filter_complex", filters,
-                   "-map", f"[{video.output}]"]  # fmt: skip
-        return [*command, *encode], []
-    producer = [*base, *video.inputs, "-filter_complex", video.text, "-map", f"[{video.output}]",
+        return [*_base(ffmpeg), *video.inputs, "-filter_complex", video.text, "-map", f"[{video.output}]", *encode], []
+    producer = [*_base(ffmpeg), *video.inputs, "-filter_complex", video.text, "-map", f"[{video.output}]",
                 "-frames:v", str(e.frames), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"]  # fmt: skip
     raw = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{e.width}x{e.height}", "-r", str(e.fps), "-i", "-"]
-    mix = ["-filter_complex", audio.text] if audio.chains else []
-    return [*base, *raw, *audio.inputs, *chapters, *mix, "-map", "0:v", *encode], producer
+    return [*_base(ffmpeg), *raw, "-map", "0:v", *encode], producer
+
+
+def soundtrack_command(ffmpeg: str, audio: FilterGraph, encoding: Encoding) -> list[str] | None:
+    """The command that mixes the audio graph and encodes it as AAC in MP4 (output file still to append).
+
+    ``audio`` numbers its inputs from 0; None when the video has no sound. The same mix gives the same
+    command, whichever picture it goes with: the slideshow encodes a story's soundtrack once for all its aspects.
+
+    Example:
+        >>> a = audio_mix(first_input=0, total=0.5, rate=48000, narration="n.wav")
+        >>> enc = Encoding(width=16, height=16, fps=10, frames=5, preset="veryfast", crf=23, rate=48000)
+        >>> command = soundtrack_command("ffmpeg", a, enc)
+        >>> command[command.index("-i") + 1], command[command.index("-map") + 1], command[-2:]
+        ('n.wav', '[voice]', ['-f', 'mp4'])
+        >>> soundtrack_command("ffmpeg", audio_mix(first_input=0, total=0.5, rate=48000), enc) is None
+        True
+    """
+    if audio.output is None:
+        return None
+    return [*_base(ffmpeg), *audio.inputs, "-filter_complex", audio.text, "-map", f"[{audio.output}]", "-vn",
+            *_aac(encoding), "-f", "mp4"]  # fmt: skip
+
+
+def mux_command(ffmpeg: str, picture: str, soundtrack: str | None, encoding: Encoding) -> list[str]:
+    """The command that puts the picture and the soundtrack in one MP4, both copied (output file still to append).
+
+    It adds the encoding's tags and chapter marks and moves the index to the front (``+faststart``), so a
+    browser starts playing before the whole file has arrived.
+
+    Example:
+        >>> enc = Encoding(width=16, height=16, fps=10, frames=5, preset="veryfast", crf=23, rate=48000,
+        ...                metadata=(("title", "Storm"),), chapters="chapters.txt")
+        >>> command = mux_command("ffmpeg", "picture.mp4", "soundtrack.m4a", enc)
+        >>> [command[i + 1] for i, arg in enumerate(command) if arg in ("-i", "-map", "-c", "-map_chapters")]
+        ['picture.mp4', 'soundtrack.m4a', 'chapters.txt', '0:v', '1:a', '2', 'copy']
+        >>> "-an" in mux_command("ffmpeg", "picture.mp4", None, enc)
+        True
+    """
+    e = encoding
+    inputs, maps = ["-i", picture], ["-map", "0:v"]
+    if soundtrack is not None:
+        inputs += ["-i", soundtrack]
+        maps += ["-map", "1:a"]
+    else:
+        maps += ["-an"]
+    if e.chapters is not None:
+        maps += ["-map_chapters", str(inputs.count("-i"))]
+        inputs += ["-f", "ffmetadata", "-i", e.chapters]
+    tags = [arg for key, value in e.metadata for arg in ("-metadata", f"{key}={value}")]
+    return [*_base(ffmpeg), *inputs, *maps, "-c", "copy", *tags, "-movflags", "+faststart", "-f", "mp4"]
 
 
 def _base(ffmpeg: str) -> list[str]:

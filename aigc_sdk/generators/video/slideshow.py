@@ -6,16 +6,19 @@ frames), subtitle cues become transparent PNG bands, the logo is scaled and fade
 One ffmpeg filter graph then does the per-frame work: Ken Burns motion
 (``zoompan`` at the output rate), crossfades (``xfade`` on the few overlapping
 frames only, everything else is passed through ``concat``), subtitle and logo
-overlays, the narration with a music bed ducked under it (``sidechaincompress``),
-H.264 + AAC encoding (yuv420p, ``+faststart``) and the provenance comment tag.
+overlays, and H.264 encoding (yuv420p). Beside it, a second ffmpeg mixes the narration with a
+music bed ducked under it (``sidechaincompress``) and encodes the soundtrack as AAC; a last, quick
+ffmpeg copies both into the MP4 with the provenance comment tag and chapters (``+faststart``). A
+soundtrack is encoded once per mix: renders of the same narration and music (a story's aspects)
+share it, so their audio streams are the same bytes.
 
 The plan is built by the small builders of ``aigc_sdk.generators.video.ffgraph`` (slide timing and
-video graph, audio mix, command); burned-in subtitles are drawn by ``aigc_sdk.generators.video.captions``.
+video graph, audio mix, commands); burned-in subtitles are drawn by ``aigc_sdk.generators.video.captions``.
 
 Frames that carry the invisible watermark (``VideoEncoding.watermark``; by default
 those of stills made by aigc_sdk) take a second path: the filter graph writes raw
 4:2:0 frames, Python marks them in their chroma plane (:mod:`aigc_sdk.trust.watermark`),
-and a second ffmpeg mixes the audio and encodes, the three overlapping.
+and a second ffmpeg encodes them, the three overlapping.
 
 The MP4 is written to a temporary file and renamed when ffmpeg succeeds, so a
 failed render never leaves a partial file. SRT and WebVTT sidecars (pysubs2) and
@@ -25,13 +28,18 @@ a ``.provenance.json`` sidecar are written beside it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import os
 import random
 import shutil
 import subprocess
 import tempfile
+import threading
 import wave
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,7 +63,9 @@ from aigc_sdk.generators.video.ffgraph import (
     audio_mix,
     chapter_metadata,
     ffmpeg_commands,
+    mux_command,
     slide_timing,
+    soundtrack_command,
     timed_overlay,
     video_graph,
 )
@@ -73,6 +83,9 @@ __all__ = ["SlideshowVideoGenerator", "ken_burns_motions"]
 #: Stills that move are fitted at this multiple of the frame size before ``zoompan`` crops and scales them.
 DEFAULT_PRESCALE = 1.25
 
+#: A render's files in its work folder: the encoded picture, and the soundtrack muxed with it.
+_PICTURE, _SOUNDTRACK = "picture.mp4", "soundtrack.m4a"
+
 
 @dataclass
 class _Plan:
@@ -85,9 +98,88 @@ class _Plan:
     frames: int
     cues: tuple[Cue, ...]
     provenance: Provenance
-    command: list[str] = field(default_factory=list)
+    command: list[str] = field(default_factory=list)  # encodes the picture
     producer: list[str] = field(default_factory=list)  # writes raw frames when frames are marked
     marks: tuple[bool, ...] = ()  # per frame: carries the invisible watermark
+    soundtrack: list[str] | None = None  # mixes and encodes the sound (None: a silent video)
+    mux: list[str] = field(default_factory=list)  # the picture and the soundtrack into the MP4
+
+
+class _Soundtracks:
+    """Encoded soundtracks by what goes into them: the renders of one mix (a story's aspects) encode it once.
+
+    A render asks for its mix (the soundtrack command, its input files read for the key); the first one
+    encodes it on a thread of its own, beside its picture, and every render of the same mix, meanwhile or
+    later, gets the same bytes. The newest ``keep`` are kept (a minute of sound is about 1.2 MB); a failed
+    encode is tried again by the next render that asks.
+
+    Example:
+        >>> import pathlib, tempfile, wave
+        >>> from aigc_sdk._internal.ffmpeg import require_ffmpeg
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> with wave.open(str(folder / "n.wav"), "wb") as fh:
+        ...     fh.setnchannels(1); fh.setsampwidth(2); fh.setframerate(16000); fh.writeframes(bytes(16000))
+        >>> a = audio_mix(first_input=0, total=1.0, rate=48000, narration="n.wav")
+        >>> enc = Encoding(width=16, height=16, fps=10, frames=10, preset="veryfast", crf=23, rate=48000)
+        >>> soundtracks = _Soundtracks(require_ffmpeg().version)
+        >>> command = soundtrack_command(require_ffmpeg().path, a, enc)
+        >>> first = soundtracks.encode(command, folder)
+        >>> soundtracks.encode(command, folder) is first, first.result()[4:8]
+        (True, b'ftyp')
+        >>> soundtracks.close()
+    """
+
+    def __init__(self, ffmpeg_version: str, keep: int = 8) -> None:
+        self._version = ffmpeg_version
+        self._keep = keep
+        self._lock = threading.Lock()
+        self._made: OrderedDict[str, Future[bytes]] = OrderedDict()
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="aigc-soundtrack")
+
+    def encode(self, command: list[str], cwd: Path) -> Future[bytes]:
+        """The encoded soundtrack of ``command`` (its inputs named relative to ``cwd``): made, making or to make."""
+        key = self._key(command, cwd)
+        with self._lock:
+            future = self._made.get(key)
+            if future is None or (future.done() and future.exception() is not None):
+                future = self._pool.submit(_encode_soundtrack, command, cwd)
+                self._made[key] = future
+            self._made.move_to_end(key)
+            while len(self._made) > self._keep:
+                self._made.popitem(last=False)  # a render still waiting on it keeps its future
+        return future
+
+    def close(self) -> None:
+        """Forget the soundtracks; encodes under way finish for the renders waiting on them."""
+        self._pool.shutdown(wait=False)
+        with self._lock:
+            self._made.clear()
+
+    def _key(self, command: list[str], cwd: Path) -> str:
+        """The command with every input file replaced by the digest of its bytes, and ffmpeg's version."""
+        digest = hashlib.sha256(self._version.encode())
+        for before, arg in zip(["", *command], command, strict=False):
+            if before == "-i":
+                with open(cwd / arg, "rb") as fh:
+                    arg = hashlib.file_digest(fh, "sha256").hexdigest()
+            digest.update(arg.encode() + b"\0")
+        return digest.hexdigest()
+
+
+def _encode_soundtrack(command: list[str], cwd: Path) -> bytes:
+    """Run a soundtrack command in ``cwd``: the AAC file's bytes, or MediaError with ffmpeg's last words."""
+    out = cwd / f".{_SOUNDTRACK}"
+    try:
+        done = subprocess.run([*command, str(out)], cwd=cwd, capture_output=True, text=True, errors="replace",
+                              check=False)  # fmt: skip
+        if done.returncode != 0:
+            raise MediaError(
+                f"ffmpeg failed to encode the soundtrack (exit {done.returncode})",
+                hint=done.stderr.strip()[-800:] or None,
+            )
+        return out.read_bytes()
+    finally:
+        out.unlink(missing_ok=True)
 
 
 class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
@@ -129,6 +221,10 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
         self._threads = int(self.spec.options.get("threads", Settings.from_env().threads))
         if not 1.0 <= self._prescale <= 4.0:
             raise InvalidRequestError(f"spec option prescale must be in [1, 4], got {self._prescale}")
+        self._soundtracks = _Soundtracks(self._ffmpeg.version)
+
+    def _unload(self) -> None:
+        self._soundtracks.close()
 
     # -- preprocess: validate and prepare inputs, build the ffmpeg command --------------------------------
 
@@ -174,7 +270,7 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
         music = None if request.music is None else self._audio_file(request.music, workdir / "music.wav")[0].name
         rate = request.sample_rate or 48_000
         audio = audio_mix(
-            first_input=1 if marks else video.streams,  # marked frames come on stdin (input 0) of the encoder
+            first_input=0,
             total=total,
             rate=rate,
             narration=None if narration is None else narration.name,
@@ -203,8 +299,11 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
         settings = Encoding(width=width, height=height, fps=fps, frames=timing.frames, preset=encoding.preset,
                             crf=encoding.crf, rate=rate, threads=self._threads, metadata=tuple(metadata),
                             chapters=chapters)  # fmt: skip
-        command, producer = ffmpeg_commands(self._ffmpeg.path, video, audio, settings, marked=bool(marks))
-        return _Plan(request, workdir, target, total, timing.frames, cues, provenance, command, producer, marks)
+        command, producer = ffmpeg_commands(self._ffmpeg.path, video, settings, marked=bool(marks))
+        soundtrack = soundtrack_command(self._ffmpeg.path, audio, settings)
+        mux = mux_command(self._ffmpeg.path, _PICTURE, None if soundtrack is None else _SOUNDTRACK, settings)
+        return _Plan(request, workdir, target, total, timing.frames, cues, provenance, command, producer, marks,
+                     soundtrack, mux)  # fmt: skip
 
     def _narration(self, request: VideoRequest, workdir: Path) -> tuple[Path | None, float]:
         """The narration as a file ffmpeg reads (None: no audio), and the video's length in seconds."""
@@ -334,29 +433,29 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
         try:
             for plan in plans:
                 with map_errors(f"could not write {plan.target}", to=MediaError), atomic_path(plan.target) as tmp:
-                    if plan.marks:
-                        self._relay(plan, tmp)
-                    else:
-                        self._encode(plan, tmp)
+                    self._render(plan, tmp)
         finally:
             for plan in plans:
                 shutil.rmtree(plan.workdir, ignore_errors=True)
         return plans
 
-    @staticmethod
-    def _encode(plan: _Plan, tmp: Path) -> None:
-        """Render and encode in one ffmpeg process (no frame is marked)."""
-        done = subprocess.run(
-            [*plan.command, str(tmp)], cwd=plan.workdir, capture_output=True, text=True, errors="replace", check=False
-        )
-        if done.returncode != 0:
-            raise MediaError(
-                f"ffmpeg failed to render {plan.target.name} (exit {done.returncode})",
-                hint=done.stderr.strip()[-800:] or None,
-            )
+    def _render(self, plan: _Plan, tmp: Path) -> None:
+        """The picture (marked or not) while the soundtrack encodes, then both muxed into ``tmp``."""
+        sound = None if plan.soundtrack is None else self._soundtracks.encode(plan.soundtrack, plan.workdir)
+        try:
+            if plan.marks:
+                self._relay(plan, plan.workdir / _PICTURE)
+            else:
+                _run([*plan.command, _PICTURE], plan.workdir, f"render {plan.target.name}")
+        finally:
+            if sound is not None:
+                wait_for([sound])  # it may read its inputs from this render's folder
+        if sound is not None:
+            (plan.workdir / _SOUNDTRACK).write_bytes(sound.result())
+        _run([*plan.mux, str(tmp)], plan.workdir, f"write {plan.target.name}")
 
     @staticmethod
-    def _relay(plan: _Plan, tmp: Path) -> None:
+    def _relay(plan: _Plan, picture: Path) -> None:
         """Render raw frames, mark the ones ``plan.marks`` says, encode: two ffmpeg processes joined by Python."""
         from aigc_sdk.trust.watermark import FrameMarker
 
@@ -367,7 +466,7 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
                 marker.mark_window(cb)
 
         try:  # only the Cb plane, where the mark lives, comes up to Python
-            relay_frames(plan.producer, [*plan.command, str(tmp)], marker.frame_bytes, mark, cwd=plan.workdir,
+            relay_frames(plan.producer, [*plan.command, str(picture)], marker.frame_bytes, mark, cwd=plan.workdir,
                          window=marker.window)  # fmt: skip
         except MediaError as exc:
             raise MediaError(f"ffmpeg failed to render {plan.target.name}: {exc.message}", hint=exc.hint) from exc
@@ -386,6 +485,13 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
                 VideoResult(video=video, subtitles=srt, subtitles_vtt=vtt, cues=plan.cues, provenance=plan.provenance)
             )
         return results
+
+
+def _run(command: list[str], cwd: Path, doing: str) -> None:
+    """Run one ffmpeg command in ``cwd``; MediaError with its last words when it fails."""
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, errors="replace", check=False)
+    if done.returncode != 0:
+        raise MediaError(f"ffmpeg failed to {doing} (exit {done.returncode})", hint=done.stderr.strip()[-800:] or None)
 
 
 def _chapters_file(request: VideoRequest, total: float, workdir: Path) -> str | None:

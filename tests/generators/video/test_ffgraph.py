@@ -16,7 +16,9 @@ from aigc_sdk.generators.video.ffgraph import (
     Slide,
     audio_mix,
     ffmpeg_commands,
+    mux_command,
     slide_timing,
+    soundtrack_command,
     video_graph,
 )
 from aigc_sdk.types import Motion
@@ -104,23 +106,28 @@ def test_audio_mix_graph(
         assert "volume=0.2500,afade=t=in:d=0.500,afade=t=out:st=3.000:d=1.000" in bed
 
 
-def test_command_in_one_process_or_as_producer_and_encoder() -> None:
+def test_picture_in_one_process_or_as_producer_and_encoder_then_sound_and_mux() -> None:
     video = video_graph([Slide("a.bmp", 5, None)], fade=0, width=16, height=16, fps=10)
-    audio = audio_mix(first_input=1, total=0.5, rate=48_000, narration="n.wav")
+    audio = audio_mix(first_input=0, total=0.5, rate=48_000, narration="n.wav")
     enc = Encoding(width=16, height=16, fps=10, frames=5, preset="slow", crf=18, rate=48_000, threads=2,
                    metadata=(("comment", "{}"), ("title", "T")))  # fmt: skip
-    one, producer = ffmpeg_commands("ff", video, audio, enc, marked=False)
+    one, producer = ffmpeg_commands("ff", video, enc, marked=False)
     assert producer == []
-    assert one[one.index("-filter_complex") + 1] == video.text + ";" + audio.text
-    assert one[one.index("-i") + 1] == "a.bmp" and "n.wav" in one
-    for flag, value in (("-preset", "slow"), ("-crf", "18"), ("-frames:v", "5"), ("-threads", "2"), ("-ar", "48000")):
+    assert one[one.index("-filter_complex") + 1] == video.text
+    assert one[one.index("-i") + 1] == "a.bmp" and "n.wav" not in one and "-an" in one
+    for flag, value in (("-preset", "slow"), ("-crf", "18"), ("-frames:v", "5"), ("-threads", "2")):
         assert one[one.index(flag) + 1] == value
-    assert one[-4:] == ["-metadata", "comment={}", "-metadata", "title=T"]
-    sink, producer = ffmpeg_commands("ff", video, audio, enc, marked=True)
+    assert "-metadata" not in one and "+faststart" not in one  # the mux tags the MP4 and moves its index
+    sink, producer = ffmpeg_commands("ff", video, enc, marked=True)
     assert producer[-7:] == ["-frames:v", "5", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"]
-    assert "n.wav" not in producer and "a.bmp" not in sink
+    assert "a.bmp" not in sink and "-filter_complex" not in sink
     assert sink[sink.index("-s") + 1] == "16x16" and sink[sink.index("-map") + 1] == "0:v"
-    assert sink[sink.index("-filter_complex") + 1] == audio.text
+    sound = soundtrack_command("ff", audio, enc)
+    assert sound is not None and sound[sound.index("-filter_complex") + 1] == audio.text
+    assert sound[sound.index("-i") + 1] == "n.wav" and sound[sound.index("-ar") + 1] == "48000"
+    mux = mux_command("ff", "picture.mp4", "soundtrack.m4a", enc)
+    assert mux[mux.index("-c") + 1] == "copy" and mux[-8:-4] == ["-metadata", "comment={}", "-metadata", "title=T"]
+    assert mux[-4:] == ["-movflags", "+faststart", "-f", "mp4"]
 
 
 def test_built_graphs_are_valid_ffmpeg(tmp_path: Path) -> None:
@@ -136,10 +143,18 @@ def test_built_graphs_are_valid_ffmpeg(tmp_path: Path) -> None:
     move = Motion(zoom_start=1.0, zoom_end=1.1)
     slides = [Slide("s0.bmp", timing.lengths[0], move), Slide("s1.bmp", timing.lengths[1], None)]
     video = video_graph(slides, fade=timing.fade, width=32, height=32, fps=10)
-    audio = audio_mix(first_input=video.streams, total=1.0, rate=48_000, narration="n.wav")
+    audio = audio_mix(first_input=0, total=1.0, rate=48_000, narration="n.wav")
     enc = Encoding(width=32, height=32, fps=10, frames=timing.frames, preset="ultrafast", crf=30, rate=48_000)
-    command, _ = ffmpeg_commands(require_ffmpeg().path, video, audio, enc, marked=False)
-    subprocess.run([*command, "out.mp4"], cwd=tmp_path, check=True, capture_output=True)
+    ffmpeg = require_ffmpeg().path
+    command, _ = ffmpeg_commands(ffmpeg, video, enc, marked=False)
+    sound = soundtrack_command(ffmpeg, audio, enc)
+    assert sound is not None
+    for made in (
+        [*command, "picture.mp4"],
+        [*sound, "sound.m4a"],
+        [*mux_command(ffmpeg, "picture.mp4", "sound.m4a", enc), "out.mp4"],
+    ):
+        subprocess.run(made, cwd=tmp_path, check=True, capture_output=True)
     from aigc_sdk._internal.probe import probe_media
 
     info = probe_media(tmp_path / "out.mp4")

@@ -18,7 +18,7 @@ from aigc_sdk.errors import InvalidRequestError, MediaError
 from aigc_sdk.generators.video.slideshow import SlideshowVideoGenerator, ken_burns_motions
 from aigc_sdk.media import Audio, Image, Video, sidecar_path
 from aigc_sdk.registry import ModelRegistry
-from aigc_sdk.types import Cue, Motion, SubtitleStyle, VideoEncoding, VideoRequest
+from aigc_sdk.types import Cue, Motion, SubtitleStyle, VideoEncoding, VideoRequest, VideoResult
 from tests.support import require_module
 
 pysubs2 = require_module("pysubs2", reason="needs the video extra")
@@ -440,3 +440,61 @@ def test_audio_files_with_chinese_metadata_are_read(video: SlideshowVideoGenerat
     )
     assert _samples(tmp_path / "zh.mp4").size / 16_000 == pytest.approx(1.0, abs=0.1)
     assert result.video.path == tmp_path / "zh.mp4"
+
+
+def _counting_ffmpeg(tmp_path: Path, fail_sound: int = 0) -> Path:
+    """A real ffmpeg behind a script that logs each soundtrack encode, and fails the first ``fail_sound`` of them."""
+    log = tmp_path / "sound.log"
+    wrapper = tmp_path / "ffmpeg-counts"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'case "$*" in *"-c:a aac"*) echo x >> "{log}"; [ "$(wc -l < "{log}")" -le {fail_sound} ] && exit 1;; esac\n'
+        f'exec "{_ffmpeg()}" "$@"\n'
+    )
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    return log
+
+
+def _audio_packets(path: Path) -> list[bytes]:
+    av = require_module("av", reason="needs the video extra")
+    with av.open(str(path)) as container:
+        return [bytes(packet) for packet in container.demux(container.streams.audio[0]) if packet.size]
+
+
+def test_renders_of_one_mix_share_one_soundtrack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = _counting_ffmpeg(tmp_path)
+    monkeypatch.setenv("AIGC_FFMPEG", str(tmp_path / "ffmpeg-counts"))
+    video = SlideshowVideoGenerator(ModelRegistry().get("slideshow"))
+    voice, music = _tone(2.0), _tone(0.7, 1000.0)
+
+    def render(width: int, height: int) -> VideoResult:
+        slides = [_slide(1, width, height), _slide(2, width, height)]
+        output = tmp_path / f"{width}x{height}.mp4"
+        return video(images=slides, audio=voice, music=music, width=width, height=height, fps=FPS,
+                     encoding=VideoEncoding(output=output))  # fmt: skip
+
+    made = [render(160, 90), render(90, 160), render(96, 96)]
+    assert log.read_text().count("x") == 1  # the story's aspects: one AAC encode
+    packets = [_audio_packets(result.video.path) for result in made]
+    assert packets[0] and packets[0] == packets[1] == packets[2]
+    for result in made:
+        assert _decode_errors(result.video.path) == ""
+        assert result.video.info.duration == pytest.approx(2.0, abs=0.05) and result.video.info.has_audio
+    video(images=[_slide(1)], audio=_tone(2.0, 440.0), music=music, width=160, height=90, fps=FPS,
+          encoding=VideoEncoding(output=tmp_path / "other.mp4"))  # fmt: skip
+    assert log.read_text().count("x") == 2  # another narration is another mix
+
+
+def test_a_failed_soundtrack_fails_the_render_and_is_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = _counting_ffmpeg(tmp_path, fail_sound=1)
+    monkeypatch.setenv("AIGC_FFMPEG", str(tmp_path / "ffmpeg-counts"))
+    video = SlideshowVideoGenerator(ModelRegistry().get("slideshow"))
+    out = tmp_path / "out"
+    request = VideoRequest(images=[_slide(1)], audio=_tone(1.0), width=160, height=90, fps=FPS,
+                           encoding=VideoEncoding(output=out / "clip.mp4"))  # fmt: skip
+    with pytest.raises(MediaError, match="failed to encode the soundtrack"):
+        video(request)
+    assert os.listdir(out) == []  # no partial MP4, no sidecar
+    assert video(request).video.info.has_audio and log.read_text().count("x") == 2
