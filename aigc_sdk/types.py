@@ -516,7 +516,7 @@ class VideoRequest(Request):
     """
 
     task: ClassVar[Task] = Task.IMAGES_TO_VIDEO
-    shape_fields: ClassVar[tuple[str, ...]] = ("width", "height", "fps")
+    shape_fields: ClassVar[tuple[str, ...]] = ()  # renders of any size share a batch: they run side by side
 
     images: tuple[ImageInput, ...] = Field(min_length=1, max_length=10_000, description="Frames/slides in order.")
     durations: tuple[Annotated[float, Field(gt=0.0, le=3600.0)], ...] | None = Field(

@@ -723,7 +723,7 @@ def _total(
     """Sum the replicas' metrics (latency percentiles are not summable: the worst replica's)."""
     sums: dict[str, Any] = {}
     counters = ("submitted", "completed", "failed", "cancelled", "timed_out", "batches", "loads", "evictions")
-    for name in (*counters, "load_failures", "oom_splits"):
+    for name in (*counters, "load_failures", "oom_splits", "isolations"):
         sums[name] = sum(getattr(m, name) for m in per.values())
     queue: dict[str, int] = {}
     running: dict[str, int] = {}

@@ -161,6 +161,7 @@ class SchedulerMetrics(BaseModel):
     evictions: int = Field(default=0, description="Models evicted to make room.")
     load_failures: int = Field(default=0, description="Failed model loads.")
     oom_splits: int = Field(default=0, description="Batches split in halves after running out of memory.")
+    isolations: int = Field(default=0, description="Failed batches whose requests ran again one by one.")
     latency_p50_s: float | None = Field(default=None, description="Median seconds from submit to result.")
     latency_p95_s: float | None = Field(default=None, description="95th percentile, seconds.")
     latency_p99_s: float | None = Field(default=None, description="99th percentile, seconds.")
@@ -195,6 +196,7 @@ class Stats:
         self.evictions = 0
         self.load_failures = 0
         self.oom_splits = 0
+        self.isolations = 0
         self.batch_sizes: collections.Counter[int] = collections.Counter()
         self.latencies: collections.deque[float] = collections.deque(maxlen=window)
 
@@ -237,6 +239,7 @@ class Stats:
             evictions=self.evictions,
             load_failures=self.load_failures,
             oom_splits=self.oom_splits,
+            isolations=self.isolations,
             latency_p50_s=_percentile(ordered, 50),
             latency_p95_s=_percentile(ordered, 95),
             latency_p99_s=_percentile(ordered, 99),

@@ -501,9 +501,10 @@ class RequestQueue:
     def run_batch(self, model_id: str, generator: Generator[Any, Any], device: str, entries: list[Entry]) -> None:
         """Run one batch on ``generator`` and settle its futures; on running out of memory, split it in halves.
 
-        A batch must return one result per request (checked). A request that runs out of
-        memory alone fails with :class:`~aigc_sdk.errors.OutOfDeviceMemoryError`; any other
-        error fails the whole batch.
+        A batch must return one result per request (checked: a wrong count fails the whole batch). A
+        request that runs out of memory alone fails with :class:`~aigc_sdk.errors.OutOfDeviceMemoryError`.
+        When a batch of several requests fails with any other error, each of them runs again alone, so one bad
+        request (one job's broken input) fails only itself, not the requests batched with it.
 
         Example:
             >>> import concurrent.futures, threading
@@ -528,8 +529,10 @@ class RequestQueue:
         """
         self.emit(BatchStarted(model_id=model_id, device=device, size=len(entries)))
         started = time.perf_counter()
+        returned = False  # the generator returned (a wrong count is its bug, not a request's)
         try:
             results = generator.batch([e.request for e in entries])
+            returned = True
             if not isinstance(results, list) or len(results) != len(entries):
                 got = f"{len(results)} results" if isinstance(results, list) else f"a {type(results).__name__}"
                 raise GenerationError(f"{model_id}: batch() returned {got} for {len(entries)} requests")
@@ -538,6 +541,12 @@ class RequestQueue:
             self.emit(BatchDone(model_id=model_id, device=device, size=len(entries), seconds=seconds, ok=False))
             # MemoryError includes OutOfDeviceMemoryError, which generators raise for a device OOM
             if not (isinstance(exc, MemoryError) or is_out_of_memory(exc)):
+                if len(entries) > 1 and isinstance(exc, Exception) and not returned:
+                    with self.lock:
+                        self.stats.isolations += 1
+                    for entry in entries:  # which request was bad is unknown: each runs alone, and fails alone
+                        self.run_batch(model_id, generator, device, [entry])
+                    return
                 self.fail(entries, exc)
                 if not isinstance(exc, Exception):
                     raise

@@ -108,6 +108,9 @@ class ServiceCollector(Collector):
         yield CounterMetricFamily("aigc_model_loads", "Model loads (moves back from offload included).", metrics.loads)
         yield CounterMetricFamily("aigc_model_evictions", "Models evicted to make room.", value=metrics.evictions)
         yield CounterMetricFamily("aigc_model_load_failures", "Failed model loads.", value=metrics.load_failures)
+        yield CounterMetricFamily(
+            "aigc_batch_isolations", "Failed batches whose requests ran again one by one.", value=metrics.isolations
+        )
         requests = CounterMetricFamily("aigc_scheduler_requests", "Model requests by outcome.", labels=["outcome"])
         for outcome in ("completed", "failed", "cancelled", "timed_out"):
             requests.add_metric([outcome], getattr(metrics, outcome))

@@ -161,6 +161,18 @@ class Failing(Echo):
         raise ValueError("shape mismatch in layer 3")
 
 
+class FailingOnBad(Echo):
+    """Fails any batch that holds a prompt starting with 'bad' (one job's broken input); counts its batches."""
+
+    batches: ClassVar[list[list[str]]] = []
+
+    def _forward(self, inputs: list[str]) -> list[str]:
+        type(self).batches.append(list(inputs))
+        if any(prompt.startswith("bad") for prompt in inputs):
+            raise ValueError("cannot read the input of " + ", ".join(p for p in inputs if p.startswith("bad")))
+        return super()._forward(inputs)
+
+
 def echo_spec(model_id: str, *, memory_bytes: int | None = 100, max_batch_size: int = 8) -> ModelSpec:
     return ModelSpec(
         id=model_id,

@@ -10,7 +10,7 @@ from aigc_sdk.errors import GenerationError, ModelLoadError, OutOfDeviceMemoryEr
 from aigc_sdk.registry import ModelSpec
 from aigc_sdk.runtime import GpuScheduler, RequestFailed, SchedulerEvent
 from aigc_sdk.types import TextRequest, TextResult
-from tests.runtime.helpers import WAIT, BrokenLM, check_oom_split, echo_spec, text_of
+from tests.runtime.helpers import WAIT, BrokenLM, FailingOnBad, check_oom_split, echo_spec, text_of
 
 
 def _requests(n: int, *, boom: int | None = None) -> list[TextRequest]:
@@ -86,7 +86,9 @@ def test_loader_returning_a_non_generator_is_a_load_error(scheduler_factory: Cal
         scheduler.run("odd", TextRequest(prompt="hi"), timeout=WAIT)
 
 
-def test_other_errors_fail_every_request_of_the_batch(scheduler_factory: Callable[..., GpuScheduler]) -> None:
+def test_other_errors_fail_every_request_of_the_batch_each_alone(
+    scheduler_factory: Callable[..., GpuScheduler],
+) -> None:
     spec = echo_spec("bad").model_copy(update={"backend": "tests.runtime.helpers.Failing"})
     scheduler = scheduler_factory([spec, echo_spec("fine")], max_wait_ms=2000)
     futures = [scheduler.submit("bad", TextRequest(prompt=str(i))) for i in range(8)]
@@ -96,6 +98,23 @@ def test_other_errors_fail_every_request_of_the_batch(scheduler_factory: Callabl
             future.result(timeout=WAIT)
         errors.append(info.value)
         assert isinstance(info.value.__cause__, ValueError)
-    assert len({id(e) for e in errors}) == 1  # one batch, one error, set on each future
-    assert scheduler.metrics().oom_splits == 0
+    assert len({id(e) for e in errors}) == 8  # one batch, then each request alone: its own error
+    metrics = scheduler.metrics()
+    assert (metrics.oom_splits, metrics.isolations, metrics.failed) == (0, 1, 8)
+    assert metrics.batch_sizes == {8: 1}  # formed once; the eight runs alone are not new batches
     assert text_of(scheduler.run("fine", TextRequest(prompt="ok"))) == "OK"
+
+
+def test_a_bad_request_fails_alone_and_the_rest_of_its_batch_succeeds(
+    scheduler_factory: Callable[..., GpuScheduler],
+) -> None:
+    FailingOnBad.batches.clear()
+    spec = echo_spec("picky").model_copy(update={"backend": "tests.runtime.helpers.FailingOnBad"})
+    scheduler = scheduler_factory([spec], max_wait_ms=2000)
+    prompts = ["one", "bad two", "three", "four"]
+    futures = [scheduler.submit("picky", TextRequest(prompt=p)) for p in prompts]
+    with pytest.raises(GenerationError, match="cannot read the input of bad two"):
+        futures[1].result(timeout=WAIT)
+    assert [text_of(futures[i].result(timeout=WAIT)) for i in (0, 2, 3)] == ["ONE", "THREE", "FOUR"]
+    assert FailingOnBad.batches == [prompts, *([p] for p in prompts)]
+    assert scheduler.metrics().isolations == 1

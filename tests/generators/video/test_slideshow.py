@@ -498,3 +498,33 @@ def test_a_failed_soundtrack_fails_the_render_and_is_tried_again(
         video(request)
     assert os.listdir(out) == []  # no partial MP4, no sidecar
     assert video(request).video.info.has_audio and log.read_text().count("x") == 2
+
+
+def test_a_batch_renders_side_by_side_each_to_its_own_file(tmp_path: Path) -> None:
+    video = SlideshowVideoGenerator(ModelRegistry().get("slideshow"))
+    voice = _tone(1.5)
+    sizes = ((160, 90), (90, 160), (96, 96))
+    requests = [
+        VideoRequest(
+            images=[_slide(1, w, h), _slide(2, w, h)],
+            audio=voice,
+            width=w,
+            height=h,
+            fps=FPS,
+            seed=3,
+            encoding=VideoEncoding(output=tmp_path / f"{w}x{h}.mp4"),
+        )
+        for w, h in sizes
+    ]
+    assert len({r.batch_key() for r in requests}) == 1  # sizes differ, yet they may share a batch
+    results = video.batch(requests)
+    for result, (w, h) in zip(results, sizes, strict=True):
+        assert result.video.path == tmp_path / f"{w}x{h}.mp4" and _decode_errors(result.video.path) == ""
+        assert (result.video.info.width, result.video.info.height) == (w, h)
+        assert result.provenance.timings["batch_size"] == 3.0
+    alone = video(requests[1].model_copy(update={"encoding": VideoEncoding(output=tmp_path / "alone.mp4")}))
+    assert _frame(alone.video.path, 0.7, 90, 160).tobytes() == _frame(results[1].video.path, 0.7, 90, 160).tobytes()
+    broken = requests[0].model_copy(update={"encoding": VideoEncoding(output=tmp_path / "sub" / "x.mp4")})
+    (tmp_path / "sub").write_text("a file where the folder should be")
+    with pytest.raises(MediaError):
+        video.batch([broken, requests[2]])  # the scheduler then runs each alone: only the broken one fails
