@@ -29,7 +29,7 @@ import threading
 import time
 import typing
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -597,12 +597,28 @@ class Pipeline:
     ) -> BaseModel:
         step, key = self.steps[name], run.keys[name]
         folder = self.stage_dir(name, key)
-        reused = self._cached(step, folder) if step.cache else None
-        if reused is not None:
-            run.models[name] = reused[1]
-            run.cached.add(name)
-            emit(PipelineEvent(name, "cached", 1.0))
-            return reused[0]
+        if not step.cache:
+            return self._make(name, folder, values, run, emit, cancel)
+        with _one_at_a_time(folder, cancel, name):  # two runs in this process make a stage once
+            reused = self._cached(step, folder)
+            if reused is None:
+                return self._make(name, folder, values, run, emit, cancel)
+        run.models[name] = reused[1]
+        run.cached.add(name)
+        emit(PipelineEvent(name, "cached", 1.0))
+        return reused[0]
+
+    def _make(
+        self,
+        name: str,
+        folder: Path,
+        values: Mapping[str, Any],
+        run: PipelineRun,
+        emit: Callable[[PipelineEvent], None],
+        cancel: threading.Event,
+    ) -> BaseModel:
+        """Run a stage's step in a folder of this attempt's own and move its output into place."""
+        step, key = self.steps[name], run.keys[name]
         # a folder of this attempt's own: two runs of the same stage (jobs of one server) never share one
         partial = folder.with_name(f".{key}.{uuid.uuid4().hex[:12]}.partial")
         partial.mkdir(parents=True)
@@ -690,6 +706,45 @@ class Pipeline:
             if now != use:
                 return None
         return output, uses
+
+
+_flights_lock = threading.Lock()
+_flights: dict[Path, tuple[threading.Lock, int]] = {}
+
+
+@contextlib.contextmanager
+def _one_at_a_time(folder: Path, cancel: threading.Event, name: str) -> Iterator[None]:
+    """Hold the stage folder's lock in this process: a second run of the same stage waits, then finds it cached.
+
+    The aspects of one job start together and all need the story's stages; jobs of one server that share a
+    stage (the same article told twice) make it once. Other processes still meet at the folder's rename.
+
+    Example:
+        >>> import pathlib, threading
+        >>> with _one_at_a_time(pathlib.Path("/c/p/s/k"), threading.Event(), "s"):
+        ...     _flights[pathlib.Path("/c/p/s/k")][1]
+        1
+        >>> pathlib.Path("/c/p/s/k") in _flights
+        False
+    """
+    with _flights_lock:
+        lock, users = _flights.get(folder, (threading.Lock(), 0))
+        _flights[folder] = (lock, users + 1)
+    try:
+        while not lock.acquire(timeout=0.1):
+            if cancel.is_set():
+                raise PipelineCancelledError(f"cancelled while waiting for step {name!r}")
+        try:
+            yield
+        finally:
+            lock.release()
+    finally:
+        with _flights_lock:
+            lock, users = _flights[folder]
+            if users == 1:
+                del _flights[folder]
+            else:
+                _flights[folder] = (lock, users - 1)
 
 
 def _read(path: Path, kind: TypeAdapter[ResT]) -> ResT | None:

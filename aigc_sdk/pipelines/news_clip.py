@@ -921,45 +921,40 @@ def _run_aspects(
     on_event: Callable[[PipelineEvent], None] | None,
     cancel: threading.Event | None,
 ) -> list[PipelineRun]:
-    """Run the pipeline (made with an event handler) once per aspect; the first run makes the story's stages.
+    """Run the pipeline (made with an event handler) once per aspect, all at once; the story's stages are made once.
 
-    The other aspects start as soon as the story's stages are made, so their visuals overlap the
-    first aspect's render. With several aspects, events of a per-aspect stage name the aspect
-    (``visuals 9:16``), and the story's stages are reported once. A failure cancels every run and
-    is raised (rather than the cancellations it caused).
+    The runs meet at each of the story's stages (the pipeline makes a stage once per process: the others wait
+    and find it cached), so every aspect's visuals are drawn while the narration is spoken, and the renders are
+    asked for together, which lets the slideshow render them side by side. With several aspects, events of a
+    per-aspect stage name the aspect (``visuals 9:16``), and the story's stages are reported once, by the run that
+    made them. A failure cancels every run and is raised (rather than the cancellations it caused).
     """
     cancel = cancel or threading.Event()
     aspects = list(layouts)
     if len(aspects) == 1:
         return [pipeline(on_event).run({**story, **layouts[aspects[0]]}, cancel=cancel)]
-    story_steps = {name for name in pipeline(None).steps if name not in PER_ASPECT}
-    told: set[str] = set()
-    story_made = threading.Event()
+    reported: set[str] = set()  # the story's stages this job has told of
+    lock = threading.Lock()
 
-    def relay(aspect: str, first: bool) -> Callable[[PipelineEvent], None]:
+    def relay(aspect: str) -> Callable[[PipelineEvent], None]:
         def emit(event: PipelineEvent) -> None:
             if event.step in PER_ASPECT:
                 event = dataclasses.replace(event, step=f"{event.step} {aspect}")
-            elif not first:
-                return  # the story's stages, found in the cache: the first run reported them
-            elif event.status in ("done", "cached"):
-                told.add(event.step)
-                if told >= story_steps:
-                    story_made.set()
+            else:
+                with lock:
+                    if event.status == "cached" and event.step in reported:
+                        return  # another run of this job made it, or told of it already
+                    reported.add(event.step)
             if on_event is not None:
                 on_event(event)
 
         return emit
 
-    def run(aspect: str, first: bool) -> PipelineRun:
-        return pipeline(relay(aspect, first)).run({**story, **layouts[aspect]}, cancel=cancel)
+    def run(aspect: str) -> PipelineRun:
+        return pipeline(relay(aspect)).run({**story, **layouts[aspect]}, cancel=cancel)
 
     with ThreadPoolExecutor(max_workers=len(aspects), thread_name_prefix="news-clip-aspect") as pool:
-        futures = [pool.submit(run, aspects[0], True)]
-        futures[0].add_done_callback(lambda _: story_made.set())
-        story_made.wait()
-        if not futures[0].done() or futures[0].exception() is None:
-            futures += [pool.submit(run, aspect, False) for aspect in aspects[1:]]
+        futures = [pool.submit(run, aspect) for aspect in aspects]  # a failed run sets cancel: the others stop
     return [future.result() for future in _first_failure_first(futures)]
 
 
@@ -1245,9 +1240,10 @@ def _aspect_output(output: Path, aspect: Aspect, several: bool) -> Path:
 
 
 def _own_stages(runs: list[PipelineRun], aspects: list[Aspect]) -> Iterator[tuple[PipelineRun, str, str, str | None]]:
-    """The stages the job made, in order: ``(run, step, label, aspect)``, the story's once (from the first run).
+    """The stages the job made, in order: ``(run, step, label, aspect)``, the story's once (from the run that made it).
 
-    A per-aspect stage has its aspect; its label names it when there are several (``render 9:16``).
+    A per-aspect stage has its aspect; its label names it when there are several (``render 9:16``). A story's
+    stage comes from the run that made it; from the first run when every run found it cached.
     """
     several = len(runs) > 1
     for index, (run, aspect) in enumerate(zip(runs, aspects, strict=True)):
@@ -1255,7 +1251,8 @@ def _own_stages(runs: list[PipelineRun], aspects: list[Aspect]) -> Iterator[tupl
             if name in PER_ASPECT:
                 yield run, name, f"{name} {aspect}" if several else name, aspect
             elif index == 0:
-                yield run, name, name, None
+                maker = next((r for r in runs if name in r.seconds and name not in r.cached), run)
+                yield maker, name, name, None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -285,6 +285,13 @@ class ModelSpec(FrozenModel):
     )
     batchable: bool = False
     max_batch_size: int = Field(default=1, ge=1, le=1024)
+    max_wait_ms: float | None = Field(
+        default=None,
+        ge=0,
+        le=10_000,
+        description="How long a batch of this model waits for more requests (None: the scheduler's max_wait_ms); "
+        "a model whose requests take seconds can afford to wait longer for company.",
+    )
     languages: tuple[str, ...] = ()
     voices: tuple[str, ...] = ()
     default: bool = Field(default=False, description="The default model for its task.")

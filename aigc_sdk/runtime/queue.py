@@ -455,7 +455,8 @@ class RequestQueue:
                 queue.cv.wait()
                 continue
             limit = queue.max_batch
-            remaining = group.since + self.max_wait - time.monotonic()
+            window = self.max_wait if queue.spec.max_wait_ms is None else queue.spec.max_wait_ms / 1000
+            remaining = group.since + window - time.monotonic()
             if group.live < limit and remaining > 0 and not self.closed:
                 queue.cv.wait(remaining)
                 continue

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,7 +16,7 @@ import pytest
 from pydantic import BaseModel
 
 from aigc_sdk.errors import InvalidRequestError, PipelineCancelledError, PipelineError
-from aigc_sdk.pipelines import Pipeline, PipelineEvent, PipelineRun, Step, StepContext, step
+from aigc_sdk.pipelines import Pipeline, PipelineEvent, PipelineRun, Step, StepContext, base, step
 from tests.support import require_module
 
 
@@ -68,7 +69,9 @@ def slow_write(ctx: StepContext, upper: Text) -> FileOut:
 gate = threading.Barrier(2)
 
 
-def test_two_runs_of_one_stage_at_once_keep_each_others_files(tmp_path: Path) -> None:
+def test_two_runs_of_one_stage_at_once_keep_each_others_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # two processes (two servers on one cache) share no lock: both make the stage, the first one's files stay
+    monkeypatch.setattr(base, "_one_at_a_time", lambda folder, cancel, name: contextlib.nullcontext())
     pipe = Pipeline("t2", [upper, slow_write], cache_dir=tmp_path)
     with ThreadPoolExecutor(2) as pool:
         runs = list(pool.map(lambda _: pipe.run({"text": "same"}), range(2)))
@@ -76,6 +79,42 @@ def test_two_runs_of_one_stage_at_once_keep_each_others_files(tmp_path: Path) ->
         assert run[slow_write].path.read_text() == "SAME"
     assert not list(tmp_path.rglob("*.partial"))
     assert pipe.run({"text": "same"}).reused == ["slow_write", "upper"]
+
+
+@step
+def counted_write(ctx: StepContext, upper: Text) -> FileOut:
+    inside.set()
+    made.append(upper.text)
+    time.sleep(0.3)  # the other run asks for this stage meanwhile
+    path = ctx.workdir / "out.txt"
+    path.write_text(upper.text)
+    return FileOut(path=path, size=path.stat().st_size)
+
+
+inside, made = threading.Event(), []
+
+
+def test_two_runs_of_one_stage_in_one_process_make_it_once(tmp_path: Path) -> None:
+    events: list[PipelineEvent] = []
+    pipe = Pipeline("t3", [upper, counted_write], cache_dir=tmp_path, on_event=events.append)
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(pipe.run, {"text": "once"})
+        assert inside.wait(30)
+        second = pool.submit(pipe.run, {"text": "once"})
+        runs = [first.result(), second.result()]
+    assert made == ["ONCE"]  # the second run waited for the first, then found the stage made
+    assert [sorted(run.cached) for run in runs] == [[], ["counted_write", "upper"]]
+    assert runs[0][counted_write] == runs[1][counted_write] and runs[1][counted_write].path.read_text() == "ONCE"
+    statuses = [e.status for e in events if e.step == "counted_write"]
+    assert statuses == ["started", "done", "cached"]
+    cancel = threading.Event()
+    cancel.set()
+    held = tmp_path / "held"  # a run waiting for another's stage still stops when cancelled
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(base._one_at_a_time(held, threading.Event(), "x"))
+        with pytest.raises(PipelineCancelledError, match="waiting for step 'x'"):
+            stack.enter_context(base._one_at_a_time(held, cancel, "x"))
+    assert held not in base._flights
 
 
 def test_second_run_reuses_every_stage_and_params_change_the_key(tmp_path: Path) -> None:

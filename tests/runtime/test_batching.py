@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -171,3 +172,16 @@ def test_generator_returning_wrong_count_fails_the_whole_batch(scheduler_factory
         with pytest.raises(GenerationError, match="returned 2 results for 3 requests"):
             future.result(timeout=WAIT)
     assert scheduler.metrics().failed == 3
+
+
+def test_a_model_may_wait_longer_for_company_than_the_scheduler(scheduler_factory: Callable[..., GpuScheduler]) -> None:
+    patient = echo_spec("patient").model_copy(update={"max_wait_ms": 1500.0})
+    events: list[SchedulerEvent] = []
+    scheduler = scheduler_factory([patient, echo_spec("eager")], max_wait_ms=0, on_event=events.append)
+    for model in ("patient", "eager"):
+        first = scheduler.submit(model, TextRequest(prompt="a"))
+        time.sleep(0.3)  # later than the scheduler's window, well within the patient model's
+        second = scheduler.submit(model, TextRequest(prompt="b"))
+        assert [text_of(f.result(timeout=WAIT)) for f in (first, second)] == ["A", "B"]
+    sizes = [(e.model_id, e.size) for e in events if isinstance(e, BatchStarted)]
+    assert sizes == [("patient", 2), ("eager", 1), ("eager", 1)]
