@@ -597,72 +597,58 @@ class Pipeline:
     ) -> BaseModel:
         step, key = self.steps[name], run.keys[name]
         folder = self.stage_dir(name, key)
-        if not step.cache:
-            return self._make(name, folder, values, run, emit, cancel)
-        with _one_at_a_time(folder, cancel, name):  # two runs in this process make a stage once
-            reused = self._cached(step, folder)
-            if reused is None:
-                return self._make(name, folder, values, run, emit, cancel)
-        run.models[name] = reused[1]
-        run.cached.add(name)
-        emit(PipelineEvent(name, "cached", 1.0))
-        return reused[0]
-
-    def _make(
-        self,
-        name: str,
-        folder: Path,
-        values: Mapping[str, Any],
-        run: PipelineRun,
-        emit: Callable[[PipelineEvent], None],
-        cancel: threading.Event,
-    ) -> BaseModel:
-        """Run a stage's step in a folder of this attempt's own and move its output into place."""
-        step, key = self.steps[name], run.keys[name]
-        # a folder of this attempt's own: two runs of the same stage (jobs of one server) never share one
-        partial = folder.with_name(f".{key}.{uuid.uuid4().hex[:12]}.partial")
-        partial.mkdir(parents=True)
-        for stale in partial.parent.glob(f".{key}.*.partial"):  # left by a crashed attempt, not a running one
-            with contextlib.suppress(FileNotFoundError):  # another run may clean it up at the same moment
-                if time.time() - stale.stat().st_mtime > _STALE_PARTIAL_S:
-                    shutil.rmtree(stale, ignore_errors=True)
-        studio = self.studio.recording() if self.studio is not None else None
-        items = self.stage_dir(name, _ITEMS) if step.cache else None
-        ctx = StepContext(name, partial, studio, cancel, emit, max_workers=self.max_workers, items=items)
-        args = {p: run.outputs[p] if p in self.steps else values[p] for p in step.params}
-        if step.context is not None:
-            args[step.context] = ctx
-        emit(PipelineEvent(name, "started"))
-        started = time.perf_counter()
-        try:
-            ctx.check_cancelled()
-            output: BaseModel = step.fn(**args)
-            if not isinstance(output, step.output):
-                raise PipelineError(f"step {name!r} returned {type(output).__name__}, not {step.output.__name__}")
-            uses = studio.used if studio is not None else []
-            # the record is written into this attempt's folder, which then moves into place in one rename:
-            # a stage folder that exists is complete
-            text = output.model_dump_json()
-            moved = _relocated(text, partial, folder)
-            atomic_write_json(partial / _MODELS, _USES.dump_python(uses, mode="json"))
-            atomic_write_json(partial / _OUTPUT, json.loads(moved))
-            theirs = self._install(step, partial, folder)
-            if theirs is not None:  # another run finished this stage first: keep its files, drop ours
-                output, uses = theirs
-            elif moved != text:  # read back with the files where they now are (paths may be validated)
-                output = step.output.model_validate_json(moved)
-        except BaseException as exc:
-            shutil.rmtree(partial, ignore_errors=True)
-            emit(PipelineEvent(name, "failed", message=str(exc)))
-            if isinstance(exc, AigcError):
+        # two runs in this process make a stage once: the second waits, then finds it cached
+        with _one_at_a_time(folder, cancel, name) if step.cache else contextlib.nullcontext():
+            reused = self._cached(step, folder) if step.cache else None
+            if reused is not None:
+                run.models[name] = reused[1]
+                run.cached.add(name)
+                emit(PipelineEvent(name, "cached", 1.0))
+                return reused[0]
+            # a folder of this attempt's own: two runs of the same stage (jobs of one server) never share one
+            partial = folder.with_name(f".{key}.{uuid.uuid4().hex[:12]}.partial")
+            partial.mkdir(parents=True)
+            for stale in partial.parent.glob(f".{key}.*.partial"):  # left by a crashed attempt, not a running one
+                with contextlib.suppress(FileNotFoundError):  # another run may clean it up at the same moment
+                    if time.time() - stale.stat().st_mtime > _STALE_PARTIAL_S:
+                        shutil.rmtree(stale, ignore_errors=True)
+            studio = self.studio.recording() if self.studio is not None else None
+            items = self.stage_dir(name, _ITEMS) if step.cache else None
+            ctx = StepContext(name, partial, studio, cancel, emit, max_workers=self.max_workers, items=items)
+            args = {p: run.outputs[p] if p in self.steps else values[p] for p in step.params}
+            if step.context is not None:
+                args[step.context] = ctx
+            emit(PipelineEvent(name, "started"))
+            started = time.perf_counter()
+            try:
+                ctx.check_cancelled()
+                output: BaseModel = step.fn(**args)
+                if not isinstance(output, step.output):
+                    raise PipelineError(f"step {name!r} returned {type(output).__name__}, not {step.output.__name__}")
+                uses = studio.used if studio is not None else []
+                # the record is written into this attempt's folder, which then moves into place in one rename:
+                # a stage folder that exists is complete
+                text = output.model_dump_json()
+                moved = _relocated(text, partial, folder)
+                atomic_write_json(partial / _MODELS, _USES.dump_python(uses, mode="json"))
+                atomic_write_json(partial / _OUTPUT, json.loads(moved))
+                theirs = self._install(step, partial, folder)
+                if theirs is not None:  # another run finished this stage first: keep its files, drop ours
+                    output, uses = theirs
+                elif moved != text:  # read back with the files where they now are (paths may be validated)
+                    output = step.output.model_validate_json(moved)
+            except BaseException as exc:
+                shutil.rmtree(partial, ignore_errors=True)
+                emit(PipelineEvent(name, "failed", message=str(exc)))
+                if isinstance(exc, AigcError):
+                    raise
+                if isinstance(exc, Exception):
+                    raise PipelineError(f"step {name!r} failed: {exc}") from exc
                 raise
-            if isinstance(exc, Exception):
-                raise PipelineError(f"step {name!r} failed: {exc}") from exc
-            raise
-        run.models[name] = uses
-        run.seconds[name] = time.perf_counter() - started
-        emit(PipelineEvent(name, "done", 1.0, seconds=run.seconds[name]))
-        return output
+            run.models[name] = uses
+            run.seconds[name] = time.perf_counter() - started
+            emit(PipelineEvent(name, "done", 1.0, seconds=run.seconds[name]))
+            return output
 
     def _install(self, step: Step[..., Any], partial: Path, folder: Path) -> tuple[BaseModel, list[ModelUse]] | None:
         """Move a finished attempt into place; if another run put a valid stage there first, return that instead.
