@@ -58,7 +58,7 @@ class ServiceCollector(Collector):
         >>> from aigc_sdk.server.store import JobStore
         >>> store = JobStore(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite")
         >>> sorted(m.name for m in ServiceCollector(store, lambda: None).collect())[:2]
-        ['aigc_jobs', 'aigc_model_evictions']
+        ['aigc_batch_isolations', 'aigc_jobs']
     """
 
     def __init__(self, store: JobStore, scheduler_metrics: Callable[[], SchedulerMetrics | None]) -> None:
