@@ -1181,14 +1181,20 @@ def _outputs(run: PipelineRun) -> tuple[Render, Narration, Music, Visuals, Scrip
 
 
 def _publish(config: NewsClipConfig, runs: list[PipelineRun]) -> NewsClip:
-    """Publish each aspect's clip (named after its aspect when there are several), then the one manifest."""
+    """Publish each aspect's clip (named after its aspect when there are several), then the one manifest.
+
+    The aspects are published side by side: tagging, probing and signing are mostly ffmpeg, file I/O and
+    the credentials library, which leave the interpreter free.
+    """
     output = config.output.expanduser().absolute()
     several = len(runs) > 1
     signed = config.credentials is True or (config.credentials is None and signs_by_default())
-    published = [
-        _publish_aspect(config, aspect, run, _aspect_output(output, aspect, several), signed=signed)
-        for aspect, run in zip(config.aspects, runs, strict=True)
-    ]
+
+    def one(aspect: Aspect, run: PipelineRun) -> _Published:
+        return _publish_aspect(config, aspect, run, _aspect_output(output, aspect, several), signed=signed)
+
+    with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="news-clip-publish") as pool:
+        published = list(pool.map(one, config.aspects, runs))
     first = published[0]
     # the story's ingredients once, every aspect's visuals
     ingredients = {**first.ingredients, "visuals": [v for p in published for v in p.ingredients["visuals"]]}

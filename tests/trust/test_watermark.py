@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -123,6 +125,32 @@ def test_rendered_frames_are_marked_except_the_users_own_pictures(tmp_path: Path
     # the mark is in the chroma the RGB detector reads too: a frame grabbed as a picture shows it
     rgb = _frame(everything.video.path, 0.5, "rgb24").reshape(256, 320, 3)
     assert detect_watermark(rgb).detected
+
+
+def test_frame_marker_reuses_its_arrays_one_set_per_thread() -> None:
+    """After the first frame, marking a 720p frame allocates no block-sized array (each is ~0.9 MB)."""
+    marker = FrameMarker(1280, 720)
+    rng = np.random.default_rng(1)
+    frames = [rng.integers(16, 240, marker.frame_bytes, dtype=np.uint8) for _ in range(12)]
+    alone = [frame.copy() for frame in frames]
+    for frame in alone:
+        marker.mark(frame)
+    start, length = marker.window
+    again = frames[0].copy()
+    tracemalloc.start()
+    try:
+        marker.mark_window(again[start : start + length])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 400_000, peak  # the whole-frame version peaked at 2.8 MB
+    assert np.array_equal(again, alone[0])
+    # one marker, four threads marking at once: each has its own arrays, so the marks are those made one by one
+    together = [frame.copy() for frame in frames]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(marker.mark, together))
+    assert all(np.array_equal(a, b) for a, b in zip(together, alone, strict=True))
+    assert min(marker.accuracy(frame) for frame in together) == 1.0
 
 
 def test_marks_agree_with_invisible_watermark() -> None:
