@@ -6,7 +6,9 @@ in three aspects from one job (16:9, 9:16, 1:1: one script, narration and music,
 renders), for `three_aspects_vs_one` (goal ≤ 1.8). Each run happens in a child process so its peak RSS
 is measured alone. The machine's speed drifts, so the ratio compares runs made side by side: the one-aspect
 and three-aspect jobs alternate ``--repeat`` times (default 2) and each side's fastest run counts (as
-``timeit`` does); every run's time is printed too (``one_aspect_runs_s``, ``three_aspects_runs_s``).
+``timeit`` does); every run's time is printed too (``one_aspect_runs_s``, ``three_aspects_runs_s``), and so is
+the CPU time each run spent, its ffmpeg processes included (``one_aspect_cpu_s``, ``three_aspects_cpu_s``;
+``three_aspects_cpu_vs_one``: how much more work three aspects are, which the cores' drift moves less).
 
 Two more measurements of the same run:
 
@@ -90,15 +92,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="Runs of each job for three_aspects_vs_one.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        plain, _ = run(args, Path(tmp) / "plain", args.aspect, watermark=False)  # the same clip without the mark
+        plain, _, _ = run(args, Path(tmp) / "plain", args.aspect, watermark=False)  # the same clip without the mark
         peak_plain_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        report, wall = run(args, Path(tmp) / "default", args.aspect, watermark=True)
+        report, wall, cpu = run(args, Path(tmp) / "default", args.aspect, watermark=True)
         peak_mb = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, peak_plain_mb)
-        several, wall_several = run(args, Path(tmp) / "aspects", args.aspects, watermark=True)
-        ones, threes = [wall], [wall_several]
+        several, wall_several, cpu_several = run(args, Path(tmp) / "aspects", args.aspects, watermark=True)
+        ones, threes = [(wall, cpu)], [(wall_several, cpu_several)]
         for again in range(1, args.repeat):  # alternating, so both sides meet the same drift
-            ones.append(run(args, Path(tmp) / f"default-{again}", args.aspect, watermark=True)[1])
-            threes.append(run(args, Path(tmp) / f"aspects-{again}", args.aspects, watermark=True)[1])
+            ones.append(run(args, Path(tmp) / f"default-{again}", args.aspect, watermark=True)[1:])
+            threes.append(run(args, Path(tmp) / f"aspects-{again}", args.aspects, watermark=True)[1:])
         clip = Path(tmp) / "default" / "clip.mp4"
         ssim = reference_ssim(clip, Path(tmp) / "reference.mp4")
         voice_s, render_s = floor(clip, Path(tmp) / "floor.mp4")
@@ -117,20 +119,27 @@ def main() -> None:
     for stage, seconds in several["stages"].items():
         print(f"aspects_stage_{stage.replace(' ', '_').replace(':', 'x')}_s: {seconds:.2f}")
     print(f"aspects_wall_s: {wall_several:.2f}")
-    print(f"one_aspect_runs_s: {' '.join(f'{w:.2f}' for w in ones)}")
-    print(f"three_aspects_runs_s: {' '.join(f'{w:.2f}' for w in threes)}")
-    print(f"three_aspects_vs_one: {min(threes) / min(ones):.3f}")
+    print(f"one_aspect_runs_s: {' '.join(f'{w:.2f}' for w, _ in ones)}")
+    print(f"three_aspects_runs_s: {' '.join(f'{w:.2f}' for w, _ in threes)}")
+    print(f"one_aspect_cpu_s: {' '.join(f'{c:.1f}' for _, c in ones)}")
+    print(f"three_aspects_cpu_s: {' '.join(f'{c:.1f}' for _, c in threes)}")
+    print(f"three_aspects_cpu_vs_one: {min(c for _, c in threes) / min(c for _, c in ones):.3f}")
+    print(f"three_aspects_vs_one: {min(w for w, _ in threes) / min(w for w, _ in ones):.3f}")
 
 
-def run(args: argparse.Namespace, folder: Path, aspect: str, *, watermark: bool) -> tuple[dict[str, Any], float]:
-    """One cold run in a fresh process and cache: its report and wall seconds."""
+def run(args: argparse.Namespace, folder: Path, aspect: str, *, watermark: bool) -> tuple[dict[str, Any], float, float]:
+    """One cold run in a fresh process and cache: its report, wall seconds and CPU seconds (its ffmpeg children too)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", CHILD, args.input, str(folder / "clip.mp4"), str(folder / "cache"), aspect,
          "on" if watermark else "off", str(args.duration)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
-    return json.loads(done.stdout.strip().splitlines()[-1]), time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return json.loads(done.stdout.strip().splitlines()[-1]), wall, cpu
 
 
 def reference_ssim(clip: Path, reference: Path) -> float:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import subprocess
+import sys
+import time
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -15,7 +18,7 @@ from typer.testing import CliRunner
 from aigc_sdk import Studio
 from aigc_sdk._internal.ffmpeg import require_ffmpeg
 from aigc_sdk.cli.app import app
-from aigc_sdk.errors import InvalidRequestError
+from aigc_sdk.errors import InvalidRequestError, MediaError
 from aigc_sdk.generators.image.cards import CardRenderer, CardSpec
 from aigc_sdk.media import Image, Video
 from aigc_sdk.provenance import Provenance
@@ -27,6 +30,7 @@ from aigc_sdk.trust.watermark import (
     detect_watermark,
     embed_watermark,
     is_generated,
+    mark_frames,
     watermark_video,
 )
 from aigc_sdk.types import VideoEncoding
@@ -151,6 +155,59 @@ def test_frame_marker_reuses_its_arrays_one_set_per_thread() -> None:
         list(pool.map(marker.mark, together))
     assert all(np.array_equal(a, b) for a, b in zip(together, alone, strict=True))
     assert min(marker.accuracy(frame) for frame in together) == 1.0
+
+
+def _yuv_source(seconds: float, *, live: bool = False) -> list[str]:
+    """``seconds`` of 320x256 frames at 10 fps; ``live``: at that pace (``-re``), not as fast as ffmpeg can."""
+    return [require_ffmpeg().path, "-v", "error", *(["-re"] if live else []), "-f", "lavfi",
+            "-i", f"testsrc2=s=320x256:d={seconds}:r=10", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"]  # fmt: skip
+
+
+def _yuv_sink(*output: str) -> list[str]:
+    return [require_ffmpeg().path, "-v", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "320x256",
+            "-r", "10", "-i", "-", *output]  # fmt: skip
+
+
+def test_mark_frames_marks_the_frames_asked_for(tmp_path: Path) -> None:
+    out = tmp_path / "frames.yuv"
+    count = mark_frames(_yuv_source(1.0), _yuv_sink("-f", "rawvideo", str(out)), 320, 256, marks=[True, False, True])
+    assert count == 10
+    marker = FrameMarker(320, 256)
+    frames = np.frombuffer(out.read_bytes(), dtype=np.uint8).reshape(10, marker.frame_bytes)
+    accuracy = [marker.accuracy(frame) for frame in frames]
+    assert min(accuracy[0], accuracy[2]) == 1.0  # marked, and lossless through rawvideo
+    assert max(accuracy[1], *accuracy[3:]) < 0.9  # not asked for, and past the end of `marks`
+
+
+def test_mark_frames_reports_a_failed_ffmpeg_and_a_size_too_small(tmp_path: Path) -> None:
+    with pytest.raises(MediaError, match="sink") as failed:
+        mark_frames(_yuv_source(1.0), _yuv_sink("-c:v", "no-such-codec", str(tmp_path / "x.mp4")), 320, 256)
+    assert failed.value.hint and "no-such-codec" in failed.value.hint
+    with pytest.raises(InvalidRequestError, match="at least 256"):
+        mark_frames(_yuv_source(1.0), _yuv_sink("-f", "null", "-"), 160, 128)
+    assert not list(tmp_path.iterdir())
+
+
+def test_mark_frames_marks_in_a_worker_that_dies_with_the_process_that_started_it() -> None:
+    psutil = require_module("psutil")
+    script = (
+        "import sys; from aigc_sdk.trust.watermark import mark_frames; "
+        f"mark_frames({_yuv_source(600.0, live=True)!r}, {_yuv_sink('-f', 'null', '-')!r}, 320, 256)"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 60
+        family: list[Any] = []
+        while len(family) < 3 and time.monotonic() < deadline:  # the worker and its two ffmpeg processes
+            workers = [p for p in psutil.Process(parent.pid).children() if "aigc_sdk.trust._marking" in p.cmdline()]
+            family = [workers[0], *workers[0].children()] if workers else []
+            time.sleep(0.1)
+        assert len(family) == 3, family
+    finally:
+        parent.kill()  # SIGKILL: no cleanup runs in the parent
+        parent.wait()
+    _, alive = psutil.wait_procs(family, timeout=20)
+    assert not alive, alive
 
 
 def test_marks_agree_with_invisible_watermark() -> None:

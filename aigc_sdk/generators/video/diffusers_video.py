@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from aigc_sdk._internal.ffmpeg import relay_frames, require_ffmpeg
+from aigc_sdk._internal.ffmpeg import require_ffmpeg
 from aigc_sdk._internal.files import atomic_path, render_target
 from aigc_sdk._internal.optional import require
 from aigc_sdk.errors import InvalidRequestError, MediaError, ModelLoadError, OutOfDeviceMemoryError, map_errors
@@ -561,14 +561,12 @@ def write_mp4(
         source = Path(workdir) / "frames.rgb"
         source.write_bytes(frames.tobytes())
         if watermark and width % 2 == 0 and height % 2 == 0:
-            from aigc_sdk.trust.watermark import FrameMarker
+            from aigc_sdk.trust.watermark import mark_frames
 
-            marker = FrameMarker(width, height)
             producer = [*encode, *raw, "-i", str(source), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"]
             sink = [*encode, "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", "-r", str(fps),
                     "-i", "-", *tail, str(tmp)]  # fmt: skip
-            relay_frames(producer, sink, marker.frame_bytes, lambda _i, cb: marker.mark_window(cb),
-                         window=marker.window)  # fmt: skip
+            mark_frames(producer, sink, width, height)
         else:
             done = subprocess.run([*encode, *raw, "-i", str(source), *tail, str(tmp)], capture_output=True, check=False)
             if done.returncode != 0:

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from aigc_sdk._internal.ffmpeg import relay_frames, require_ffmpeg
+from aigc_sdk._internal.ffmpeg import require_ffmpeg
 from aigc_sdk._internal.files import atomic_path, render_target
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.probe import probe_media
@@ -469,18 +469,12 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
 
     @staticmethod
     def _relay(plan: _Plan, picture: Path) -> None:
-        """Render raw frames, mark the ones ``plan.marks`` says, encode: two ffmpeg processes joined by Python."""
-        from aigc_sdk.trust.watermark import FrameMarker
+        """Render raw frames, mark the ones ``plan.marks`` says, encode: two ffmpeg processes and a marking worker."""
+        from aigc_sdk.trust.watermark import mark_frames
 
-        marker = FrameMarker(plan.request.width, plan.request.height)
-
-        def mark(index: int, cb: np.ndarray[Any, np.dtype[np.uint8]]) -> None:
-            if index < len(plan.marks) and plan.marks[index]:
-                marker.mark_window(cb)
-
-        try:  # only the Cb plane, where the mark lives, comes up to Python
-            relay_frames(plan.producer, [*plan.command, str(picture)], marker.frame_bytes, mark, cwd=plan.workdir,
-                         window=marker.window)  # fmt: skip
+        try:
+            mark_frames(plan.producer, [*plan.command, str(picture)], plan.request.width, plan.request.height,
+                        marks=plan.marks, cwd=plan.workdir)  # fmt: skip
         except MediaError as exc:
             raise MediaError(f"ffmpeg failed to render {plan.target.name}: {exc.message}", hint=exc.hint) from exc
 
