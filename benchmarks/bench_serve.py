@@ -14,7 +14,11 @@ script's options hold it, and each later stage's key covers its inputs), so no j
 ``serve_stages_cached`` counts stages that did anyway (should be 0).
 
 Goal (issue 16, 2 cores, 12 jobs): ``serve_vs_sequential`` ≥ 1.25 (stages of different jobs overlap and models
-load once), ``jobs_lost: 0``, ``api_p95_ms`` ≤ 50, ``peak_rss_mb`` ≤ 2000. Ends with `key: value` lines.
+load once), ``jobs_lost: 0``, ``api_p95_ms`` ≤ 50, ``peak_rss_mb`` ≤ 2000. Also the CPU seconds of each side's
+process tree (``serve_cpu_s``, ``sequential_cpu_s``: the process's start and imports included, and for the server
+its shutdown) and how busy that kept the cores over the measured wall time (``serve_busy``,
+``sequential_busy``): whether a server that is not faster does more work or leaves the cores idle.
+Ends with `key: value` lines.
 
     python benchmarks/bench_serve.py                          # 12 jobs, 20 s clips
     python benchmarks/bench_serve.py --jobs 3 --duration 8    # a short check
@@ -25,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -32,6 +37,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +79,9 @@ def main() -> None:
     parser.add_argument("--log", type=Path, help="Keep the server's log here (it goes with its data folder).")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
-        served = run_server(args, Path(tmp) / "serve")
-        sequential = run_sequential(args, Path(tmp) / "sequential", shared=False)
-        shared = run_sequential(args, Path(tmp) / "shared", shared=True)
+        served, serve_cpu = cpu_seconds(run_server, args, Path(tmp) / "serve")
+        sequential, sequential_cpu = cpu_seconds(run_sequential, args, Path(tmp) / "sequential", shared=False)
+        shared, _ = cpu_seconds(run_sequential, args, Path(tmp) / "shared", shared=True)
     for stage in sorted(set(served["stages"]) | set(sequential["stages"])):
         print(f"stage_{stage}_s: serve {served['stages'].get(stage, 0.0):.2f} "
               f"sequential {sequential['stages'].get(stage, 0.0):.2f}")  # fmt: skip
@@ -87,6 +93,12 @@ def main() -> None:
     print(f"shared_studio_s: {shared['wall_s']:.2f}")
     print(f"serve_vs_sequential: {sequential['wall_s'] / served['wall_s']:.3f}")
     print(f"serve_vs_shared_studio: {shared['wall_s'] / served['wall_s']:.3f}")
+    cores = os.cpu_count() or 1
+    print(f"serve_cpu_s: {serve_cpu:.1f}")
+    print(f"sequential_cpu_s: {sequential_cpu:.1f}")
+    print(f"serve_cpu_vs_sequential: {serve_cpu / sequential_cpu:.3f}")
+    print(f"serve_busy: {serve_cpu / (served['wall_s'] * cores):.3f}")
+    print(f"sequential_busy: {sequential_cpu / (sequential['wall_s'] * cores):.3f}")
     print(f"jobs_lost: {served['lost']}")
     print(f"serve_stages_cached: {served['cached']}")
     print(f"api_requests: {len(served['latencies'])}")
@@ -94,6 +106,14 @@ def main() -> None:
     print(f"api_p95_ms: {percentile(served['latencies'], 95):.1f}")
     print(f"peak_rss_mb: {served['peak_rss_mb']:.0f}")
     print(f"peak_rss_server_process_mb: {served['peak_rss_server_process_mb']:.0f}")
+
+
+def cpu_seconds(run: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> tuple[dict[str, Any], float]:
+    """``run(*args, **kwargs)`` (which starts a process and waits for it) and the CPU seconds of that process tree."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    figures = run(*args, **kwargs)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return figures, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
 def run_server(args: argparse.Namespace, data: Path) -> dict[str, Any]:
