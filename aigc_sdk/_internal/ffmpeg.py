@@ -83,6 +83,25 @@ def require_ffmpeg() -> FFmpegInfo:
     return info
 
 
+def run_ffmpeg(command: list[str], *, failure: str, cwd: str | Path | None = None) -> None:
+    """Run one ffmpeg command to its end; on a non-zero exit, :class:`MediaError` ``"{failure} (exit N)"``.
+
+    The error's hint is the end of ffmpeg's log (its last 800 characters), which says what went wrong.
+
+    Example:
+        >>> run_ffmpeg([require_ffmpeg().path, "-v", "error", "-f", "lavfi", "-i", "anullsrc", "-t", "0.1",
+        ...             "-f", "null", "-"], failure="ffmpeg failed to make silence")
+        >>> try:
+        ...     run_ffmpeg([require_ffmpeg().path, "-i", "no-such-file.wav"], failure="ffmpeg failed to read")
+        ... except MediaError as exc:
+        ...     exc.message.startswith("ffmpeg failed to read (exit"), "no-such-file.wav" in (exc.hint or "")
+        (True, True)
+    """
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, errors="replace", check=False)
+    if done.returncode != 0:
+        raise MediaError(f"{failure} (exit {done.returncode})", hint=done.stderr.strip()[-800:] or None)
+
+
 @functools.lru_cache(maxsize=8)
 def _probe(path: str, source: str) -> FFmpegInfo:
     out = subprocess.run(

@@ -1257,7 +1257,7 @@ def _own_stages(runs: list[PipelineRun], aspects: list[Aspect]) -> Iterator[tupl
             if name in PER_ASPECT:
                 yield run, name, f"{name} {aspect}" if several else name, aspect
             elif index == 0:
-                maker = next((r for r in runs if name in r.seconds and name not in r.cached), run)
+                maker = next((r for r in runs if name in r.seconds), run)  # only a made stage is timed
                 yield maker, name, name, None
 
 

@@ -27,12 +27,11 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from aigc_sdk._internal.ffmpeg import require_ffmpeg
+from aigc_sdk._internal.ffmpeg import require_ffmpeg, run_ffmpeg
 from aigc_sdk._internal.files import atomic_path
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.probe import probe_media
@@ -108,7 +107,4 @@ def _quoted(path: Path) -> str:
 
 def _run(command: list[str], target: Path, *, what: str) -> None:
     with atomic_path(target) as tmp:
-        done = subprocess.run([*command, str(tmp)], capture_output=True, text=True, errors="replace", check=False)
-        if done.returncode != 0:
-            raise MediaError(f"ffmpeg could not {what} (exit {done.returncode})",
-                             hint=done.stderr.strip()[-800:] or None)  # fmt: skip
+        run_ffmpeg([*command, str(tmp)], failure=f"ffmpeg could not {what}")

@@ -25,7 +25,6 @@ Spec options:
 from __future__ import annotations
 
 import inspect
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from aigc_sdk._internal.ffmpeg import require_ffmpeg
+from aigc_sdk._internal.ffmpeg import require_ffmpeg, run_ffmpeg
 from aigc_sdk._internal.files import atomic_path, render_target
 from aigc_sdk._internal.optional import require
 from aigc_sdk.errors import InvalidRequestError, MediaError, ModelLoadError, OutOfDeviceMemoryError, map_errors
@@ -568,10 +567,6 @@ def write_mp4(
                     "-i", "-", *tail, str(tmp)]  # fmt: skip
             mark_frames(producer, sink, width, height)
         else:
-            done = subprocess.run([*encode, *raw, "-i", str(source), *tail, str(tmp)], capture_output=True, check=False)
-            if done.returncode != 0:
-                raise MediaError(
-                    f"ffmpeg failed to encode {count} frames to {target.name} (exit {done.returncode})",
-                    hint=done.stderr.decode("utf-8", "replace").strip()[-800:] or None,
-                )
+            run_ffmpeg([*encode, *raw, "-i", str(source), *tail, str(tmp)],
+                       failure=f"ffmpeg failed to encode {count} frames to {target.name}")  # fmt: skip
     return target

@@ -487,10 +487,10 @@ def ffmpeg_commands(
     e = encoding
     encode = [*_h264(e), "-frames:v", str(e.frames), "-an", *(["-threads", str(e.threads)] if e.threads else []),
               "-f", "mp4"]  # fmt: skip
+    graph = [*_base(ffmpeg), *video.inputs, "-filter_complex", video.text, "-map", f"[{video.output}]"]
     if not marked:
-        return [*_base(ffmpeg), *video.inputs, "-filter_complex", video.text, "-map", f"[{video.output}]", *encode], []
-    producer = [*_base(ffmpeg), *video.inputs, "-filter_complex", video.text, "-map", f"[{video.output}]",
-                "-frames:v", str(e.frames), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"]  # fmt: skip
+        return [*graph, *encode], []
+    producer = [*graph, "-frames:v", str(e.frames), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"]
     raw = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{e.width}x{e.height}", "-r", str(e.fps), "-i", "-"]
     return [*_base(ffmpeg), *raw, "-map", "0:v", *encode], producer
 

@@ -17,8 +17,8 @@ video graph, audio mix, commands); burned-in subtitles are drawn by ``aigc_sdk.g
 
 Frames that carry the invisible watermark (``VideoEncoding.watermark``; by default
 those of stills made by aigc_sdk) take a second path: the filter graph writes raw
-4:2:0 frames, Python marks them in their chroma plane (:mod:`aigc_sdk.trust.watermark`),
-and a second ffmpeg encodes them, the three overlapping.
+4:2:0 frames, a worker process marks them in their chroma plane
+(:func:`aigc_sdk.trust.watermark.mark_frames`), and a second ffmpeg encodes them, the three overlapping.
 
 The MP4 is written to a temporary file and renamed when ffmpeg succeeds, so a
 failed render never leaves a partial file. SRT and WebVTT sidecars (pysubs2) and
@@ -33,7 +33,6 @@ import itertools
 import os
 import random
 import shutil
-import subprocess
 import tempfile
 import threading
 import wave
@@ -46,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from aigc_sdk._internal.ffmpeg import require_ffmpeg
+from aigc_sdk._internal.ffmpeg import require_ffmpeg, run_ffmpeg
 from aigc_sdk._internal.files import atomic_path, render_target
 from aigc_sdk._internal.optional import require
 from aigc_sdk._internal.probe import probe_media
@@ -115,7 +114,7 @@ class _Soundtracks:
 
     Example:
         >>> import pathlib, tempfile, wave
-        >>> from aigc_sdk._internal.ffmpeg import require_ffmpeg
+        >>> from aigc_sdk._internal.ffmpeg import require_ffmpeg, run_ffmpeg
         >>> folder = pathlib.Path(tempfile.mkdtemp())
         >>> with wave.open(str(folder / "n.wav"), "wb") as fh:
         ...     fh.setnchannels(1); fh.setsampwidth(2); fh.setframerate(16000); fh.writeframes(bytes(16000))
@@ -170,13 +169,7 @@ def _encode_soundtrack(command: list[str], cwd: Path) -> bytes:
     """Run a soundtrack command in ``cwd``: the AAC file's bytes, or MediaError with ffmpeg's last words."""
     out = cwd / f".{_SOUNDTRACK}"
     try:
-        done = subprocess.run([*command, str(out)], cwd=cwd, capture_output=True, text=True, errors="replace",
-                              check=False)  # fmt: skip
-        if done.returncode != 0:
-            raise MediaError(
-                f"ffmpeg failed to encode the soundtrack (exit {done.returncode})",
-                hint=done.stderr.strip()[-800:] or None,
-            )
+        run_ffmpeg([*command, str(out)], cwd=cwd, failure="ffmpeg failed to encode the soundtrack")
         return out.read_bytes()
     finally:
         out.unlink(missing_ok=True)
@@ -459,13 +452,14 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
             if plan.marks:
                 self._relay(plan, plan.workdir / _PICTURE)
             else:
-                _run([*plan.command, _PICTURE], plan.workdir, f"render {plan.target.name}")
+                failure = f"ffmpeg failed to render {plan.target.name}"
+                run_ffmpeg([*plan.command, _PICTURE], cwd=plan.workdir, failure=failure)
         finally:
             if sound is not None:
                 wait_for([sound])  # it may read its inputs from this render's folder
         if sound is not None:
             (plan.workdir / _SOUNDTRACK).write_bytes(sound.result())
-        _run([*plan.mux, str(tmp)], plan.workdir, f"write {plan.target.name}")
+        run_ffmpeg([*plan.mux, str(tmp)], cwd=plan.workdir, failure=f"ffmpeg failed to write {plan.target.name}")
 
     @staticmethod
     def _relay(plan: _Plan, picture: Path) -> None:
@@ -492,13 +486,6 @@ class SlideshowVideoGenerator(BaseGenerator[VideoRequest, VideoResult]):
                 VideoResult(video=video, subtitles=srt, subtitles_vtt=vtt, cues=plan.cues, provenance=plan.provenance)
             )
         return results
-
-
-def _run(command: list[str], cwd: Path, doing: str) -> None:
-    """Run one ffmpeg command in ``cwd``; MediaError with its last words when it fails."""
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, errors="replace", check=False)
-    if done.returncode != 0:
-        raise MediaError(f"ffmpeg failed to {doing} (exit {done.returncode})", hint=done.stderr.strip()[-800:] or None)
 
 
 def _chapters_file(request: VideoRequest, total: float, workdir: Path) -> str | None:
