@@ -181,7 +181,7 @@ def drive(http: httpx.Client, args: argparse.Namespace) -> dict[str, Any]:
             if any(view.get("status") == "running" for view in views.values()):  # only while jobs render
                 latencies.append((time.perf_counter() - sent) * 1000)
             views[job_id] = response.json()
-        time.sleep(0.5 / len(pending))
+            time.sleep(0.5 / len(pending))  # each unfinished job about twice a second
     done = [view for view in views.values() if view.get("status") == "review"]
     stages: dict[str, float] = {}
     cached = 0

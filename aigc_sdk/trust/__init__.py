@@ -15,18 +15,50 @@ Example:
 
 from __future__ import annotations
 
-from aigc_sdk.trust.credentials import (
-    Ingredient,
-    IngredientCheck,
-    SigningIdentity,
-    Verification,
-    build_manifest,
-    sign_file,
-    signing_identity,
-    verify_file,
-)
-from aigc_sdk.trust.licenses import licence_warnings, restricts_commercial_use
-from aigc_sdk.trust.publishing import MediaValue, publish, will_sign
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aigc_sdk.trust.credentials import (
+        Ingredient,
+        IngredientCheck,
+        SigningIdentity,
+        Verification,
+        build_manifest,
+        sign_file,
+        signing_identity,
+        verify_file,
+    )
+    from aigc_sdk.trust.licenses import licence_warnings, restricts_commercial_use
+    from aigc_sdk.trust.publishing import MediaValue, publish, will_sign
+
+#: Where each public name lives: imported on first use, so the frame-marking worker
+#: (``python -m aigc_sdk.trust._marking``) starts without the credentials and media modules.
+_HOMES = {
+    "Ingredient": "credentials",
+    "IngredientCheck": "credentials",
+    "SigningIdentity": "credentials",
+    "Verification": "credentials",
+    "build_manifest": "credentials",
+    "sign_file": "credentials",
+    "signing_identity": "credentials",
+    "verify_file": "credentials",
+    "licence_warnings": "licenses",
+    "restricts_commercial_use": "licenses",
+    "MediaValue": "publishing",
+    "publish": "publishing",
+    "will_sign": "publishing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'aigc_sdk.trust' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"aigc_sdk.trust.{home}"), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
 
 __all__ = [
     "Ingredient",

@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from aigc_sdk._internal.ffmpeg import relay_frames
 from aigc_sdk.errors import MediaError
-from aigc_sdk.trust.watermark import FrameMarker
+from aigc_sdk.trust._scheme import FrameMarker
 
 _PR_SET_PDEATHSIG = 1
 
