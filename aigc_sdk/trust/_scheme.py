@@ -23,7 +23,20 @@ import numpy.typing as npt
 
 from aigc_sdk.errors import InvalidRequestError
 
-__all__ = ["METHOD", "MIN_SIDE", "PAYLOAD", "STEP", "THRESHOLD", "FrameMarker"]
+__all__ = [
+    "BLOCK",
+    "METHOD",
+    "MIN_SIDE",
+    "PAYLOAD",
+    "STEP",
+    "THRESHOLD",
+    "U_FROM_RGB",
+    "FloatArray",
+    "FrameMarker",
+    "band_accuracy",
+    "check_size",
+    "mark_band",
+]
 
 #: The 48-bit mark written into generated pixels.
 PAYLOAD = b"AIGCv1"
@@ -35,11 +48,13 @@ THRESHOLD = 0.9
 MIN_SIDE = 256
 #: Quantisation step of the largest singular value (invisible-watermark's U-channel scale).
 STEP = 36.0
-_BLOCK = 4
+#: Side of the blocks of the low band whose top singular value says one bit.
+BLOCK = 4
 _BITS = np.unpackbits(np.frombuffer(PAYLOAD, dtype=np.uint8)).astype(bool)
 # BT.601 limited-range Cb is 0.4957 (B - Y); the U of invisible-watermark's YUV is 0.492 (B - Y).
 _CB_TO_U = 0.492 / 0.4957237
-_U_FROM_RGB = (-0.492 * 0.299, -0.492 * 0.587, 0.492 * (1.0 - 0.114))
+#: U of an RGB pixel, less its 128 offset: the weights of R, G and B.
+U_FROM_RGB = (-0.492 * 0.299, -0.492 * 0.587, 0.492 * (1.0 - 0.114))
 
 FloatArray = npt.NDArray[np.floating[Any]]
 
@@ -48,9 +63,9 @@ FloatArray = npt.NDArray[np.floating[Any]]
 
 def _blocks(band: FloatArray) -> tuple[FloatArray, int, int]:
     """The band's whole 4x4 blocks as a ``(4, 4, n)`` array (entry-major, so each entry is one vector)."""
-    rows, cols = band.shape[0] // _BLOCK, band.shape[1] // _BLOCK
-    cut = band[: rows * _BLOCK, : cols * _BLOCK].reshape(rows, _BLOCK, cols, _BLOCK)
-    return np.ascontiguousarray(cut.transpose(1, 3, 0, 2)).reshape(_BLOCK, _BLOCK, -1), rows, cols
+    rows, cols = band.shape[0] // BLOCK, band.shape[1] // BLOCK
+    cut = band[: rows * BLOCK, : cols * BLOCK].reshape(rows, BLOCK, cols, BLOCK)
+    return np.ascontiguousarray(cut.transpose(1, 3, 0, 2)).reshape(BLOCK, BLOCK, -1), rows, cols
 
 
 class _Scratch:
@@ -62,9 +77,9 @@ class _Scratch:
     """
 
     def __init__(self, n: int, dtype: npt.DTypeLike = np.float32) -> None:
-        self.gram = np.empty((_BLOCK, _BLOCK, n), dtype)
-        self.change = np.empty((_BLOCK, _BLOCK, n), dtype)
-        self.u, self.v, self.w = (np.empty((_BLOCK, n), dtype) for _ in range(3))
+        self.gram = np.empty((BLOCK, BLOCK, n), dtype)
+        self.change = np.empty((BLOCK, BLOCK, n), dtype)
+        self.u, self.v, self.w = (np.empty((BLOCK, n), dtype) for _ in range(3))
         self.norm = np.empty(n, dtype)
         # where in its bin each block's top singular value goes: a quarter step for a 0 bit, three for a 1
         self.offsets = (0.25 + 0.5 * np.resize(_BITS, n)).astype(dtype)
@@ -104,18 +119,18 @@ def _block_change(blocks: FloatArray, work: _Scratch | None = None) -> FloatArra
     return change
 
 
-def _mark_band(band: FloatArray) -> FloatArray:
+def mark_band(band: FloatArray) -> FloatArray:
     """The change to ``band`` that writes the mark (zero outside whole blocks)."""
     blocks, rows, cols = _blocks(band)
     change = _block_change(blocks)
     out = np.zeros_like(band)
-    out[: rows * _BLOCK, : cols * _BLOCK] = (
-        change.reshape(_BLOCK, _BLOCK, rows, cols).transpose(2, 0, 3, 1).reshape(rows * _BLOCK, cols * _BLOCK)
+    out[: rows * BLOCK, : cols * BLOCK] = (
+        change.reshape(BLOCK, BLOCK, rows, cols).transpose(2, 0, 3, 1).reshape(rows * BLOCK, cols * BLOCK)
     )
     return out
 
 
-def _band_accuracy(band: FloatArray) -> float:
+def band_accuracy(band: FloatArray) -> float:
     """Fraction of the mark's bits the band carries (majority vote over the blocks of each bit)."""
     blocks, _, _ = _blocks(band)
     if blocks.shape[2] < len(_BITS):
@@ -127,7 +142,8 @@ def _band_accuracy(band: FloatArray) -> float:
     return float(((share > 0.5) == _BITS).mean())
 
 
-def _check_size(width: int, height: int) -> None:
+def check_size(width: int, height: int) -> None:
+    """Raise :class:`InvalidRequestError` when a picture is too small to carry the mark."""
     if min(width, height) < MIN_SIDE:
         raise InvalidRequestError(f"a watermark needs at least {MIN_SIDE}x{MIN_SIDE} pixels, got {width}x{height}")
 
@@ -140,8 +156,8 @@ class _FrameScratch(_Scratch):
 
     def __init__(self, rows: int, cols: int) -> None:
         super().__init__(rows * cols)
-        self.blocks = np.empty((_BLOCK, _BLOCK, rows * cols), np.float32)
-        self.pixels = np.empty((rows, _BLOCK, cols, _BLOCK), np.float32)
+        self.blocks = np.empty((BLOCK, BLOCK, rows * cols), np.float32)
+        self.pixels = np.empty((rows, BLOCK, cols, BLOCK), np.float32)
 
 
 class FrameMarker:
@@ -164,11 +180,11 @@ class FrameMarker:
     def __init__(self, width: int, height: int) -> None:
         if width % 2 or height % 2:
             raise InvalidRequestError(f"yuv420p frames need even sides, got {width}x{height}")
-        _check_size(width, height)
+        check_size(width, height)
         self.width, self.height = width, height
         self._luma = width * height
         self._chroma = (height // 2, width // 2)
-        self._blocks = (self._chroma[0] // _BLOCK, self._chroma[1] // _BLOCK)
+        self._blocks = (self._chroma[0] // BLOCK, self._chroma[1] // BLOCK)
         self.frame_bytes = self._luma * 3 // 2
         self._local = threading.local()  # each thread marking with this marker gets its own scratch arrays
 
@@ -216,12 +232,12 @@ class FrameMarker:
             raise InvalidRequestError(f"a {self.width}x{self.height} Cb plane has {self._luma // 4} bytes")
         plane = cb.reshape(self._chroma)
         rows, cols = self._blocks
-        cut = plane[: rows * _BLOCK, : cols * _BLOCK]
-        cells = cut.reshape(rows, _BLOCK, cols, _BLOCK)
+        cut = plane[: rows * BLOCK, : cols * BLOCK]
+        cells = cut.reshape(rows, BLOCK, cols, BLOCK)
         work = self._work()
         # the band's blocks, entry-major like _blocks (contiguous: einsum is 3x slower on the strided view)
         blocks = work.blocks
-        np.copyto(blocks.reshape(_BLOCK, _BLOCK, rows, cols), cells.transpose(1, 3, 0, 2))
+        np.copyto(blocks.reshape(BLOCK, BLOCK, rows, cols), cells.transpose(1, 3, 0, 2))
         blocks -= 128.0
         blocks *= 2.0 * _CB_TO_U
         blocks += 256.0
@@ -229,7 +245,7 @@ class FrameMarker:
         change /= np.float32(2.0 * _CB_TO_U)
         marked = work.pixels
         np.copyto(marked, cells)
-        marked += change.reshape(_BLOCK, _BLOCK, rows, cols).transpose(2, 0, 3, 1)
+        marked += change.reshape(BLOCK, BLOCK, rows, cols).transpose(2, 0, 3, 1)
         np.rint(marked, out=marked)
         np.clip(marked, 0, 255, out=marked)
         np.copyto(cells, marked, casting="unsafe")
@@ -243,4 +259,4 @@ class FrameMarker:
 
     def accuracy(self, frame: npt.NDArray[np.uint8]) -> float:
         """Fraction of the mark's bits ``frame`` carries (about 0.5 when unmarked)."""
-        return _band_accuracy(self._band(self._plane(frame).reshape(self._chroma)))
+        return band_accuracy(self._band(self._plane(frame).reshape(self._chroma)))

@@ -36,17 +36,17 @@ from aigc_sdk.errors import InvalidRequestError, MediaError
 from aigc_sdk.media import Image, Video, write_sidecar
 from aigc_sdk.provenance import Provenance
 from aigc_sdk.trust._scheme import (
-    _BLOCK,
-    _U_FROM_RGB,
+    BLOCK,
     METHOD,
     MIN_SIDE,
     PAYLOAD,
     THRESHOLD,
+    U_FROM_RGB,
     FloatArray,
     FrameMarker,
-    _band_accuracy,
-    _check_size,
-    _mark_band,
+    band_accuracy,
+    check_size,
+    mark_band,
 )
 
 __all__ = [
@@ -100,18 +100,18 @@ def is_generated(provenance: Provenance | None) -> bool:
 
 def _u_low_band(rgb: npt.NDArray[np.uint8]) -> FloatArray:
     """Haar low band of U = 0.492 (B - Y) + 128: U is linear, so sum each channel's 2x2 cells first."""
-    h, w = (rgb.shape[0] // _BLOCK) * _BLOCK, (rgb.shape[1] // _BLOCK) * _BLOCK
+    h, w = (rgb.shape[0] // BLOCK) * BLOCK, (rgb.shape[1] // BLOCK) * BLOCK
     cut = rgb[:h, :w, :3]
     cells = cut[0::2, 0::2].astype(np.float32)
     for dy, dx in ((0, 1), (1, 0), (1, 1)):
         cells += cut[dy::2, dx::2]
-    band: FloatArray = cells @ (np.array(_U_FROM_RGB, dtype=np.float32) / 2.0) + 256.0
+    band: FloatArray = cells @ (np.array(U_FROM_RGB, dtype=np.float32) / 2.0) + 256.0
     return band
 
 
 def _mark_rgb(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     # Haar: a low-band change c moves each of its 2x2 pixels by c / 2; U moves B and G (Y and V stay).
-    du = _mark_band(_u_low_band(rgb)) / 2.0
+    du = mark_band(_u_low_band(rgb)) / 2.0
     h2, w2 = du.shape
     out = rgb.copy()
     for channel, gain in ((2, 2.032), (1, -0.395)):
@@ -145,7 +145,7 @@ def embed_watermark(image: Image) -> Image:
         >>> detect_watermark(embed_watermark(img)).detected, detect_watermark(img).detected
         (True, False)
     """
-    _check_size(*image.size)
+    check_size(*image.size)
     return Image.from_array(_mark_rgb(_rgb(image)), _marked(image.provenance))
 
 
@@ -160,7 +160,7 @@ def detect_watermark(image: Image | npt.NDArray[np.uint8]) -> WatermarkCheck:
     rgb = _rgb(image)
     if min(rgb.shape[:2]) < MIN_SIDE:
         return WatermarkCheck(detected=False, bit_accuracy=0.0, frames=0)
-    accuracy = _band_accuracy(_u_low_band(rgb))
+    accuracy = band_accuracy(_u_low_band(rgb))
     return WatermarkCheck(detected=accuracy >= THRESHOLD, bit_accuracy=accuracy, marked=int(accuracy >= THRESHOLD))
 
 
