@@ -605,7 +605,7 @@ class NewsClip(BaseModel):
 # ------------------------------------------------------------------------------------------ steps
 
 
-@step(version="2")  # 2: quake feeds tell earthquakes only; zh kickers; "today" only on the forecast's day
+@step(version="3")  # 2: quakes only; zh kickers; "today" only on the forecast's day; 3: page time stamps dropped
 def script(ctx: StepContext, source: ArticleOptions | FeedOptions) -> Script:
     """The article condensed to its target length, or the feed told by its template; one sentence per line."""
     request = _story_request(source)
@@ -644,7 +644,7 @@ def narration(ctx: StepContext, script: Script, voice: VoiceOptions) -> Narratio
     )
 
 
-@step(version="5")  # 2: cards keep a lower third's band; 3: charts keep captions' band; 4: maps too; 5: zh dates
+@step(version="6")  # 2: lower third band; 3: charts keep captions' band; 4: maps too; 5: zh dates; 6: titled speakers
 def visuals(ctx: StepContext, script: Script, look: VisualOptions) -> Visuals:
     """One still per line: the title card, then a matched photo, a generated image, a chart or a card."""
     lines = _lines(script)

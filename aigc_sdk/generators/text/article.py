@@ -365,12 +365,13 @@ _CREDIT = re.compile(
 )
 _DATE_WORDS = frozenset(
     """published updated posted last modified first originally on at am pm a.m p.m gmt utc bst est edt cst cdt mst
-    mdt pst pdt cet cest eet jst hkt ist aest aedt ago hour hours hr hrs minute minutes min mins day days week weeks
-    yesterday today now
+    mdt pst pdt et ct mt pt cet cest eet jst hkt ist aest aedt ago hour hours hr hrs minute minutes min mins day days
+    week weeks yesterday today now
     january february march april may june july august september october november december
     jan feb mar apr jun jul aug sep sept oct nov dec
     monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun""".split()
 )
+_STAMPED = re.compile(r"\s*(?:(?:last|first|originally)\s+)?(?:published|updated|posted|modified)\b", re.IGNORECASE)
 _ZH_DATE = re.compile(
     r"^(?:(?:发布|更新|发表)?(?:时间|日期)\s*[:：]\s*)?\d{4}\s*[年/.-]\s*\d{1,2}\s*[月/.-]\s*\d{1,2}\s*日?"
     r"(?:\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?(?:\s*(?:星期|周)[一二三四五六日天])?(?:\s+(?:来源|作者|编辑)[:：].{0,40})?$"
@@ -441,10 +442,18 @@ def _without_furniture(blocks: list[_Block]) -> list[_Block]:
 def _furniture_line(line: str) -> bool:
     """A furniture line inside a block.
 
-    An advertisement or share line anywhere; other furniture only when it does not end a sentence (a wrapped
-    paragraph's last line "May 4, 2025." is story).
+    An advertisement or share line anywhere, and a time stamp ("Updated Dec. 7, 2026 6:45 p.m."); other
+    furniture only when it does not end a sentence (a wrapped paragraph's last line "May 4, 2025." or
+    "6:45 p.m." is story).
     """
-    return any(p.search(line) for p in _ANYWHERE) or (is_furniture(line) and not ends_sentence(line))
+    if any(p.search(line) for p in _ANYWHERE):
+        return True
+    return is_furniture(line) and (not ends_sentence(line) or _is_time_stamp(line))
+
+
+def _is_time_stamp(line: str) -> bool:
+    """A date line that says when the page was published or updated: no wrapped sentence opens that way."""
+    return _STAMPED.match(line) is not None and _is_date_line(" ".join(line.split()))
 
 
 # ------------------------------------------------------------------------------------------ title and sentences
@@ -577,7 +586,7 @@ class Speaker:
 
 
 _NAME_WORD = r"(?:[A-Z][\w'’-]*\.?|(?:de|da|del|van|von|der|la|le|bin|al)(?=\s+[A-Z]))"
-_NAME = rf"(?P<name>[A-Z][\w'’-]*\.?(?:\s+{_NAME_WORD}){{0,3}})"
+_NAME = rf"(?P<name>[A-Z][\w'’-]*\.?(?:\s+{_NAME_WORD}){{0,5}})"
 _SAID = r"(?:said|says|added|adds|told reporters|explained|warned)"
 _QUOTE_END = r"[”\"]\s*"
 #: "…," said council member Ana Ruiz, who … / "…," said Maria Lopez, the city's parks director.
@@ -589,6 +598,23 @@ _NAME_SAID = re.compile(rf"{_QUOTE_END}[,.]?\s*{_NAME}(?:,\s*(?P<role>[^,]+),)?\
 #: Maria Lopez, the parks director, said: "…"
 _SAID_BEFORE = re.compile(rf"^{_NAME}(?:,\s*(?P<role>[^,]+),)?\s+{_SAID}[,:]?\s*[“\"]")
 _PRONOUNS = frozenset({"He", "She", "They", "It", "We", "I", "You", "One", "Officials", "Police"})
+#: A title written before a name ("said County Executive Priya Raman", "Gov. Gavin Newsom said"): words that
+#: qualify an office, then the office (a word, or two that are one office); what follows is the name.
+_OFFICE = (
+    r"(?:County|Chief) Executive|(?:District|City|State|County) Attorney|(?:Attorney|Surgeon|Solicitor|Inspector) "
+    r"General|Chief Justice|(?:Council|Board) Member|Director-General|Secretary-General|Mayor|Governor|Gov\.|"
+    r"Senator|Sen\.|Representative|Rep\.|Congressman|Congresswoman|Assemblymember|President|Minister|Chancellor|"
+    r"Premier|Secretary|Speaker|Ambassador|Chief|Sheriff|Judge|Justice|Councillor|Councilor|Councilman|"
+    r"Councilwoman|Commissioner|Superintendent|Director|Administrator|Gen\.|Colonel|Col\.|Captain|Capt\.|Sergeant|"
+    r"Sgt\.|Officer|Detective|Inspector|Constable|Trooper|Coach|Chair|Chairman|Chairwoman|Chairperson|Spokesperson|"
+    r"Spokesman|Spokeswoman|Professor|Prof\.|Bishop|Pastor"
+)
+_QUALIFIER = (
+    r"County|City|State|District|Deputy|Assistant|Acting|Interim|Vice|Former|Lt\.|Lieutenant|Police|Fire|Prime|"
+    r"Foreign|Health|Finance|Education|Transport|Transportation|Interior|Defence|Defense|School|Army|Senior|Associate|"
+    r"Managing|Majority|Minority"
+)
+_TITLED = re.compile(rf"^(?P<title>(?:(?:{_QUALIFIER})\s+)*(?:{_OFFICE}))\s+(?P<name>[A-Z].*)$")
 
 
 def speaker_of(sentence: str) -> Speaker | None:
@@ -596,13 +622,16 @@ def speaker_of(sentence: str) -> Speaker | None:
 
     Reads the common English attributions: ``"…," said NAME[, ROLE].``, ``"…," said ROLE-WORDS NAME``,
     ``"…," NAME[, ROLE,] said.`` and ``NAME[, ROLE,] said: "…"``. A pronoun is not a speaker; a
-    relative clause ("who led the proposal") is not a role.
+    relative clause ("who led the proposal") is not a role. A title written before the name ("Mayor",
+    "County Executive", "Gov.") is the role, unless the sentence gives one after the name.
 
     Example:
         >>> speaker_of('"The wetland is a sponge," said council member Ana Ruiz, who led the proposal.')
         Speaker(name='Ana Ruiz', role='Council member')
         >>> speaker_of("“We will open in May,” said Maria Lopez, the city's parks director.")
         Speaker(name='Maria Lopez', role="The city's parks director")
+        >>> speaker_of('"Nobody should be cold tonight," said County Executive Priya Raman.')
+        Speaker(name='Priya Raman', role='County Executive')
         >>> speaker_of('"Not again," she said.') is None, speaker_of("The park opens in May.") is None
         (True, True)
     """
@@ -613,9 +642,13 @@ def speaker_of(sentence: str) -> Speaker | None:
     if found is None:
         return None
     name = found.group("name").rstrip(".")
-    if name.split()[0] in _PRONOUNS:
+    titled = _TITLED.match(name)
+    if titled is not None:
+        name = titled.group("name")
+    elif name.split()[0] in _PRONOUNS:
         return None
     role = (found.groupdict().get("role") or "").strip()
     if not role or role.startswith(("who ", "which ", "whose ", "when ", "after ", "as ", "adding ")):
-        role = (found.groupdict().get("pre") or "").strip()
+        before = (found.groupdict().get("pre") or "").strip()
+        role = " ".join(filter(None, [before, titled.group("title") if titled is not None else ""]))
     return Speaker(name=name, role=role[:1].upper() + role[1:] if role else None)

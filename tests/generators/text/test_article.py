@@ -29,6 +29,8 @@ EN_FURNITURE = [
     "Jane Doe, Senior Reporter",
     "Published 6:42 PM EST, Tue December 2, 2025",
     "Updated 2 hours ago",
+    "Updated 6:45 PM ET, Sun December 7, 2026",
+    "Updated Dec. 7, 2026 6:45 p.m.",
     "Tuesday 2 December 2025 18.42 GMT",
     "ADVERTISEMENT",
     "- Advertisement -",
@@ -185,6 +187,22 @@ def test_furniture_is_recognised(line: str) -> None:
 @pytest.mark.parametrize("line", STORY_LINES)
 def test_story_lines_are_not_furniture(line: str) -> None:
     assert not is_furniture(line)
+
+
+def test_a_time_stamp_under_the_headline_is_not_read_as_part_of_it() -> None:
+    # a CMS page pasted as text: headline, byline and time stamp in one block, no blank lines between them
+    pasted = (
+        "Storm knocks out power to 40,000 homes\nBy Maria Lopez, Staff Writer\nUpdated Dec. 7, 2026 6:45 p.m.\n\n"
+        "Crews worked through the night. The meeting starts at\n6:45 p.m.\n\nSchools stay closed."
+    )
+    article = parse_article(pasted)
+    assert article.title == "Storm knocks out power to 40,000 homes"
+    # a wrapped sentence that ends on a time keeps it: only a line that says "Updated" (or the like) is a stamp
+    assert article.sentences == [
+        "Crews worked through the night.",
+        "The meeting starts at 6:45 p.m.",
+        "Schools stay closed.",
+    ]
 
 
 def test_the_headline_is_said_once_and_only_whole_sentences_are_kept() -> None:
