@@ -286,6 +286,13 @@ _ANYWHERE = [
         rf"^{_SHARE}(?:[\s|·•,/:：]+{_SHARE})*[\s|·•,/:：]*$",
     )
 ]
+#: A line that is only a picture agency's credit ("Getty Images", "Image source, Reuters"): on a news page it
+#: stands over or under a photo, next to the photo's caption.
+_PICTURE_CREDIT = (
+    r"^(?:image source,?\s*|photo:?\s*)?(?:getty images(?:/\w+)?|afp(?: via getty images)?|reuters|epa(?:-efe)?"
+    r"|ap(?: photo)?|pa(?: media| wire| images)?|shutterstock|alamy|bloomberg(?: via getty images)?|xinhua|anadolu"
+    r"|nurphoto|sopa images|eyevine|efe)\.?$"
+)
 #: Furniture wherever its line stands, even when the line ends as a sentence does ("… All rights reserved.").
 _FURNITURE = [
     *_ANYWHERE,
@@ -301,6 +308,7 @@ _FURNITURE = [
             # photo credits
             r"/\s*(?:getty images|afp|ap|reuters|epa|shutterstock|alamy|pa(?: images| wire)?|bloomberg|xinhua)"
             r"(?: via getty images)?\s*[)）]?\.?$",
+            _PICTURE_CREDIT,
             # Chinese editor lines, captions and bylines
             r"^(?:责任编辑|责编|编辑|校对|审核|审校|监制|主编|作者|来源|原标题|实习编辑)\s*[:：].{0,60}$",
             r"^(?:图片?来源|图片?|图|摄影|摄|视频|资料图)\s*[:：|｜]|^图为|[（(][^（()）]{0,40}\s*摄[）)]$|^[（(]?图片?来源",
@@ -346,9 +354,9 @@ _BYLINE = re.compile(
     rf"(?:\s*(?:,|\||–|—|-|·|\bin\b)\s*{_TAIL})?$"
 )
 _ROLE = re.compile(
-    rf"^(?:{_NAME}\s*[,|–—]\s*)?(?i:(?:(?:staff|senior|chief|political|science|health|business|foreign|local|city"
-    r"|national|technology|environment|education|sports?|contributing)\s+)?(?:writer|reporter|correspondent|editor"
-    rf"|columnist|contributor)s?)(?:\s*(?:,|\||–|—|-|·)\s*{_TAIL})?$"
+    rf"^(?:{_NAME}\s*[,|–—]\s*)?(?:[A-Z][\w&]*\s+(?:[a-z&]+\s+){{0,2}})?(?i:(?:(?:staff|senior|chief|political"
+    r"|science|health|business|foreign|local|city|national|technology|environment|education|sports?|contributing)"
+    rf"\s+)?(?:writer|reporter|correspondent|editor|columnist|contributor)s?)(?:\s*(?:,|\||–|—|-|·)\s*{_TAIL})?$"
 )
 _PERSON = rf"{_NAME}(?:\s+(?:in|from)\s+{_NAME})?"  # "Gene Johnson in Seattle"
 _PEOPLE = rf"{_PERSON}(?:(?:\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*){_PERSON})*"
@@ -358,7 +366,7 @@ _PEOPLE = rf"{_PERSON}(?:(?:\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*){_PERSON})*"
 _WIRE_ROLE = rf"(?:The\s+)?{_NAME}\s+(?:staff\s+)?(?:writer|reporter|correspondent|photographer|journalist)s?\s+"
 _CREDIT = re.compile(
     rf"^(?:{_WIRE_ROLE})?{_PEOPLE}\s+contributed(?:\s+to\s+this\s+(?:report|story|article)|\s+(?:additional\s+)?"
-    rf"reporting(?:\s+(?:from|in)\s+{_NAME})?)\.?$"
+    rf"reporting)(?:\s+(?:from|in)\s+{_NAME})?\.?$"
     rf"|^{_WIRE_ROLE}{_PEOPLE}\s+contributed\.?$"  # bare "contributed." only after a role: "Everyone contributed."
     rf"|^(?:(?:Additional\s+)?[Rr]eporting|[Ww]riting|[Ee]diting|Compiled) by\s+{_PEOPLE}"
     rf"(?:\s*[;,]\s*(?:(?:[Aa]dditional\s+)?[Rr]eporting|[Ww]riting|[Ee]diting) by\s+{_PEOPLE})*\.?$"
@@ -371,6 +379,8 @@ _DATE_WORDS = frozenset(
     jan feb mar apr jun jul aug sep sept oct nov dec
     monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun""".split()
 )
+_PICTURE_CREDIT_LINE = re.compile(_PICTURE_CREDIT, re.IGNORECASE)
+_MENU_ITEM = re.compile(r"[A-Za-z][\w&'’-]*(?: [\w&'’-]+)?|[\u4e00-\u9fff]{1,4}")
 _STAMPED = re.compile(r"\s*(?:(?:last|first|originally)\s+)?(?:published|updated|posted|modified)\b", re.IGNORECASE)
 _ZH_DATE = re.compile(
     r"^(?:(?:发布|更新|发表)?(?:时间|日期)\s*[:：]\s*)?\d{4}\s*[年/.-]\s*\d{1,2}\s*[月/.-]\s*\d{1,2}\s*日?"
@@ -430,6 +440,8 @@ def _without_furniture(blocks: list[_Block]) -> list[_Block]:
     for block in blocks:
         if not block.heading and is_furniture(block.text):
             continue  # a caption with its credit line, a byline with its date line
+        if not block.heading and (_is_picture(block.lines) or _is_menu(block.lines)):
+            continue
         lines = [_INLINE_CREDIT.sub("", line) for line in block.lines]
         if len(lines) > 1:
             lines = [line for line in lines if not _furniture_line(line)]
@@ -437,6 +449,22 @@ def _without_furniture(blocks: list[_Block]) -> list[_Block]:
             continue
         kept.append(_Block(tuple(lines), block.heading))
     return kept
+
+
+def _is_picture(lines: tuple[str, ...]) -> bool:
+    """A photo's credit with its caption, as a page gives them ("Getty Images" over "Drivers will walk out …").
+
+    A story paragraph never holds a line that is only an agency's name, so the lines beside it are the caption.
+    """
+    return len(lines) <= 3 and any(_PICTURE_CREDIT_LINE.match(" ".join(line.split())) for line in lines)
+
+
+def _is_menu(lines: tuple[str, ...]) -> bool:
+    """A site's navigation pasted with the story: three or more lines of a word or two, no punctuation.
+
+    A Chinese menu item has up to four characters (a hard-wrapped Chinese paragraph's lines are longer).
+    """
+    return len(lines) >= 3 and all(_MENU_ITEM.fullmatch(line.strip()) for line in lines)
 
 
 def _furniture_line(line: str) -> bool:
@@ -593,8 +621,11 @@ _QUOTE_END = r"[”\"]\s*"
 _AFTER_SAID = re.compile(
     rf"{_QUOTE_END}[,.]?\s*{_SAID}\s+(?P<pre>(?:[a-z][\w'’-]*\s+){{0,4}}?){_NAME}(?:,\s*(?P<role>[^.;]+?))?[.!?]?$"
 )
-#: "…," Maria Lopez, the parks director, said.
-_NAME_SAID = re.compile(rf"{_QUOTE_END}[,.]?\s*{_NAME}(?:,\s*(?P<role>[^,]+),)?\s+{_SAID}[.!?]?$")
+#: "…," Maria Lopez, the parks director, said. / "…," Sheriff Curtis Johnson said at a news conference.
+_NAME_SAID = re.compile(
+    rf"{_QUOTE_END}[,.]?\s*{_NAME}(?:,\s*(?P<role>[^,]+),)?\s+{_SAID}"
+    r"(?:\s+(?:at|in|on|during|after|before|from|to|by|while|when|outside|late|early|last|this)\b[^\"“”]*)?[.!?]?$"
+)
 #: Maria Lopez, the parks director, said: "…"
 _SAID_BEFORE = re.compile(rf"^{_NAME}(?:,\s*(?P<role>[^,]+),)?\s+{_SAID}[,:]?\s*[“\"]")
 _PRONOUNS = frozenset({"He", "She", "They", "It", "We", "I", "You", "One", "Officials", "Police"})
@@ -615,6 +646,11 @@ _QUALIFIER = (
     r"Managing|Majority|Minority"
 )
 _TITLED = re.compile(rf"^(?P<title>(?:(?:{_QUALIFIER})\s+)*(?:{_OFFICE}))\s+(?P<name>[A-Z].*)$")
+#: The same after the office's place or body ("Boulder County Sheriff Curtis Johnson"): then the name must have
+#: two words at least, so that a surname that is also an office ("Mike Judge") stays a name.
+_PLACE_TITLED = re.compile(
+    rf"^(?P<title>(?:[A-Z][\w'’.-]*\s+)+?(?:(?:{_QUALIFIER})\s+)*(?:{_OFFICE}))\s+(?P<name>[A-Z]\S*(?:\s+\S+)+)$"
+)
 
 
 def speaker_of(sentence: str) -> Speaker | None:
@@ -642,7 +678,7 @@ def speaker_of(sentence: str) -> Speaker | None:
     if found is None:
         return None
     name = found.group("name").rstrip(".")
-    titled = _TITLED.match(name)
+    titled = _TITLED.match(name) or _PLACE_TITLED.match(name)
     if titled is not None:
         name = titled.group("name")
     elif name.split()[0] in _PRONOUNS:

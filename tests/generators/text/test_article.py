@@ -31,6 +31,10 @@ EN_FURNITURE = [
     "Updated 2 hours ago",
     "Updated 6:45 PM ET, Sun December 7, 2026",
     "Updated Dec. 7, 2026 6:45 p.m.",
+    "Getty Images",
+    "Image source, Reuters",
+    "Transport correspondent",
+    "Associated Press writer Colleen Slevin contributed to this report from Denver.",
     "Tuesday 2 December 2025 18.42 GMT",
     "ADVERTISEMENT",
     "- Advertisement -",
@@ -82,6 +86,7 @@ STORY_LINES = [
     "Additional reporting by the council found errors in the plan.",
     "Three volunteers contributed to the cleanup on Saturday.",
     "Everyone contributed.",
+    "worked as a reporter",  # a wrapped line of "… Ana Ruiz, who\nworked as a reporter\nfor the Herald, …"
     "more — about 38 million dollars — than",
     "Registered voters can comment until Friday.",
     "记者了解到，该馆将",
@@ -187,6 +192,25 @@ def test_furniture_is_recognised(line: str) -> None:
 @pytest.mark.parametrize("line", STORY_LINES)
 def test_story_lines_are_not_furniture(line: str) -> None:
     assert not is_furniture(line)
+
+
+def test_a_news_page_pasted_whole_reads_as_its_story() -> None:
+    # as a browser copies a broadcaster's page: menu, headline, time, buttons, byline, photo credit and caption,
+    # story, topics; the caption does not end a sentence and must not run into the lead
+    pasted = (
+        "Home\nNews\nSport\n\nTrain drivers to strike over pay next month\n\n2 hours ago\n\nShare\n\nSave\n\n"
+        "Alex Smith\nTransport correspondent\n\nGetty Images\n"
+        "Drivers at 14 train companies will walk out on 12 January, the union said\n\n"
+        "Train drivers at 14 rail companies will strike next month, the union has announced.\n\n"
+        "The walkout is expected to halt most services.\n\nRelated topics\nRail strikes\n\n___\n\n"
+        "Associated Press writer Colleen Slevin contributed to this report from Denver."
+    )
+    article = parse_article(pasted)
+    assert article.title == "Train drivers to strike over pay next month"
+    assert article.sentences == [
+        "Train drivers at 14 rail companies will strike next month, the union has announced.",
+        "The walkout is expected to halt most services.",
+    ]
 
 
 def test_a_time_stamp_under_the_headline_is_not_read_as_part_of_it() -> None:

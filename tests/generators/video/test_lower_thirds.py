@@ -50,6 +50,11 @@ BOX = (40, 120, 200, 160)  # x0, y0, x1, y1 of the overlay's opaque panel
         ('"Wash your hands," said Director-General Tedros Adhanom Ghebreyesus.',
          Speaker("Tedros Adhanom Ghebreyesus", "Director-General")),
         ('"Ready," said Executive Chef Tom Brady.', Speaker("Executive Chef Tom Brady")),  # no office: kept whole
+        ('"Leave when told to," Boulder County Sheriff Curtis Johnson said at a news conference.',
+         Speaker("Curtis Johnson", "Boulder County Sheriff")),
+        ('"Go," said Los Angeles Mayor Karen Bass.', Speaker("Karen Bass", "Los Angeles Mayor")),
+        ('"Yes," said Mike Judge.', Speaker("Mike Judge")),  # after a place, an office needs a two-word name
+        ('"We will," Maria Lopez said in a statement.', Speaker("Maria Lopez")),
         ('"Not again," she said.', None),
         ('"Stay back," police said.', None),
         ("Council member Peter Holt said the city was choosing ducks.", None),
