@@ -303,8 +303,9 @@ _FURNITURE = [
             r"^(?:©|\(c\)\s|copyright\s*(?:©|\(c\)|\d{4})|版权所有|版权声明)|all rights reserved"
             r"|未经(?:授权|许可).{0,12}(?:转载|使用)",
             r"^this (?:article|story) (?:was|has been) (?:amended|updated|corrected)\b.{0,200}$",
-            # a wire agency's funding line
+            # a wire agency's funding and standards lines
             r"\bis solely responsible for all content\b",
+            r"^our standards\s*:",
             # photo credits
             r"/\s*(?:getty images|afp|ap|reuters|epa|shutterstock|alamy|pa(?: images| wire)?|bloomberg|xinhua)"
             r"(?: via getty images)?\s*[)）]?\.?$",
@@ -387,11 +388,13 @@ _ZH_DATE = re.compile(
     r"(?:\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?(?:\s*(?:星期|周)[一二三四五六日天])?(?:\s+(?:来源|作者|编辑)[:：].{0,40})?$"
 )
 _AGENCY = r"\((?:AP|Reuters|AFP|CNN|Bloomberg|UPI|dpa|EFE|Xinhua|PA)\)"
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
 #: A dateline that opens the lead: an ALL-CAPS place ("MILLBROOK", "NEW YORK"), then an optional ", Ore." or
-#: ", Ukraine", an optional agency, a dash; or an agency and a dash ("(AP) —").
+#: ", Ukraine", an optional date (", Dec 7"), an optional agency, a dash (after an agency a hyphen too:
+#: "LONDON, Dec 7 (Reuters) -"); or an agency and a dash ("(AP) —").
 _LEAD_DATELINE = re.compile(
     rf"^(?:[A-Z][A-Z.'-]+(?: [A-Z][A-Z.'-]+){{0,3}}(?:,\s*[A-Z][A-Za-z.'-]+(?: [A-Z][A-Za-z.'-]+){{0,2}})?"
-    rf"\s*(?:{_AGENCY})?\s*(?:—|–|--)\s+"
+    rf"(?:,?\s*{_MONTH}\s+\d{{1,2}})?\s*(?:{_AGENCY}\s*(?:—|–|-|--)|—|–|--)\s+"
     rf"|{_AGENCY}\s*(?:—|–|-|--)\s+)"
     r"|^(?:(?:本报|本台|本刊)\S{0,12}?讯|(?:新华社|中新社|中新网|人民网|央视网)\S{0,20}?电)\s*(?:[（(][^）)]{0,40}[）)])?\s*"
     r"|^[（(]\s*(?:本报)?记者[^）)]{0,30}[）)]\s*"

@@ -244,6 +244,14 @@ def test_the_headline_is_said_once_and_only_whole_sentences_are_kept() -> None:
     assert parse_article("no punctuation at all here").sentences == ["no punctuation at all here"]
     dated = parse_article("MILLBROOK, Ore. (AP) — The council voted. Work starts.\n\nThe council voted.")
     assert dated.sentences == ["The council voted.", "Work starts."]  # dateline cut, repeat dropped
+    # a wire dateline with its date and a hyphen, and the wire's standards line under the story
+    wire = parse_article(
+        "Oil prices climb\n\nLONDON, Dec 7 (Reuters) - Oil prices rose about 2% on Sunday.\n\n"
+        "Reporting by Ana Lopez; Editing by Tom Reed\n\nOur Standards: The Thomson Reuters Trust Principles."
+    )
+    assert wire.sentences == ["Oil prices rose about 2% on Sunday."]
+    # an aside between two dashes is no dateline
+    assert parse_article("NASA - the agency - said it would fly. It flew.").sentences[0].startswith("NASA - the")
 
 
 def test_paragraphs_one_per_line_and_a_title_line_without_a_blank_line(data_dir: Path) -> None:
