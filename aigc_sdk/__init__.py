@@ -13,9 +13,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from aigc_sdk._internal.lazy import lazy_exports
 from aigc_sdk._version import __version__
 from aigc_sdk.errors import (
     AigcError,
@@ -167,13 +167,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'aigc_sdk' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
+__getattr__ = lazy_exports(globals(), _LAZY)
 
 
 def __dir__() -> list[str]:

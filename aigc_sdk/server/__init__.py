@@ -12,8 +12,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from aigc_sdk._internal.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from aigc_sdk.server.app import AuthError, create_app
@@ -46,38 +47,34 @@ if TYPE_CHECKING:
 #: Where each public name lives: imported on first use, so ``aigc_sdk.server.models`` (the API's pydantic
 #: bodies, which the HTTP client shares) imports without FastAPI.
 _HOMES = {
-    "AuthError": "app",
-    "create_app": "app",
-    "ClipOptions": "models",
-    "ClipRequest": "models",
-    "ClipView": "models",
-    "ErrorBody": "models",
-    "ErrorDetail": "models",
-    "RejectRequest": "models",
-    "TemplateInfo": "models",
-    "Job": "store",
-    "JobError": "store",
-    "JobEvent": "store",
-    "JobNotFoundError": "store",
-    "JobStateError": "store",
-    "JobStatus": "store",
-    "JobStore": "store",
-    "Publication": "store",
-    "QueueFullError": "store",
-    "StageProgress": "store",
-    "WebhookDelivery": "store",
-    "Publisher": "publish",
-    "RequestTooLargeError": "uploads",
-    "UnsupportedMediaTypeError": "uploads",
-    "JobRunner": "worker",
+    "AuthError": ".app",
+    "create_app": ".app",
+    "ClipOptions": ".models",
+    "ClipRequest": ".models",
+    "ClipView": ".models",
+    "ErrorBody": ".models",
+    "ErrorDetail": ".models",
+    "RejectRequest": ".models",
+    "TemplateInfo": ".models",
+    "Job": ".store",
+    "JobError": ".store",
+    "JobEvent": ".store",
+    "JobNotFoundError": ".store",
+    "JobStateError": ".store",
+    "JobStatus": ".store",
+    "JobStore": ".store",
+    "Publication": ".store",
+    "QueueFullError": ".store",
+    "StageProgress": ".store",
+    "WebhookDelivery": ".store",
+    "Publisher": ".publish",
+    "RequestTooLargeError": ".uploads",
+    "UnsupportedMediaTypeError": ".uploads",
+    "JobRunner": ".worker",
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'aigc_sdk.server' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"aigc_sdk.server.{home}"), name)
+__getattr__ = lazy_exports(globals(), _HOMES)
 
 
 __all__ = [

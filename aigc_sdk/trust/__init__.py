@@ -15,8 +15,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from aigc_sdk._internal.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from aigc_sdk.trust.credentials import (
@@ -35,29 +36,23 @@ if TYPE_CHECKING:
 #: Where each public name lives: imported on first use, so the frame-marking worker
 #: (``python -m aigc_sdk.trust._marking``) starts without the credentials and media modules.
 _HOMES = {
-    "Ingredient": "credentials",
-    "IngredientCheck": "credentials",
-    "SigningIdentity": "credentials",
-    "Verification": "credentials",
-    "build_manifest": "credentials",
-    "sign_file": "credentials",
-    "signing_identity": "credentials",
-    "verify_file": "credentials",
-    "licence_warnings": "licenses",
-    "restricts_commercial_use": "licenses",
-    "MediaValue": "publishing",
-    "publish": "publishing",
-    "will_sign": "publishing",
+    "Ingredient": ".credentials",
+    "IngredientCheck": ".credentials",
+    "SigningIdentity": ".credentials",
+    "Verification": ".credentials",
+    "build_manifest": ".credentials",
+    "sign_file": ".credentials",
+    "signing_identity": ".credentials",
+    "verify_file": ".credentials",
+    "licence_warnings": ".licenses",
+    "restricts_commercial_use": ".licenses",
+    "MediaValue": ".publishing",
+    "publish": ".publishing",
+    "will_sign": ".publishing",
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'aigc_sdk.trust' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"aigc_sdk.trust.{home}"), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
+__getattr__ = lazy_exports(globals(), _HOMES)
 
 
 __all__ = [

@@ -288,10 +288,11 @@ _ANYWHERE = [
 ]
 #: A line that is only a picture agency's credit ("Getty Images", "Image source, Reuters"): on a news page it
 #: stands over or under a photo, next to the photo's caption.
-_PICTURE_CREDIT = (
+_PICTURE_CREDIT = re.compile(
     r"^(?:image source,?\s*|photo:?\s*)?(?:getty images(?:/\w+)?|afp(?: via getty images)?|reuters|epa(?:-efe)?"
     r"|ap(?: photo)?|pa(?: media| wire| images)?|shutterstock|alamy|bloomberg(?: via getty images)?|xinhua|anadolu"
-    r"|nurphoto|sopa images|eyevine|efe)\.?$"
+    r"|nurphoto|sopa images|eyevine|efe)\.?$",
+    re.IGNORECASE,
 )
 #: Furniture wherever its line stands, even when the line ends as a sentence does ("… All rights reserved.").
 _FURNITURE = [
@@ -309,7 +310,6 @@ _FURNITURE = [
             # photo credits
             r"/\s*(?:getty images|afp|ap|reuters|epa|shutterstock|alamy|pa(?: images| wire)?|bloomberg|xinhua)"
             r"(?: via getty images)?\s*[)）]?\.?$",
-            _PICTURE_CREDIT,
             # Chinese editor lines, captions and bylines
             r"^(?:责任编辑|责编|编辑|校对|审核|审校|监制|主编|作者|来源|原标题|实习编辑)\s*[:：].{0,60}$",
             r"^(?:图片?来源|图片?|图|摄影|摄|视频|资料图)\s*[:：|｜]|^图为|[（(][^（()）]{0,40}\s*摄[）)]$|^[（(]?图片?来源",
@@ -319,6 +319,7 @@ _FURNITURE = [
             r"^文\s*[/／|｜]\s*\S{2,12}$",
         )
     ),
+    _PICTURE_CREDIT,
 ]
 #: Furniture only on a line that does not end a sentence: "Most popular among voters was the tax cut." is story.
 _UNENDED_FURNITURE = [
@@ -380,7 +381,6 @@ _DATE_WORDS = frozenset(
     jan feb mar apr jun jul aug sep sept oct nov dec
     monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun""".split()
 )
-_PICTURE_CREDIT_LINE = re.compile(_PICTURE_CREDIT, re.IGNORECASE)
 _MENU_ITEM = re.compile(r"[A-Za-z][\w&'’-]*(?: [\w&'’-]+)?|[\u4e00-\u9fff]{1,4}")
 _STAMPED = re.compile(r"\s*(?:(?:last|first|originally)\s+)?(?:published|updated|posted|modified)\b", re.IGNORECASE)
 _ZH_DATE = re.compile(
@@ -441,10 +441,8 @@ def _without_furniture(blocks: list[_Block]) -> list[_Block]:
     """Blocks with furniture lines and furniture blocks dropped, inline photo credits cut."""
     kept: list[_Block] = []
     for block in blocks:
-        if not block.heading and is_furniture(block.text):
-            continue  # a caption with its credit line, a byline with its date line
-        if not block.heading and (_is_picture(block.lines) or _is_menu(block.lines)):
-            continue
+        if not block.heading and (is_furniture(block.text) or _is_picture(block.lines) or _is_menu(block.lines)):
+            continue  # a caption with its credit line, a byline with its date line, a photo, a site's menu
         lines = [_INLINE_CREDIT.sub("", line) for line in block.lines]
         if len(lines) > 1:
             lines = [line for line in lines if not _furniture_line(line)]
@@ -459,7 +457,7 @@ def _is_picture(lines: tuple[str, ...]) -> bool:
 
     A story paragraph never holds a line that is only an agency's name, so the lines beside it are the caption.
     """
-    return len(lines) <= 3 and any(_PICTURE_CREDIT_LINE.match(" ".join(line.split())) for line in lines)
+    return len(lines) <= 3 and any(_PICTURE_CREDIT.match(" ".join(line.split())) for line in lines)
 
 
 def _is_menu(lines: tuple[str, ...]) -> bool:

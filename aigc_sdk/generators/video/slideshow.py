@@ -114,7 +114,7 @@ class _Soundtracks:
 
     Example:
         >>> import pathlib, tempfile, wave
-        >>> from aigc_sdk._internal.ffmpeg import require_ffmpeg, run_ffmpeg
+        >>> from aigc_sdk._internal.ffmpeg import require_ffmpeg
         >>> folder = pathlib.Path(tempfile.mkdtemp())
         >>> with wave.open(str(folder / "n.wav"), "wb") as fh:
         ...     fh.setnchannels(1); fh.setsampwidth(2); fh.setframerate(16000); fh.writeframes(bytes(16000))
